@@ -1,0 +1,39 @@
+# `make demo` and `make test` each work from a fresh clone: they create the virtual
+# environment, install the pinned dependencies and the package, then run.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup demo test lint bench lock dictionary clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
+	  || $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/cohort validate tests/data/example
+
+test: setup lint
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check cohort tests bench
+
+bench: setup
+	$(PY) bench/run.py
+
+dictionary: setup
+	$(VENV)/bin/cohort dictionary --out docs/data_dictionary.md
+
+lock: setup
+	$(PY) -m pip freeze --exclude-editable | grep -v '^cohort' > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

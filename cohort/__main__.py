@@ -1,0 +1,5 @@
+"""``python -m cohort``."""
+
+from cohort.cli import main
+
+main()

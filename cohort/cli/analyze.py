@@ -1,0 +1,17 @@
+"""``cohort analyze ANALYSIS PATH``: one analysis on any cohort folder.
+
+Each analysis registers its subcommand on :data:`analyze_app` from its own module
+(``cohort/cli/analyze_<topic>.py``), imported in :func:`cohort.cli.app._register`.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cohort.cli.app import app
+
+analyze_app = typer.Typer(
+    help="Run one analysis on a cohort folder (yours or a synthetic one).",
+    no_args_is_help=True,
+)
+app.add_typer(analyze_app, name="analyze")

@@ -1,0 +1,105 @@
+"""The typer application and the error boundary shared by every subcommand."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+
+from cohort import __version__
+
+app = typer.Typer(
+    name="cohort",
+    help="Patient-level analysis of cell-therapy trials in diabetes: validate cohort folders, "
+    "synthesise cohorts modelled on published studies, run and reproduce their analyses.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_INVALID = 1
+EXIT_UNUSABLE = 2
+EXIT_INTERNAL = 3
+
+
+class OutputFormat(StrEnum):
+    """Output formats of commands that report results."""
+
+    text = "text"
+    json = "json"
+
+
+def fail(message: str, code: int = EXIT_UNUSABLE) -> typer.Exit:
+    """Print ``message`` to stderr and return the Exit to raise."""
+    typer.echo(f"cohort: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def guarded(func: F) -> F:
+    """Turn user errors into a message and exit code 2, never a traceback.
+
+    An unexpected exception is a bug in cohort: it is reported in one line with exit code 3
+    (the traceback is shown with ``COHORT_DEBUG=1``).
+    """
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from cohort.errors import CohortError
+
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except CohortError as exc:
+            raise fail(str(exc)) from None
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            raise fail(str(exc)) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted", 130) from None
+        except Exception as exc:  # the last line of defence: no traceback for users
+            if os.environ.get("COHORT_DEBUG"):
+                raise
+            raise fail(f"internal error ({type(exc).__name__}: {exc}); this is a bug in "
+                       "cohort: rerun with COHORT_DEBUG=1 for the traceback and report it",
+                       EXIT_INTERNAL) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cohort {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """cohort: validate, synthesise, analyse and reproduce cell-therapy trial cohorts."""
+
+
+def _register() -> None:
+    # importing the command modules registers their commands on `app`; they import nothing
+    # heavy at module level
+    from cohort.cli import analyze, validate_cmd  # noqa: F401
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except BrokenPipeError:  # `cohort validate ... | head`
+        sys.stderr.close()
+        sys.exit(0)

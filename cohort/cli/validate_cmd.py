@@ -1,0 +1,104 @@
+"""``cohort validate`` and ``cohort dictionary``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from cohort.cli.app import OutputFormat, app, guarded
+
+
+@app.command()
+@guarded
+def validate(
+    path: Path = typer.Argument(..., help="Cohort folder, or an .xlsx workbook with a sheet "
+                                "per table."),
+    mapping: str | None = typer.Option(None, "--mapping", "-m",
+                                       help="Mapping file (YAML) or preset name (adam)."),
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
+                                     help="text: a table on the terminal; json: one JSON "
+                                     "document on stdout."),
+    engine: str = typer.Option("auto", "--engine",
+                               help="pandera backend: auto, pandas or polars (auto picks "
+                               "polars for tables over 500,000 rows)."),
+    max_findings: int | None = typer.Option(None, "--max-findings", min=0,
+                                            help="Show at most this many findings (text "
+                                            "default: 50; json default: all)."),
+) -> None:
+    """Check a cohort folder against the data contract.
+
+    Exit code 0 when valid (warnings allowed), 1 when the data break the contract, 2 when the
+    input cannot be read (missing folder, unreadable file, bad mapping).
+    """
+    if engine not in ("auto", "pandas", "polars"):
+        raise typer.BadParameter("must be auto, pandas or polars", param_hint="--engine")
+    from cohort.validation import validate as run
+
+    report = run(path, mapping=mapping, engine=engine)  # type: ignore[arg-type]
+    if fmt is OutputFormat.json:
+        typer.echo(report.to_json(max_findings))
+    else:
+        _print_text(report, 50 if max_findings is None else max_findings)
+    raise typer.Exit(report.exit_code)
+
+
+def _cell(value: Any) -> str:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _print_text(report: Any, max_rows: int) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False, soft_wrap=False)
+    status = ("[green]valid[/green]" if report.valid else
+              "[red]cannot be read[/red]" if report.exit_code == 2 else "[red]invalid[/red]")
+    console.print(f"[bold]{escape(report.path)}[/bold]: {status} - {report.n_errors} errors, "
+                  f"{report.n_warnings} warnings"
+                  + (f" (mapping {escape(report.mapping)})" if report.mapping else ""))
+    if len(report.tables):
+        read = ", ".join(f"{r.table} {r.rows} rows" for r in report.tables.itertuples())
+        console.print(f"read: {escape(read)}")
+    for r in report.conversions.itertuples():
+        console.print(f"converted {r.n} {escape(r.param)} values from {escape(r.from_unit)} "
+                      f"to {escape(r.to_unit)} ({escape(r.rule)})")
+    if report.findings.empty:
+        return
+    table = Table(show_lines=False, expand=False)
+    for col in ("severity", "table", "file", "row", "column", "rule", "value", "message"):
+        table.add_column(col, overflow="fold", max_width=60 if col == "message" else 28)
+    for rec in report.findings.head(max_rows).itertuples(index=False):
+        style = "red" if rec.severity == "error" else "yellow"
+        table.add_row(*(escape(_cell(v)) for v in rec), style=style)
+    console.print(table)
+    if len(report.findings) > max_rows:
+        console.print(f"... {len(report.findings) - max_rows} more findings (--max-findings N, "
+                      "or --format json for all). Counts by rule:")
+        for r in report.summary.itertuples():
+            console.print(f"  {r.severity:7} {escape(r.table or '-'):15} {escape(r.rule):28} "
+                          f"{r.n}")
+
+
+@app.command()
+@guarded
+def dictionary(
+    out: Path | None = typer.Option(None, "--out", "-o",
+                                    help="Write the Markdown here instead of stdout."),
+) -> None:
+    """Print the data dictionary (Markdown), generated from the contract in schemas/."""
+    from cohort.contract import data_dictionary
+    from cohort.io.write import atomic_write_text
+
+    text = data_dictionary()
+    if out is None:
+        typer.echo(text)
+    else:
+        atomic_write_text(out, text + "\n")
+        typer.echo(f"wrote {out}", err=True)

@@ -1,0 +1,44 @@
+"""Exceptions and warning categories raised by :mod:`cohort`.
+
+Every error a user can cause subclasses :class:`CohortError` (itself a ``ValueError``), so a
+caller can catch one class; the CLI turns them into a message and exit code 2.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CohortError",
+    "ContractError",
+    "InvalidCohortError",
+    "MappingError",
+    "SmallSampleWarning",
+    "CohortWarning",
+]
+
+
+class CohortError(ValueError):
+    """Base class for errors caused by the input (data, mapping, spec or options)."""
+
+
+class ContractError(CohortError):
+    """The contract files in ``schemas/`` are malformed (a packaging or editing mistake)."""
+
+
+class MappingError(CohortError):
+    """A mapping file is invalid or names columns, tables or values that do not exist."""
+
+
+class InvalidCohortError(CohortError):
+    """A cohort breaks the data contract; ``report`` holds every finding."""
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class CohortWarning(UserWarning):
+    """Base class for warnings about the data or an analysis."""
+
+
+class SmallSampleWarning(CohortWarning):
+    """An analysis is run on too few subjects or events for its results to be reliable."""

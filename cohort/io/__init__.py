@@ -1,0 +1,1 @@
+"""Reading and writing cohort folders: files, mappings, parsing, units, atomic writes."""

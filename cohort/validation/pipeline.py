@@ -1,0 +1,241 @@
+"""Validate a cohort folder and load it: read -> map -> parse -> units -> schemas -> rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingType
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from cohort.contract import Contract, load_contract
+from cohort.errors import InvalidCohortError, MappingError
+from cohort.findings import FINDING_COLUMNS, Findings
+from cohort.io.cohort import Cohort, TableProvenance
+from cohort.io.harmonise import CONVERSION_LOG_SCHEMA, harmonise_measurements
+from cohort.io.mapping import Mapping, read_mapping
+from cohort.io.parse import POLARS_TYPES, parse_table
+from cohort.io.read import RawTable, SourceFile, read_folder
+from cohort.io.remap import apply_mapping, cdisc_days
+from cohort.validation.report import ValidationReport
+from cohort.validation.rules import check_cross_table, empty_required
+from cohort.validation.schema import Engine, check_table, to_pandas
+
+__all__ = ["from_frames", "load_cohort", "validate"]
+
+AUTO_POLARS_ROWS = 500_000
+"""With ``engine="auto"``, tables larger than this run on the polars backend."""
+
+
+@dataclass
+class _Run:
+    tables: dict[str, pl.DataFrame]
+    sources: dict[str, list[SourceFile]]
+    conversions: pl.DataFrame
+    report: ValidationReport
+
+
+def _pick_engine(engine: str, tables: dict[str, pl.DataFrame]) -> Engine:
+    if engine in ("pandas", "polars"):
+        return engine  # type: ignore[return-value]
+    if engine != "auto":
+        raise ValueError(f"engine must be 'auto', 'pandas' or 'polars', got {engine!r}")
+    biggest = max((f.height for f in tables.values()), default=0)
+    return "polars" if biggest > AUTO_POLARS_ROWS else "pandas"
+
+
+def _sort_findings(frame: pl.DataFrame, contract: Contract) -> pd.DataFrame:
+    order = {name: i for i, name in enumerate(contract.names)}
+    row_level = frame.filter(pl.col("row").is_not_null() & pl.col("table").is_not_null())
+    # one finding per cell: the first stage that saw a problem explains it best
+    row_level = row_level.unique(["table", "file", "row", "column"], keep="first",
+                                 maintain_order=True)
+    frame = pl.concat([frame.filter(pl.col("row").is_null() | pl.col("table").is_null()),
+                       row_level])
+    frame = frame.with_columns(
+        pl.col("table").replace_strict(order, default=-1, return_dtype=pl.Int64)
+        .alias("__order")).sort(["__order", "file", "row", "column"], nulls_last=False,
+                                maintain_order=True).drop("__order")
+    return to_pandas(frame).reindex(columns=FINDING_COLUMNS)
+
+
+def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: str,
+         findings: Findings, contract: Contract) -> _Run:
+    required = {t.table for t in contract if t.required}
+    if raw is None:
+        raw = read_folder(Path(path), mapping, contract.names, required, findings)
+    sources = {name: t.sources for name, t in raw.items()}
+    mapped = apply_mapping(raw, mapping, contract, findings)
+    tables = {name: parse_table(frame, contract[name], decimal=mapping.csv.decimal,
+                                findings=findings) for name, frame in mapped.items()}
+    tables = cdisc_days(tables, mapping, findings)
+    conversions = pl.DataFrame(schema=CONVERSION_LOG_SCHEMA)
+    if "measurements" in tables:
+        tables["measurements"], conversions = harmonise_measurements(
+            tables["measurements"], tables.get("subjects"), contract, findings)
+    chosen = _pick_engine(engine, tables)
+    for name, frame in tables.items():
+        files = ", ".join(s.name for s in sources.get(name, [])) or name
+        check_table(frame, contract[name], contract, chosen, findings, files=files)
+    empty_required(tables, findings, required)
+    check_cross_table(tables, findings)
+    summary = pd.DataFrame(
+        [{"table": name, "files": ", ".join(s.name for s in sources.get(name, [])),
+          "rows": tables[name].height if name in tables else 0} for name in raw],
+        columns=["table", "files", "rows"])
+    files = [{"table": name, "name": s.name, "path": s.path, "format": s.format,
+              "sha256": s.sha256, "rows": s.n_rows}
+             for name, srcs in sources.items() for s in srcs]
+    report = ValidationReport(
+        findings=_sort_findings(findings.frame(), contract), tables=summary,
+        conversions=conversions.to_pandas(), path=path, mapping=mapping.source,
+        engine=chosen, files=files)
+    return _Run(tables, sources, conversions, report)
+
+
+def _prepare(mapping: str | Path | Mapping | None,
+             findings: Findings) -> Mapping | None:
+    if mapping is None:
+        return Mapping()
+    if isinstance(mapping, Mapping):
+        return mapping
+    try:
+        return read_mapping(mapping)
+    except MappingError as exc:
+        findings.add(rule="mapping", file=str(mapping), message=str(exc))
+        return None
+
+
+def _failed(path: str, findings: Findings, contract: Contract,
+            mapping: str | None) -> ValidationReport:
+    return ValidationReport(
+        findings=_sort_findings(findings.frame(), contract),
+        tables=pd.DataFrame(columns=["table", "files", "rows"]),
+        conversions=pd.DataFrame(columns=list(CONVERSION_LOG_SCHEMA)), path=path,
+        mapping=mapping)
+
+
+def validate(path: str | Path, *, mapping: str | Path | Mapping | None = None,
+             engine: Literal["auto", "pandas", "polars"] = "auto") -> ValidationReport:
+    """Check a cohort folder (or workbook) against the data contract.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder with one file per table, or an ``.xlsx`` workbook with a sheet per table.
+    mapping : str, Path or Mapping, optional
+        A mapping file, a preset name (``"adam"``) or a parsed :class:`Mapping`.
+    engine : {"auto", "pandas", "polars"}
+        pandera backend for the table schemas; ``auto`` uses polars for tables over
+        500,000 rows. Both give the same findings.
+
+    Returns
+    -------
+    ValidationReport
+        Never raises for bad input: every problem is a finding.
+    """
+    findings = Findings()
+    contract = load_contract()
+    parsed = _prepare(mapping, findings)
+    if parsed is None:
+        return _failed(str(path), findings, contract, str(mapping))
+    return _run(str(path), None, parsed, engine, findings, contract).report
+
+
+def _empty(spec_table: str, contract: Contract) -> pd.DataFrame:
+    spec = contract[spec_table]
+    frame = pl.DataFrame(schema={c.name: POLARS_TYPES[c.type] for c in spec.columns})
+    return to_pandas(frame)
+
+
+def _to_cohort(run: _Run, contract: Contract, path: str, mapping: str | None) -> Cohort:
+    tables: dict[str, pd.DataFrame] = {}
+    provenance: dict[str, TableProvenance] = {}
+    for spec in contract:
+        frame = run.tables.get(spec.table)
+        if frame is None:
+            tables[spec.table] = _empty(spec.table, contract)
+            provenance[spec.table] = TableProvenance((), np.array([], dtype=object),
+                                                     np.array([], dtype=np.int64))
+            continue
+        missing = [pl.lit(None, dtype=POLARS_TYPES[c.type]).alias(c.name)
+                   for c in spec.columns if c.name not in frame.columns]
+        typed = frame.with_columns(missing).select(spec.column_names)
+        tables[spec.table] = to_pandas(typed)
+        provenance[spec.table] = TableProvenance(
+            tuple(run.sources.get(spec.table, [])),
+            frame.get_column("__file").cast(pl.String).to_numpy(),
+            frame.get_column("__line").to_numpy())
+    warnings = run.report.findings[run.report.findings["severity"] == "warning"]
+    return Cohort(tables=tables, provenance=provenance, conversions=run.report.conversions,
+                  path=path, mapping=mapping, warnings=warnings.reset_index(drop=True))
+
+
+def _raise_invalid(report: ValidationReport) -> None:
+    first = report.findings[report.findings["severity"] == "error"].head(5)
+    lines = [f"  {r.table or ''} {r.file or ''} row {'' if pd.isna(r.row) else int(r.row)} "
+             f"{r.column or ''}: {r.message}" for r in first.itertuples()]
+    raise InvalidCohortError(
+        f"{report.path} breaks the data contract ({report.n_errors} errors; first ones "
+        "below; the full list is in .report.findings):\n" + "\n".join(lines), report)
+
+
+def load_cohort(path: str | Path, *, mapping: str | Path | Mapping | None = None,
+                engine: Literal["auto", "pandas", "polars"] = "auto") -> Cohort:
+    """Read, harmonise and validate a cohort folder; return it as a :class:`Cohort`.
+
+    Parameters are as for :func:`validate`.
+
+    Raises
+    ------
+    InvalidCohortError
+        If the cohort breaks the contract or cannot be read; ``.report`` has every finding.
+    """
+    findings = Findings()
+    contract = load_contract()
+    parsed = _prepare(mapping, findings)
+    if parsed is None:
+        _raise_invalid(_failed(str(path), findings, contract, str(mapping)))
+    assert parsed is not None
+    run = _run(str(path), None, parsed, engine, findings, contract)
+    if not run.report.valid:
+        _raise_invalid(run.report)
+    return _to_cohort(run, contract, str(path), parsed.source)
+
+
+def from_frames(tables: MappingType[str, pd.DataFrame], *,
+                engine: Literal["auto", "pandas", "polars"] = "auto") -> Cohort:
+    """Validate in-memory tables (contract column names) and return a :class:`Cohort`.
+
+    Rows are reported by their 1-based position, with ``<table DataFrame>`` as the file.
+
+    Raises
+    ------
+    InvalidCohortError
+        If the tables break the contract.
+    """
+    findings = Findings()
+    contract = load_contract()
+    raw: dict[str, RawTable] = {}
+    for name, frame in tables.items():
+        if name not in contract.names:
+            raise InvalidCohortError(f"unknown table {name!r}; tables: "
+                                     f"{', '.join(contract.names)}", None)
+        label = f"<{name} DataFrame>"
+        pl_frame = pl.from_pandas(pd.DataFrame(frame).reset_index(drop=True))
+        pl_frame = pl_frame.with_columns(
+            pl.lit(label, dtype=pl.Categorical).alias("__file"),
+            (pl.int_range(pl.len(), dtype=pl.Int64) + 1).alias("__line"))
+        raw[name] = RawTable(name, pl_frame, [SourceFile(label, label, "dataframe", None, "",
+                                                         pl_frame.height)])
+    for spec in contract:
+        if spec.required and spec.table not in raw:
+            findings.add(rule="missing_table", table=spec.table,
+                         message=f"required table {spec.table} was not given")
+    run = _run("<DataFrames>", raw, Mapping(), engine, findings, contract)
+    if not run.report.valid:
+        _raise_invalid(run.report)
+    return _to_cohort(run, contract, "<DataFrames>", None)

@@ -1,0 +1,204 @@
+"""Cross-table rules of the contract, which no single-table schema can express.
+
+Each rule is a function of the parsed tables that adds findings. Rules skip silently when a
+column they need is missing or failed to parse: that problem is already reported, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from cohort.findings import Findings, row_findings
+
+__all__ = ["CROSS_TABLE_RULES", "check_cross_table"]
+
+Tables = dict[str, pl.DataFrame]
+
+BMI_TOLERANCE = 1.0
+"""kg/m2: reported BMI may differ from weight / height^2 by rounding, not by more."""
+AGE_TOLERANCE = 1.5
+"""years: age - age at diagnosis - duration, allowing for rounding of each to whole years."""
+
+DAY_COLUMNS = {"infusions": ["day"], "measurements": ["day"],
+               "adverse_events": ["onset_day"], "medications": ["start_day", "end_day"]}
+
+
+def _has(tables: Tables, table: str, *columns: str) -> bool:
+    frame = tables.get(table)
+    return frame is not None and all(c in frame.columns for c in columns)
+
+
+def _subject_ids(tables: Tables) -> pl.Series | None:
+    if not _has(tables, "subjects", "subject_id"):
+        return None
+    return tables["subjects"].get_column("subject_id").drop_nulls().unique()
+
+
+def unknown_subjects(tables: Tables, findings: Findings) -> None:
+    """Every subject_id in another table exists in subjects."""
+    known = _subject_ids(tables)
+    if known is None:
+        return
+    for name, frame in tables.items():
+        if name == "subjects" or "subject_id" not in frame.columns:
+            continue
+        bad = frame.filter(pl.col("subject_id").is_not_null()
+                           & ~pl.col("subject_id").is_in(known.implode()))
+        findings.add_frame(row_findings(
+            bad, table=name, column="subject_id", rule="unknown_subject",
+            value=pl.col("subject_id"), message="subject_id is not in subjects"))
+
+
+def after_last_contact(tables: Tables, findings: Findings) -> None:
+    """Nothing happens after a subject's last_contact_day."""
+    if not _has(tables, "subjects", "subject_id", "last_contact_day"):
+        return
+    last = tables["subjects"].select("subject_id", pl.col("last_contact_day").alias("__last")) \
+        .drop_nulls().unique("subject_id", keep="first")
+    for name, cols in DAY_COLUMNS.items():
+        for col in cols:
+            if not _has(tables, name, "subject_id", col):
+                continue
+            frame = tables[name].join(last, on="subject_id", how="inner")
+            bad = frame.filter(pl.col(col) > pl.col("__last"))
+            findings.add_frame(row_findings(
+                bad, table=name, column=col, rule="after_last_contact", value=pl.col(col),
+                message=pl.format("day {} is after the subject's last_contact_day {}",
+                                  pl.col(col), pl.col("__last"))))
+
+
+def _active(frame: pl.DataFrame) -> pl.Expr:
+    return pl.col("source") != "placebo"
+
+
+def infusion_rules(tables: Tables, findings: Findings) -> None:
+    """Treated subjects have an active infusion starting on day 0; controls none but placebo;
+    infusion numbers run 1, 2, ... in day order; doses are given, and 0 for placebo."""
+    if not _has(tables, "subjects", "subject_id", "control"):
+        return
+    subjects = tables["subjects"].select("subject_id", "control", "__file", "__line")
+    inf_ok = _has(tables, "infusions", "subject_id", "source", "day", "infusion_number")
+    if not inf_ok:
+        treated = subjects.filter(pl.col("control") == False)  # noqa: E712 (polars expression)
+        if treated.height and "infusions" not in tables:
+            findings.add(rule="treated_without_infusion", table="infusions",
+                         message=f"there is no infusions table, but {treated.height} subjects "
+                                 "are treated (control = false); add infusions.csv")
+        return
+    inf = tables["infusions"]
+    active = inf.filter(_active(inf)).group_by("subject_id").agg(
+        pl.col("day").min().alias("__first_day"))
+    treated = subjects.filter(pl.col("control") == False).join(  # noqa: E712
+        active, on="subject_id", how="left")
+    findings.add_frame(row_findings(
+        treated.filter(pl.col("__first_day").is_null()), table="subjects", column="control",
+        rule="treated_without_infusion", value=pl.col("subject_id"),
+        message="treated subject (control = false) has no active infusion in infusions"))
+    findings.add_frame(row_findings(
+        treated.filter(pl.col("__first_day").is_not_null() & (pl.col("__first_day") != 0)),
+        table="subjects", column="control", rule="first_infusion_day",
+        value=pl.col("__first_day"),
+        message=pl.format("the first active infusion of a treated subject is on day {}; day 0 "
+                          "is the first infusion by definition", pl.col("__first_day"))))
+    controls = subjects.filter(pl.col("control")).select("subject_id")
+    bad = inf.join(controls, on="subject_id", how="semi").filter(_active(inf))
+    findings.add_frame(row_findings(
+        bad, table="infusions", column="source", rule="control_with_active_infusion",
+        value=pl.col("source"),
+        message="a control subject (control = true) has an active infusion; controls may "
+                "only have placebo"))
+    order = (inf.filter(pl.col("day").is_not_null() & pl.col("infusion_number").is_not_null())
+             .sort("subject_id", "day", "infusion_number")
+             .with_columns((pl.int_range(pl.len()) + 1).over("subject_id").alias("__expected")))
+    findings.add_frame(row_findings(
+        order.filter(pl.col("infusion_number") != pl.col("__expected")), table="infusions",
+        column="infusion_number", rule="infusion_order", value=pl.col("infusion_number"),
+        message=pl.format("infusion numbers must run 1, 2, ... in day order; expected {} here",
+                          pl.col("__expected"))))
+    doses = [c for c in ("dose_cells_per_kg", "dose_cells_total") if c in inf.columns]
+    if not doses:
+        return
+    no_dose = pl.all_horizontal([pl.col(c).is_null() for c in doses])
+    findings.add_frame(row_findings(
+        inf.filter(no_dose), table="infusions", column=" + ".join(doses), rule="dose_missing",
+        value=None, message="give dose_cells_per_kg or dose_cells_total (0 for placebo)"))
+    positive = pl.any_horizontal([pl.col(c).fill_null(0) > 0 for c in doses])
+    placebo = pl.col("source") == "placebo"
+    findings.add_frame(row_findings(
+        inf.filter(placebo & positive), table="infusions", column=" + ".join(doses),
+        rule="placebo_dose", value=pl.col("source"), message="a placebo infusion has a dose > 0"))
+    if "donor" in inf.columns:
+        findings.add_frame(row_findings(
+            inf.filter(placebo != (pl.col("donor") == "none")), table="infusions",
+            column="donor", rule="placebo_donor", value=pl.col("donor"),
+            message="donor is none exactly when source is placebo"))
+    findings.add_frame(row_findings(
+        inf.filter(~placebo & ~no_dose & ~positive), table="infusions",
+        column=" + ".join(doses), rule="active_zero_dose", value=pl.col("source"),
+        message="an active (non-placebo) infusion has a dose of 0 cells"))
+
+
+def bmi_consistent(tables: Tables, findings: Findings) -> None:
+    """BMI agrees with weight and height (warning)."""
+    if not _has(tables, "subjects", "weight_kg", "height_cm", "bmi_kg_m2"):
+        return
+    frame = tables["subjects"].with_columns(
+        (pl.col("weight_kg") / (pl.col("height_cm") / 100) ** 2).alias("__bmi"))
+    bad = frame.filter((pl.col("bmi_kg_m2") - pl.col("__bmi")).abs() > BMI_TOLERANCE)
+    findings.add_frame(row_findings(
+        bad, table="subjects", column="bmi_kg_m2", rule="bmi_inconsistent",
+        value=pl.col("bmi_kg_m2"), severity="warning",
+        message=pl.format("BMI {} differs from weight / height^2 = {} by more than 1 kg/m2",
+                          pl.col("bmi_kg_m2"), pl.col("__bmi").round(1))))
+
+
+def age_consistent(tables: Tables, findings: Findings) -> None:
+    """Age, age at diagnosis and diabetes duration agree (warning)."""
+    cols = ("age_years", "age_at_diagnosis_years", "diabetes_duration_years")
+    if not _has(tables, "subjects", *cols):
+        return
+    frame = tables["subjects"].with_columns(
+        (pl.col("age_years") - pl.col("age_at_diagnosis_years")
+         - pl.col("diabetes_duration_years")).alias("__gap"))
+    bad = frame.filter(pl.col("__gap").abs() > AGE_TOLERANCE)
+    findings.add_frame(row_findings(
+        bad, table="subjects", column="diabetes_duration_years", rule="age_inconsistent",
+        value=pl.col("diabetes_duration_years"), severity="warning",
+        message=pl.format("age - age at diagnosis = {} years, but diabetes duration is {}",
+                          (pl.col("age_years") - pl.col("age_at_diagnosis_years")).round(1),
+                          pl.col("diabetes_duration_years"))))
+
+
+def medication_periods(tables: Tables, findings: Findings) -> None:
+    """A medication period ends on or after it starts."""
+    if not _has(tables, "medications", "start_day", "end_day"):
+        return
+    bad = tables["medications"].filter(pl.col("end_day") < pl.col("start_day"))
+    findings.add_frame(row_findings(
+        bad, table="medications", column="end_day", rule="end_before_start",
+        value=pl.col("end_day"),
+        message=pl.format("end_day {} is before start_day {}", pl.col("end_day"),
+                          pl.col("start_day"))))
+
+
+def empty_required(tables: Tables, findings: Findings, required: set[str]) -> None:
+    """Required tables have at least one row."""
+    for name in required:
+        frame = tables.get(name)
+        if frame is not None and frame.width and frame.height == 0:
+            findings.add(rule="empty_table", table=name,
+                         file=None, message=f"{name} has a header but no rows")
+
+
+CROSS_TABLE_RULES: list[Callable[[Tables, Findings], None]] = [
+    unknown_subjects, after_last_contact, infusion_rules, bmi_consistent, age_consistent,
+    medication_periods,
+]
+
+
+def check_cross_table(tables: Tables, findings: Findings) -> None:
+    """Run every cross-table rule."""
+    for rule in CROSS_TABLE_RULES:
+        rule(tables, findings)

@@ -1,0 +1,151 @@
+"""Run the pandera schemas (pandas or polars backend) and turn failures into findings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+
+from cohort.contract import Contract, TableSpec, pandas_schema, polars_schema
+from cohort.findings import Findings
+
+__all__ = ["Engine", "check_table", "to_pandas"]
+
+Engine = Literal["pandas", "polars"]
+
+_ARROW_TO_PANDAS = {
+    pa.string(): pd.StringDtype("pyarrow"),
+    pa.large_string(): pd.StringDtype("pyarrow"),
+    pa.string_view(): pd.StringDtype("pyarrow"),
+    pa.int64(): pd.Int64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+}
+
+
+def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
+    """Convert to pandas with the contract's dtypes (nullable ints, booleans, arrow strings)."""
+    categorical = [c for c, t in frame.schema.items() if t == pl.Categorical]
+    if categorical:
+        frame = frame.with_columns(pl.col(categorical).cast(pl.String))
+    return frame.to_arrow().to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
+
+
+def _rule(check: str) -> str:
+    if check.startswith("isin("):
+        return "allowed_values"
+    if check.startswith("in_range("):
+        return "range"
+    if check.startswith("dtype("):
+        return "type"
+    return {
+        "not_nullable": "not_null",
+        "column_in_schema": "unknown_column",
+        "column_in_dataframe": "missing_column",
+        "multiple_fields_uniqueness": "duplicate_key",
+        "field_uniqueness": "duplicate_key",
+    }.get(check, check)
+
+
+def _failures(frame: pl.DataFrame, spec: TableSpec, contract: Contract,
+              engine: Engine) -> pl.DataFrame:
+    """pandera's failure cases as polars: ``check``, ``column``, ``failure_case``, ``index``."""
+    from pandera.errors import SchemaErrors
+
+    data = frame.drop("__file", "__line")
+    try:
+        if engine == "polars":
+            polars_schema(spec.table, contract=contract).validate(data, lazy=True)
+        else:
+            pandas_schema(spec.table, contract=contract).validate(to_pandas(data), lazy=True)
+    except SchemaErrors as exc:
+        cases = exc.failure_cases
+        if isinstance(cases, pd.DataFrame):
+            cases = pl.from_pandas(cases.astype({"failure_case": str, "check": str}).assign(
+                index=pd.to_numeric(cases["index"], errors="coerce").astype("Int64")))
+        return cases.select(
+            pl.col("check").cast(pl.String),
+            pl.col("column").cast(pl.String),
+            pl.col("failure_case").cast(pl.String),
+            pl.col("index").cast(pl.Int64),
+        )
+    return pl.DataFrame(schema={"check": pl.String, "column": pl.String,
+                                "failure_case": pl.String, "index": pl.Int64})
+
+
+def check_table(frame: pl.DataFrame, spec: TableSpec, contract: Contract, engine: Engine,
+                findings: Findings, *, files: str) -> None:
+    """Validate one parsed table against its pandera schema; add findings."""
+    cases = _failures(frame, spec, contract, engine)
+    rules = {c: _rule(c) for c in cases.get_column("check").unique().to_list()}
+    cases = cases.with_columns(pl.col("check").replace_strict(rules).alias("rule"))
+    if not cases.height:
+        return
+    table = spec.table
+    # table-level: missing and unknown columns (pandera puts the column name in failure_case)
+    for row in cases.filter(pl.col("index").is_null()).iter_rows(named=True):
+        col = row["failure_case"]
+        if row["rule"] == "missing_column":
+            findings.add(rule="missing_column", table=table, file=files, row=1, column=col,
+                         message=f"required column {col} is missing from {files}; add it or "
+                                 "map a column onto it with a mapping file")
+        elif row["rule"] == "unknown_column":
+            findings.add(rule="unknown_column", table=table, file=files, row=1, column=col,
+                         message=f"column {col} is not in the contract for {table}; rename it "
+                                 f"with tables.{table}.columns or drop it (drop: or "
+                                 "unmapped: drop) in a mapping file")
+        else:
+            findings.add(rule=row["rule"], table=table, file=files, column=row["column"],
+                         value=col, message=f"{row['column']}: {row['check']} failed ({col})")
+    rows = cases.filter(pl.col("index").is_not_null())
+    if not rows.height:
+        return
+    prov = frame.select("__file", "__line").with_row_index("index").with_columns(
+        pl.col("index").cast(pl.Int64))
+    rows = rows.join(prov, on="index", how="left")
+    keyed = rows.filter(pl.col("rule") == "duplicate_key").unique("index", keep="first")
+    if keyed.height and spec.primary_key:
+        pk = list(spec.primary_key)
+        values = frame.with_row_index("index").select(
+            pl.col("index").cast(pl.Int64),
+            pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in pk],
+                          separator=", ").alias("__key"))
+        keyed = keyed.join(values, on="index", how="left")
+        findings.add_frame(keyed.select(
+            pl.lit("error").alias("severity"), pl.lit(table).alias("table"),
+            pl.col("__file").cast(pl.String).alias("file"), pl.col("__line").alias("row"),
+            pl.lit(" + ".join(pk)).alias("column"), pl.lit("duplicate_key").alias("rule"),
+            pl.col("__key").alias("value"),
+            pl.format("more than one row for {} = ({}); keep one",
+                      pl.lit(", ".join(pk)), pl.col("__key")).alias("message")))
+    other = rows.filter(pl.col("rule") != "duplicate_key")
+    if not other.height:
+        return
+    messages = []
+    for col in spec.columns:
+        codes = spec.allowed_codes(col)
+        unit = f" {col.unit}" if col.unit else ""
+        lo, hi = col.range if col.range else (None, None)
+        messages += [
+            {"column": col.name, "rule": "not_null",
+             "template": f"{col.name} is empty; a value is required"},
+            {"column": col.name, "rule": "allowed_values",
+             "template": f"not an allowed code for {col.name} (allowed: "
+                         f"{', '.join(codes or [])}); recode it with a mapping file"},
+            {"column": col.name, "rule": "range",
+             "template": f"outside the plausible range {lo:g} to {hi:g}{unit} of {col.name}"
+             if col.range else ""},
+            {"column": col.name, "rule": "type",
+             "template": f"{col.name} must be of type {col.type}"},
+        ]
+    templates = pl.DataFrame(messages)
+    other = other.join(templates, on=["column", "rule"], how="left")
+    findings.add_frame(other.select(
+        pl.lit("error").alias("severity"), pl.lit(table).alias("table"),
+        pl.col("__file").cast(pl.String).alias("file"), pl.col("__line").alias("row"),
+        pl.col("column"), pl.col("rule"),
+        pl.when(pl.col("rule") == "not_null").then(None).otherwise(pl.col("failure_case"))
+        .alias("value"),
+        pl.coalesce(pl.col("template"), pl.format("{} failed", pl.col("check")))
+        .alias("message")))
