@@ -7,7 +7,10 @@ caller can catch one class; the CLI turns them into a message and exit code 2.
 from __future__ import annotations
 
 __all__ = [
+    "AnalysisError",
     "CohortError",
+    "ConvergenceWarning",
+    "SpecError",
     "ContractError",
     "InvalidCohortError",
     "MappingError",
@@ -42,3 +45,15 @@ class CohortWarning(UserWarning):
 
 class SmallSampleWarning(CohortWarning):
     """An analysis is run on too few subjects or events for its results to be reliable."""
+
+
+class AnalysisError(CohortError):
+    """An analysis cannot run on the data given (missing parameter, single arm, no events)."""
+
+
+class SpecError(CohortError):
+    """A study spec (YAML) is invalid; the message names the key."""
+
+
+class ConvergenceWarning(CohortWarning):
+    """A model fit did not converge or hit a boundary (e.g. separation)."""

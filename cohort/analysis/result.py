@@ -1,0 +1,76 @@
+"""The common shape of analysis results: a tidy ``summary`` plus JSON export."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["AnalysisResult", "json_safe"]
+
+
+def json_safe(obj: Any) -> Any:
+    """Convert numpy/pandas objects (and NaN) into plain JSON values.
+
+    DataFrames become lists of records; NaN, NA and infinities become None.
+    """
+    if isinstance(obj, pd.DataFrame):
+        return [json_safe(r) for r in obj.to_dict("records")]
+    if isinstance(obj, pd.Series):
+        return json_safe(obj.to_dict())
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [json_safe(v) for v in obj.tolist()]
+    if obj is None or obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+@dataclass
+class AnalysisResult:
+    """Base class of analysis results.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        The tidy result table; each subclass documents its columns (``estimate``,
+        ``ci_lower``, ``ci_upper``, ``p``, ``n``, ...).
+    exclusions : DataFrame
+        Subjects left out and why: ``subject_id``, ``reason`` (may be empty).
+    params : dict
+        The options the analysis ran with (for manifests and JSON).
+    notes : list of str
+        Warnings and caveats a reader must see next to the numbers.
+    """
+
+    summary: pd.DataFrame
+    exclusions: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["subject_id", "reason"]))
+    params: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def analysis(self) -> str:
+        """Name of the analysis (the class name without ``Result``)."""
+        return type(self).__name__.removesuffix("Result")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``analysis``, ``params``, ``summary``, ``exclusions``, ``notes``."""
+        return json_safe({
+            "analysis": self.analysis,
+            "params": self.params,
+            "summary": self.summary,
+            "exclusions": self.exclusions,
+            "n_excluded": len(self.exclusions),
+            "notes": self.notes,
+        })

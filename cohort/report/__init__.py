@@ -1,0 +1,1 @@
+"""Presentation: seaborn/matplotlib figures and the self-contained HTML report."""
