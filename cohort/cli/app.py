@@ -73,6 +73,25 @@ def guarded(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def load_for_cli(path: Any, mapping: str | None = None) -> Any:
+    """Load and validate a cohort for a command; exit 1 with the first findings if invalid.
+
+    Every command that reads a cohort goes through here, so the data are validated once, at
+    the boundary, the same way everywhere.
+    """
+    from cohort.errors import InvalidCohortError
+    from cohort.validation import load_cohort
+
+    try:
+        return load_cohort(path, mapping=mapping)
+    except InvalidCohortError as exc:
+        report = exc.report
+        code = report.exit_code if report is not None else EXIT_INVALID
+        typer.echo(f"cohort: error: {exc}\nrun `cohort validate {path}` for every finding",
+                   err=True)
+        raise typer.Exit(code or EXIT_INVALID) from None
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"cohort {__version__}")
