@@ -16,8 +16,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
+# the main job: reproduce every registered study on its synthetic cohort, reports in out/
 demo: setup
-	$(VENV)/bin/cohort validate tests/data/example
+	$(VENV)/bin/cohort reproduce --all --out out
 
 test: setup lint
 	$(PY) -m pytest -q

@@ -225,11 +225,13 @@ def _checks(module: Any, spec: TableSpec, col: ColumnSpec) -> list[Any]:
     return checks
 
 
-def pandas_schema(table: str, *, contract: Contract | None = None) -> pa_pd.DataFrameSchema:
+def pandas_schema(table: str, *, contract: Contract | None = None,
+                  check_key: bool = True) -> pa_pd.DataFrameSchema:
     """Build the pandera (pandas backend) schema of ``table``.
 
     The schema is strict (unknown columns fail), never coerces, and checks dtypes, nulls,
-    allowed codes, plausible ranges and the primary key. Columns the loader adds are optional.
+    allowed codes, plausible ranges and (unless ``check_key`` is False) that the primary key is
+    unique. Columns the loader adds are optional.
     """
     import pandera.pandas as pa
 
@@ -250,13 +252,14 @@ def pandas_schema(table: str, *, contract: Contract | None = None) -> pa_pd.Data
         name=table,
         strict=True,
         coerce=False,
-        unique=list(spec.primary_key) or None,
+        unique=(list(spec.primary_key) or None) if check_key else None,
         report_duplicates="all",
         description=spec.description,
     )
 
 
-def polars_schema(table: str, *, contract: Contract | None = None) -> pa_pl.DataFrameSchema:
+def polars_schema(table: str, *, contract: Contract | None = None,
+                  check_key: bool = True) -> pa_pl.DataFrameSchema:
     """Build the pandera (polars backend) schema of ``table``; rules as :func:`pandas_schema`."""
     import pandera.polars as pa
     import polars as pl
@@ -280,7 +283,7 @@ def polars_schema(table: str, *, contract: Contract | None = None) -> pa_pl.Data
         name=table,
         strict=True,
         coerce=False,
-        unique=list(spec.primary_key) or None,
+        unique=(list(spec.primary_key) or None) if check_key else None,
         report_duplicates="all",
         description=spec.description,
     )

@@ -16,6 +16,8 @@ __all__ = [
     "MappingError",
     "SmallSampleWarning",
     "CohortWarning",
+    "CollinearityWarning",
+    "SeparationWarning",
 ]
 
 
@@ -57,3 +59,13 @@ class SpecError(CohortError):
 
 class ConvergenceWarning(CohortWarning):
     """A model fit did not converge or hit a boundary (e.g. separation)."""
+
+
+class SeparationWarning(ConvergenceWarning):
+    """A logistic model shows (quasi-)complete separation: some maximum-likelihood estimates
+    are infinite, so their odds ratios, standard errors and Wald tests are meaningless."""
+
+
+class CollinearityWarning(CohortWarning):
+    """Predictors are (nearly) collinear or one confounds another by design (e.g. a cell dose
+    that is 0 for every control is collinear with the treatment arm)."""

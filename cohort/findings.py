@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-__all__ = ["FINDING_COLUMNS", "FINDING_SCHEMA", "READ_RULES", "Findings"]
+__all__ = ["FINDING_COLUMNS", "FINDING_SCHEMA", "READ_RULES", "Findings", "row_findings",
+           "value_text"]
 
 Severity = Literal["error", "warning"]
 
@@ -42,6 +43,7 @@ class Findings:
 
     _frames: list[pl.DataFrame] = field(default_factory=list)
     _rows: list[dict[str, Any]] = field(default_factory=list)
+    _explained: list[pl.DataFrame] = field(default_factory=list)
 
     def add(self, *, rule: str, message: str, table: str | None = None,
             file: str | None = None, row: int | None = None, column: str | None = None,
@@ -73,25 +75,63 @@ class Findings:
             return pl.DataFrame(schema=FINDING_SCHEMA)
         return pl.concat(self._frames, how="vertical")
 
+    def explain(self, rows: pl.DataFrame, *, table: str, column: str) -> None:
+        """Mark cells whose problems are consequences of a finding already made.
+
+        ``rows`` has the loader's ``__file`` and ``__line``. A later finding on one of these
+        cells (say ``not_null`` on a study day that could not be derived because its date was
+        bad) is dropped from the report: the user is told the cause once, where it is.
+        """
+        if rows.height:
+            self._explained.append(rows.select(
+                pl.lit(table, dtype=pl.String).alias("table"),
+                pl.col("__file").cast(pl.String).alias("file"),
+                pl.col("__line").cast(pl.Int64).alias("row"),
+                pl.lit(column, dtype=pl.String).alias("column")))
+
+    def explained(self) -> pl.DataFrame:
+        """The cells marked by :meth:`explain`: ``table``, ``file``, ``row``, ``column``."""
+        if not self._explained:
+            return pl.DataFrame(schema={"table": pl.String, "file": pl.String, "row": pl.Int64,
+                                        "column": pl.String})
+        return pl.concat(self._explained).unique()
+
     def __len__(self) -> int:
         return len(self._rows) + sum(f.height for f in self._frames)
 
 
-def row_findings(rows: pl.DataFrame, *, table: str, column: str | None, rule: str,
+def value_text(values: pl.Expr) -> pl.Expr:
+    """Float values as the text a user typed: ``53`` rather than ``53.0``.
+
+    Whole numbers below 1e15 print without a decimal part; other values print as polars
+    prints floats (``7.1``, ``0.00001``).
+    """
+    whole = values.is_finite() & (values == values.round(0)) & (values.abs() < 1e15)
+    return (pl.when(whole).then(values.cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(values.cast(pl.String)))
+
+
+def row_findings(rows: pl.DataFrame, *, table: str, column: str | pl.Expr | None, rule: str,
                  value: pl.Expr | None, message: pl.Expr | str,
                  severity: Severity = "error") -> pl.DataFrame:
     """Build findings from ``rows`` (a frame with the loader's ``__file`` and ``__line``).
 
-    ``value`` and ``message`` are polars expressions evaluated per row, so that millions of
-    failing rows cost one vectorised pass.
+    ``column``, ``value`` and ``message`` may be polars expressions evaluated per row, so that
+    millions of failing rows cost one vectorised pass. Float values are shown as typed
+    (:func:`value_text`).
     """
     msg = pl.lit(message) if isinstance(message, str) else message
+    col = column if isinstance(column, pl.Expr) else pl.lit(column, dtype=pl.String)
+    if value is not None and rows.height:
+        dtype = rows.lazy().select(value).collect_schema().dtypes()[0]
+        if dtype.is_float():
+            value = value_text(value)
     return rows.select(
         pl.lit(severity).alias("severity"),
         pl.lit(table).alias("table"),
         pl.col("__file").cast(pl.String).alias("file"),
         pl.col("__line").cast(pl.Int64).alias("row"),
-        pl.lit(column, dtype=pl.String).alias("column"),
+        col.cast(pl.String).alias("column"),
         pl.lit(rule).alias("rule"),
         (value.cast(pl.String) if value is not None else pl.lit(None, pl.String)).alias("value"),
         msg.cast(pl.String).alias("message"),

@@ -55,8 +55,8 @@ def guarded(func: F) -> F:
 
         try:
             return func(*args, **kwargs)
-        except typer.Exit:
-            raise
+        except (typer.Exit, typer.BadParameter):
+            raise  # click prints usage errors itself, with exit code 2
         except CohortError as exc:
             raise fail(str(exc)) from None
         except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
@@ -109,7 +109,16 @@ def _root(
 def _register() -> None:
     # importing the command modules registers their commands on `app`; they import nothing
     # heavy at module level
-    from cohort.cli import analyze, validate_cmd  # noqa: F401
+    from cohort.cli import (  # noqa: F401
+        analyze,
+        analyze_regression,
+        analyze_remission,
+        analyze_survival,
+        report_cmd,
+        reproduce_cmd,
+        synth_cmd,
+        validate_cmd,
+    )
 
 
 _register()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,10 @@ def validate(
     raise typer.Exit(report.exit_code)
 
 
+NARROW = 120
+"""Consoles narrower than this get findings as paragraphs rather than a table."""
+
+
 def _cell(value: Any) -> str:
     import pandas as pd
 
@@ -58,6 +63,10 @@ def _print_text(report: Any, max_rows: int) -> None:
     from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # piped into a file or a CI log: nothing forces 80 columns, and a wide table reads
+        # better than one folded into narrow cells
+        console = Console(highlight=False, soft_wrap=False, width=200)
     status = ("[green]valid[/green]" if report.valid else
               "[red]cannot be read[/red]" if report.exit_code == 2 else "[red]invalid[/red]")
     console.print(f"[bold]{escape(report.path)}[/bold]: {status} - {report.n_errors} errors, "
@@ -71,13 +80,29 @@ def _print_text(report: Any, max_rows: int) -> None:
                       f"to {escape(r.to_unit)} ({escape(r.rule)})")
     if report.findings.empty:
         return
-    table = Table(show_lines=False, expand=False)
-    for col in ("severity", "table", "file", "row", "column", "rule", "value", "message"):
-        table.add_column(col, overflow="fold", max_width=60 if col == "message" else 28)
-    for rec in report.findings.head(max_rows).itertuples(index=False):
-        style = "red" if rec.severity == "error" else "yellow"
-        table.add_row(*(escape(_cell(v)) for v in rec), style=style)
-    console.print(table)
+    shown = report.findings.head(max_rows)
+    if console.width >= NARROW:
+        table = Table(show_lines=False, expand=False)
+        for col in ("severity", "table", "file", "row", "column", "rule", "value", "message"):
+            table.add_column(col, overflow="fold", no_wrap=col in ("severity", "row"),
+                             justify="right" if col == "row" else "left",
+                             max_width=90 if col == "message" else 28)
+        for rec in shown.itertuples(index=False):
+            style = "red" if rec.severity == "error" else "yellow"
+            table.add_row(*(escape(_cell(v)) for v in rec), style=style)
+        console.print(table)
+    else:
+        # a table folded into 80 columns is unreadable: one finding per paragraph instead
+        for rec in shown.itertuples(index=False):
+            style = "red" if rec.severity == "error" else "yellow"
+            where = ", ".join(p for p in (
+                _cell(rec.file), f"row {_cell(rec.row)}" if _cell(rec.row) else "",
+                f"column {_cell(rec.column)}" if _cell(rec.column) else "") if p)
+            value = f" value {_cell(rec.value)!r}" if _cell(rec.value) else ""
+            console.print(f"[{style}]{rec.severity}[/{style}] {escape(_cell(rec.table))} "
+                          f"{escape(where)} {escape(f'[{rec.rule}]')}{escape(value)}",
+                          soft_wrap=True)
+            console.print(f"    {escape(rec.message)}", soft_wrap=True)
     if len(report.findings) > max_rows:
         console.print(f"... {len(report.findings) - max_rows} more findings (--max-findings N, "
                       "or --format json for all). Counts by rule:")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from cohort.contract import Contract
-from cohort.findings import Findings, row_findings
+from cohort.findings import Findings, row_findings, value_text
 from cohort.units import CONVERSIONS, canonical_spelling
 
 __all__ = ["CONVERSION_LOG_SCHEMA", "harmonise_measurements"]
@@ -33,15 +33,42 @@ def _unit_table(contract: Contract) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+def _weights(subjects: pl.DataFrame | None, contract: Contract) -> pl.DataFrame | None:
+    """Body weight per subject (kg), only where it is given and within the contract range."""
+    if subjects is None or not {"subject_id", "weight_kg"} <= set(subjects.columns) \
+            or subjects.schema["weight_kg"] != pl.Float64:
+        return None
+    lo, hi = contract["subjects"].column("weight_kg").range or (0.0, float("inf"))
+    weight = pl.col("weight_kg")
+    return (subjects.select("subject_id",
+                            pl.when(weight.is_between(lo, hi)).then(weight).alias("__weight"))
+            .unique("subject_id", keep="first", maintain_order=True))
+
+
 def harmonise_measurements(frame: pl.DataFrame, subjects: pl.DataFrame | None,
                            contract: Contract,
                            findings: Findings) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Convert ``frame`` (typed measurements) to canonical units.
 
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Parsed measurements (``param``, ``value``, ``unit``, ...).
+    subjects : polars.DataFrame or None
+        Parsed subjects, for body weight in kg (insulin doses in IU/day are divided by it).
+        None when the subjects table is missing or unreadable (already reported): doses that
+        need a weight are then left as read, without a further finding.
+    contract : Contract
+        Parameters, accepted units and plausible ranges (in canonical units).
+    findings : Findings
+        Where unknown parameters and units, units not accepted for a parameter, missing
+        weights, and values implausible in their unit are reported.
+
     Returns
     -------
     measurements : polars.DataFrame
         With ``value`` and ``unit`` canonical and ``value_original``/``unit_original`` as read.
+        A value that cannot be converted keeps its unit as read.
     log : polars.DataFrame
         One row per (param, input unit) that was converted or respelled: ``param``,
         ``from_unit``, ``to_unit``, ``rule``, ``n``.
@@ -51,11 +78,18 @@ def harmonise_measurements(frame: pl.DataFrame, subjects: pl.DataFrame | None,
         return frame, pl.DataFrame(schema=CONVERSION_LOG_SCHEMA)
     params = contract.parameters
     units = _unit_table(contract)
+    accepted_by_param = {code: ", ".join(p.accepted_units) for code, p in params.items()}
     seen = frame.get_column("unit").drop_nulls().unique().to_list()
     spelled = {u: canonical_spelling(u) for u in seen}
+    # tables loaded before (from_frames on a Cohort's tables) keep what was read then
+    had_original = {"value_original", "unit_original"} <= set(frame.columns)
     frame = frame.with_columns(
-        pl.col("value").alias("value_original"),
-        pl.col("unit").alias("unit_original"),
+        (pl.coalesce("value_original", "value") if had_original else pl.col("value"))
+        .alias("value_original"),
+        (pl.coalesce("unit_original", "unit") if had_original else pl.col("unit"))
+        .alias("unit_original"),
+        pl.col("value").alias("__value_in"),
+        pl.col("unit").alias("__unit_in"),
         pl.col("unit").replace_strict(spelled, default=None, return_dtype=pl.String)
         .alias("__unit"),
     )
@@ -63,54 +97,58 @@ def harmonise_measurements(frame: pl.DataFrame, subjects: pl.DataFrame | None,
     findings.add_frame(row_findings(
         frame.filter(pl.col("param").is_not_null() & ~known_param), table="measurements",
         column="param", rule="unknown_param", value=pl.col("param"),
-        message=f"unknown parameter; the contract's parameters are {', '.join(params)} "
-                "(recode yours with a mapping file)"))
+        message=pl.format("unknown parameter {}; the contract's parameters are "
+                          f"{', '.join(params)} (recode yours with a mapping file)",
+                          pl.col("param"))))
+    accepted_text = pl.col("param").replace_strict(accepted_by_param, default=None,
+                                                   return_dtype=pl.String)
     findings.add_frame(row_findings(
         frame.filter(pl.col("unit").is_not_null() & pl.col("__unit").is_null()),
         table="measurements", column="unit", rule="unknown_unit", value=pl.col("unit"),
-        message="unknown unit; accepted units per parameter are listed in the data dictionary"))
+        message=pl.when(known_param).then(pl.format(
+            "unknown unit {} for {}; accepted: {} (recode it with a mapping file)",
+            pl.col("unit"), pl.col("param"), accepted_text))
+        .otherwise(pl.format("unknown unit {}; the accepted units of each parameter are in "
+                             "the data dictionary", pl.col("unit")))))
     frame = frame.join(units, on=["param", "__unit"], how="left", maintain_order="left")
     accepted = pl.col("__canonical").is_not_null()
-    wrong_unit = frame.filter(known_param & pl.col("__unit").is_not_null() & ~accepted)
-    if wrong_unit.height:
-        allowed = {code: ", ".join(p.accepted_units) for code, p in params.items()}
-        findings.add_frame(row_findings(
-            wrong_unit, table="measurements", column="unit", rule="unit_not_accepted",
-            value=pl.col("unit"),
-            message=pl.format("{} is not an accepted unit for {} (accepted: {})",
-                              pl.col("unit"), pl.col("param"),
-                              pl.col("param").replace_strict(allowed, default=""))))
-    weight_map = None
-    if subjects is not None and {"subject_id", "weight_kg"} <= set(subjects.columns) \
-            and subjects.schema.get("weight_kg") == pl.Float64:
-        weight_map = subjects.select("subject_id", pl.col("weight_kg").alias("__weight")) \
-            .unique("subject_id", keep="first")
-    if weight_map is not None:
-        frame = frame.join(weight_map, on="subject_id", how="left", maintain_order="left")
+    findings.add_frame(row_findings(
+        frame.filter(known_param & pl.col("__unit").is_not_null() & ~accepted),
+        table="measurements", column="unit", rule="unit_not_accepted", value=pl.col("unit"),
+        message=pl.format("{} is not an accepted unit for {} (accepted: {}); convert the "
+                          "values or correct the unit", pl.col("unit"), pl.col("param"),
+                          accepted_text)))
+    weights = _weights(subjects, contract)
+    if weights is not None:
+        frame = frame.join(weights, on="subject_id", how="left", maintain_order="left")
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("__weight"))
     per_kg = pl.col("__per_kg").fill_null(False)
-    no_weight = frame.filter(per_kg & (pl.col("__weight").is_null() | (pl.col("__weight") <= 0)))
-    findings.add_frame(row_findings(
-        no_weight, table="measurements", column="unit", rule="conversion_needs_weight",
-        value=pl.col("unit"),
-        message=pl.format("{} in IU/day needs the subject's weight_kg in subjects to become "
-                          "IU/kg/day; it is missing", pl.col("param"))))
+    no_weight = per_kg & pl.col("__weight").is_null()
+    if subjects is not None:
+        findings.add_frame(row_findings(
+            frame.filter(no_weight & pl.col("value").is_not_null()), table="measurements",
+            column="unit", rule="conversion_needs_weight", value=pl.col("unit"),
+            message=pl.format("{} in IU/day needs the subject's body weight to become "
+                              "IU/kg/day, but weight_kg in subjects is missing or invalid; "
+                              "give weight_kg, or doses in IU/kg/day", pl.col("param"))))
+    # a value that cannot be converted is left as read, with its unit as read: never a value
+    # in one unit labelled with another
+    convertible = accepted & ~no_weight
     converted = pl.col("value") * pl.col("__scale") + pl.col("__offset")
-    # without a weight the value is left as read (and reported above), never made null
-    converted = (pl.when(per_kg & (pl.col("__weight") > 0)).then(converted / pl.col("__weight"))
-                 .when(per_kg).then(pl.col("value")).otherwise(converted))
+    converted = pl.when(per_kg).then(converted / pl.col("__weight")).otherwise(converted)
     frame = frame.with_columns(
-        pl.when(accepted).then(converted).otherwise(pl.col("value")).alias("value"),
-        pl.when(accepted).then(pl.col("__canonical")).otherwise(pl.col("unit")).alias("unit"),
+        pl.when(convertible).then(converted).otherwise(pl.col("value")).alias("value"),
+        pl.when(convertible).then(pl.col("__canonical")).otherwise(pl.col("unit"))
+        .alias("unit"),
     )
-    implausible = frame.filter(accepted & pl.col("value").is_not_null() & (
+    implausible = frame.filter(convertible & pl.col("value").is_not_null() & (
         (pl.col("value") < pl.col("__lo")) | (pl.col("value") > pl.col("__hi"))))
     if implausible.height:
         _report_implausible(implausible, units, findings)
-    log = (frame.filter(accepted & (pl.col("unit_original") != pl.col("unit")))
-           .group_by("param", "unit_original", "unit", "__rule").agg(pl.len().alias("n"))
-           .select(pl.col("param"), pl.col("unit_original").alias("from_unit"),
+    log = (frame.filter(convertible & (pl.col("__unit_in") != pl.col("unit")))
+           .group_by("param", "__unit_in", "unit", "__rule").agg(pl.len().alias("n"))
+           .select(pl.col("param"), pl.col("__unit_in").alias("from_unit"),
                    pl.col("unit").alias("to_unit"),
                    pl.when(pl.col("__rule") == "canonical unit")
                    .then(pl.lit("respelled to the contract's spelling"))
@@ -123,31 +161,35 @@ def harmonise_measurements(frame: pl.DataFrame, subjects: pl.DataFrame | None,
 
 
 def _report_implausible(rows: pl.DataFrame, units: pl.DataFrame, findings: Findings) -> None:
+    """Report implausible values, naming another accepted unit in which they are plausible."""
     rows = rows.with_row_index("__id")
-    alt = (rows.select("__id", "param", "value_original", "__unit", "__weight")
+    alt = (rows.select("__id", "param", "__value_in", "__unit", "__weight")
            .join(units.select("param", pl.col("__unit").alias("__alt_unit"), "__scale",
                               "__offset", "__per_kg", "__lo", "__hi", "__canonical"),
-                 on="param")
+                 on="param", maintain_order="left_right")
            .filter(pl.col("__alt_unit") != pl.col("__unit"))
-           .with_columns((pl.col("value_original") * pl.col("__scale") + pl.col("__offset"))
+           .with_columns((pl.col("__value_in") * pl.col("__scale") + pl.col("__offset"))
                          .alias("__alt")))
     alt = alt.with_columns(pl.when(pl.col("__per_kg")).then(pl.col("__alt") / pl.col("__weight"))
                            .otherwise(pl.col("__alt")).alias("__alt"))
     alt = (alt.filter((pl.col("__alt") >= pl.col("__lo")) & (pl.col("__alt") <= pl.col("__hi")))
-           .group_by("__id").agg(pl.col("__alt_unit").first(), pl.col("__alt").first()))
-    rows = rows.join(alt, on="__id", how="left")
-    range_text = pl.format("{} to {} {}", pl.col("__lo"), pl.col("__hi"), pl.col("__canonical"))
+           .group_by("__id", maintain_order=True)
+           .agg(pl.col("__alt_unit").first(), pl.col("__alt").first()))
+    rows = rows.join(alt, on="__id", how="left", maintain_order="left")
+    range_text = pl.format("{} to {} {}", value_text(pl.col("__lo")), value_text(pl.col("__hi")),
+                           pl.col("__canonical"))
+    as_read = pl.format("{} {} {}", pl.col("param"), value_text(pl.col("__value_in")),
+                        pl.col("__unit_in"))
     looks = rows.filter(pl.col("__alt_unit").is_not_null())
     findings.add_frame(row_findings(
         looks, table="measurements", column="value", rule="unit_mismatch",
-        value=pl.col("value_original"),
-        message=pl.format("{} {} {} is implausible (plausible: {}); it looks like {} "
-                          "({} {}): correct the unit, it is not converted by guesswork",
-                          pl.col("param"), pl.col("value_original"), pl.col("unit_original"),
-                          range_text, pl.col("__alt_unit"), pl.col("__alt").round(2),
-                          pl.col("__canonical"))))
+        value=pl.col("__value_in"),
+        message=pl.format("{} is implausible (plausible: {}); it looks like {} ({} {}): "
+                          "correct the unit; it is not converted by guesswork", as_read,
+                          range_text, pl.col("__alt_unit"),
+                          value_text(pl.col("__alt").round(2)), pl.col("__canonical"))))
     findings.add_frame(row_findings(
         rows.filter(pl.col("__alt_unit").is_null()), table="measurements", column="value",
-        rule="plausible_range", value=pl.col("value_original"),
-        message=pl.format("{} {} {} is outside the plausible range {}", pl.col("param"),
-                          pl.col("value_original"), pl.col("unit_original"), range_text)))
+        rule="plausible_range", value=pl.col("__value_in"),
+        message=pl.format("{} is outside the plausible range {}; check the value and its unit",
+                          as_read, range_text)))

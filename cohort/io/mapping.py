@@ -8,11 +8,12 @@ A mapping is a YAML file (see the README for a full example)::
     tables:
       subjects:
         file: patients            # source file stem or sheet name (default: the table name)
-        columns: {PatientID: subject_id, Group: arm}      # source name -> contract name
+        columns: {PatientID: subject_id, Group: arm, SITE: site_id}   # source -> contract
         recode: {sex: {Male: M, Female: F}}                 # contract column -> value map
         derive: {control: {from: arm, map: {Placebo: true}, default: false}}
         constants: {study_id: LU2021}
         drop: [Comment]
+        optional: [SITE]          # renamed if present; no error when a file lacks them
         unmapped: error           # or drop: columns neither mapped nor in the contract
         cdisc_days: []            # contract day columns holding CDISC study days (no day 0)
     study_days:                   # derive integer study days from dates
@@ -78,6 +79,7 @@ class TableMapping(_Strict):
     derive: dict[str, DeriveSpec] = {}
     constants: dict[str, Any] = {}
     drop: list[str] = []
+    optional: list[str] = []
     unmapped: Literal["error", "drop"] = "error"
     cdisc_days: list[str] = []
 

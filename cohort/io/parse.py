@@ -35,7 +35,7 @@ def _already_typed(dtype: pl.DataType, col: ColumnSpec) -> bool:
 
 
 def _parse(col: ColumnSpec, decimal: str) -> tuple[pl.Expr, pl.Expr, str]:
-    """(cleaned text, parsed value, what was expected) for one column."""
+    """(cleaned text, parsed value, what was expected) for one column: the careful parse."""
     text = pl.col(col.name).cast(pl.String).str.strip_chars()
     if col.type == "string":
         cleaned = pl.when(text == "").then(None).otherwise(text)
@@ -57,13 +57,95 @@ def _parse(col: ColumnSpec, decimal: str) -> tuple[pl.Expr, pl.Expr, str]:
     return cleaned, pl.coalesce(exact, whole), "a whole number"
 
 
+_DECIMAL_COMMA = r"^[+-]?\d+,\d+$"
+
+
+def _type_message(col: ColumnSpec, expected: str, decimal: str) -> pl.Expr:
+    """Per-cell message for a cell that does not parse, with a hint when one applies."""
+    base = f"{col.name} must be {expected}"
+    if col.type == "boolean":
+        return pl.lit(f"{base} (or 1/0); recode other codes (yes/no, Y/N) with a mapping file")
+    text = pl.col("__text")
+    if decimal == "." and col.type in ("number", "integer"):
+        return (pl.when(text.str.contains(_DECIMAL_COMMA))
+                .then(pl.lit(f"{base}; it has a decimal comma: set csv.decimal: ',' in a "
+                             "mapping file"))
+                .otherwise(pl.lit(base)))
+    return pl.lit(base)
+
+
+_FAST_BOOLEAN = {"true": True, "false": False, "1": True, "0": False, "True": True,
+                 "False": False, "TRUE": True, "FALSE": False}
+
+
+def _fast(raw: pl.Series, col: ColumnSpec, decimal: str) -> tuple[pl.Series, pl.Series]:
+    """(value, suspicious): a direct parse of clean cells, and the cells it cannot vouch for.
+
+    Most cells of a real file are clean ("7.1", "S01", "true"); parsing them directly costs a
+    cast. Only the suspicious ones (empty, padded with spaces, "NaN", "3.0" for a whole number,
+    anything that does not parse) go through :func:`_parse`, which cleans, parses and explains.
+    """
+    padded = (raw.str.starts_with(" ") | raw.str.ends_with(" ") | raw.str.starts_with("\t")
+              | raw.str.ends_with("\t") | (raw == ""))
+    if col.type == "string":
+        return raw, padded.fill_null(False)
+    if col.type == "boolean":
+        value = raw.replace_strict(_FAST_BOOLEAN, default=None, return_dtype=pl.Boolean)
+    elif decimal == ",":
+        value = raw.str.replace(",", ".", literal=True).cast(POLARS_TYPES[col.type],
+                                                             strict=False)
+    else:
+        value = raw.cast(POLARS_TYPES[col.type], strict=False)
+    failed = raw.is_not_null() & value.is_null()
+    if col.type == "number":
+        failed = failed | ~value.is_finite().fill_null(True)
+    return value, (failed | padded).fill_null(False)
+
+
+def _parse_text_column(frame: pl.DataFrame, col: ColumnSpec, table: str, decimal: str,
+                       findings: Findings) -> pl.Series:
+    """Parse one text column; report cells that do not parse; return the typed column."""
+    raw = frame.get_column(col.name).cast(pl.String)
+    value, suspicious = _fast(raw, col, decimal)
+    target = POLARS_TYPES[col.type]
+    if not suspicious.any():
+        return value.cast(target).alias(col.name)
+    rows = frame.select("__file", "__line").with_columns(raw, pl.int_range(pl.len(), dtype=pl.Int64)
+                                                         .alias("__index")).filter(suspicious)
+    cleaned, parsed, expected = _parse(col, decimal)
+    checked = rows.select(cleaned.alias("__text"), parsed.alias("__value"), "__file", "__line",
+                          "__index")
+    if col.type != "string":
+        bad = checked.filter(pl.col("__text").is_not_null() & pl.col("__value").is_null())
+        if bad.height:
+            date_like = pl.col("__text").str.contains(_DATE_LIKE)
+            if col.unit == "study day":
+                findings.add_frame(row_findings(
+                    bad.filter(date_like), table=table, column=col.name,
+                    rule="date_in_day_column", value=pl.col("__text"),
+                    message=f"{col.name} holds a date; the contract expects integer study days "
+                            "(day 0 = first infusion or randomisation): derive them with "
+                            "study_days in a mapping file"))
+                bad = bad.filter(~date_like)
+            findings.add_frame(row_findings(
+                bad, table=table, column=col.name, rule="type", value=pl.col("__text"),
+                message=_type_message(col, expected, decimal)))
+    return value.cast(target).scatter(checked.get_column("__index"),
+                                      checked.get_column("__value").cast(target)).alias(col.name)
+
+
+def _nested(dtype: pl.DataType) -> bool:
+    return dtype.is_nested() or dtype in (pl.Binary, pl.Object, pl.Null)
+
+
 def parse_table(frame: pl.DataFrame, spec: TableSpec, *, decimal: str = ".",
                 findings: Findings) -> pl.DataFrame:
     """Cast the contract columns of ``frame`` to their contract types.
 
     Unknown columns are left as they are (the schema reports them). Cells that do not parse
     are reported (``type``, or ``date_in_day_column`` for a date where a study day belongs) and
-    become null.
+    become null. Typed input (Parquet) is taken as it is, except that a floating-point NaN
+    means a missing value, as ``NaN`` does in a CSV file.
     """
     updates = []
     for col in spec.columns:
@@ -71,42 +153,38 @@ def parse_table(frame: pl.DataFrame, spec: TableSpec, *, decimal: str = ".",
             continue
         dtype = frame.schema[col.name]
         target = POLARS_TYPES[col.type]
-        if _already_typed(dtype, col):
-            if dtype != target:
-                updates.append(pl.col(col.name).cast(target))
+        if dtype == pl.Null:  # a Parquet column with no values at all
+            updates.append(pl.lit(None, dtype=target).alias(col.name))
+            continue
+        if _nested(dtype):
+            findings.add(rule="type", table=spec.table, column=col.name,
+                         file=_file_names(frame), value=str(dtype),
+                         message=f"{col.name} holds {dtype} values; the contract expects "
+                                 f"{col.type} values in plain cells")
+            updates.append(pl.lit(None, dtype=target).alias(col.name))
+            continue
+        if _already_typed(dtype, col) and col.type != "string":
+            cast = pl.col(col.name)
+            if dtype.is_float():
+                cast = cast.fill_nan(None)
+            updates.append(cast.cast(target))
             continue
         if dtype.is_temporal() and col.unit == "study day":
             findings.add_frame(row_findings(
                 frame.filter(pl.col(col.name).is_not_null()), table=spec.table,
-                column=col.name, rule="date_in_day_column", value=pl.col(col.name),
+                column=col.name, rule="date_in_day_column",
+                value=pl.col(col.name).cast(pl.String),
                 message=f"{col.name} holds dates; the contract expects integer study days (day "
                         "0 = first infusion or randomisation): derive them with study_days in a "
                         "mapping file"))
             updates.append(pl.lit(None, dtype=target).alias(col.name))
             continue
-        cleaned, parsed, expected = _parse(col, decimal)
-        checked = frame.select(cleaned.alias("__text"), parsed.alias("__value"),
-                               "__file", "__line")
-        if col.type != "string":
-            bad = checked.filter(pl.col("__text").is_not_null() & pl.col("__value").is_null())
-            if bad.height:
-                date_like = pl.col("__text").str.contains(_DATE_LIKE)
-                day_col = col.unit == "study day"
-                if day_col:
-                    findings.add_frame(row_findings(
-                        bad.filter(date_like), table=spec.table, column=col.name,
-                        rule="date_in_day_column", value=pl.col("__text"),
-                        message=f"{col.name} holds a date; the contract expects integer study "
-                                "days (day 0 = first infusion or randomisation): derive them "
-                                "with study_days in a mapping file"))
-                    bad = bad.filter(~date_like)
-                hint = ("; the decimal separator is '.', or set csv.decimal: ',' in a mapping"
-                        if col.type != "boolean" and decimal == "." else "")
-                if col.type == "boolean":
-                    hint = "; recode other codes with a mapping file"
-                findings.add_frame(row_findings(
-                    bad, table=spec.table, column=col.name, rule="type",
-                    value=pl.col("__text"),
-                    message=f"{col.name} must be {expected}{hint}"))
-        updates.append(checked.get_column("__value").cast(target).alias(col.name))
+        updates.append(_parse_text_column(frame, col, spec.table, decimal, findings))
     return frame.with_columns(updates) if updates else frame
+
+
+def _file_names(frame: pl.DataFrame) -> str | None:
+    if "__file" not in frame.columns or not frame.height:
+        return None
+    return ", ".join(frame.get_column("__file").cast(pl.String).unique(maintain_order=True)
+                     .to_list())

@@ -9,7 +9,6 @@ reading.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import math
@@ -19,9 +18,17 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from cohort.findings import Findings
+from cohort.io.csv_layout import (
+    CsvLayout,
+    ends_with_newline,
+    header_line,
+    scan_layout,
+    simple_layout,
+)
 from cohort.io.mapping import CsvOptions, Mapping
 
 __all__ = ["RawTable", "SourceFile", "read_folder", "sha256"]
@@ -80,85 +87,164 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _with_provenance(frame: pl.DataFrame, name: str, first_line: int) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.lit(name, dtype=pl.Categorical).alias("__file"),
-        (pl.int_range(pl.len(), dtype=pl.Int64) + first_line).alias("__line"),
-    )
+def _with_provenance(frame: pl.DataFrame, name: str, first_line: int,
+                     lines: np.ndarray | None = None) -> pl.DataFrame:
+    line = (pl.Series("__line", lines, dtype=pl.Int64) if lines is not None
+            else (pl.int_range(pl.len(), dtype=pl.Int64) + first_line).alias("__line"))
+    return frame.with_columns(pl.lit(name, dtype=pl.Categorical).alias("__file"), line)
 
 
-def _first_bad_utf8(data: bytes) -> tuple[int, int]:
+def _drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """Drop rows whose cells are all empty: blank lines of a CSV, empty rows of a sheet.
+
+    They hold no data (a spreadsheet program writes them as ``,,,,``); the rows around them
+    keep their own line numbers.
+    """
+    data = [c for c in frame.columns if c not in ("__file", "__line")]
+    if not data or not frame.height:
+        return frame
+    blank = pl.all_horizontal([pl.col(c).is_null() for c in data])
+    if not frame.select(blank.any()).item():
+        return frame
+    return frame.filter(~blank)
+
+
+def _first_bad_utf8(data: bytes) -> tuple[int, int, int]:
+    """(line, byte, offset of the byte within its line) of the first invalid UTF-8 byte."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return data.count(b"\n", 0, exc.start) + 1, data[exc.start]
-    return 0, 0
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        return data.count(b"\n", 0, exc.start) + 1, data[exc.start], exc.start - line_start
+    return 0, 0, 0
 
 
-def _first_ragged_line(text: str, delimiter: str) -> tuple[int, int, int] | None:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    width = None
-    for fields in reader:
-        if width is None:
-            width = len(fields)
-        elif fields and len(fields) != width:
-            return reader.line_num, len(fields), width
+def _column_at(data: bytes, line: int, offset: int, delimiter: str,
+               header: list[str]) -> str | None:
+    """The header name of the field at byte ``offset`` of ``line`` (None when unsure)."""
+    start = 0
+    for _ in range(line - 1):
+        start = data.index(b"\n", start) + 1
+    prefix = data[start:start + offset]
+    if b'"' in prefix:
+        return None  # quoted fields may hold delimiters: do not guess
+    k = prefix.count(delimiter.encode())
+    return header[k] if k < len(header) else None
+
+
+_OTHER_DELIMITERS = ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars"),
+                     (",", "commas"))
+
+
+def _wrong_delimiter(header: str, delimiter: str) -> tuple[str, str] | None:
+    """(delimiter, its name) the header line seems to use instead of ``delimiter``."""
+    if delimiter in header:
+        return None
+    for sep, label in _OTHER_DELIMITERS:
+        if sep != delimiter and sep in header:
+            return sep, label
     return None
 
 
+def _ragged_findings(layout: CsvLayout, width: int, name: str, table: str,
+                     findings: Findings) -> bool:
+    """Report every non-blank record whose field count differs from the header's."""
+    bad = (layout.fields[1:] != width) & ~layout.blank[1:]
+    if not bad.any():
+        return False
+    lines = layout.line[1:][bad]
+    got = layout.fields[1:][bad]
+    got_text = pl.col("value")
+    hint = (pl.when(pl.col("value").cast(pl.Int64) > width).then(pl.lit("an unquoted delimiter"))
+            .otherwise(pl.lit("a missing field")))
+    findings.add_frame(pl.DataFrame({"row": lines, "value": got.astype(str)}).select(
+        pl.lit("error").alias("severity"), pl.lit(table).alias("table"),
+        pl.lit(name).alias("file"), pl.col("row"), pl.lit(None, pl.String).alias("column"),
+        pl.lit("file_unreadable").alias("rule"), got_text,
+        pl.format(f"line {{}} of {name} has {{}} fields but the header has {width}; check for "
+                  "{} (the table is not read until every line has as many fields as the "
+                  "header)", pl.col("row"), got_text, hint).alias("message")))
+    return True
+
+
 def _read_csv(path: Path, name: str, table: str, opts: CsvOptions,
-              findings: Findings) -> pl.DataFrame | None:
-    """Read a CSV as text cells; add a finding and return None when it cannot be read."""
+              findings: Findings) -> tuple[pl.DataFrame, np.ndarray | None] | None:
+    """Read a CSV as text cells, with the editor line of each row when it is not row + 1.
+
+    Adds a finding and returns None when the file cannot be read: empty, undecodable, another
+    delimiter, or a line with more or fewer fields than the header (polars would fail on the
+    first and silently pad the second with nulls).
+    """
     where = {"table": table, "file": name}
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         findings.add(rule="empty_file", message=f"{name} is empty: expected a header line with "
                      "the column names", **where)
         return None
+    header, eol = header_line(path)
     encoding = opts.encoding.lower().replace("_", "-")
+    utf8 = encoding in ("utf-8", "utf8")
+    try:
+        header_text = header.decode("utf-8-sig" if utf8 else opts.encoding)
+    except LookupError:
+        findings.add(rule="encoding", value=opts.encoding,
+                     message=f"{name}: csv.encoding {opts.encoding!r} is not an encoding Python "
+                     "knows; use e.g. utf-8, latin-1 or cp1252", **where)
+        return None
+    except UnicodeDecodeError:
+        header_text = header.decode("utf-8", errors="replace")
+    wrong = _wrong_delimiter(header_text, opts.delimiter)
+    if wrong is not None:
+        sep, label = wrong
+        findings.add(rule="delimiter", row=1, value=header_text[:80],
+                     message=f"{name} seems to be separated by {label}, not "
+                     f"{opts.delimiter!r}; set csv.delimiter: {sep!r} in a mapping file",
+                     **where)
+        return None
     source: Any = path
     try:
-        if encoding not in ("utf-8", "utf8"):
+        if not utf8:
             # polars only decodes UTF-8; other encodings are decoded here, explicitly
             source = io.StringIO(path.read_text(encoding=opts.encoding))
         frame = pl.read_csv(source, separator=opts.delimiter, infer_schema=False,
                             raise_if_empty=False)
-    except (LookupError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         findings.add(rule="encoding", message=f"{name} cannot be decoded as {opts.encoding}: "
                      f"{exc}", **where)
         return None
     except pl.exceptions.PolarsError as exc:
         text = str(exc)
-        data = path.read_bytes()
         if "utf-8" in text.lower() or "utf8" in text.lower():
-            line, byte = _first_bad_utf8(data)
-            findings.add(rule="encoding", row=line, value=f"0x{byte:02X}",
-                         message=f"{name} is not valid UTF-8 (byte 0x{byte:02X} on line {line}); "
-                         "save it as UTF-8, or set csv.encoding (e.g. latin-1 or cp1252) in a "
-                         "mapping file", **where)
+            data = path.read_bytes()
+            line, byte, offset = _first_bad_utf8(data)
+            columns = [c.strip('"') for c in header_text.split(opts.delimiter)]
+            column = _column_at(data, line, offset, opts.delimiter, columns) if line > 1 \
+                else None
+            findings.add(rule="encoding", row=line or None, column=column,
+                         value=f"0x{byte:02X}",
+                         message=f"{name} is not valid UTF-8 (byte 0x{byte:02X} on line "
+                         f"{line}); save it as UTF-8, or set csv.encoding (e.g. latin-1 or "
+                         "cp1252) in a mapping file", **where)
             return None
-        ragged = _first_ragged_line(data.decode("utf-8", errors="replace"), opts.delimiter)
-        if ragged is not None:
-            line, got, want = ragged
-            findings.add(rule="file_unreadable", row=line, value=str(got),
-                         message=f"line {line} of {name} has {got} fields but the header has "
-                         f"{want}; check for an unquoted delimiter or a missing field", **where)
-        else:
+        layout = scan_layout(path, opts.delimiter)
+        width = int(layout.fields[0]) if layout.fields.size else 0
+        if not _ragged_findings(layout, width, name, table, findings):
             findings.add(rule="file_unreadable", message=f"{name} cannot be parsed as CSV: "
                          f"{text.splitlines()[0]}", **where)
         return None
     if frame.width == 0:
         findings.add(rule="empty_file", message=f"{name} has no header line", **where)
         return None
-    if frame.width == 1:
-        header = frame.columns[0]
-        for sep, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars"),
-                           (",", "commas")):
-            if sep != opts.delimiter and sep in header:
-                findings.add(rule="delimiter", row=1, value=header[:80],
-                             message=f"{name} seems to be separated by {label}, not "
-                             f"{opts.delimiter!r}; set csv.delimiter: {sep!r} in a mapping file",
-                             **where)
+    lines = None
+    cell_bytes = frame.select(pl.all().str.len_bytes().sum()).sum_horizontal().item() \
+        if frame.height else 0
+    if not utf8 or not simple_layout(size, header, eol, int(cell_bytes or 0), frame.width,
+                                     frame.height, ends_with_newline(path)):
+        layout = scan_layout(path, opts.delimiter)
+        if layout.line.size == frame.height + 1:
+            if _ragged_findings(layout, frame.width, name, table, findings):
                 return None
+            lines = layout.line[1:]
     duplicated = [c for c in frame.columns if "_duplicated_" in c]
     if duplicated:
         originals = sorted({c.split("_duplicated_")[0] for c in duplicated})
@@ -167,7 +253,7 @@ def _read_csv(path: Path, name: str, table: str, opts: CsvOptions,
                          message=f"column {col!r} appears more than once in the header of {name}",
                          **where)
         frame = frame.drop(duplicated)
-    return frame
+    return frame, lines
 
 
 def _cell_text(value: Any) -> str | None:
@@ -188,32 +274,43 @@ def _cell_text(value: Any) -> str | None:
     return text if text.strip() else None
 
 
-def _sheet_frame(ws: Any, name: str, table: str, findings: Findings) -> pl.DataFrame | None:
+def _sheet_frame(ws: Any, name: str, table: str,
+                 findings: Findings) -> tuple[pl.DataFrame, int] | None:
+    """Read a sheet as text cells; return it with the sheet row of its first data row."""
+    # the dimension a file declares may be wrong (some writers put A1): read every row
+    ws.reset_dimensions()
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
     while rows and all(v is None for v in rows[-1]):
         rows.pop()
-    if not rows:
+    # rows start at sheet row 1; a table may start lower, below empty rows or a title (one
+    # cell): its header is the first row with two or more cells
+    filled = [sum(v is not None for v in r) for r in rows]
+    top = next((i for i, n in enumerate(filled) if n >= 2),
+               next((i for i, n in enumerate(filled) if n), None))
+    if top is None:
         findings.add(rule="empty_file", table=table, file=name,
                      message=f"{name} is empty: expected a header row with the column names")
         return None
-    header = rows[0]
-    keep = [i for i, h in enumerate(header) if h is not None
-            or any(i < len(r) and r[i] is not None for r in rows[1:])]
+    header, body = rows[top], rows[top + 1:]
+    header_row = top + 1
+    width = max(len(r) for r in rows[top:])
+    keep = [i for i in range(width) if (i < len(header) and header[i] is not None)
+            or any(i < len(r) and r[i] is not None for r in body)]
     columns: dict[str, list[str | None]] = {}
     for i in keep:
-        label = _cell_text(header[i])
+        label = _cell_text(header[i]) if i < len(header) else None
         if label is None:
-            findings.add(rule="missing_header", table=table, file=name, row=1,
+            findings.add(rule="missing_header", table=table, file=name, row=header_row,
                          column=f"#{i + 1}", message=f"column {i + 1} of {name} has values but "
-                         "no header")
+                         "no header; add one or delete the column")
             continue
         if label in columns:
-            findings.add(rule="duplicate_column", table=table, file=name, row=1, column=label,
-                         message=f"column {label!r} appears more than once in the header of "
-                         f"{name}")
+            findings.add(rule="duplicate_column", table=table, file=name, row=header_row,
+                         column=label, message=f"column {label!r} appears more than once in "
+                         f"the header of {name}")
             continue
-        columns[label] = [_cell_text(r[i]) if i < len(r) else None for r in rows[1:]]
-    return pl.DataFrame(columns, schema={c: pl.String for c in columns})
+        columns[label] = [_cell_text(r[i]) if i < len(r) else None for r in body]
+    return pl.DataFrame(columns, schema={c: pl.String for c in columns}), header_row + 1
 
 
 @dataclass(frozen=True)
@@ -269,23 +366,39 @@ def _candidates(root: Path, keys: set[str], findings: Findings) -> list[_Candida
 
 
 def _read_candidate(cand: _Candidate, table: str, opts: CsvOptions,
-                    findings: Findings) -> tuple[pl.DataFrame | None, int]:
+                    findings: Findings) -> pl.DataFrame | None:
+    """Read one file or sheet, with ``__file`` and ``__line`` (None if unreadable)."""
     if cand.format == "csv":
-        return _read_csv(cand.path, cand.label, table, opts, findings), 2
+        read = _read_csv(cand.path, cand.label, table, opts, findings)
+        if read is None:
+            return None
+        frame, lines = read
+        return _drop_blank_rows(_with_provenance(frame, cand.label, 2, lines))
     if cand.format == "parquet":
         try:
-            return pl.read_parquet(cand.path), 1
+            frame = pl.read_parquet(cand.path)
         except Exception as exc:  # pyarrow/polars raise several types for damaged files
             findings.add(rule="file_unreadable", table=table, file=cand.label,
                          message=f"{cand.label} cannot be read as Parquet: {exc}")
-            return None, 1
+            return None
+        # a Parquet file has no header line: rows are numbered 1, 2, ... as records
+        return _with_provenance(frame, cand.label, 1)
     import openpyxl
 
-    wb = openpyxl.load_workbook(cand.path, read_only=True, data_only=True)
     try:
-        return _sheet_frame(wb[cand.sheet], cand.label, table, findings), 2
+        wb = openpyxl.load_workbook(cand.path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        findings.add(rule="file_unreadable", table=table, file=cand.label,
+                     message=f"{cand.label} cannot be opened as an Excel workbook: {exc}")
+        return None
+    try:
+        sheet = _sheet_frame(wb[cand.sheet], cand.label, table, findings)
     finally:
         wb.close()
+    if sheet is None:
+        return None
+    frame, first_row = sheet
+    return _drop_blank_rows(_with_provenance(frame, cand.label, first_row))
 
 
 def read_folder(root: Path, mapping: Mapping, table_names: list[str],
@@ -309,10 +422,16 @@ def read_folder(root: Path, mapping: Mapping, table_names: list[str],
         findings.add(rule="folder_missing", file=str(root),
                      message=f"{root} does not exist: expected a cohort folder or workbook")
         return {}
+    if root.is_file() and FORMATS.get(root.suffix.lower()) != "xlsx":
+        findings.add(rule="file_unreadable", file=root.name,
+                     message=f"{root} is a file, not a cohort folder or an .xlsx workbook with "
+                     "a sheet per table: pass the folder that holds the table files")
+        return {}
     keys_of = {t: [k.lower() for k in (mapping.table(t).files or [t])] for t in table_names}
     cands = _candidates(root, {k for ks in keys_of.values() for k in ks}, findings)
     claimed: set[_Candidate] = set()
     wanted: dict[str, list[_Candidate]] = {}
+    ambiguous: set[str] = set()
     for table in table_names:
         sheet = mapping.table(table).sheet
         hits = []
@@ -324,6 +443,7 @@ def read_folder(root: Path, mapping: Mapping, table_names: list[str],
                              file=", ".join(c.label for c in found),
                              message=f"table {table} is given by {len(found)} files or sheets "
                              f"({', '.join(c.label for c in found)}); keep one")
+                ambiguous.add(table)
             elif found:
                 hits.append(found[0])
         wanted[table] = hits
@@ -340,6 +460,9 @@ def read_folder(root: Path, mapping: Mapping, table_names: list[str],
         hashes = {c.path.resolve(): pool.submit(sha256, c.path)
                   for hits in wanted.values() for c in hits}
         for table, hits in wanted.items():
+            if not hits and table in ambiguous:
+                tables[table] = RawTable(table, pl.DataFrame(), [])
+                continue
             if not hits:
                 if table in required:
                     findings.add(rule="missing_table", table=table,
@@ -349,10 +472,10 @@ def read_folder(root: Path, mapping: Mapping, table_names: list[str],
                 continue
             frames, sources = [], []
             for cand in hits:
-                frame, first_line = _read_candidate(cand, table, mapping.csv, findings)
+                frame = _read_candidate(cand, table, mapping.csv, findings)
                 if frame is None:
                     continue
-                frames.append(_with_provenance(frame, cand.label, first_line))
+                frames.append(frame)
                 sources.append(SourceFile(str(cand.path.resolve()), cand.label, cand.format,
                                           cand.sheet, "", frame.height))
             if not frames:

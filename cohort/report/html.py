@@ -7,6 +7,8 @@ import base64
 import html
 import io
 import json
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +37,16 @@ img{max-width:100%;height:auto;border:1px solid #eee}
 .ok{color:#1a7f37;font-weight:600}.bad{color:#b42318;font-weight:600}
 .muted{color:#666}pre{background:#f6f8fa;padding:.6rem;overflow:auto;font-size:.8rem}
 nav ul{columns:2}
+td.ok{background:#e7f5ea}td.bad{background:#fdeceb}td.warn{background:#fff4d6}
+td.t{text-align:left}table{display:block;overflow-x:auto;max-width:100%}
 """
+
+
+_NUMERIC_START = re.compile(r"\s*[-+]?(\d|\.\d)")
+
+
+def _class_attr(classes: list[str]) -> str:
+    return f' class="{html.escape(" ".join(classes))}"' if classes else ""
 
 
 class HtmlReport:
@@ -74,9 +85,28 @@ class HtmlReport:
         return self
 
     def table(self, frame: pd.DataFrame, *, caption: str | None = None,
-              max_rows: int | None = 200, float_format: str = "{:.4g}") -> HtmlReport:
-        """Add a DataFrame as a table; cell content is escaped."""
+              max_rows: int | None = 200, float_format: str = "{:.4g}",
+              cell_css: Mapping[str, Sequence[str | None]] | None = None) -> HtmlReport:
+        """Add a DataFrame as a table; cell content is escaped.
+
+        ``cell_css`` maps a column name to one CSS class (or None) per row of ``frame``, e.g.
+        ``{"agreement": ["ok", "bad", None]}`` (classes ``ok``, ``bad``, ``warn``, ``muted``).
+        """
         shown = frame if max_rows is None else frame.head(max_rows)
+        # words are left-aligned (class "t"); numbers, also as text ("8.2 (1.1)"), right
+        classes: list[list[list[str]]] = [
+            [["t"] if isinstance(v, str) and not _NUMERIC_START.match(v) else [] for v in rec]
+            for rec in shown.itertuples(index=False)]
+        for col, values in (cell_css or {}).items():
+            if col not in shown.columns:
+                raise KeyError(f"cell_css names column {col!r}, not in the table")
+            if len(values) != len(frame):
+                raise ValueError(f"cell_css[{col!r}] has {len(values)} values for "
+                                 f"{len(frame)} rows")
+            j = list(shown.columns).index(col)
+            for i, css in enumerate(list(values)[:len(shown)]):
+                if css:
+                    classes[i][j].append(css)
 
         def fmt(value: Any) -> str:
             if isinstance(value, float):
@@ -85,8 +115,9 @@ class HtmlReport:
 
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
         rows = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in rec) + "</tr>"
-            for rec in shown.itertuples(index=False))
+            "<tr>" + "".join(f"<td{_class_attr(css)}>{html.escape(fmt(v))}</td>"
+                             for v, css in zip(rec, cls, strict=True)) + "</tr>"
+            for rec, cls in zip(shown.itertuples(index=False), classes, strict=True))
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
         self._parts.append(f"<table>{cap}<thead><tr>{head}</tr></thead>"
                            f"<tbody>{rows}</tbody></table>")

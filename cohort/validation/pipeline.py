@@ -47,12 +47,17 @@ def _pick_engine(engine: str, tables: dict[str, pl.DataFrame]) -> Engine:
     return "polars" if biggest > AUTO_POLARS_ROWS else "pandas"
 
 
-def _sort_findings(frame: pl.DataFrame, contract: Contract) -> pd.DataFrame:
+def _sort_findings(frame: pl.DataFrame, contract: Contract,
+                   explained: pl.DataFrame | None = None) -> pd.DataFrame:
     order = {name: i for i, name in enumerate(contract.names)}
     row_level = frame.filter(pl.col("row").is_not_null() & pl.col("table").is_not_null())
     # one finding per cell: the first stage that saw a problem explains it best
     row_level = row_level.unique(["table", "file", "row", "column"], keep="first",
                                  maintain_order=True)
+    if explained is not None and explained.height:
+        # cells whose problem is a consequence of another finding (Findings.explain)
+        row_level = row_level.join(explained, on=["table", "file", "row", "column"],
+                                   how="anti", maintain_order="left")
     frame = pl.concat([frame.filter(pl.col("row").is_null() | pl.col("table").is_null()),
                        row_level])
     frame = frame.with_columns(
@@ -60,6 +65,23 @@ def _sort_findings(frame: pl.DataFrame, contract: Contract) -> pd.DataFrame:
         .alias("__order")).sort(["__order", "file", "row", "column"], nulls_last=False,
                                 maintain_order=True).drop("__order")
     return to_pandas(frame).reindex(columns=FINDING_COLUMNS)
+
+
+def _mask_out_of_range(frame: pl.DataFrame, failed: pl.DataFrame) -> pl.DataFrame:
+    """Blank cells outside their plausible range (reported) before the cross-table rules.
+
+    An age of 240 is reported once, as out of range, not again as inconsistent with the age
+    at diagnosis; a study day of 99999 is not also "after the last contact".
+    """
+    cells = failed.filter(pl.col("rule") == "range")
+    if not cells.height:
+        return frame
+    position = pl.int_range(pl.len(), dtype=pl.Int64)
+    return frame.with_columns(
+        pl.when(position.is_in(idx.implode())).then(None).otherwise(pl.col(col)).alias(col)
+        for col, idx in ((c, cells.filter(pl.col("column") == c).get_column("index"))
+                         for c in cells.get_column("column").unique().to_list())
+        if col in frame.columns)
 
 
 def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: str,
@@ -77,11 +99,14 @@ def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: s
         tables["measurements"], conversions = harmonise_measurements(
             tables["measurements"], tables.get("subjects"), contract, findings)
     chosen = _pick_engine(engine, tables)
+    file_names = {name: ", ".join(s.name for s in srcs) for name, srcs in sources.items()}
+    checked = {}
     for name, frame in tables.items():
-        files = ", ".join(s.name for s in sources.get(name, [])) or name
-        check_table(frame, contract[name], contract, chosen, findings, files=files)
-    empty_required(tables, findings, required)
-    check_cross_table(tables, findings)
+        failed = check_table(frame, contract[name], contract, chosen, findings,
+                             files=file_names.get(name) or name)
+        checked[name] = _mask_out_of_range(frame, failed)
+    empty_required(tables, findings, required, file_names)
+    check_cross_table(checked, findings, unreadable=set(raw) - set(tables))
     summary = pd.DataFrame(
         [{"table": name, "files": ", ".join(s.name for s in sources.get(name, [])),
           "rows": tables[name].height if name in tables else 0} for name in raw],
@@ -90,7 +115,8 @@ def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: s
               "sha256": s.sha256, "rows": s.n_rows}
              for name, srcs in sources.items() for s in srcs]
     report = ValidationReport(
-        findings=_sort_findings(findings.frame(), contract), tables=summary,
+        findings=_sort_findings(findings.frame(), contract, findings.explained()),
+        tables=summary,
         conversions=conversions.to_pandas(), path=path, mapping=mapping.source,
         engine=chosen, files=files)
     return _Run(tables, sources, conversions, report)
@@ -112,7 +138,7 @@ def _prepare(mapping: str | Path | Mapping | None,
 def _failed(path: str, findings: Findings, contract: Contract,
             mapping: str | None) -> ValidationReport:
     return ValidationReport(
-        findings=_sort_findings(findings.frame(), contract),
+        findings=_sort_findings(findings.frame(), contract, findings.explained()),
         tables=pd.DataFrame(columns=["table", "files", "rows"]),
         conversions=pd.DataFrame(columns=list(CONVERSION_LOG_SCHEMA)), path=path,
         mapping=mapping)
@@ -175,9 +201,12 @@ def _to_cohort(run: _Run, contract: Contract, path: str, mapping: str | None) ->
 
 
 def _raise_invalid(report: ValidationReport) -> None:
+    def text(value: object) -> str:
+        return "" if value is None or pd.isna(value) else str(value)
+
     first = report.findings[report.findings["severity"] == "error"].head(5)
-    lines = [f"  {r.table or ''} {r.file or ''} row {'' if pd.isna(r.row) else int(r.row)} "
-             f"{r.column or ''}: {r.message}" for r in first.itertuples()]
+    lines = [f"  {text(r.table)} {text(r.file)} row {text(r.row)} {text(r.column)}: "
+             f"{r.message}" for r in first.itertuples()]
     raise InvalidCohortError(
         f"{report.path} breaks the data contract ({report.n_errors} errors; first ones "
         "below; the full list is in .report.findings):\n" + "\n".join(lines), report)

@@ -6,11 +6,11 @@ column they need is missing or failed to parse: that problem is already reported
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import polars as pl
 
-from cohort.findings import Findings, row_findings
+from cohort.findings import Findings, row_findings, value_text
 
 __all__ = ["CROSS_TABLE_RULES", "check_cross_table"]
 
@@ -48,7 +48,9 @@ def unknown_subjects(tables: Tables, findings: Findings) -> None:
                            & ~pl.col("subject_id").is_in(known.implode()))
         findings.add_frame(row_findings(
             bad, table=name, column="subject_id", rule="unknown_subject",
-            value=pl.col("subject_id"), message="subject_id is not in subjects"))
+            value=pl.col("subject_id"),
+            message=pl.format("subject {} is not in subjects; add the subject or correct the "
+                              "id", pl.col("subject_id"))))
 
 
 def after_last_contact(tables: Tables, findings: Findings) -> None:
@@ -56,88 +58,114 @@ def after_last_contact(tables: Tables, findings: Findings) -> None:
     if not _has(tables, "subjects", "subject_id", "last_contact_day"):
         return
     last = tables["subjects"].select("subject_id", pl.col("last_contact_day").alias("__last")) \
-        .drop_nulls().unique("subject_id", keep="first")
+        .drop_nulls().unique("subject_id", keep="first", maintain_order=True)
     for name, cols in DAY_COLUMNS.items():
         for col in cols:
             if not _has(tables, name, "subject_id", col):
                 continue
-            frame = tables[name].join(last, on="subject_id", how="inner")
+            frame = tables[name].join(last, on="subject_id", how="inner", maintain_order="left")
             bad = frame.filter(pl.col(col) > pl.col("__last"))
             findings.add_frame(row_findings(
                 bad, table=name, column=col, rule="after_last_contact", value=pl.col(col),
-                message=pl.format("day {} is after the subject's last_contact_day {}",
+                message=pl.format("{} {} is after the subject's last_contact_day {}; correct "
+                                  "the day or last_contact_day in subjects", pl.lit(col),
                                   pl.col(col), pl.col("__last"))))
-
-
-def _active(frame: pl.DataFrame) -> pl.Expr:
-    return pl.col("source") != "placebo"
 
 
 def infusion_rules(tables: Tables, findings: Findings) -> None:
     """Treated subjects have an active infusion starting on day 0; controls none but placebo;
-    infusion numbers run 1, 2, ... in day order; doses are given, and 0 for placebo."""
+    infusion numbers run 1, 2, ... in day order; doses are given, and 0 for placebo.
+
+    An infusion whose source is missing (already reported) counts as neither active nor
+    placebo, so that it does not cause further findings.
+    """
     if not _has(tables, "subjects", "subject_id", "control"):
         return
     subjects = tables["subjects"].select("subject_id", "control", "__file", "__line")
-    inf_ok = _has(tables, "infusions", "subject_id", "source", "day", "infusion_number")
-    if not inf_ok:
-        treated = subjects.filter(pl.col("control") == False)  # noqa: E712 (polars expression)
-        if treated.height and "infusions" not in tables:
+    treated = subjects.filter(pl.col("control") == False)  # noqa: E712 (polars expression)
+    if "infusions" not in tables:
+        if treated.height:
             findings.add(rule="treated_without_infusion", table="infusions",
                          message=f"there is no infusions table, but {treated.height} subjects "
                                  "are treated (control = false); add infusions.csv")
         return
+    if not _has(tables, "infusions", "subject_id", "source", "day", "infusion_number"):
+        return  # unreadable, or a required column is missing: reported already
     inf = tables["infusions"]
-    active = inf.filter(_active(inf)).group_by("subject_id").agg(
-        pl.col("day").min().alias("__first_day"))
-    treated = subjects.filter(pl.col("control") == False).join(  # noqa: E712
-        active, on="subject_id", how="left")
+    source = pl.col("source")
+    per_subject = inf.filter(source.is_null() | (source != "placebo")).group_by(
+        "subject_id").agg(pl.len().alias("__n"),
+                          pl.col("day").filter(source.is_not_null()).min().alias("__first_day"))
+    treated = treated.join(per_subject, on="subject_id", how="left", maintain_order="left")
     findings.add_frame(row_findings(
-        treated.filter(pl.col("__first_day").is_null()), table="subjects", column="control",
+        treated.filter(pl.col("__n").is_null()), table="subjects", column="control",
         rule="treated_without_infusion", value=pl.col("subject_id"),
-        message="treated subject (control = false) has no active infusion in infusions"))
+        message=pl.format("treated subject {} (control = false) has no active infusion in "
+                          "infusions; add its infusions, or set control = true",
+                          pl.col("subject_id"))))
     findings.add_frame(row_findings(
         treated.filter(pl.col("__first_day").is_not_null() & (pl.col("__first_day") != 0)),
         table="subjects", column="control", rule="first_infusion_day",
         value=pl.col("__first_day"),
-        message=pl.format("the first active infusion of a treated subject is on day {}; day 0 "
-                          "is the first infusion by definition", pl.col("__first_day"))))
+        message=pl.format("the first active infusion of treated subject {} is on day {}; day 0 "
+                          "is the first infusion by definition: shift the subject's days",
+                          pl.col("subject_id"), pl.col("__first_day"))))
     controls = subjects.filter(pl.col("control")).select("subject_id")
-    bad = inf.join(controls, on="subject_id", how="semi").filter(_active(inf))
+    bad = inf.join(controls, on="subject_id", how="semi", maintain_order="left").filter(
+        source.is_not_null() & (source != "placebo"))
     findings.add_frame(row_findings(
         bad, table="infusions", column="source", rule="control_with_active_infusion",
-        value=pl.col("source"),
-        message="a control subject (control = true) has an active infusion; controls may "
-                "only have placebo"))
+        value=source,
+        message=pl.format("control subject {} (control = true) has an active infusion ({}); "
+                          "controls may only have placebo", pl.col("subject_id"), source)))
     order = (inf.filter(pl.col("day").is_not_null() & pl.col("infusion_number").is_not_null())
-             .sort("subject_id", "day", "infusion_number")
+             .sort("subject_id", "day", "infusion_number", maintain_order=True)
              .with_columns((pl.int_range(pl.len()) + 1).over("subject_id").alias("__expected")))
     findings.add_frame(row_findings(
         order.filter(pl.col("infusion_number") != pl.col("__expected")), table="infusions",
         column="infusion_number", rule="infusion_order", value=pl.col("infusion_number"),
-        message=pl.format("infusion numbers must run 1, 2, ... in day order; expected {} here",
-                          pl.col("__expected"))))
+        message=pl.format("infusion numbers must run 1, 2, ... in day order; this is infusion "
+                          "{} of subject {} by day", pl.col("__expected"), pl.col("subject_id"))))
+    _dose_rules(inf, findings)
+
+
+def _dose_rules(inf: pl.DataFrame, findings: Findings) -> None:
+    """Doses: at least one given; 0 for placebo; more than 0 for active cells."""
     doses = [c for c in ("dose_cells_per_kg", "dose_cells_total") if c in inf.columns]
     if not doses:
         return
     no_dose = pl.all_horizontal([pl.col(c).is_null() for c in doses])
     findings.add_frame(row_findings(
-        inf.filter(no_dose), table="infusions", column=" + ".join(doses), rule="dose_missing",
-        value=None, message="give dose_cells_per_kg or dose_cells_total (0 for placebo)"))
+        inf.filter(no_dose), table="infusions", column=doses[0], rule="dose_missing",
+        value=None, message="neither dose_cells_per_kg nor dose_cells_total is given; give at "
+                            "least one (0 for placebo)"))
     positive = pl.any_horizontal([pl.col(c).fill_null(0) > 0 for c in doses])
     placebo = pl.col("source") == "placebo"
+    # the first dose column that shows the problem is the cell reported
+    first_positive = pl.coalesce([pl.when(pl.col(c) > 0).then(pl.lit(c)) for c in doses])
+    first_given = pl.coalesce([pl.when(pl.col(c).is_not_null()).then(pl.lit(c))
+                               for c in doses])
+
+    def cell(which: pl.Expr) -> pl.Expr:
+        return pl.coalesce([pl.when(which == c).then(pl.col(c)) for c in doses])
+
     findings.add_frame(row_findings(
-        inf.filter(placebo & positive), table="infusions", column=" + ".join(doses),
-        rule="placebo_dose", value=pl.col("source"), message="a placebo infusion has a dose > 0"))
+        inf.filter(placebo & positive), table="infusions", column=first_positive,
+        rule="placebo_dose", value=cell(first_positive),
+        message="a placebo infusion has a dose > 0 cells; placebo doses are 0"))
     if "donor" in inf.columns:
         findings.add_frame(row_findings(
-            inf.filter(placebo != (pl.col("donor") == "none")), table="infusions",
-            column="donor", rule="placebo_donor", value=pl.col("donor"),
-            message="donor is none exactly when source is placebo"))
+            inf.filter(placebo.is_not_null() & pl.col("donor").is_not_null()
+                       & (placebo != (pl.col("donor") == "none"))),
+            table="infusions", column="donor", rule="placebo_donor", value=pl.col("donor"),
+            message=pl.format("donor is {} with source {}; donor is none exactly when source "
+                              "is placebo", pl.col("donor"), pl.col("source"))))
     findings.add_frame(row_findings(
-        inf.filter(~placebo & ~no_dose & ~positive), table="infusions",
-        column=" + ".join(doses), rule="active_zero_dose", value=pl.col("source"),
-        message="an active (non-placebo) infusion has a dose of 0 cells"))
+        inf.filter(pl.col("source").is_not_null() & ~placebo & ~no_dose & ~positive),
+        table="infusions", column=first_given, rule="active_zero_dose",
+        value=cell(first_given),
+        message=pl.format("an active infusion ({}) has a dose of 0 cells; give its dose, or "
+                          "set source to placebo", pl.col("source"))))
 
 
 def bmi_consistent(tables: Tables, findings: Findings) -> None:
@@ -150,8 +178,9 @@ def bmi_consistent(tables: Tables, findings: Findings) -> None:
     findings.add_frame(row_findings(
         bad, table="subjects", column="bmi_kg_m2", rule="bmi_inconsistent",
         value=pl.col("bmi_kg_m2"), severity="warning",
-        message=pl.format("BMI {} differs from weight / height^2 = {} by more than 1 kg/m2",
-                          pl.col("bmi_kg_m2"), pl.col("__bmi").round(1))))
+        message=pl.format("BMI {} kg/m2 differs from weight / height^2 = {} kg/m2 by more than "
+                          "1 kg/m2; check weight_kg, height_cm and bmi_kg_m2",
+                          value_text(pl.col("bmi_kg_m2")), pl.col("__bmi").round(1))))
 
 
 def age_consistent(tables: Tables, findings: Findings) -> None:
@@ -166,9 +195,10 @@ def age_consistent(tables: Tables, findings: Findings) -> None:
     findings.add_frame(row_findings(
         bad, table="subjects", column="diabetes_duration_years", rule="age_inconsistent",
         value=pl.col("diabetes_duration_years"), severity="warning",
-        message=pl.format("age - age at diagnosis = {} years, but diabetes duration is {}",
-                          (pl.col("age_years") - pl.col("age_at_diagnosis_years")).round(1),
-                          pl.col("diabetes_duration_years"))))
+        message=pl.format("age_years - age_at_diagnosis_years = {} years, but "
+                          "diabetes_duration_years is {}; check the three", value_text(
+                              (pl.col("age_years") - pl.col("age_at_diagnosis_years")).round(1)),
+                          value_text(pl.col("diabetes_duration_years")))))
 
 
 def medication_periods(tables: Tables, findings: Findings) -> None:
@@ -179,17 +209,20 @@ def medication_periods(tables: Tables, findings: Findings) -> None:
     findings.add_frame(row_findings(
         bad, table="medications", column="end_day", rule="end_before_start",
         value=pl.col("end_day"),
-        message=pl.format("end_day {} is before start_day {}", pl.col("end_day"),
-                          pl.col("start_day"))))
+        message=pl.format("end_day {} is before start_day {}; correct one of them",
+                          pl.col("end_day"), pl.col("start_day"))))
 
 
-def empty_required(tables: Tables, findings: Findings, required: set[str]) -> None:
-    """Required tables have at least one row."""
-    for name in required:
+def empty_required(tables: Tables, findings: Findings, required: set[str],
+                   files: dict[str, str] | None = None) -> None:
+    """Required tables have at least one row; ``files`` names each table's files."""
+    for name in sorted(required):
         frame = tables.get(name)
         if frame is not None and frame.width and frame.height == 0:
-            findings.add(rule="empty_table", table=name,
-                         file=None, message=f"{name} has a header but no rows")
+            file = (files or {}).get(name) or None
+            findings.add(rule="empty_table", table=name, file=file,
+                         message=f"{name} ({file or 'no file'}) has a header but no rows; the "
+                                 "table is required")
 
 
 CROSS_TABLE_RULES: list[Callable[[Tables, Findings], None]] = [
@@ -198,7 +231,14 @@ CROSS_TABLE_RULES: list[Callable[[Tables, Findings], None]] = [
 ]
 
 
-def check_cross_table(tables: Tables, findings: Findings) -> None:
-    """Run every cross-table rule."""
+def check_cross_table(tables: Tables, findings: Findings, *,
+                      unreadable: Iterable[str] = ()) -> None:
+    """Run every cross-table rule.
+
+    ``unreadable`` names tables that exist but could not be read or mapped (already
+    reported): rules then skip them rather than report them as absent.
+    """
+    # a table without columns is skipped by every rule (they check for the columns they use)
+    tables = {**{name: pl.DataFrame() for name in unreadable}, **tables}
     for rule in CROSS_TABLE_RULES:
         rule(tables, findings)

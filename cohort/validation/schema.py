@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow as pa
 
 from cohort.contract import Contract, TableSpec, pandas_schema, polars_schema
-from cohort.findings import Findings
+from cohort.findings import Findings, value_text
 
 __all__ = ["Engine", "check_table", "to_pandas"]
 
@@ -54,11 +54,15 @@ def _failures(frame: pl.DataFrame, spec: TableSpec, contract: Contract,
     from pandera.errors import SchemaErrors
 
     data = frame.drop("__file", "__line")
+    # with a key column missing (reported as such), the rest of the key is not a key
+    check_key = all(c in data.columns for c in spec.primary_key)
     try:
         if engine == "polars":
-            polars_schema(spec.table, contract=contract).validate(data, lazy=True)
+            polars_schema(spec.table, contract=contract, check_key=check_key).validate(
+                data, lazy=True)
         else:
-            pandas_schema(spec.table, contract=contract).validate(to_pandas(data), lazy=True)
+            pandas_schema(spec.table, contract=contract, check_key=check_key).validate(
+                to_pandas(data), lazy=True)
     except SchemaErrors as exc:
         cases = exc.failure_cases
         if isinstance(cases, pd.DataFrame):
@@ -74,17 +78,68 @@ def _failures(frame: pl.DataFrame, spec: TableSpec, contract: Contract,
                                 "failure_case": pl.String, "index": pl.Int64})
 
 
+_CELL_SCHEMA = {"index": pl.Int64, "column": pl.String, "rule": pl.String}
+
+
+def _templates(spec: TableSpec) -> pl.DataFrame:
+    """Message text before and after the value, per column and rule."""
+    rows = []
+    for col in spec.columns:
+        codes = spec.allowed_codes(col)
+        unit = f" {col.unit}" if col.unit else ""
+        rows += [
+            {"column": col.name, "rule": "not_null", "__before": f"{col.name} is empty",
+             "__after": "; a value is required"},
+            {"column": col.name, "rule": "allowed_values", "__before": f"{col.name} ",
+             "__after": f" is not an allowed code (allowed: {', '.join(codes or [])}); recode "
+                        "it with a mapping file"},
+            {"column": col.name, "rule": "type", "__before": f"{col.name} ",
+             "__after": f" is not of type {col.type}"},
+        ]
+        if col.range:
+            lo, hi = col.range
+            rows.append({"column": col.name, "rule": "range", "__before": f"{col.name} ",
+                         "__after": f" is outside the plausible range {lo:g} to {hi:g}{unit}"})
+    return pl.DataFrame(rows, schema={"column": pl.String, "rule": pl.String,
+                                      "__before": pl.String, "__after": pl.String})
+
+
+def _cell_values(rows: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``__value``: each failing cell as read from ``frame`` (not pandera's rendering)."""
+    parts = []
+    for col in rows.get_column("column").unique(maintain_order=True).to_list():
+        part = rows.filter(pl.col("column") == col)
+        if col in frame.columns:
+            cells = frame.get_column(col).gather(part.get_column("index"))
+            text = (pl.select(value_text(pl.lit(cells))).to_series() if cells.dtype.is_float()
+                    else cells.cast(pl.String))
+            part = part.with_columns(text.alias("__value"))
+        else:
+            part = part.with_columns(pl.col("failure_case").alias("__value"))
+        parts.append(part)
+    return pl.concat(parts)
+
+
 def check_table(frame: pl.DataFrame, spec: TableSpec, contract: Contract, engine: Engine,
-                findings: Findings, *, files: str) -> None:
-    """Validate one parsed table against its pandera schema; add findings."""
+                findings: Findings, *, files: str) -> pl.DataFrame:
+    """Validate one parsed table against its pandera schema; add findings.
+
+    Returns
+    -------
+    polars.DataFrame
+        The failing cells (``index``: row position in ``frame``, ``column``, ``rule``), so
+        that later rules can leave them out instead of reporting their consequences.
+    """
     cases = _failures(frame, spec, contract, engine)
     rules = {c: _rule(c) for c in cases.get_column("check").unique().to_list()}
-    cases = cases.with_columns(pl.col("check").replace_strict(rules).alias("rule"))
+    cases = cases.with_columns(pl.col("check").replace_strict(rules, return_dtype=pl.String)
+                               .alias("rule"))
     if not cases.height:
-        return
+        return pl.DataFrame(schema=_CELL_SCHEMA)
     table = spec.table
     # table-level: missing and unknown columns (pandera puts the column name in failure_case)
-    for row in cases.filter(pl.col("index").is_null()).iter_rows(named=True):
+    for row in cases.filter(pl.col("index").is_null()).unique(
+            ["rule", "column", "failure_case"], maintain_order=True).iter_rows(named=True):
         col = row["failure_case"]
         if row["rule"] == "missing_column":
             findings.add(rule="missing_column", table=table, file=files, row=1, column=col,
@@ -97,21 +152,27 @@ def check_table(frame: pl.DataFrame, spec: TableSpec, contract: Contract, engine
                                  "unmapped: drop) in a mapping file")
         else:
             findings.add(rule=row["rule"], table=table, file=files, column=row["column"],
-                         value=col, message=f"{row['column']}: {row['check']} failed ({col})")
+                         value=col, message=f"{row['column']}: the check {row['check']} failed "
+                                            f"for the column ({col})")
     rows = cases.filter(pl.col("index").is_not_null())
     if not rows.height:
-        return
+        return pl.DataFrame(schema=_CELL_SCHEMA)
     prov = frame.select("__file", "__line").with_row_index("index").with_columns(
         pl.col("index").cast(pl.Int64))
-    rows = rows.join(prov, on="index", how="left")
-    keyed = rows.filter(pl.col("rule") == "duplicate_key").unique("index", keep="first")
+    rows = rows.join(prov, on="index", how="left", maintain_order="left")
+    keyed = rows.filter(pl.col("rule") == "duplicate_key").unique(
+        "index", keep="first", maintain_order=True)
     if keyed.height and spec.primary_key:
         pk = list(spec.primary_key)
         values = frame.with_row_index("index").select(
             pl.col("index").cast(pl.Int64),
             pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in pk],
-                          separator=", ").alias("__key"))
-        keyed = keyed.join(values, on="index", how="left")
+                          separator=", ").alias("__key"),
+            pl.all_horizontal([pl.col(c).is_not_null() for c in pk]).alias("__complete"))
+        # pandera counts empty key cells as equal; an empty cell is reported as such, and a
+        # row with an incomplete key is not a duplicate of anything
+        keyed = keyed.join(values, on="index", how="left", maintain_order="left").filter(
+            pl.col("__complete"))
         findings.add_frame(keyed.select(
             pl.lit("error").alias("severity"), pl.lit(table).alias("table"),
             pl.col("__file").cast(pl.String).alias("file"), pl.col("__line").alias("row"),
@@ -121,31 +182,16 @@ def check_table(frame: pl.DataFrame, spec: TableSpec, contract: Contract, engine
                       pl.lit(", ".join(pk)), pl.col("__key")).alias("message")))
     other = rows.filter(pl.col("rule") != "duplicate_key")
     if not other.height:
-        return
-    messages = []
-    for col in spec.columns:
-        codes = spec.allowed_codes(col)
-        unit = f" {col.unit}" if col.unit else ""
-        lo, hi = col.range if col.range else (None, None)
-        messages += [
-            {"column": col.name, "rule": "not_null",
-             "template": f"{col.name} is empty; a value is required"},
-            {"column": col.name, "rule": "allowed_values",
-             "template": f"not an allowed code for {col.name} (allowed: "
-                         f"{', '.join(codes or [])}); recode it with a mapping file"},
-            {"column": col.name, "rule": "range",
-             "template": f"outside the plausible range {lo:g} to {hi:g}{unit} of {col.name}"
-             if col.range else ""},
-            {"column": col.name, "rule": "type",
-             "template": f"{col.name} must be of type {col.type}"},
-        ]
-    templates = pl.DataFrame(messages)
-    other = other.join(templates, on=["column", "rule"], how="left")
+        return pl.DataFrame(schema=_CELL_SCHEMA)
+    other = _cell_values(other, frame).join(_templates(spec), on=["column", "rule"], how="left",
+                                            maintain_order="left")
+    value = pl.when(pl.col("rule") == "not_null").then(None).otherwise(pl.col("__value"))
     findings.add_frame(other.select(
         pl.lit("error").alias("severity"), pl.lit(table).alias("table"),
         pl.col("__file").cast(pl.String).alias("file"), pl.col("__line").alias("row"),
-        pl.col("column"), pl.col("rule"),
-        pl.when(pl.col("rule") == "not_null").then(None).otherwise(pl.col("failure_case"))
-        .alias("value"),
-        pl.coalesce(pl.col("template"), pl.format("{} failed", pl.col("check")))
+        pl.col("column"), pl.col("rule"), value.alias("value"),
+        pl.coalesce(pl.concat_str([pl.col("__before"), value.fill_null(""),
+                                   pl.col("__after")]),
+                    pl.format("{}: the check {} failed", pl.col("column"), pl.col("check")))
         .alias("message")))
+    return other.select("index", "column", "rule").cast(_CELL_SCHEMA)  # type: ignore[arg-type]

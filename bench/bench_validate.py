@@ -1,0 +1,501 @@
+"""Validation benchmark: `cohort validate` against plain reads and naive pandera-pandas.
+
+Generates (numpy, fixed seed, vectorised) a cohort folder in a temporary directory: a valid
+``subjects.csv`` and ``infusions.csv`` and a ``measurements.csv`` of N rows, 1% of them bad (text
+in ``value``, unknown ``param``, implausible value, unknown subject, duplicated key). Then, on the
+same file and in the same run, each in its own subprocess (so that peak memory is its own):
+
+* ``polars read``: ``pl.read_csv`` of measurements.csv, all columns as text (what cohort reads);
+* ``polars read typed``: ``pl.read_csv`` with the column types given (``value`` as text, since
+  it holds text in the bad rows);
+* ``pyarrow read``: ``pyarrow.csv.read_csv`` (``value`` as text, same reason);
+* ``naive pandera``: ``pandas.read_csv`` with the contract's pandas dtypes for the text and
+  integer columns, then ``cohort.contract.pandas_schema("measurements").validate(df,
+  lazy=True)``, catching ``SchemaErrors`` (the baseline a user would write);
+* ``cohort validate (CLI)``: ``cohort validate DIR --format json`` end to end (process start,
+  imports, all tables, JSON of every finding on stdout, written to a file);
+* ``cohort.validate (API)``: the Python call with ``engine="auto"`` (imports excluded).
+
+Each timing is repeated and the median reported; peak memory is the largest ``ru_maxrss`` of
+the measuring process over the repeats (``os.wait4``). The CLI's JSON is checked: every
+injected bad line must be among the findings, or the benchmark fails.
+
+Targets (issue 2, on the largest file): ``cohort validate`` (CLI, end to end) within 3x the
+polars read time (the faster polars read), at least 5x faster than naive pandera-pandas, peak
+memory under 3 GiB.
+
+Usage: ``python bench/bench_validate.py [--quick] [--sizes 1000000,10000000] [--repeats 3]
+[--data-dir DIR] [--json-out FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+N_SUBJECTS = 10_000
+BAD_FRACTION = 0.01
+SEED = 20240607
+GENERATOR = 2  # bump when the generated data change, so that --data-dir is regenerated
+FULL_SIZES = (1_000_000, 10_000_000)
+QUICK_SIZES = (200_000,)
+TARGET_VS_POLARS = 3.0
+TARGET_VS_PANDERA = 5.0
+TARGET_RSS_GIB = 3.0
+
+# canonical-unit distributions: (mean, sd, low clip, high clip, decimals), all inside the
+# contract's plausible ranges so that only the injected rows are bad
+PARAMS = {
+    "HBA1C": (7.5, 1.2, 4.5, 14.0, 1),
+    "FPG": (8.5, 2.5, 3.0, 25.0, 1),
+    "PPG": (11.0, 3.0, 4.0, 30.0, 1),
+    "CPEP_FAST": (0.30, 0.15, 0.01, 3.0, 3),
+    "CPEP_PP": (0.80, 0.35, 0.01, 6.0, 3),
+    "CPEP_AUC": (90.0, 40.0, 1.0, 1500.0, 1),
+    "INSULIN_DOSE": (0.55, 0.2, 0.0, 2.5, 2),
+    "WEIGHT": (74.0, 12.0, 40.0, 180.0, 1),
+}
+# a tenth of the rows of each parameter is given in another accepted unit:
+# (unit, canonical unit, scale from canonical, offset, per body weight, decimals)
+ALT_UNITS = {
+    "HBA1C": ("mmol/mol", "%", 10.929, -10.929 * 2.15, False, 0),
+    "FPG": ("mg/dL", "mmol/L", 18.016, 0.0, False, 0),
+    "PPG": ("mg/dL", "mmol/L", 18.016, 0.0, False, 0),
+    "CPEP_FAST": ("pmol/L", "nmol/L", 1000.0, 0.0, False, 0),
+    "CPEP_PP": ("pmol/L", "nmol/L", 1000.0, 0.0, False, 0),
+    "CPEP_AUC": ("pmol/L*min", "nmol/L*min", 1000.0, 0.0, False, 0),
+    "INSULIN_DOSE": ("IU/day", "IU/kg/day", 1.0, 0.0, True, 1),
+    "WEIGHT": ("lb", "kg", 1 / 0.45359237, 0.0, False, 1),
+}
+BAD_KINDS = ("text_value", "unknown_param", "implausible", "unknown_subject", "duplicate_key")
+
+
+# ---------------------------------------------------------------------------------------------
+# data generation
+
+
+def _subjects(rng: Any, last_day: int) -> Any:
+    import numpy as np
+    import polars as pl
+
+    n = N_SUBJECTS
+    control = rng.random(n) < 0.4
+    age = rng.integers(18, 70, n)
+    duration = rng.integers(0, np.minimum(age - 1, 40) + 1)
+    weight = np.round(rng.normal(74, 12, n).clip(45, 150), 1)
+    height = np.round(rng.normal(170, 9, n).clip(145, 205), 0)
+    bmi = np.round(weight / (height / 100) ** 2, 1)
+    return pl.DataFrame({
+        "subject_id": [f"S{i:05d}" for i in range(n)],
+        "study_id": "BENCH",
+        "site_id": np.array(["A", "B", "C"])[rng.integers(0, 3, n)],
+        "arm": np.where(control, "standard care", "MSC"),
+        "control": np.where(control, "true", "false"),
+        "diabetes_type": np.array(["T1D", "T2D"])[rng.integers(0, 2, n)],
+        "sex": np.array(["F", "M"])[rng.integers(0, 2, n)],
+        "age_years": age,
+        "age_at_diagnosis_years": age - duration,
+        "diabetes_duration_years": duration,
+        "weight_kg": weight,
+        "height_cm": height,
+        "bmi_kg_m2": bmi,
+        "last_contact_day": np.full(n, last_day),
+    })
+
+
+def _measurements(rng: Any, n_rows: int, weights: Any) -> tuple[Any, Any]:
+    """The measurements frame (all text cells) and the CSV line of every injected bad row."""
+    import numpy as np
+    import polars as pl
+
+    per = max(n_rows // N_SUBJECTS, 16)
+    i = np.arange(n_rows)
+    subj = np.minimum(i // per, N_SUBJECTS - 1)
+    j = i - subj * per  # position within the subject (the last subject takes the remainder)
+    p_idx = j % len(PARAMS)
+    d_idx = j // len(PARAMS)
+    day = -14 + 7 * d_idx
+    codes = np.array(list(PARAMS))
+    stats = np.array([v[:4] for v in PARAMS.values()])
+    canon = rng.normal(stats[p_idx, 0], stats[p_idx, 1]).clip(stats[p_idx, 2], stats[p_idx, 3])
+    decimals = np.array([v[4] for v in PARAMS.values()])[p_idx]
+    alt = rng.random(n_rows) < 0.1
+    scale = np.array([ALT_UNITS[c][2] for c in codes])[p_idx]
+    offset = np.array([ALT_UNITS[c][3] for c in codes])[p_idx]
+    per_kg = np.array([ALT_UNITS[c][4] for c in codes])[p_idx]
+    alt_dec = np.array([ALT_UNITS[c][5] for c in codes])[p_idx]
+    alt_value = canon * scale + offset
+    alt_value = np.where(per_kg, alt_value * weights[subj], alt_value)
+    value = np.where(alt, alt_value, canon)
+    dec = np.where(alt, alt_dec, decimals)
+    value = np.round(value * 10.0 ** dec) / 10.0 ** dec
+    canon_units = np.array([ALT_UNITS[c][1] for c in codes])
+    alt_units = np.array([ALT_UNITS[c][0] for c in codes])
+    unit = np.where(alt, alt_units[p_idx], canon_units[p_idx])
+
+    n_bad = int(round(n_rows * BAD_FRACTION))
+    bad = np.sort(rng.choice(n_rows, n_bad, replace=False))
+    kind = rng.integers(0, len(BAD_KINDS), n_bad)
+    is_bad = np.zeros(n_rows, dtype=bool)
+    is_bad[bad] = True
+    # a duplicate copies the key of the same subject's previous (or next) day; that neighbour
+    # must itself be a good row, else two injected rows could cancel out
+    neighbour = np.where(d_idx[bad] > 0, bad - len(PARAMS), bad + len(PARAMS))
+    neighbour = neighbour.clip(0, n_rows - 1)
+    dup_ok = ~is_bad[neighbour] & (subj[neighbour] == subj[bad]) & (
+        p_idx[neighbour] == p_idx[bad])
+    kind = np.where((kind == 4) & ~dup_ok, 2, kind)
+
+    value_text = pl.Series("value", value).cast(pl.String).to_numpy().astype(object)
+    param = codes[p_idx].astype(object)
+    subject = np.array([f"S{k:05d}" for k in range(N_SUBJECTS)], dtype=object)[subj]
+    texts = np.array(["high", "n.d.", "<0.1", "7,5"], dtype=object)
+    sel = bad[kind == 0]
+    value_text[sel] = texts[rng.integers(0, len(texts), sel.size)]
+    sel = bad[kind == 1]
+    param[sel] = np.array(["HBA1X", "GLUC", "CPEPTIDE"], dtype=object)[
+        rng.integers(0, 3, sel.size)]
+    sel = bad[kind == 2]
+    # HbA1c and glucose given in the canonical unit with the size of the other unit (an HbA1c
+    # of 59 "%": cohort says which unit it looks like); other parameters negative
+    mismatch = np.select([p_idx[sel] == 0, (p_idx[sel] == 1) | (p_idx[sel] == 2)],
+                         [np.round(canon[sel] * 10.929 - 23.5), np.round(canon[sel] * 18.016)],
+                         -np.round(canon[sel] + 1, 1))
+    value_text[sel] = pl.Series(mismatch).cast(pl.String).to_numpy()
+    unit[sel] = canon_units[p_idx[sel]]
+    sel = bad[kind == 3]
+    subject[sel] = np.array([f"X{k:05d}" for k in rng.integers(0, 99_999, sel.size)],
+                            dtype=object)
+    sel = bad[kind == 4]
+    day = day.copy()
+    day[sel] = day[neighbour[kind == 4]]
+    frame = pl.DataFrame({
+        "subject_id": pl.Series(subject, dtype=pl.String),
+        "day": day,
+        "param": pl.Series(param, dtype=pl.String),
+        "value": pl.Series(value_text, dtype=pl.String),
+        "unit": unit,
+        "visit": pl.Series(d_idx, dtype=pl.Int64).cast(pl.String),
+    })
+    frame = frame.with_columns(pl.concat_str(pl.lit("W"), pl.col("visit")).alias("visit"))
+    kinds = {k: int((kind == n).sum()) for n, k in enumerate(BAD_KINDS)}
+    return frame, (bad + 2, kinds)  # CSV line = index + 2 (line 1 is the header)
+
+
+def generate(folder: Path, n_rows: int, seed: int = SEED) -> dict[str, Any]:
+    """Write a cohort folder with ``n_rows`` measurements (1% bad) into ``folder``."""
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng([seed, n_rows])
+    folder.mkdir(parents=True, exist_ok=True)
+    per = max(n_rows // N_SUBJECTS, 16)
+    last_day = -14 + 7 * ((per + n_rows % N_SUBJECTS) // len(PARAMS)) + 30
+    subjects = _subjects(rng, last_day)
+    subjects.write_csv(folder / "subjects.csv")
+    treated = subjects.filter(pl.col("control") == "false")
+    treated.select(
+        "subject_id", pl.lit(1).alias("infusion_number"), pl.lit(0).alias("day"),
+        pl.lit("umbilical_cord").alias("source"), pl.lit("allogeneic").alias("donor"),
+        pl.lit("intravenous").alias("route"), pl.lit(1_000_000).alias("dose_cells_per_kg"),
+        (pl.col("weight_kg") * 1_000_000).round(0).cast(pl.Int64).alias("dose_cells_total"),
+    ).write_csv(folder / "infusions.csv")
+    frame, (bad_lines, kinds) = _measurements(rng, n_rows, subjects["weight_kg"].to_numpy())
+    frame.write_csv(folder / "measurements.csv")
+    np.save(folder.parent / f"{folder.name}.bad_lines.npy", bad_lines)
+    meta = {"rows": n_rows, "seed": seed, "generator": GENERATOR, "subjects": N_SUBJECTS, "bad_rows": int(len(bad_lines)),
+            "bad_kinds": kinds,
+            "bytes": (folder / "measurements.csv").stat().st_size}
+    (folder.parent / f"{folder.name}.meta.json").write_text(json.dumps(meta))
+    return meta
+
+
+def ensure_data(root: Path, n_rows: int) -> tuple[Path, dict[str, Any]]:
+    """The cohort folder for ``n_rows`` under ``root``, generated unless already there."""
+    folder = root / f"cohort_{n_rows}"
+    meta_path = root / f"{folder.name}.meta.json"
+    if meta_path.exists() and (folder / "measurements.csv").exists():
+        meta = json.loads(meta_path.read_text())
+        if (meta.get("seed"), meta.get("rows"), meta.get("generator")) == (SEED, n_rows,
+                                                                           GENERATOR):
+            return folder, meta
+    t0 = time.perf_counter()
+    # in a child process: the parent must stay small, because a child's ru_maxrss starts from
+    # the RSS of the process it was forked from
+    meta = _child(["--worker", f"generate:{n_rows}", str(folder)])
+    print(f"  generated {n_rows:,} rows ({meta['bytes'] / 2**20:.0f} MiB, {meta['bad_rows']:,} "
+          f"bad: {meta['bad_kinds']}) in {time.perf_counter() - t0:.1f} s", flush=True)
+    return folder, meta
+
+
+# ---------------------------------------------------------------------------------------------
+# measurements, each run in its own process
+
+
+def _worker(kind: str, folder: Path) -> dict[str, Any]:
+    """Run one measurement in this process; return seconds and facts about the result."""
+    csv_path = folder / "measurements.csv"
+    if kind.startswith("generate:"):
+        return generate(folder, int(kind.split(":")[1]))
+    if kind.startswith("check:"):
+        return _check_cli_json(Path(kind.split(":", 1)[1]), folder)
+    if kind in ("polars_read", "polars_read_typed"):
+        import polars as pl
+
+        t0 = time.perf_counter()
+        if kind == "polars_read":
+            frame = pl.read_csv(csv_path, infer_schema=False)
+        else:
+            frame = pl.read_csv(csv_path, schema={
+                "subject_id": pl.String, "day": pl.Int64, "param": pl.String,
+                "value": pl.String, "unit": pl.String, "visit": pl.String})
+        return {"seconds": time.perf_counter() - t0, "rows": frame.height}
+    if kind == "pyarrow_read":
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        t0 = time.perf_counter()
+        table = pacsv.read_csv(csv_path, convert_options=pacsv.ConvertOptions(
+            column_types={"value": pa.string()}))
+        return {"seconds": time.perf_counter() - t0, "rows": table.num_rows}
+    if kind == "pandera_pandas":
+        import pandas as pd
+        from pandera.errors import SchemaErrors
+
+        from cohort.contract import PANDAS_DTYPES, load_contract, pandas_schema
+
+        spec = load_contract()["measurements"]
+        # the contract's dtypes where the file allows them; value holds text, so it is read
+        # as pandas infers it (object), and pandera reports its dtype
+        dtypes = {c.name: PANDAS_DTYPES[c.type] for c in spec.columns
+                  if c.type in ("string", "integer")}
+        schema = pandas_schema("measurements")
+        t0 = time.perf_counter()
+        frame = pd.read_csv(csv_path, dtype=dtypes)
+        t_read = time.perf_counter() - t0
+        try:
+            schema.validate(frame, lazy=True)
+            n_cases = 0
+        except SchemaErrors as exc:
+            n_cases = len(exc.failure_cases)
+        return {"seconds": time.perf_counter() - t0, "read_seconds": t_read,
+                "failure_cases": n_cases}
+    if kind == "cohort_api":
+        import cohort
+
+        t0 = time.perf_counter()
+        report = cohort.validate(folder)
+        return {"seconds": time.perf_counter() - t0, "findings": len(report.findings),
+                "engine": report.engine, "exit_code": report.exit_code}
+    raise ValueError(f"unknown worker {kind!r}")
+
+
+def _child(args: list[str]) -> Any:
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)
+
+
+def _cohort_cmd() -> list[str]:
+    exe = Path(sys.executable).with_name("cohort")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "cohort"]
+
+
+def _run_once(kind: str, folder: Path, scratch: Path) -> dict[str, Any]:
+    """One measurement in a child process: its result, wall seconds and peak RSS."""
+    out_path = scratch / f"{kind}.out"
+    err_path = scratch / f"{kind}.err"
+    if kind == "cohort_cli":
+        cmd = [*_cohort_cmd(), "validate", str(folder), "--format", "json"]
+    else:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, str(folder)]
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    rss_mib = usage.ru_maxrss / 1024  # Linux: KiB
+    cpu = usage.ru_utime + usage.ru_stime  # whole process, imports included
+    if kind == "cohort_cli":
+        if proc.returncode not in (0, 1):
+            raise RuntimeError(f"cohort validate exited {proc.returncode}: "
+                               f"{err_path.read_text()[-2000:]}")
+        return {"seconds": wall, "rss_mib": rss_mib, "cpu_s": cpu, "json": out_path}
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker {kind} failed ({proc.returncode}): "
+                           f"{err_path.read_text()[-2000:]}")
+    result = json.loads(out_path.read_text())
+    result["rss_mib"] = rss_mib
+    result["cpu_s"] = cpu
+    return result
+
+
+def _check_cli_json(path: Path, folder: Path) -> dict[str, Any]:
+    """Every injected bad line must be a finding of measurements.csv."""
+    import numpy as np
+
+    bad_lines = np.load(folder.parent / f"{folder.name}.bad_lines.npy")
+    doc = json.loads(path.read_text())
+    rows = np.array([f["row"] for f in doc["findings"]
+                     if f["file"] == "measurements.csv" and f["row"] is not None], dtype=np.int64)
+    missed = np.setdiff1d(bad_lines, rows)
+    return {"findings": len(doc["findings"]), "errors": doc["counts"]["errors"],
+            "warnings": doc["counts"]["warnings"], "exit_code": doc["exit_code"],
+            "engine": doc["engine"], "missed_bad_lines": int(missed.size),
+            "by_rule": {f"{s['table']}.{s['rule']}": s["n"] for s in doc["summary"]}}
+
+
+LABELS = {
+    "polars_read": "polars read (all text)",
+    "polars_read_typed": "polars read (typed)",
+    "pyarrow_read": "pyarrow read",
+    "pandera_pandas": "naive pandera-pandas",
+    "cohort_cli": "cohort validate (CLI)",
+    "cohort_api": "cohort.validate (API)",
+}
+
+
+def measure(folder: Path, repeats: int, pandera_repeats: int,
+            scratch: Path) -> dict[str, Any]:
+    """Median seconds and peak RSS of every method on one folder."""
+    out: dict[str, Any] = {}
+    for kind in LABELS:
+        runs = []
+        n = pandera_repeats if kind == "pandera_pandas" else repeats
+        for _ in range(n):
+            runs.append(_run_once(kind, folder, scratch))
+        secs = [r["seconds"] for r in runs]
+        entry: dict[str, Any] = {
+            "label": LABELS[kind], "median_s": statistics.median(secs), "min_s": min(secs),
+            "runs_s": secs, "peak_rss_mib": max(r["rss_mib"] for r in runs),
+            "process_cpu_s": statistics.median(r["cpu_s"] for r in runs)}
+        if kind == "cohort_cli":
+            entry["check"] = _child(["--worker", f"check:{runs[-1]['json']}", str(folder)])
+        else:
+            entry["facts"] = {k: v for k, v in runs[-1].items()
+                              if k not in ("seconds", "rss_mib", "cpu_s")}
+        out[kind] = entry
+        print(f"    {LABELS[kind]:24} median {entry['median_s']:7.2f} s  "
+              f"(runs {', '.join(f'{s:.2f}' for s in secs)})  "
+              f"peak {entry['peak_rss_mib']:7.0f} MiB", flush=True)
+    return out
+
+
+def _targets(res: dict[str, Any]) -> list[dict[str, Any]]:
+    polars = min(res["polars_read"]["median_s"], res["polars_read_typed"]["median_s"])
+    cli = res["cohort_cli"]["median_s"]
+    rss = max(res["cohort_cli"]["peak_rss_mib"], res["cohort_api"]["peak_rss_mib"]) / 1024
+    vs_polars = cli / polars
+    vs_pandera = res["pandera_pandas"]["median_s"] / cli
+    return [
+        {"target": f"cohort validate / polars read <= {TARGET_VS_POLARS:g}",
+         "measured": round(vs_polars, 2), "pass": vs_polars <= TARGET_VS_POLARS},
+        {"target": f"naive pandera / cohort validate >= {TARGET_VS_PANDERA:g}",
+         "measured": round(vs_pandera, 2), "pass": vs_pandera >= TARGET_VS_PANDERA},
+        {"target": f"cohort validate peak RSS < {TARGET_RSS_GIB:g} GiB",
+         "measured": round(rss, 2), "pass": rss < TARGET_RSS_GIB},
+    ]
+
+
+def _print_table(size: int, res: dict[str, Any]) -> None:
+    polars = min(res["polars_read"]["median_s"], res["polars_read_typed"]["median_s"])
+    cli = res["cohort_cli"]["median_s"]
+    print(f"\n  {size:,} rows")
+    print(f"  {'method':24} {'median s':>9} {'x polars':>9} {'x cohort':>9} {'peak MiB':>9} "
+          f"{'proc cpu s':>10}")
+    for entry in res.values():
+        print(f"  {entry['label']:24} {entry['median_s']:9.2f} "
+              f"{entry['median_s'] / polars:9.2f} {entry['median_s'] / cli:9.2f} "
+              f"{entry['peak_rss_mib']:9.0f} {entry['process_cpu_s']:10.2f}")
+    check = res["cohort_cli"]["check"]
+    print(f"  cohort findings: {check['findings']:,} ({check['errors']:,} errors, "
+          f"{check['warnings']:,} warnings; exit {check['exit_code']}, engine "
+          f"{check['engine']}); injected bad lines missed: {check['missed_bad_lines']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one small file (200,000 rows)")
+    parser.add_argument("--sizes", help="comma-separated row counts (default 1M and 10M)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timings per method, the median is reported (default 3; 2 with "
+                        "--quick)")
+    parser.add_argument("--pandera-repeats", type=int, default=None,
+                        help="timings of naive pandera (default: --repeats, 1 above 5M rows)")
+    parser.add_argument("--data-dir", type=Path, help="keep generated data here (reused)")
+    parser.add_argument("--json-out", type=Path, help="write the results as JSON here")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 when a target fails (default: only when a run fails or "
+                        "cohort misses an injected bad row)")
+    parser.add_argument("--worker", nargs=2, metavar=("KIND", "DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        print(json.dumps(_worker(args.worker[0], Path(args.worker[1]))))
+        return 0
+
+    sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes else
+             list(QUICK_SIZES if args.quick else FULL_SIZES))
+    repeats = max(1, args.repeats or (2 if args.quick else 3))
+    tmp = None
+    if args.data_dir is not None:
+        root = args.data_dir
+        root.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = tempfile.mkdtemp(prefix="cohort-bench-")
+        root = Path(tmp)
+    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+                               "repeats": repeats, "sizes": {}}
+    try:
+        scratch = root / "scratch"
+        scratch.mkdir(exist_ok=True)
+        for size in sizes:
+            print(f"measurements.csv with {size:,} rows", flush=True)
+            folder, meta = ensure_data(root, size)
+            p_rep = args.pandera_repeats or (1 if size > 5_000_000 else repeats)
+            res = measure(folder, repeats, p_rep, scratch)
+            results["sizes"][str(size)] = {"data": meta, "methods": res, "targets": _targets(res)}
+        for size in sizes:
+            _print_table(size, results["sizes"][str(size)]["methods"])
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    import resource
+
+    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["parent_rss_mib"] = floor
+    print(f"\n  peak memory is each child's ru_maxrss; it includes a floor of about {floor:.0f} MiB "
+          "inherited from this process at fork")
+    largest = str(max(sizes))
+    targets = results["sizes"][largest]["targets"]
+    print(f"\n  targets (issue 2) on {int(largest):,} rows, cohort validate = CLI end to end"
+          + (" [quick run: indicative only]" if args.quick else ""))
+    for t in targets:
+        print(f"  {'PASS' if t['pass'] else 'FAIL'}  {t['target']:42} measured {t['measured']}")
+    results["targets"] = targets
+    missed = sum(r["methods"]["cohort_cli"]["check"]["missed_bad_lines"]
+                 for r in results["sizes"].values())
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(results, indent=2, default=str))
+    if missed:
+        print(f"  FAIL  cohort validate missed {missed} injected bad rows", file=sys.stderr)
+        return 1
+    return 1 if args.strict and not all(t["pass"] for t in targets) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""Helpers shared by the change-from-baseline analyses (paired, ANCOVA, dose-response,
+effect modification, responders): arm order, usable change rows with their exclusions,
+covariate typing and the one-sample t interval of a mean change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cohort.derive.visits import (
+    Visit,
+    change_from_baseline,
+    split_exclusions,
+    with_subject_columns,
+)
+from cohort.errors import AnalysisError
+
+__all__ = ["arm_levels", "drop_missing", "essentially_constant", "mean_t_interval",
+           "prepare_changes", "split_covariates"]
+
+
+def arm_levels(subjects: pd.DataFrame, reference: str | None,
+               arm_order: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """Arms with the reference first, and notes on how the reference was chosen.
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        Subjects table (``arm``, ``control``).
+    reference : str or None
+        Reference arm; None: the control arm (the first arm in order if there is none).
+    arm_order : sequence of str or None
+        Every arm once, in dose order.
+
+    Returns
+    -------
+    (levels, notes) : (list of str, list of str)
+    """
+    arms = sorted(pd.unique(subjects["arm"].astype(str)).tolist())
+    notes = []
+    if len(arms) < 2:
+        only = arms[0] if arms else "none"
+        raise AnalysisError(
+            f"an arm comparison needs at least two arms; the cohort has one ({only}); for a "
+            "before/after analysis use `cohort analyze paired`")
+    if arm_order is not None:
+        unknown = [a for a in arm_order if a not in arms]
+        if unknown or sorted(arm_order) != arms:
+            raise AnalysisError(f"arm_order must list every arm once; arms: {arms}, got "
+                                f"{list(arm_order)}")
+    if reference is None:
+        ctrl_arms = sorted(pd.unique(subjects.loc[subjects["control"].fillna(False).astype(
+            bool), "arm"].astype(str)).tolist())
+        if len(ctrl_arms) == 1:
+            reference = ctrl_arms[0]
+        elif len(ctrl_arms) > 1:
+            raise AnalysisError(f"several control arms ({ctrl_arms}); choose the reference "
+                                "arm (reference=..., --reference) or relabel them as one arm")
+        else:
+            reference = (list(arm_order) if arm_order else arms)[0]
+            notes.append(f"no control arm: {reference!r} is the reference arm")
+    if reference not in arms:
+        raise AnalysisError(f"reference arm {reference!r} is not in the cohort; arms: {arms}")
+    order = list(arm_order) if arm_order else arms
+    levels = [reference] + [a for a in order if a != reference]
+    return levels, notes
+
+
+def drop_missing(frame: pd.DataFrame,
+                 columns: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows without a missing value in ``columns``, and the others with the first reason.
+
+    Returns
+    -------
+    (kept, exclusions) : (DataFrame, DataFrame)
+        ``exclusions`` has ``subject_id``, ``visit``, ``reason`` (``"<column> missing"``).
+    """
+    bad = np.zeros(len(frame), dtype=bool)
+    reasons = np.full(len(frame), None, dtype=object)
+    for c in columns:
+        miss = frame[c].isna().to_numpy() & ~bad
+        reasons[miss] = f"{c} missing"
+        bad |= miss
+    excl = frame.loc[bad, ["subject_id", "visit"]].assign(reason=reasons[bad])
+    return frame.loc[~bad].reset_index(drop=True), excl.reset_index(drop=True)
+
+
+def prepare_changes(measurements: pd.DataFrame, subjects: pd.DataFrame, *, param: str,
+                    visit_list: list[Visit], last: bool,
+                    baseline_window: tuple[int, int],
+                    subject_columns: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Usable change rows with subject columns attached, and every exclusion.
+
+    Parameters
+    ----------
+    measurements, subjects : DataFrame
+        Contract tables.
+    param : str
+        Parameter code.
+    visit_list : list of Visit
+    last : bool
+        Include the last available follow-up.
+    baseline_window : (int, int)
+        Baseline window in study days.
+    subject_columns : sequence of str
+        Subjects columns to attach; rows missing any of them are excluded with the reason.
+
+    Returns
+    -------
+    (usable, exclusions) : (DataFrame, DataFrame)
+    """
+    changes = change_from_baseline(measurements, param, visit_list, last=last,
+                                   baseline_window=baseline_window, subjects=subjects)
+    changes = with_subject_columns(changes, subjects, list(dict.fromkeys(subject_columns)))
+    usable, excl = split_exclusions(changes)
+    usable, excl2 = drop_missing(usable, [c for c in subject_columns if c != "arm"])
+    return usable, pd.concat([excl, excl2], ignore_index=True)
+
+
+def split_covariates(data: pd.DataFrame,
+                     covariates: Sequence[str]) -> tuple[list[str], dict[str, list[Any]]]:
+    """Numeric covariates (entered linearly) and factors with their sorted levels.
+
+    Text and boolean columns are factors, the first sorted level the reference; a factor
+    with a single level among the rows is an error (it cannot be estimated).
+    """
+    numeric: list[str] = []
+    factors: dict[str, list[Any]] = {}
+    for c in covariates:
+        col = data[c]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            numeric.append(c)
+            continue
+        factors[c] = sorted(pd.unique(col.astype(object)).tolist(), key=str)
+        if len(factors[c]) < 2:
+            raise AnalysisError(f"covariate {c!r} has only one level ({factors[c][0]!r}) "
+                                "among the subjects analysed; drop it")
+    return numeric, factors
+
+
+def essentially_constant(values: np.ndarray) -> bool:
+    """Whether values are too alike for a t-test.
+
+    R's ``t.test`` stops when the SD is below ``10 * eps * |mean|``; scipy warns of
+    catastrophic cancellation when every deviation from the mean is below ``1e-14 * |mean|``.
+    Either counts, so that neither a test R refuses nor a scipy warning reaches the user.
+    """
+    x = np.asarray(values, dtype=float)
+    mean = abs(float(x.mean()))
+    sd = float(x.std(ddof=1))
+    return (sd == 0 or sd <= 10 * np.finfo(float).eps * mean
+            or float(np.max(np.abs(x - x.mean()))) < 10 * np.finfo(float).resolution * mean)
+
+
+def mean_t_interval(values: np.ndarray, conf_level: float) -> dict[str, float]:
+    """Mean with the one-sample t-test against 0 and its t interval (R ``t.test(x)``).
+
+    Applied to paired differences (after - before) this is the paired t-test.
+
+    Parameters
+    ----------
+    values : ndarray
+        Observations without missing values (e.g. changes, in the parameter's unit).
+    conf_level : float
+
+    Returns
+    -------
+    dict
+        ``estimate`` (mean), ``sd``, ``se``, ``ci_lower``, ``ci_upper``, ``df``, ``t``, ``p``,
+        ``n``. With fewer than 2 values only ``estimate`` and ``n`` are numbers; when the
+        values are essentially constant (:func:`essentially_constant`) the interval, ``t``
+        and ``p`` are NaN, as R's ``t.test`` refuses such data.
+    """
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    n = len(x)
+    nan = float("nan")
+    out = {"estimate": float(x.mean()) if n else nan, "sd": nan, "se": nan, "ci_lower": nan,
+           "ci_upper": nan, "df": nan, "t": nan, "p": nan, "n": n}
+    if n < 2:
+        return out
+    sd = float(x.std(ddof=1))
+    out.update(sd=sd, se=sd / np.sqrt(n), df=float(n - 1))
+    if essentially_constant(x):
+        return out
+    res = stats.ttest_1samp(x, 0.0)
+    ci = res.confidence_interval(confidence_level=conf_level)
+    out.update(ci_lower=float(ci.low), ci_upper=float(ci.high), t=float(res.statistic),
+               p=float(res.pvalue))
+    return out

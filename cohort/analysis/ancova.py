@@ -1,0 +1,414 @@
+"""ANCOVA of change from baseline per visit (Skyler 2015), and a mixed model over visits.
+
+Per visit, ordinary least squares of ``change ~ arm + baseline (+ covariates)`` with the
+design matrix built from column lists (never from formula strings; R's ``lm`` parameterisation:
+treatment contrasts with the reference arm first), fitted by statsmodels' ``OLS`` through
+:mod:`cohort.analysis.linear_model`; LS means and contrasts are its ``t_test``. Reported:
+
+* **LS means** per arm with SE and CI, covariates at their means and categorical covariates
+  averaged with equal weights over their levels (what R's ``emmeans`` does by default);
+* **each arm vs the reference** (the control arm): difference, SE, CI, t, p, optionally
+  adjusted for multiplicity with :func:`statsmodels.stats.multitest.multipletests` (p-values
+  only; the intervals stay unadjusted);
+* a **linear dose-trend contrast** across arms ordered by dose, with the integer orthogonal
+  polynomial coefficients R's ``emmeans`` uses for ``"poly"`` (e.g. -3, -1, 1, 3 for four
+  arms), or centred dose scores.
+
+Optionally a **mixed model over visits** (statsmodels ``MixedLM``, REML, random intercept per
+subject; fixed ``arm * visit + baseline``): arm vs reference at each visit. Its p-values are
+Wald z tests (statsmodels), whereas R's ``nlme::lme`` uses t tests with containment degrees of
+freedom; the estimates and SEs agree, the p-values differ by construction at small n.
+
+Every subject left out (no baseline, no value in the visit window, missing covariate) is
+listed in ``exclusions`` with the reason; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cohort.analysis._common import arm_levels as _arm_levels
+from cohort.analysis._common import prepare_changes, split_covariates
+from cohort.analysis.linear_model import (
+    INTERCEPT,
+    Design,
+    LinearFit,
+    build_design,
+    fit_ols,
+)
+from cohort.analysis.result import AnalysisResult
+from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit, resolve_visits
+from cohort.errors import AnalysisError, ConvergenceWarning
+
+__all__ = [
+    "INTERCEPT",
+    "AncovaResult",
+    "Design",
+    "LinearFit",
+    "ancova_analysis",
+    "arm_doses",
+    "build_design",
+    "fit_ancova",
+    "fit_ols",
+    "poly_linear",
+    "prepare_changes",
+]
+
+# Design, LinearFit, build_design, fit_ols (cohort.analysis.linear_model), prepare_changes and
+# _arm_levels (cohort.analysis._common) moved; they stay importable from here.
+
+
+def poly_linear(k: int) -> np.ndarray:
+    """Integer linear orthogonal-polynomial coefficients for ``k`` equally spaced levels.
+
+    The coefficients R's ``emmeans`` uses for ``contrast(..., "poly")``: ``-1, 1`` (k = 2),
+    ``-1, 0, 1`` (k = 3), ``-3, -1, 1, 3`` (k = 4), ...
+    """
+    c = np.arange(k, dtype=float) - (k - 1) / 2
+    return c * 2 if k % 2 == 0 else c
+
+
+# ------------------------------------------------------------------ one-visit ANCOVA
+
+@dataclass(frozen=True)
+class _VisitFit:
+    fit: LinearFit
+    lsmeans: pd.DataFrame
+    contrasts: pd.DataFrame
+    trend: pd.DataFrame
+
+
+def fit_ancova(data: pd.DataFrame, *, response: str = "change", arm: str = "arm",
+               baseline: str | None = "baseline", covariates: Sequence[str] = (),
+               arm_levels: Sequence[Any], conf_level: float = 0.95,
+               adjust: str | None = None, trend_scores: Sequence[float] | None = None,
+               trend_arms: Sequence[Any] | None = None) -> _VisitFit:
+    """ANCOVA on one visit's rows (functional core; see :func:`ancova_analysis`).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per subject without missing values in the columns used.
+    response, arm, baseline : str
+        Columns: response (change, canonical unit), arm label, baseline value (None: no
+        baseline term).
+    covariates : sequence of str
+        Extra columns: numeric ones linear, text/boolean ones as factors (first sorted level
+        is the reference).
+    arm_levels : sequence
+        Arms, reference first.
+    conf_level : float
+    adjust : str or None
+        ``multipletests`` method for the arm-vs-reference p-values (e.g. ``"holm"``).
+    trend_scores : sequence of float or None
+        Scores of ``trend_arms`` for the trend contrast (centred); None: ``poly_linear``.
+    trend_arms : sequence or None
+        Arms in dose order for the trend; None: no trend.
+    """
+    cov_numeric, cov_factors = split_covariates(data, covariates)
+    factors: dict[str, list[Any]] = {arm: list(arm_levels), **cov_factors}
+    numeric = ([baseline] if baseline else []) + cov_numeric
+    design = build_design(data, factors=factors, numeric=numeric)
+    fit = fit_ols(data[response].to_numpy(dtype=float), design)
+    counts = data[arm].value_counts()
+    ls_rows = []
+    for a in arm_levels:
+        res = fit.contrast(design.row({arm: a}), conf_level)
+        ls_rows.append({"arm": a, "n": int(counts.get(a, 0)), **res})
+    lsmeans = pd.DataFrame(ls_rows)
+    ref = arm_levels[0]
+    c_rows = []
+    for a in arm_levels[1:]:
+        lvec = design.row({arm: a}) - design.row({arm: ref})
+        c_rows.append({"arm": a, "reference": ref,
+                       "n": int(counts.get(a, 0) + counts.get(ref, 0)),
+                       **fit.contrast(lvec, conf_level)})
+    contrasts = pd.DataFrame(c_rows)
+    if adjust and len(contrasts):
+        from statsmodels.stats.multitest import multipletests
+        try:
+            contrasts["p_adjusted"] = multipletests(contrasts["p"].to_numpy(),
+                                                    method=adjust)[1]
+        except ValueError as exc:
+            raise AnalysisError(f"unknown multiplicity adjustment {adjust!r} ({exc}); use "
+                                "e.g. holm, bonferroni, hommel, fdr_bh") from None
+    trend = pd.DataFrame()
+    if trend_arms is not None and len(trend_arms) >= 3:
+        k = len(trend_arms)
+        if trend_scores is None:
+            coefs = poly_linear(k)
+        else:
+            s = np.asarray(trend_scores, dtype=float)
+            coefs = s - s.mean()
+        lvec = sum(c * design.row({arm: a}) for c, a in zip(coefs, trend_arms, strict=True))
+        res = fit.contrast(np.asarray(lvec), conf_level)
+        trend = pd.DataFrame([{"arm": " < ".join(map(str, trend_arms)),
+                               "coefficients": ", ".join(f"{c:g}" for c in coefs),
+                               "n": int(sum(counts.get(a, 0) for a in trend_arms)), **res}])
+    return _VisitFit(fit, lsmeans, contrasts, trend)
+
+
+# ------------------------------------------------------------------ cohort level
+
+def arm_doses(subjects: pd.DataFrame, infusions: pd.DataFrame | None) -> pd.DataFrame:
+    """Median per-subject cumulative dose per arm (cells/kg and total cells).
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        The subjects table (``subject_id``, ``arm``, ``control``).
+    infusions : DataFrame or None
+        The infusions table; placebo infusions count as dose 0.
+
+    Returns
+    -------
+    DataFrame
+        ``arm``, ``control`` (any control subject in the arm), ``dose_cells_per_kg``,
+        ``dose_cells_total`` (medians over subjects; 0 for control arms; NaN when unknown).
+    """
+    subj = subjects[["subject_id", "arm", "control"]].copy()
+    subj["subject_id"] = subj["subject_id"].astype(str)
+    if infusions is not None and len(infusions):
+        inf = infusions.assign(subject_id=infusions["subject_id"].astype(str))
+        per = inf.groupby("subject_id")[["dose_cells_per_kg", "dose_cells_total"]].sum(
+            min_count=1)
+        subj = subj.merge(per, left_on="subject_id", right_index=True, how="left")
+    else:
+        subj["dose_cells_per_kg"] = np.nan
+        subj["dose_cells_total"] = np.nan
+    ctrl = subj["control"].fillna(False).astype(bool)
+    subj.loc[ctrl, ["dose_cells_per_kg", "dose_cells_total"]] = 0.0
+    out = subj.groupby("arm", sort=True).agg(
+        control=("control", lambda s: bool(s.fillna(False).astype(bool).any())),
+        dose_cells_per_kg=("dose_cells_per_kg", "median"),
+        dose_cells_total=("dose_cells_total", "median")).reset_index()
+    out["arm"] = out["arm"].astype(str)
+    return out
+
+
+@dataclass
+class AncovaResult(AnalysisResult):
+    """ANCOVA per visit (and optionally a mixed model over visits).
+
+    ``summary`` columns: ``visit``, ``visit_day``, ``model`` (``"ancova"`` or ``"mixed"``),
+    ``kind`` (``"lsmean"``: adjusted mean change of an arm; ``"vs_reference"``: arm minus
+    reference arm; ``"trend"``: linear dose-trend contrast), ``arm``, ``reference``,
+    ``estimate`` (change in the parameter's canonical unit, e.g. HbA1c percentage points),
+    ``se``, ``ci_lower``, ``ci_upper``, ``df``, ``statistic`` (t; z for the mixed model),
+    ``p``, ``p_adjusted`` (when ``adjust`` was given), ``n`` (subjects in the arm(s)
+    compared), ``n_excluded`` (subjects left out at that visit).
+
+    ``coefficients``: per visit, the ``lm`` coefficient table (``visit``, ``term``,
+    ``estimate``, ``se``, ``t``, ``p``, ``ci_lower``, ``ci_upper``). ``data``: the rows
+    analysed. ``doses``: the per-arm doses used to order the trend.
+    """
+
+    coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
+    data: pd.DataFrame | None = None
+    doses: pd.DataFrame | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`AnalysisResult.to_dict`, plus ``coefficients`` and ``doses``."""
+        from cohort.analysis.result import json_safe
+        out = super().to_dict()
+        out["coefficients"] = json_safe(self.coefficients)
+        out["doses"] = json_safe(self.doses) if self.doses is not None else None
+        return out
+
+
+SUMMARY_COLUMNS = ["visit", "visit_day", "model", "kind", "arm", "reference", "estimate", "se",
+                   "ci_lower", "ci_upper", "df", "statistic", "p", "p_adjusted", "n",
+                   "n_excluded"]
+
+
+def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
+                    infusions: pd.DataFrame | None = None, *, param: str = "HBA1C",
+                    visit_days: Sequence[int] | None = None,
+                    visits: Sequence[Visit] | None = None, half_width: int | None = None,
+                    last: bool = False,
+                    baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
+                    covariates: Sequence[str] = (), reference: str | None = None,
+                    arm_order: Sequence[str] | None = None, adjust: str | None = None,
+                    trend: bool = True, trend_scores: str = "poly", mixed: bool = False,
+                    conf_level: float = 0.95) -> AncovaResult:
+    """ANCOVA of change from baseline at each visit: LS means, arm vs reference, dose trend.
+
+    Parameters
+    ----------
+    measurements, subjects : DataFrame
+        Contract tables (values in canonical units).
+    infusions : DataFrame or None
+        Infusions table, used to order arms by dose for the trend contrast.
+    param : str, keyword-only
+        Parameter code (default ``"HBA1C"``, %).
+    visit_days, visits, half_width, last : keyword-only
+        The visits (see :func:`cohort.derive.visits.resolve_visits`).
+    baseline_window : (int, int), keyword-only
+        Baseline window in study days.
+    covariates : sequence of str, keyword-only
+        Extra subjects columns (numeric: linear; text/boolean: factor).
+    reference : str or None, keyword-only
+        Reference arm; default: the control arm (the first arm in order if there is none).
+    arm_order : sequence of str or None, keyword-only
+        Arms in dose order; default: by median cumulative cells/kg (control 0), else by
+        name.
+    adjust : str or None, keyword-only
+        Multiplicity adjustment of the arm-vs-reference p-values (``multipletests``
+        method: ``"holm"``, ``"bonferroni"``, ``"fdr_bh"``, ...).
+    trend : bool, keyword-only
+        Add the linear dose-trend contrast (needs >= 3 arms in dose order).
+    trend_scores : {"poly", "dose"}, keyword-only
+        Equally spaced orthogonal-polynomial coefficients (R ``emmeans`` ``"poly"``) or
+        centred median doses (cells/kg).
+    mixed : bool, keyword-only
+        Also fit the mixed model over all visits (random intercept per subject).
+    conf_level : float, keyword-only
+
+    Returns
+    -------
+    AncovaResult
+    """
+    if not 0 < conf_level < 1:
+        raise AnalysisError(f"conf_level must be between 0 and 1, got {conf_level!r}")
+    if trend_scores not in ("poly", "dose"):
+        raise AnalysisError(f"trend_scores must be 'poly' or 'dose', got {trend_scores!r}")
+    visit_list = resolve_visits(visit_days=visit_days, visits=visits, half_width=half_width,
+                                last=last)
+    covariates = list(covariates)
+    for c in covariates:
+        if c in ("arm", "baseline", "change", "subject_id"):
+            raise AnalysisError(f"{c!r} is already in the model; give other covariates")
+    doses = arm_doses(subjects, infusions)
+    notes: list[str] = []
+    tied_doses = None
+    if arm_order is None and doses["dose_cells_per_kg"].notna().all():
+        arm_order = doses.sort_values(["dose_cells_per_kg", "arm"])["arm"].tolist()
+        dup = doses["dose_cells_per_kg"].duplicated(keep=False)
+        if dup.any():
+            tied_doses = doses.loc[dup, "arm"].tolist()
+    levels, n = _arm_levels(subjects, reference, arm_order)
+    notes += n
+    usable, excl = prepare_changes(measurements, subjects, param=param, visit_list=visit_list,
+                                   last=last, baseline_window=baseline_window,
+                                   subject_columns=["arm", *covariates])
+    usable["arm"] = usable["arm"].astype(str)
+    ordered = [levels[0]] + [a for a in (arm_order or levels) if a != levels[0]]
+    dose_order = list(arm_order) if arm_order is not None else None
+    trend_arms = dose_order if (trend and dose_order and len(dose_order) >= 3
+                                and tied_doses is None) else None
+    if trend and tied_doses is not None:
+        notes.append(f"no dose trend: arms {tied_doses} have the same median dose; give "
+                     "arm_order to order them")
+    elif trend and trend_arms is None:
+        notes.append("no dose trend: it needs >= 3 arms with known doses (or arm_order)")
+    scores = None
+    if trend_arms is not None and trend_scores == "dose":
+        per = doses.set_index("arm")["dose_cells_per_kg"]
+        scores = [float(per[a]) for a in trend_arms]
+    rows, coef_tables = [], []
+    for v_label, v_rows in usable.groupby("visit", sort=False):
+        visit_day = v_rows["visit_day"].iloc[0]
+        n_excl = int((excl["visit"] == v_label).sum())
+        present = [a for a in ordered if (v_rows["arm"] == a).any()]
+        if levels[0] not in present or len(present) < 2:
+            raise AnalysisError(
+                f"at visit {v_label!r} only arm(s) {present} have subjects with a baseline and "
+                f"a {param} value; the comparison needs the reference arm {levels[0]!r} and "
+                "at least one other")
+        vt = [a for a in (trend_arms or []) if a in present]
+        vf = fit_ancova(v_rows, covariates=covariates, arm_levels=present,
+                        conf_level=conf_level, adjust=adjust,
+                        trend_scores=([s for a, s in zip(trend_arms, scores, strict=True)
+                                       if a in present] if scores else None),
+                        trend_arms=vt if trend_arms is not None and len(vt) >= 3 else None)
+        common = {"visit": v_label, "visit_day": visit_day, "model": "ancova",
+                  "n_excluded": n_excl}
+        for r in vf.lsmeans.to_dict("records"):
+            rows.append({**common, "kind": "lsmean", **r})
+        for r in vf.contrasts.to_dict("records"):
+            rows.append({**common, "kind": "vs_reference", **r})
+        for r in vf.trend.to_dict("records"):
+            r.pop("coefficients")
+            rows.append({**common, "kind": "trend", **r})
+        coef_tables.append(vf.fit.coefficients(conf_level).assign(visit=v_label))
+    if not rows:
+        raise AnalysisError(f"no subject has both a baseline and a {param} value at the visits "
+                            "asked for; first reasons: "
+                            + "; ".join(excl["reason"].astype(str).unique()[:3]))
+    if mixed:
+        for r in _mixed_rows(usable, levels, covariates, conf_level, notes):
+            rows.append({**r, "n_excluded": int((excl["visit"] == r["visit"]).sum())})
+    summary = pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
+    coefficients = pd.concat(coef_tables, ignore_index=True)
+    coefficients = coefficients[["visit", *[c for c in coefficients.columns if c != "visit"]]]
+    return AncovaResult(
+        summary=summary, exclusions=excl,
+        params={"param": param, "visits": [v.__dict__ for v in visit_list], "last": last,
+                "baseline_window": list(baseline_window), "covariates": covariates,
+                "reference": levels[0], "arm_order": dose_order, "adjust": adjust,
+                "trend": trend, "trend_scores": trend_scores, "mixed": mixed,
+                "conf_level": conf_level},
+        notes=notes, coefficients=coefficients, data=usable, doses=doses)
+
+
+def _mixed_rows(usable: pd.DataFrame, levels: list[str], covariates: Sequence[str],
+                conf_level: float, notes: list[str]) -> list[dict[str, Any]]:
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
+    visits = list(dict.fromkeys(usable["visit"]))
+    if len(visits) < 2:
+        notes.append("mixed model skipped: it needs at least two visits")
+        return []
+    factors: dict[str, list[Any]] = {"arm": [a for a in levels if (usable["arm"] == a).any()],
+                                     "visit": visits}
+    cov_numeric, cov_factors = split_covariates(usable, covariates)
+    factors.update(cov_factors)
+    design = build_design(usable, factors=factors, numeric=["baseline", *cov_numeric],
+                          interactions=[("arm", "visit")])
+    model = MixedLM(usable["change"].to_numpy(dtype=float), design.X,
+                    groups=usable["subject_id"].to_numpy())
+    res, problems = None, []
+    for method in ("lbfgs", "bfgs", "nm", "powell"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                res = model.fit(reml=True, method=method)
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                problems = [f"{method}: {exc}"]
+                res = None
+                continue
+        problems = sorted({str(w.message).splitlines()[0] for w in caught})
+        if res.converged:
+            break
+    if res is None:
+        raise AnalysisError("the mixed model could not be fitted (" + "; ".join(problems)
+                            + "); use the per-visit ANCOVA")
+    if problems or not res.converged:
+        msg = "mixed model: " + ("; ".join(problems) or "did not converge")
+        notes.append(msg)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    rows = []
+    ref = factors["arm"][0]
+    for v in visits:
+        n_visit = usable["visit"] == v
+        for a in factors["arm"][1:]:
+            lvec = design.row({"arm": a, "visit": v}) - design.row({"arm": ref, "visit": v})
+            tt = res.t_test(lvec[None, :])  # a contrast of the fixed effects, Wald z
+            lo, hi = np.asarray(tt.conf_int(alpha=1 - conf_level), dtype=float)[0]
+            rows.append({"visit": v, "visit_day": usable.loc[n_visit, "visit_day"].iloc[0],
+                         "model": "mixed", "kind": "vs_reference", "arm": a, "reference": ref,
+                         "estimate": float(np.ravel(tt.effect)[0]),
+                         "se": float(np.ravel(tt.sd)[0]), "ci_lower": float(lo),
+                         "ci_upper": float(hi), "df": np.nan,
+                         "statistic": float(np.ravel(tt.tvalue)[0]),
+                         "p": float(np.ravel(tt.pvalue)[0]),
+                         "n": int((n_visit & usable["arm"].isin([a, ref])).sum())})
+    notes.append("mixed model: REML, random intercept per subject, fixed arm * visit + "
+                 "baseline; Wald z tests")
+    return rows

@@ -1,0 +1,177 @@
+"""Effect modification (Nguyen 2021): does the arm effect on change differ between subgroups?
+
+Per visit, least squares of ``change ~ arm * subgroup + baseline (+ covariates)`` (design
+built from column lists, R's ``lm`` parameterisation). Reported:
+
+* the **interaction test**: F test that every arm x subgroup coefficient is 0 (identical to
+  R's ``anova(lm(change ~ arm + subgroup + baseline), lm(change ~ arm * subgroup + baseline))``);
+* **within-subgroup** arm-vs-reference differences from the interaction model (R
+  ``emmeans(fit, trt.vs.ctrl ~ arm | subgroup)``), with SE, CI and p;
+* **LS means** per arm and subgroup (baseline at its mean);
+* the raw **mean change** per arm and subgroup with its t interval (descriptive).
+
+Subgroups are those of :mod:`cohort.derive.strata`: ``"bmi"`` (< 23 vs >= 23 kg/m2),
+``"duration"`` (< 10 vs >= 10 years), ``"onset"`` (diagnosis < 18 vs >= 18 years),
+``"stratum"`` (baseline HbA1c 6.2-8% vs > 8%) or a subjects column.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from cohort.analysis._common import arm_levels, mean_t_interval, prepare_changes
+from cohort.analysis.linear_model import build_design, fit_ols
+from cohort.analysis.result import AnalysisResult
+from cohort.derive.strata import assign_groups
+from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit, resolve_visits
+from cohort.errors import AnalysisError
+
+__all__ = ["EffectModificationResult", "effect_modification_analysis"]
+
+SUMMARY_COLUMNS = ["visit", "visit_day", "kind", "subgroup", "arm", "reference", "estimate",
+                   "se", "ci_lower", "ci_upper", "statistic", "df", "df_den", "p", "n",
+                   "n_excluded"]
+
+
+@dataclass
+class EffectModificationResult(AnalysisResult):
+    """Arm x subgroup interaction per visit.
+
+    ``summary`` columns: ``visit``, ``visit_day``, ``kind`` (``"interaction"``: F test of the
+    arm x subgroup terms, ``statistic`` = F, ``df`` / ``df_den`` its degrees of freedom;
+    ``"within_subgroup"``: arm minus reference arm inside ``subgroup``; ``"lsmean"``:
+    adjusted mean change of ``arm`` in ``subgroup``; ``"mean_change"``: raw mean change with
+    its t interval), ``subgroup``, ``arm``, ``reference``, ``estimate`` (change in the
+    parameter's canonical unit, e.g. HbA1c percentage points), ``se``, ``ci_lower``,
+    ``ci_upper``, ``statistic``, ``df``, ``df_den``, ``p``, ``n``, ``n_excluded``.
+
+    ``coefficients``: the interaction model's coefficient table per visit.
+    """
+
+    coefficients: pd.DataFrame | None = None
+    data: pd.DataFrame | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`AnalysisResult.to_dict`, plus ``coefficients``."""
+        from cohort.analysis.result import json_safe
+        out = super().to_dict()
+        out["coefficients"] = json_safe(self.coefficients)
+        return out
+
+
+def effect_modification_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
+                                 subgroup: str = "bmi", cut: float | None = None,
+                                 param: str = "HBA1C",
+                                 visit_days: Sequence[int] | None = None,
+                                 visits: Sequence[Visit] | None = None,
+                                 half_width: int | None = None, last: bool = False,
+                                 baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
+                                 covariates: Sequence[str] = (),
+                                 reference: str | None = None,
+                                 conf_level: float = 0.95) -> EffectModificationResult:
+    """Arm x subgroup interaction in the ANCOVA of change, with within-subgroup estimates.
+
+    Parameters
+    ----------
+    measurements, subjects : DataFrame
+        Contract tables (values in canonical units).
+    subgroup : str, keyword-only
+        ``"bmi"``, ``"duration"``, ``"onset"``, ``"stratum"`` or a subjects column.
+    cut : float or None, keyword-only
+        Cut point for a numeric subjects column (or to override the published one).
+    param : str, keyword-only
+        Parameter code (default ``"HBA1C"``, %).
+    visit_days, visits, half_width, last : keyword-only
+        The visits (see :func:`cohort.derive.visits.resolve_visits`).
+    baseline_window : (int, int), keyword-only
+    covariates : sequence of str, keyword-only
+        Extra numeric subjects columns.
+    reference : str or None, keyword-only
+        Reference arm (default: the control arm, else the first arm by name).
+    conf_level : float, keyword-only
+
+    Returns
+    -------
+    EffectModificationResult
+    """
+    visit_list = resolve_visits(visit_days=visit_days, visits=visits, half_width=half_width,
+                                last=last)
+    levels, notes = arm_levels(subjects, reference, None)
+    covariates = list(covariates)
+    usable, excl = prepare_changes(measurements, subjects, param=param, visit_list=visit_list,
+                                   last=last, baseline_window=baseline_window,
+                                   subject_columns=["arm", *covariates])
+    usable["arm"] = usable["arm"].astype(str)
+    base = usable.drop_duplicates("subject_id")[["subject_id", "baseline"]]
+    groups = assign_groups(subjects, subgroup, baseline=base, cut=cut)
+    usable = usable.merge(groups.rename(columns={"group": "subgroup"}), on="subject_id",
+                          how="left")
+    no_group = usable["reason"].notna()
+    excl = pd.concat([excl, usable.loc[no_group, ["subject_id", "visit", "reason"]].assign(
+        reason=lambda f: f["reason"].astype(object))], ignore_index=True)
+    usable = usable.loc[~no_group].drop(columns="reason").reset_index(drop=True)
+    rows: list[dict[str, Any]] = []
+    coef_tables = []
+    for v_label, v_rows in usable.groupby("visit", sort=False):
+        common = {"visit": v_label, "visit_day": v_rows["visit_day"].iloc[0],
+                  "n_excluded": int((excl["visit"] == v_label).sum())}
+        arms = [a for a in levels if (v_rows["arm"] == a).any()]
+        subs = sorted(pd.unique(v_rows["subgroup"].astype(str)).tolist())
+        if levels[0] not in arms or len(arms) < 2:
+            raise AnalysisError(f"at visit {v_label!r} the arms with data are {arms}; the "
+                                f"comparison needs the reference arm {levels[0]!r} and another")
+        if len(subs) < 2:
+            raise AnalysisError(f"at visit {v_label!r} every subject analysed is in subgroup "
+                                f"{subs[0]!r}; an interaction needs two subgroups")
+        cells = v_rows.groupby(["arm", "subgroup"]).size()
+        empty = [(a, s) for a in arms for s in subs if (a, s) not in cells.index]
+        if empty:
+            raise AnalysisError(f"at visit {v_label!r} no subject in arm/subgroup {empty}; the "
+                                "arm effect cannot be estimated in every subgroup")
+        design = build_design(v_rows, factors={"arm": arms, "subgroup": subs},
+                              numeric=["baseline", *covariates],
+                              interactions=[("arm", "subgroup")])
+        fit = fit_ols(v_rows["change"].to_numpy(dtype=float), design)
+        inter = [n for n in design.names if ":" in n]
+        ft = fit.f_test(inter)
+        rows.append({**common, "kind": "interaction", "arm": " x ".join(arms[1:]),
+                     "subgroup": " / ".join(subs), "estimate": math.nan,
+                     "statistic": ft["statistic"], "df": ft["df_num"], "df_den": ft["df_den"],
+                     "p": ft["p"], "n": fit.n})
+        for s in subs:
+            for a in arms[1:]:
+                lvec = (design.row({"arm": a, "subgroup": s})
+                        - design.row({"arm": arms[0], "subgroup": s}))
+                res = fit.contrast(lvec, conf_level)
+                rows.append({**common, "kind": "within_subgroup", "subgroup": s, "arm": a,
+                             "reference": arms[0], **res,
+                             "n": int(cells[(a, s)] + cells[(arms[0], s)])})
+        for s in subs:
+            for a in arms:
+                res = fit.contrast(design.row({"arm": a, "subgroup": s}), conf_level)
+                rows.append({**common, "kind": "lsmean", "subgroup": s, "arm": a, **res,
+                             "n": int(cells[(a, s)])})
+                y = v_rows.loc[(v_rows["arm"] == a) & (v_rows["subgroup"] == s), "change"]
+                mc = mean_t_interval(y.to_numpy(dtype=float), conf_level)
+                rows.append({**common, "kind": "mean_change", "subgroup": s, "arm": a,
+                             **{k: mc[k] for k in ("estimate", "se", "ci_lower", "ci_upper",
+                                                   "df", "n")}})
+        coef_tables.append(fit.coefficients(conf_level).assign(visit=v_label))
+    if not rows:
+        raise AnalysisError(f"no subject has a baseline, a {param} value and a {subgroup} "
+                            "group; first reasons: "
+                            + "; ".join(excl["reason"].astype(str).unique()[:3]))
+    coefficients = pd.concat(coef_tables, ignore_index=True)
+    return EffectModificationResult(
+        summary=pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS), exclusions=excl,
+        params={"param": param, "subgroup": subgroup, "cut": cut,
+                "visits": [v.__dict__ for v in visit_list], "last": last,
+                "baseline_window": list(baseline_window), "covariates": covariates,
+                "reference": levels[0], "conf_level": conf_level},
+        notes=notes, coefficients=coefficients[["visit", "term", "estimate", "se", "t", "p",
+                                                "ci_lower", "ci_upper"]], data=usable)

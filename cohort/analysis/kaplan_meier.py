@@ -1,0 +1,256 @@
+"""Kaplan-Meier survival with R's confidence intervals, medians, landmarks and numbers at risk.
+
+Conventions, chosen to match R's ``survival`` package (``survfit``; the reference tests
+compare with it), and why parts are computed here rather than by lifelines:
+
+* **Estimate**: lifelines' ``KaplanMeierFitter`` for right-censored data. With delayed entry
+  (``start > 0``) the product-limit estimate is computed here, because lifelines counts a
+  subject entering at time t as at risk at t, while R (and the ``(start, stop]`` convention)
+  does not.
+* **Confidence intervals** use Greenwood's variance with the ``conf_type="log"`` transform
+  (R's default), computed here from the event table because lifelines' band is "log-log"
+  only: ``S * exp(+-z * se)``, ``se = sqrt(sum d / (n (n - d)))``, upper bound capped at 1,
+  undefined where S = 0. ``"log-log"`` and ``"plain"`` are available.
+* **Median and quantiles** with CIs follow R's ``quantile.survfit`` (``survival:::findq``),
+  which lifelines' ``median_survival_time_`` does not: the first time the curve (or a band)
+  reaches 0.5; if the curve is exactly 0.5 over a stretch, the midpoint of the stretch. The
+  CI of the median is where the lower and upper bands cross 0.5 (missing when a band never
+  does: "not reached").
+* **Months**: 1 month = 30.4375 days (365.25 / 12). Landmarks default to 6, 12, 24, 36 and
+  48 months; numbers at risk as :func:`cohort.analysis.risk_sets.at_risk_table`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from cohort.analysis._lifelines import call_lifelines
+from cohort.analysis.result import AnalysisResult, json_safe
+from cohort.analysis.risk_sets import (
+    DEFAULT_LANDMARKS_MONTHS,
+    MONTH_DAYS,
+    counts_at,
+    event_table,
+    grouped_counts,
+    months_to_days,
+    prepare_tte,
+    split_groups,
+)
+from cohort.errors import AnalysisError
+
+__all__ = ["ConfType", "KaplanMeierResult", "kaplan_meier"]
+
+ConfType = Literal["log", "log-log", "plain"]
+
+
+def _confidence(surv: np.ndarray, se: np.ndarray, conf_type: ConfType,
+                z: float) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if conf_type == "log":
+            lower = surv * np.exp(-z * se)
+            upper = np.minimum(surv * np.exp(z * se), 1.0)
+        elif conf_type == "log-log":
+            log_s = np.log(surv)
+            se_ll = se / np.abs(log_s)
+            # undefined where S = 1 (log(1) = 0), as in R
+            lower = np.where(surv < 1, surv ** np.exp(z * se_ll), np.nan)
+            upper = np.where(surv < 1, surv ** np.exp(-z * se_ll), np.nan)
+        elif conf_type == "plain":
+            lower = np.clip(surv - z * se * surv, 0.0, 1.0)
+            upper = np.clip(surv + z * se * surv, 0.0, 1.0)
+        else:
+            raise AnalysisError(f"conf_type must be 'log', 'log-log' or 'plain', got "
+                                f"{conf_type!r}")
+    undefined = (surv <= 0) | ~np.isfinite(se)
+    return np.where(undefined, np.nan, lower), np.where(undefined, np.nan, upper)
+
+
+def _curve(start: np.ndarray, stop: np.ndarray, event: np.ndarray, conf_type: ConfType,
+           z: float) -> pd.DataFrame:
+    table = event_table(start, stop, event)
+    n, d = table["n_risk"].to_numpy(float), table["n_event"].to_numpy(float)
+    if np.any(start > 0):
+        surv = np.cumprod(1.0 - d / n)
+    else:
+        from lifelines import KaplanMeierFitter
+
+        kmf = call_lifelines("Kaplan-Meier", lambda: KaplanMeierFitter().fit(stop, event))
+        sf = kmf.survival_function_.iloc[:, 0]
+        surv = sf.reindex(table["time"].to_numpy()).to_numpy(dtype=float)
+        if np.isnan(surv).any():  # pragma: no cover - lifelines' timeline is the stop times
+            raise RuntimeError("lifelines' Kaplan-Meier timeline does not match the stop times")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        green = np.cumsum(np.where(d > 0, d / (n * (n - d)), 0.0))
+    se = np.sqrt(green)
+    lower, upper = _confidence(surv, se, conf_type, z)
+    table["estimate"] = surv
+    table["std_err"] = se
+    table["ci_lower"] = lower
+    table["ci_upper"] = upper
+    return table
+
+
+def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float) -> float:
+    """R's survival:::findq for one probability: x times (origin first), y = 1 - S."""
+    if np.all(np.isnan(y)) or np.nanmax(y) < p:
+        return np.nan
+    xmax = x[-1]
+    # duplicated(y) in R keeps the first occurrence; NaN equals NaN there
+    key = np.where(np.isnan(y), np.inf, y)
+    _, first = np.unique(key, return_index=True)
+    keep = np.sort(first)
+    x, y = x[keep], y[keep]
+    n = len(y)
+    ok = ~np.isnan(y)
+    idx = np.arange(n)[ok]
+    yy = y[ok]
+
+    def first_at_least(values: np.ndarray) -> int | None:
+        # approx(values, idx, p, method="constant", f=1, rule=1): approx sorts by `values`
+        # first, which matters for a CI band that is not monotone
+        order = np.argsort(values, kind="stable")
+        ordered = values[order]
+        if len(values) == 0 or p < ordered[0] or p > ordered[-1]:
+            return None
+        return int(idx[order[np.searchsorted(ordered, p, side="left")]])
+
+    i1 = first_at_least(yy + tol)
+    i2 = first_at_least(yy - tol)
+    quant = np.nan if i1 is None or i2 is None else (x[i1] + x[i2]) / 2
+    if p == 0:
+        quant = x[0]
+    if not np.isnan(y[n - 1]) and abs(p - y[n - 1]) < tol and i1 is not None:
+        quant = (x[i1] + xmax) / 2
+    return float(quant)
+
+
+def _quantile(curve: pd.DataFrame, p: float) -> tuple[float, float, float]:
+    tol = float(np.sqrt(np.finfo(float).eps))
+    x = np.concatenate([[0.0], curve["time"].to_numpy(float)])
+    q = [_findq(x, np.concatenate([[0.0], 1 - curve[c].to_numpy(float)]), p, tol)
+         for c in ("estimate", "ci_lower", "ci_upper")]
+    # the lower band reaches p first: it bounds the quantile from below
+    return q[0], q[1], q[2]
+
+
+
+@dataclass
+class KaplanMeierResult(AnalysisResult):
+    """Kaplan-Meier estimates by group.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        One row per group: ``group``, ``n``, ``n_events``, ``n_censored``, ``estimate`` (median
+        time in days; NaN = not reached), ``ci_lower``, ``ci_upper`` (CI of the median, days),
+        ``estimate_months``, ``ci_lower_months``, ``ci_upper_months``, ``conf_level``.
+    curve : DataFrame
+        The step function: ``group``, ``time`` (days), ``n_risk``, ``n_event``, ``n_censor``,
+        ``estimate`` (survival), ``std_err`` (of the cumulative hazard, R's ``std.err``),
+        ``ci_lower``, ``ci_upper``.
+    landmarks : DataFrame
+        ``group``, ``months``, ``time`` (days), ``estimate``, ``ci_lower``, ``ci_upper``,
+        ``n_risk``, ``note`` (``beyond follow-up`` when the time is after the group's last
+        observation: the estimate is then missing, as R's ``summary`` drops it).
+    at_risk : DataFrame
+        :func:`at_risk_table` at the at-risk times.
+    """
+
+    curve: pd.DataFrame = field(default_factory=pd.DataFrame)
+    landmarks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    at_risk: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Base keys plus ``curve``, ``landmarks`` and ``at_risk``."""
+        out = super().to_dict()
+        out.update(json_safe({"curve": self.curve, "landmarks": self.landmarks,
+                              "at_risk": self.at_risk}))
+        return out
+
+
+def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: float = 0.95,
+                 conf_type: ConfType = "log",
+                 landmarks_months: Sequence[float] | None = DEFAULT_LANDMARKS_MONTHS,
+                 at_risk_months: Sequence[float] | None = None) -> KaplanMeierResult:
+    """Kaplan-Meier survival by group, with CIs, medians, landmarks and numbers at risk.
+
+    Parameters
+    ----------
+    tte : DataFrame
+        A time-to-event table (times in days).
+    group : str, optional, keyword-only
+        Column to split by (rows with a missing value are excluded and counted).
+    conf_level : float, keyword-only
+        Confidence level of the band and the median CI (default 0.95).
+    conf_type : {"log", "log-log", "plain"}, keyword-only
+        Transform of the pointwise CI (default ``"log"``, R's default).
+    landmarks_months : sequence of float, keyword-only
+        Landmark times in months (1 month = 30.4375 days); default 6, 12, 24, 36, 48.
+    at_risk_months : sequence of float, keyword-only
+        Times (months) of the at-risk table; default 0 and the landmarks.
+
+    Returns
+    -------
+    KaplanMeierResult
+    """
+    if not 0 < conf_level < 1:
+        raise AnalysisError(f"conf_level must be between 0 and 1, got {conf_level!r}")
+    if conf_type not in ("log", "log-log", "plain"):
+        raise AnalysisError(f"conf_type must be 'log', 'log-log' or 'plain', got {conf_type!r}")
+    data, exclusions = prepare_tte(tte, group)
+    z = float(stats.norm.ppf(1 - (1 - conf_level) / 2))
+    land_days = months_to_days(landmarks_months, "landmarks")
+    risk_days = (np.unique(np.concatenate([[0.0], land_days])) if at_risk_months is None
+                 else months_to_days(at_risk_months, "at-risk times"))
+    rows, curves, lands, tables = [], [], [], []
+    for lvl, sub in split_groups(data, group):
+        start, stop = sub["start"].to_numpy(), sub["stop"].to_numpy()
+        event = sub["event"].to_numpy()
+        curve = _curve(start, stop, event, conf_type, z)
+        med, lo, hi = _quantile(curve, 0.5)
+        rows.append({"group": lvl, "n": len(sub), "n_events": int(event.sum()),
+                     "n_censored": int((~event).sum()), "estimate": med, "ci_lower": lo,
+                     "ci_upper": hi})
+        curves.append(curve.assign(group=lvl))
+        t = curve["time"].to_numpy()
+        idx = np.searchsorted(t, land_days, side="right") - 1
+        beyond = land_days > t[-1]
+        take = np.clip(idx, 0, len(t) - 1)
+        land = pd.DataFrame({"group": lvl, "months": land_days / MONTH_DAYS, "time": land_days})
+        for col in ("estimate", "ci_lower", "ci_upper"):
+            vals = np.where(idx < 0, 1.0, curve[col].to_numpy()[take])
+            land[col] = np.where(beyond, np.nan, vals)
+        land["n_risk"] = counts_at(curve, land_days)["n_risk"].to_numpy()
+        land["note"] = np.where(beyond, f"beyond follow-up (last time {t[-1]:g} days)", None)
+        lands.append(land)
+        tables.append((lvl, curve))
+    summary = pd.DataFrame(rows)
+    for col in ("estimate", "ci_lower", "ci_upper"):
+        summary[f"{col}_months"] = summary[col] / MONTH_DAYS
+    summary["conf_level"] = conf_level
+    curve = pd.concat(curves, ignore_index=True)
+    curve = curve[["group"] + [c for c in curve.columns if c != "group"]]
+    at_risk = grouped_counts(tables, risk_days)
+    notes = []
+    if (summary["n_events"] == 0).any():
+        notes.append("no events in " + ", ".join(map(str, summary.loc[
+            summary["n_events"] == 0, "group"])) + ": the curve stays at 1, the median is "
+            "not reached")
+    if (data["start"] > 0).any():
+        notes.append("delayed entry: rows are at risk from their start time (the insulin "
+                     "stop) only")
+    return KaplanMeierResult(
+        summary=summary, exclusions=exclusions,
+        params={"group": group, "conf_level": conf_level, "conf_type": conf_type,
+                "landmarks_months": [float(m) for m in land_days / MONTH_DAYS],
+                "at_risk_months": [float(m) for m in risk_days / MONTH_DAYS],
+                "month_days": MONTH_DAYS},
+        notes=notes, curve=curve, landmarks=pd.concat(lands, ignore_index=True),
+        at_risk=at_risk)
+

@@ -1,0 +1,212 @@
+"""C-peptide remission (Lu 2021): rates by arm and subgroup, between-arm tests, and the model.
+
+The rates and tests reuse :mod:`cohort.analysis.proportions` (the responder-analysis code):
+n/N with Clopper-Pearson and Wilson intervals per arm, and for each treated arm against the
+control subjects the risk difference (Wald and Newcombe), odds and risk ratios, Fisher's exact
+test and the chi-square test with and without continuity correction. The remission itself is
+derived by :func:`cohort.derive.remission.derive_remission`; the multivariable model is
+:func:`cohort.analysis.logistic.logistic_regression`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from cohort.analysis.logistic import LogisticResult, logistic_regression
+from cohort.analysis.proportions import compare_proportions, proportion
+from cohort.analysis.result import AnalysisResult, json_safe
+from cohort.derive.remission import RemissionRule, remission_dataset
+from cohort.derive.strata import subgroup as assign_subgroup
+from cohort.errors import AnalysisError
+
+__all__ = [
+    "RemissionResult",
+    "remission_analysis",
+    "remission_rates",
+]
+
+RATE_COLUMNS = ["subgroup_by", "subgroup", "arm", "control", "x", "n", "estimate", "ci_lower",
+                "ci_upper", "wilson_lower", "wilson_upper", "n_excluded"]
+COMPARISON_COLUMNS = ["subgroup_by", "subgroup", "arm", "reference", "measure", "method",
+                      "estimate", "ci_lower", "ci_upper", "statistic", "df", "p"]
+
+
+def _rate_rows(frame: pd.DataFrame, by: str, level: str, outcome: str, conf_level: float
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rows, comps = [], []
+    known = frame.loc[frame[outcome].notna()]
+    groups = []
+    for arm, part in known.groupby("arm", sort=True, observed=True):
+        control = bool(part["control"].iloc[0])
+        groups.append((str(arm), control, part))
+    controls = known.loc[known["control"].astype(bool)]
+    treated_arms = [(a, p) for a, c, p in groups if not c]
+    for arm, control, part in groups + (
+            [("all treated", False, known.loc[~known["control"].astype(bool)])]
+            if len(treated_arms) > 1 else []):
+        x, n = int(part[outcome].astype(bool).sum()), len(part)
+        pr = proportion(x, n, conf_level=conf_level)
+        n_excl = int((frame["arm"].astype(str) == arm).sum() - n) if arm != "all treated" \
+            else int((~frame["control"].astype(bool)).sum() - n)
+        rows.append({"subgroup_by": by, "subgroup": level, "arm": arm, "control": control,
+                     "x": x, "n": n, "estimate": pr["estimate"], "ci_lower": pr["cp_lower"],
+                     "ci_upper": pr["cp_upper"], "wilson_lower": pr["wilson_lower"],
+                     "wilson_upper": pr["wilson_upper"], "n_excluded": n_excl})
+    if len(controls) and treated_arms:
+        ctl_arms = sorted({a for a, c, _ in groups if c})
+        reference = ctl_arms[0] if len(ctl_arms) == 1 else "control (" + ", ".join(
+            ctl_arms) + ")"
+        xc, nc = int(controls[outcome].astype(bool).sum()), len(controls)
+        compared = treated_arms + ([("all treated", known.loc[~known["control"].astype(bool)])]
+                                   if len(treated_arms) > 1 else [])
+        for arm, part in compared:
+            xt, nt = int(part[outcome].astype(bool).sum()), len(part)
+            table = compare_proportions(xt, nt, xc, nc, conf_level=conf_level)
+            for rec in table.to_dict("records"):
+                comps.append({"subgroup_by": by, "subgroup": level, "arm": arm,
+                              "reference": reference, **rec})
+    return rows, comps
+
+
+def remission_rates(data: pd.DataFrame, *, outcome: str = "remission",
+                    subgroup: str | None = "onset", conf_level: float = 0.95
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Remission n/N and % per arm, overall and within subgroups, with between-arm tests.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per subject (e.g. :func:`cohort.derive.remission.remission_dataset`) with
+        ``subject_id``, ``arm``, ``control`` and the boolean ``outcome`` (NA = undetermined,
+        counted in ``n_excluded``), plus the subgroup's column.
+    subgroup : str or None
+        A subgroup of :func:`cohort.derive.strata.subgroup` (``"onset"``: juvenile vs adult
+        onset, diagnosis at >= 18 years; ``"bmi"``, ``"duration"`` or a subjects column), or
+        None for the overall rates only.
+    conf_level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    rates : DataFrame
+        ``subgroup_by`` (``"all"`` or the subgroup name), ``subgroup`` (level), ``arm``,
+        ``control``, ``x`` (remissions), ``n`` (subjects judged), ``estimate`` (x / n),
+        ``ci_lower``, ``ci_upper`` (Clopper-Pearson), ``wilson_lower``, ``wilson_upper``,
+        ``n_excluded`` (subjects of the arm whose remission is undetermined). With several
+        treated arms a row ``"all treated"`` pools them.
+    comparisons : DataFrame
+        Each treated arm vs the control subjects (all control arms pooled):
+        ``subgroup_by``, ``subgroup``, ``arm``, ``reference`` and the columns of
+        :func:`cohort.analysis.proportions.compare_proportions` (``measure``, ``method``,
+        ``estimate``, ``ci_lower``, ``ci_upper``, ``statistic``, ``df``, ``p``).
+    """
+    for col in ("subject_id", "arm", "control", outcome):
+        if col not in data.columns:
+            raise AnalysisError(f"remission rates need a {col!r} column; got {list(data.columns)}")
+    if data[outcome].notna().sum() == 0:
+        raise AnalysisError(f"no subject has a determined {outcome}; see the exclusions for why")
+    frame = data.assign(control=data["control"].astype("boolean").fillna(False))
+    rows, comps = _rate_rows(frame, "all", "all", outcome, conf_level)
+    if subgroup is not None:
+        groups = assign_subgroup(frame, subgroup)
+        frame = frame.assign(_level=groups["subgroup"].to_numpy())
+        levels = [lv for lv in pd.unique(groups["subgroup"].dropna())]
+        for level in sorted(levels, key=str):
+            part = frame.loc[frame["_level"] == level]
+            r, c = _rate_rows(part, subgroup, str(level), outcome, conf_level)
+            rows += r
+            comps += c
+    rates = pd.DataFrame(rows, columns=RATE_COLUMNS)
+    comparisons = pd.DataFrame(comps, columns=COMPARISON_COLUMNS)
+    return rates, comparisons
+
+
+@dataclass
+class RemissionResult(AnalysisResult):
+    """Remission rates, between-arm comparisons and (optionally) a logistic model.
+
+    ``summary`` is the rates table of :func:`remission_rates`; ``comparisons`` its tests;
+    ``model`` a :class:`~cohort.analysis.logistic.LogisticResult` (None without predictors);
+    ``data`` the per-subject data set (remission, marker statuses, predictors); ``rule`` the
+    remission definition in words.
+    """
+
+    comparisons: pd.DataFrame = field(default_factory=pd.DataFrame)
+    model: LogisticResult | None = None
+    data: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rule: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: base keys plus ``rule``, ``comparisons``, ``model`` and
+        ``subjects`` (per subject: remission, reason and marker statuses)."""
+        out = super().to_dict()
+        out["rule"] = self.rule
+        out["comparisons"] = json_safe(self.comparisons)
+        out["model"] = self.model.to_dict() if self.model is not None else None
+        keep = ["subject_id", "arm", "remission", "reason"] + [
+            c for c in self.data.columns if c.endswith(("_pct_change", "_status"))]
+        out["subjects"] = json_safe(self.data[[c for c in keep if c in self.data.columns]])
+        return out
+
+
+def remission_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
+                       infusions: pd.DataFrame | None = None, *,
+                       rule: RemissionRule | None = None, subgroup: str | None = "onset",
+                       predictors: list[str] | None = None,
+                       method: Literal["ml", "firth"] = "ml",
+                       population: Literal["all", "treated"] = "all",
+                       ci_method: Literal["profile", "wald"] = "profile",
+                       conf_level: float = 0.95) -> RemissionResult:
+    """Derive remission, tabulate it by arm and subgroup and, optionally, model it.
+
+    Parameters
+    ----------
+    measurements, subjects, infusions : DataFrame
+        Contract tables (C-peptide in nmol/L).
+    rule : RemissionRule, keyword-only
+        Remission definition (default: Lu 2021).
+    subgroup : str or None, keyword-only
+        Subgroup for the rates (default juvenile vs adult onset).
+    predictors : list of str, keyword-only
+        Columns of :func:`cohort.derive.remission.remission_dataset` for a multivariable
+        logistic model (e.g. ``["baseline_cpep_fast_nmol_l", "dose_1e6_cells_per_kg"]``);
+        None: no model.
+    method, population, ci_method : keyword-only
+        See :func:`cohort.analysis.logistic.logistic_regression`; ``population="treated"``
+        fits the model within the treated arm(s), the way to estimate a dose effect.
+    conf_level : float, keyword-only
+        Confidence level of every interval.
+    """
+    rule = rule or RemissionRule()
+    data = remission_dataset(measurements, subjects, infusions, rule=rule)
+    undetermined = data["remission"].isna().to_numpy()
+    exclusions = pd.DataFrame({"subject_id": data.loc[undetermined, "subject_id"].astype(str),
+                               "reason": data.loc[undetermined, "reason"].astype(object)})
+    rates, comparisons = remission_rates(data, subgroup=subgroup, conf_level=conf_level)
+    notes = [f"remission: {rule.describe()}"]
+    if undetermined.any():
+        notes.append(f"{int(undetermined.sum())} of {len(data)} subjects have an undetermined "
+                     "remission and are excluded (see exclusions)")
+    model = None
+    if predictors:
+        determined = data.loc[~undetermined].copy()
+        determined["remission"] = determined["remission"].astype(bool)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = logistic_regression(determined, "remission", list(predictors),
+                                        method=method, population=population,
+                                        ci_method=ci_method, alpha=1 - conf_level)
+        for w in caught:  # re-issue the model's warnings as coming from this call
+            warnings.warn(w.message, w.category, stacklevel=2)
+        notes += [f"model: {n}" for n in model.notes]
+    params = {"rule": {k: (list(v) if isinstance(v, tuple) else v)
+                       for k, v in rule.__dict__.items()},
+              "subgroup": subgroup, "predictors": list(predictors or []), "method": method,
+              "population": population, "ci_method": ci_method, "conf_level": conf_level}
+    return RemissionResult(summary=rates, exclusions=exclusions.reset_index(drop=True),
+                           params=params, notes=notes, comparisons=comparisons, model=model,
+                           data=data, rule=rule.describe())

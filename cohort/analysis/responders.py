@@ -1,0 +1,461 @@
+"""Responder endpoints: rates per arm with exact and score intervals, and arm comparisons.
+
+A responder definition is one or more criteria, combined with AND (``combine="all"``, the
+default) or OR (``"any"``):
+
+* a **measurement criterion** (:class:`Criterion`) on a parameter's value, change or percent
+  change at the visit, e.g. HbA1c < 7% (Skyler 2015: ``Criterion("HBA1C", "value", "<", 7)``)
+  or insulin dose reduced by at least 50% (``Criterion("INSULIN_DOSE", "pct_change", "<=",
+  -50)``, IU/kg/day);
+* a **medication criterion** (:class:`MedicationCriterion`) from the medications table: the
+  daily dose of a drug class at the visit's nominal day (or at the last contact, when that
+  falls inside the visit window) is at least ``reduction_pct`` % below the dose on day 0
+  (stopping the drug is a 100% reduction; Nguyen 2021).
+
+A subject whose status cannot be decided (no value in the visit window, no baseline, not on
+the drug at day 0, no contact until the visit) is excluded with the reason, unless
+``missing="nonresponder"`` counts them as non-responders (also listed in ``exclusions``
+with that remark). Rates per arm come with Clopper-Pearson and Wilson intervals; each arm is
+compared with the reference arm by :func:`cohort.analysis.proportions.compare_proportions`
+(risk difference with Wald and Newcombe intervals, odds ratio, risk ratio, Fisher's exact
+test, chi-square with and without continuity correction).
+
+Criteria can be written as text (for the CLI and spec files), parsed without evaluating
+anything: ``"HBA1C < 7"``, ``"INSULIN_DOSE pct_change <= -50"``, ``"med:insulin >= 50"``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from cohort.analysis._common import arm_levels
+from cohort.analysis.proportions import compare_proportions, proportion
+from cohort.analysis.result import AnalysisResult
+from cohort.derive.visits import (
+    DEFAULT_BASELINE_WINDOW,
+    Visit,
+    change_from_baseline,
+    make_visits,
+    values_at_visits,
+)
+from cohort.errors import AnalysisError
+
+__all__ = [
+    "Criterion",
+    "MedicationCriterion",
+    "ResponderResult",
+    "medication_reduction",
+    "parse_criterion",
+    "responder_analysis",
+    "responder_flags",
+]
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+Measure = Literal["value", "change", "pct_change"]
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A threshold on a measurement at the visit.
+
+    Parameters
+    ----------
+    param : str
+        Parameter code (``"HBA1C"``, ``"INSULIN_DOSE"``, ...), canonical unit.
+    measure : {"value", "change", "pct_change"}
+        The value at the visit, its change from baseline, or the percent change.
+    op : {"<", "<=", ">", ">="}
+    threshold : float
+        In the parameter's canonical unit (``value``/``change``) or in % (``pct_change``).
+    """
+
+    param: str
+    measure: Measure = "value"
+    op: str = "<"
+    threshold: float = 7.0
+
+    def __post_init__(self) -> None:
+        if self.measure not in ("value", "change", "pct_change"):
+            raise AnalysisError(f"criterion measure must be value, change or pct_change, got "
+                                f"{self.measure!r}")
+        if self.op not in _OPS:
+            raise AnalysisError(f"criterion operator must be one of {list(_OPS)}, got "
+                                f"{self.op!r}")
+        if not math.isfinite(float(self.threshold)):
+            raise AnalysisError(f"criterion threshold must be a finite number, got "
+                                f"{self.threshold!r}")
+
+    @property
+    def label(self) -> str:
+        """E.g. ``"HBA1C < 7"`` or ``"INSULIN_DOSE pct_change <= -50"``."""
+        what = self.param if self.measure == "value" else f"{self.param} {self.measure}"
+        return f"{what} {self.op} {self.threshold:g}"
+
+
+@dataclass(frozen=True)
+class MedicationCriterion:
+    """A daily dose of a drug class reduced by at least ``reduction_pct`` % since day 0.
+
+    Parameters
+    ----------
+    drug_class : str
+        Medications ``drug_class`` (``"insulin"``, ``"metformin"``, ...).
+    reduction_pct : float
+        Minimum reduction in % of the day-0 daily dose (50: halved or less; 100: stopped).
+    """
+
+    drug_class: str = "insulin"
+    reduction_pct: float = 50.0
+
+    def __post_init__(self) -> None:
+        if not 0 < float(self.reduction_pct) <= 100:
+            raise AnalysisError(f"reduction_pct must be in (0, 100], got {self.reduction_pct!r}")
+
+    @property
+    def label(self) -> str:
+        """E.g. ``"insulin dose reduced >= 50%"``."""
+        return f"{self.drug_class} dose reduced >= {self.reduction_pct:g}%"
+
+
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_MEAS_RE = re.compile(rf"^\s*(?P<param>[A-Za-z][A-Za-z0-9_]*)\s*(?:[\s:]\s*(?P<measure>value|"
+                      rf"change|pct_change))?\s*(?P<op><=|>=|<|>)\s*(?P<num>{_NUM})\s*%?\s*$")
+_MED_RE = re.compile(rf"^\s*med(?:ication)?\s*:\s*(?P<cls>[a-z0-9_]+)\s*>=\s*(?P<num>{_NUM})"
+                     r"\s*%?\s*$")
+
+
+def parse_criterion(text: str) -> Criterion | MedicationCriterion:
+    """Parse a responder criterion written as text (nothing is evaluated).
+
+    Parameters
+    ----------
+    text : str
+        ``"PARAM OP NUMBER"`` (value at the visit, e.g. ``"HBA1C < 7"``),
+        ``"PARAM MEASURE OP NUMBER"`` with MEASURE ``change`` or ``pct_change`` (e.g.
+        ``"INSULIN_DOSE pct_change <= -50"``), or ``"med:CLASS >= PERCENT"`` for a
+        medication dose reduction (e.g. ``"med:insulin >= 50"``).
+
+    Returns
+    -------
+    Criterion or MedicationCriterion
+
+    Raises
+    ------
+    AnalysisError
+        If the text does not follow one of these forms.
+    """
+    if not isinstance(text, str):
+        raise AnalysisError(f"a criterion must be text, got {text!r}")
+    m = _MED_RE.match(text)
+    if m:
+        return MedicationCriterion(m["cls"], float(m["num"]))
+    m = _MEAS_RE.match(text)
+    if m:
+        return Criterion(m["param"].upper(), m["measure"] or "value", m["op"], float(m["num"]))
+    raise AnalysisError(
+        f"cannot read the criterion {text!r}; write e.g. 'HBA1C < 7', "
+        "'INSULIN_DOSE pct_change <= -50' or 'med:insulin >= 50'")
+
+
+def medication_reduction(medications: pd.DataFrame, subjects: pd.DataFrame, *,
+                         drug_class: str, day: int, baseline_day: int = 0,
+                         min_day: int | None = None) -> pd.DataFrame:
+    """Daily dose of a drug class on ``baseline_day`` and on ``day``, and the reduction.
+
+    Parameters
+    ----------
+    medications : DataFrame
+        Medications table (``daily_dose`` in the row's ``unit``).
+    subjects : DataFrame
+        Subjects table (``last_contact_day``).
+    drug_class : str
+        E.g. ``"insulin"``.
+    day : int
+        Study day of the follow-up dose.
+    baseline_day : int
+        Study day of the reference dose (default 0).
+    min_day : int or None
+        A subject whose last contact is before ``day`` but on or after ``min_day`` (e.g. the
+        start of the visit window) is assessed on the day of last contact; default: no such
+        allowance.
+
+    Returns
+    -------
+    DataFrame
+        ``subject_id``, ``day`` (day assessed), ``dose_baseline``, ``dose_followup`` (daily
+        doses, summed over periods of the class covering the day; 0 when off the drug),
+        ``unit``, ``reduction_pct`` (100 * (baseline - follow-up) / baseline), ``reason`` (NA
+        when decided).
+    """
+    meds = medications.assign(subject_id=medications["subject_id"].astype(str))
+    meds = meds[meds["drug_class"] == drug_class]
+    rows = []
+    for sid, last in zip(subjects["subject_id"].astype(str), subjects["last_contact_day"],
+                         strict=True):
+        own = meds[meds["subject_id"] == sid]
+        reason = None
+        units = sorted({str(u) for u in own["unit"].dropna()})
+        end = own["end_day"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
+        start = own["start_day"].to_numpy(dtype=float)
+        dose = own["daily_dose"].to_numpy(dtype=float)
+
+        def on(d: int, start=start, end=end) -> np.ndarray:
+            return (start <= d) & (d <= end)
+
+        assess = day
+        if pd.notna(last) and int(last) < day and min_day is not None and int(last) >= min_day:
+            assess = int(last)
+        base_rows, fu_rows = on(baseline_day), on(assess)
+        d0 = float(dose[base_rows].sum()) if base_rows.any() else 0.0
+        d1 = float(dose[fu_rows].sum()) if fu_rows.any() else 0.0
+        if own.empty or not base_rows.any():
+            reason = f"not on {drug_class} on day {baseline_day}"
+        elif np.isnan(dose[base_rows | fu_rows]).any():
+            reason = f"{drug_class} daily dose missing"
+        elif len(units) > 1:
+            reason = f"{drug_class} doses in different units ({', '.join(units)})"
+        elif pd.notna(last) and int(last) < assess:
+            reason = f"last contact on day {int(last)}, before day {min_day or day}"
+        elif d0 <= 0:
+            reason = f"{drug_class} daily dose 0 on day {baseline_day}"
+        rows.append({"subject_id": sid, "day": assess, "dose_baseline": d0, "dose_followup": d1,
+                     "unit": units[0] if len(units) == 1 else None,
+                     "reduction_pct": 100 * (d0 - d1) / d0 if reason is None else math.nan,
+                     "reason": reason})
+    out = pd.DataFrame(rows)
+    out["reason"] = out["reason"].astype("string")
+    return out
+
+
+def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
+                    medications: pd.DataFrame | None = None, *, visit: Visit,
+                    criteria: Sequence[Criterion | MedicationCriterion | str],
+                    combine: Literal["all", "any"] = "all",
+                    missing: Literal["exclude", "nonresponder"] = "exclude",
+                    baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW) -> pd.DataFrame:
+    """Responder status per subject at one visit.
+
+    Parameters
+    ----------
+    measurements, subjects : DataFrame
+        Contract tables.
+    medications : DataFrame or None
+        Needed for medication criteria.
+    visit : Visit, keyword-only
+        The visit (nominal day and window).
+    criteria : sequence of Criterion, MedicationCriterion or str, keyword-only
+        At least one; text is parsed by :func:`parse_criterion`.
+    combine : {"all", "any"}, keyword-only
+        AND or OR of the criteria.
+    missing : {"exclude", "nonresponder"}, keyword-only
+        What to do with a subject whose status cannot be decided.
+    baseline_window : (int, int), keyword-only
+        Baseline window for change criteria.
+
+    Returns
+    -------
+    DataFrame
+        ``subject_id``, one boolean column per criterion (named by its label), ``responder``
+        (boolean; NA when excluded), ``reason`` (why undecided, NA otherwise).
+    """
+    if combine not in ("all", "any"):
+        raise AnalysisError(f"combine must be 'all' or 'any', got {combine!r}")
+    if missing not in ("exclude", "nonresponder"):
+        raise AnalysisError(f"missing must be 'exclude' or 'nonresponder', got {missing!r}")
+    parsed = [parse_criterion(c) if isinstance(c, str) else c for c in criteria]
+    if not parsed:
+        raise AnalysisError("no responder criterion given; e.g. 'HBA1C < 7'")
+    ids = subjects["subject_id"].astype(str).reset_index(drop=True)
+    out = pd.DataFrame({"subject_id": ids})
+    reasons = pd.Series([None] * len(ids), dtype=object)
+    flags = []
+    for crit in parsed:
+        if isinstance(crit, MedicationCriterion):
+            if medications is None or len(medications) == 0:
+                raise AnalysisError(f"the criterion '{crit.label}' needs the medications "
+                                    "table, and the cohort has none")
+            red = medication_reduction(medications, subjects, drug_class=crit.drug_class,
+                                       day=visit.day, min_day=visit.lower)
+            red = red.set_index("subject_id").reindex(ids)
+            flag = red["reduction_pct"].to_numpy(dtype=float) >= crit.reduction_pct
+            why = red["reason"].astype(object).to_numpy()
+            decided = pd.isna(why)
+        else:
+            if crit.measure == "value":
+                # a value criterion needs no baseline
+                ch = values_at_visits(measurements, crit.param, [visit], subjects=ids)
+            else:
+                ch = change_from_baseline(measurements, crit.param, [visit],
+                                          baseline_window=baseline_window, subjects=ids)
+            ch = ch.set_index("subject_id").reindex(ids)
+            vals = ch[crit.measure].to_numpy(dtype=float)
+            why = ch["reason"].astype(object).to_numpy()
+            if crit.measure == "pct_change":
+                # usable row but baseline 0: percent change undefined
+                pct_why = ch["pct_reason"].astype(object).to_numpy()
+                why = np.where(pd.isna(why) & np.isnan(vals), pct_why, why)
+            decided = ~np.isnan(vals)
+            flag = _OPS[crit.op](np.where(decided, vals, 0.0), crit.threshold)
+        col = pd.array(np.where(decided, flag, None), dtype="boolean")
+        out[crit.label] = col
+        flags.append(col)
+        undecided = ~decided
+        label_why = [f"{crit.label}: {w}" for w in why]
+        reasons = pd.Series(np.where(undecided & reasons.isna().to_numpy(), label_why,
+                                     reasons.to_numpy()), dtype=object)
+    stacked = pd.DataFrame({i: f for i, f in enumerate(flags)})
+    filled = stacked.fillna(False).astype(bool)
+    resp = filled.all(axis=1) if combine == "all" else filled.any(axis=1)
+    undecided = reasons.notna().to_numpy()
+    if missing == "exclude":
+        out["responder"] = pd.array(np.where(undecided, None, resp.to_numpy()),
+                                    dtype="boolean")
+    else:
+        out["responder"] = pd.array(np.where(undecided, False, resp.to_numpy()),
+                                    dtype="boolean")
+        reasons = reasons.where(~undecided, reasons + " (counted as non-responder)")
+    out["reason"] = pd.array(reasons.to_numpy(), dtype="string")
+    return out
+
+
+SUMMARY_COLUMNS = ["visit", "visit_day", "kind", "arm", "reference", "method", "x", "n",
+                   "estimate", "ci_lower", "ci_upper", "wilson_lower", "wilson_upper",
+                   "statistic", "df", "p", "n_excluded"]
+
+
+@dataclass
+class ResponderResult(AnalysisResult):
+    """Responder rates per arm and arm comparisons, per visit.
+
+    ``summary`` columns: ``visit``, ``visit_day``, ``kind`` (``"rate"`` for an arm's rate;
+    for a comparison of ``arm`` with ``reference``: ``"risk_difference"``, ``"odds_ratio"``,
+    ``"risk_ratio"``, ``"fisher_exact"``, ``"chi_square"``), ``arm``, ``reference``,
+    ``method``, ``x`` (responders), ``n`` (subjects decided), ``estimate`` (proportion, or the
+    comparison's estimate), ``ci_lower``, ``ci_upper`` (Clopper-Pearson for rates; the
+    method's interval for comparisons), ``wilson_lower``, ``wilson_upper`` (rates only),
+    ``statistic``, ``df``, ``p``, ``n_excluded`` (subjects of the arm left out).
+
+    ``flags``: per subject and visit, each criterion and the responder status.
+    """
+
+    flags: pd.DataFrame | None = None
+
+
+def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
+                       medications: pd.DataFrame | None = None, *,
+                       criteria: Sequence[Criterion | MedicationCriterion | str] = (
+                           "HBA1C < 7",),
+                       visit_days: Sequence[int] | None = None,
+                       visits: Sequence[Visit] | None = None, half_width: int | None = None,
+                       combine: Literal["all", "any"] = "all",
+                       missing: Literal["exclude", "nonresponder"] = "exclude",
+                       baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
+                       reference: str | None = None,
+                       conf_level: float = 0.95) -> ResponderResult:
+    """Responder rates per arm with CIs, and each arm vs the reference arm.
+
+    Parameters
+    ----------
+    measurements, subjects : DataFrame
+        Contract tables.
+    medications : DataFrame or None
+        Medications table (for medication criteria).
+    criteria : sequence, keyword-only
+        Responder criteria (default HbA1c < 7%); see :func:`parse_criterion`.
+    visit_days, visits, half_width : keyword-only
+        The visits (see :func:`cohort.derive.visits.make_visits`).
+    combine, missing : keyword-only
+        See :func:`responder_flags`.
+    baseline_window : (int, int), keyword-only
+    reference : str or None, keyword-only
+        Reference arm (default: the control arm; with one arm, rates only).
+    conf_level : float, keyword-only
+
+    Returns
+    -------
+    ResponderResult
+    """
+    if visits is None:
+        if visit_days is None:
+            raise AnalysisError("no visit asked for: give the visit day of the responder "
+                                "endpoint (e.g. 84 for week 12)")
+        visits = make_visits(visit_days, half_width=half_width)
+    arms = sorted(pd.unique(subjects["arm"].astype(str)).tolist())
+    notes: list[str] = []
+    if len(arms) >= 2:
+        levels, n = arm_levels(subjects, reference, None)
+        notes += n
+    else:
+        if reference is not None:
+            raise AnalysisError(f"reference arm {reference!r} given but the cohort has one arm "
+                                f"({arms[0]}); no comparison is possible")
+        levels = arms
+        notes.append(f"one arm ({arms[0]}): rates only, no comparison")
+    arm_of = dict(zip(subjects["subject_id"].astype(str), subjects["arm"].astype(str),
+                      strict=True))
+    rows: list[dict[str, Any]] = []
+    all_flags, excl_parts = [], []
+    for v in visits:
+        flags = responder_flags(measurements, subjects, medications, visit=v,
+                                criteria=criteria, combine=combine, missing=missing,
+                                baseline_window=baseline_window)
+        flags.insert(1, "arm", flags["subject_id"].map(arm_of))
+        flags.insert(1, "visit", v.label)
+        all_flags.append(flags)
+        excl_parts.append(flags.loc[flags["reason"].notna(), ["subject_id", "visit",
+                                                               "reason"]])
+        common = {"visit": v.label, "visit_day": v.day}
+        counts = {}
+        for a in levels:
+            f = flags[flags["arm"] == a]
+            decided = f["responder"].notna()
+            x, n = int(f.loc[decided, "responder"].sum()), int(decided.sum())
+            n_ex = int(f["reason"].notna().sum()) if missing == "exclude" else 0
+            counts[a] = (x, n)
+            if n == 0:
+                rows.append({**common, "kind": "rate", "arm": a, "x": 0, "n": 0,
+                             "method": "no subject could be classified", "n_excluded": n_ex})
+                continue
+            pr = proportion(x, n, conf_level=conf_level)
+            rows.append({**common, "kind": "rate", "arm": a, "x": x, "n": n,
+                         "estimate": pr["estimate"], "ci_lower": pr["cp_lower"],
+                         "ci_upper": pr["cp_upper"], "wilson_lower": pr["wilson_lower"],
+                         "wilson_upper": pr["wilson_upper"], "method": "Clopper-Pearson",
+                         "n_excluded": n_ex})
+        if len(levels) >= 2:
+            ref = levels[0]
+            for a in levels[1:]:
+                (x1, n1), (x2, n2) = counts[a], counts[ref]
+                if n1 == 0 or n2 == 0:
+                    notes.append(f"{v.label}: {a} vs {ref} not compared (an arm has nobody "
+                                 "classified)")
+                    continue
+                comp = compare_proportions(x1, n1, x2, n2, conf_level=conf_level)
+                for r in comp.to_dict("records"):
+                    kind = r.pop("measure")
+                    rows.append({**common, "kind": kind, "arm": a, "reference": ref,
+                                 "x": x1, "n": n1 + n2, **r})
+    flags_all = pd.concat(all_flags, ignore_index=True)
+    if flags_all["responder"].notna().sum() == 0:
+        raise AnalysisError("no subject could be classified as responder or not; first "
+                            "reasons: " + "; ".join(
+                                flags_all["reason"].dropna().astype(str).unique()[:3]))
+    labels = [c.label if not isinstance(c, str) else parse_criterion(c).label
+              for c in criteria]
+    return ResponderResult(
+        summary=pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS),
+        exclusions=pd.concat(excl_parts, ignore_index=True).assign(
+            reason=lambda f: f["reason"].astype(object)),
+        params={"criteria": labels, "combine": combine, "missing": missing,
+                "visits": [v.__dict__ for v in visits],
+                "baseline_window": list(baseline_window), "reference": levels[0],
+                "conf_level": conf_level},
+        notes=notes, flags=flags_all)

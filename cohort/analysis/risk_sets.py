@@ -1,0 +1,156 @@
+"""Risk sets of a time-to-event table: rows to analyse, event tables, numbers at risk.
+
+Shared by the survival modules (:mod:`cohort.analysis.kaplan_meier`,
+:mod:`cohort.analysis.logrank`, :mod:`cohort.analysis.cox`, ...). Times are study days on the
+analysis clock; a row is at risk in ``(start, stop]`` (``start`` 0: from the origin, at risk
+at time 0 as well).
+
+**Numbers at risk** at a time t are computed here rather than taken from lifelines (whose
+at-risk display has known errors), as R's ``summary(survfit, times = t)``: the number at risk
+at the first observed time >= t (for right-censored data: the number with ``stop >= t``), with
+events and censorings counted since the previous displayed time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cohort.analysis.time_to_event import check_tte
+from cohort.errors import AnalysisError
+
+__all__ = ["DEFAULT_LANDMARKS_MONTHS", "MONTH_DAYS", "at_risk_table"]
+
+MONTH_DAYS = 30.4375
+"""Days per month (365.25 / 12) for landmarks and at-risk times given in months."""
+
+DEFAULT_LANDMARKS_MONTHS: tuple[float, ...] = (6, 12, 24, 36, 48)
+"""Default landmark times in months."""
+
+ALL = "all"
+"""Group label when the table is not split by group."""
+
+
+def prepare_tte(tte: pd.DataFrame, group: str | None,
+                extra: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Check the table, drop rows unusable for the analysis and say why.
+
+    Returns the rows kept and the exclusions (``subject_id``, ``reason``): rows missing the
+    group, rows never at risk (``stop`` equal to a delayed entry ``start``).
+    """
+    data = check_tte(tte)
+    for col in ([group] if group else []) + list(extra):
+        if col not in data.columns:
+            raise AnalysisError(f"the time-to-event table has no column {col!r}; columns: "
+                                f"{', '.join(map(str, data.columns))}")
+    excl: list[pd.DataFrame] = []
+    if group:
+        na = data[group].isna().to_numpy()
+        if na.any():
+            excl.append(pd.DataFrame({"subject_id": data.loc[na, "subject_id"],
+                                      "reason": f"missing {group}"}))
+            data = data.loc[~na]
+    never = ((data["start"] > 0) & (data["stop"] <= data["start"])).to_numpy()
+    if never.any():
+        excl.append(pd.DataFrame({"subject_id": data.loc[never, "subject_id"],
+                                  "reason": "never at risk: stop equals its delayed entry time"}))
+        data = data.loc[~never]
+    exclusions = (pd.concat(excl, ignore_index=True) if excl
+                  else pd.DataFrame(columns=["subject_id", "reason"]))
+    if len(data) == 0:
+        raise AnalysisError("no rows left to analyse after exclusions: "
+                            + "; ".join(exclusions["reason"].unique()))
+    return data.reset_index(drop=True), exclusions
+
+
+def split_groups(data: pd.DataFrame, group: str | None) -> list[tuple[Any, pd.DataFrame]]:
+    """``(level, rows)`` per group level in sorted order; one ``("all", data)`` without group."""
+    if not group:
+        return [(ALL, data)]
+    levels = sorted(data[group].unique(), key=lambda v: (str(type(v)), v))
+    return [(lvl, data[data[group] == lvl]) for lvl in levels]
+
+
+def entry_times(start: np.ndarray) -> np.ndarray:
+    """Entry times for ``(start, stop]`` risk sets: -inf for ``start`` 0 (from the origin)."""
+    return np.where(start > 0, start, -np.inf)
+
+
+def event_table(start: np.ndarray, stop: np.ndarray, event: np.ndarray) -> pd.DataFrame:
+    """Per distinct stop time: ``time``, ``n_risk`` (in ``(start, stop]``), ``n_event``,
+    ``n_censor``."""
+    times = np.unique(stop)
+    pos = np.searchsorted(times, stop)
+    n_event = np.bincount(pos[event], minlength=len(times))
+    n_censor = np.bincount(pos[~event], minlength=len(times))
+    n = len(stop)
+    n_risk = ((n - np.searchsorted(np.sort(stop), times, side="left"))
+              - (n - np.searchsorted(np.sort(entry_times(start)), times, side="left")))
+    return pd.DataFrame({"time": times, "n_risk": n_risk.astype(np.int64),
+                         "n_event": n_event.astype(np.int64),
+                         "n_censor": n_censor.astype(np.int64)})
+
+
+
+def counts_at(table: pd.DataFrame, times: np.ndarray) -> pd.DataFrame:
+    """R's summary(survfit, times=) counts from an event table (see at_risk_table)."""
+    t = table["time"].to_numpy()
+    nxt = np.searchsorted(t, times, side="left")
+    n_risk = np.where(nxt < len(t), table["n_risk"].to_numpy()[np.minimum(nxt, len(t) - 1)], 0)
+    last = np.searchsorted(t, times, side="right")
+    cum_d = np.concatenate([[0], np.cumsum(table["n_event"].to_numpy())])[last]
+    cum_c = np.concatenate([[0], np.cumsum(table["n_censor"].to_numpy())])[last]
+    return pd.DataFrame({"time": times, "n_risk": n_risk.astype(np.int64),
+                         "n_event": np.diff(cum_d, prepend=0).astype(np.int64),
+                         "n_censor": np.diff(cum_c, prepend=0).astype(np.int64)})
+
+
+def grouped_counts(tables: Sequence[tuple[Any, pd.DataFrame]],
+                   times: np.ndarray) -> pd.DataFrame:
+    """:func:`counts_at` per ``(group, event table)``, with ``group`` and ``months`` columns."""
+    parts = [counts_at(table, times).assign(group=lvl) for lvl, table in tables]
+    out = pd.concat(parts, ignore_index=True)
+    out.insert(1, "months", out["time"] / MONTH_DAYS)
+    return out[["group", "time", "months", "n_risk", "n_event", "n_censor"]]
+
+
+def months_to_days(months: Sequence[float] | None, what: str) -> np.ndarray:
+    """Times in months (1 month = 30.4375 days) as sorted unique days; ``what`` names them."""
+    arr = np.asarray([] if months is None else list(months), dtype=float)
+    if arr.size and (not np.all(np.isfinite(arr)) or np.any(arr < 0)):
+        raise AnalysisError(f"{what} must be >= 0 months, got {list(months or [])}")
+    return np.unique(arr) * MONTH_DAYS
+
+
+def at_risk_table(tte: pd.DataFrame, times: Sequence[float], *,
+                  group: str | None = None) -> pd.DataFrame:
+    """Numbers at risk, events and censorings at chosen times (computed here, not lifelines').
+
+    Parameters
+    ----------
+    tte : DataFrame
+        A time-to-event table (times in days).
+    times : sequence of float
+        Times in days on the analysis clock (sorted and de-duplicated here).
+    group : str, optional
+        Column to split by.
+
+    Returns
+    -------
+    DataFrame
+        ``group``, ``time`` (days), ``months`` (time / 30.4375), ``n_risk`` (R's
+        ``summary(survfit, times=)`` n.risk: at risk at the first observed time >= ``time``;
+        0 after the last), ``n_event`` and ``n_censor`` (since the previous time in the table;
+        the first row counts from the origin).
+    """
+    data, _ = prepare_tte(tte, group)
+    arr = np.unique(np.asarray(list(times), dtype=float))
+    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise AnalysisError(f"at-risk times must be days >= 0, got {list(times)}")
+    return grouped_counts([(lvl, event_table(sub["start"].to_numpy(), sub["stop"].to_numpy(),
+                                             sub["event"].to_numpy()))
+                           for lvl, sub in split_groups(data, group)], arr)
+

@@ -1,0 +1,272 @@
+"""Table 1: baseline characteristics by arm and overall.
+
+Numeric variables: n, missing, mean (SD), median (IQR: R's default type-7 quantiles), min,
+max. Categorical variables: n (%) per level, percentages of the non-missing values, and the
+missing count. Standardised mean differences (SMD) of each arm against the reference arm:
+numeric ``|m1 - m2| / sqrt((s1^2 + s2^2) / 2)``; binary ``|p1 - p2| / sqrt((p1 (1 - p1) +
+p2 (1 - p2)) / 2)``; more levels: the multivariate SMD of Yang & Dalton (2012), which is what R's
+``tableone`` reports. SMDs are absolute values, as in ``tableone``.
+
+By default the table holds the demographic columns of the subjects table and the baseline of
+HbA1c (last value on or before day 0, see :mod:`cohort.derive.visits`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cohort.analysis.result import AnalysisResult
+from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, baseline_values
+from cohort.errors import AnalysisError
+
+__all__ = ["DEFAULT_VARIABLES", "Table1Result", "smd_categorical", "smd_numeric", "table1"]
+
+DEFAULT_VARIABLES: dict[str, str] = {
+    "age_years": "years", "sex": "", "bmi_kg_m2": "kg/m2", "weight_kg": "kg",
+    "height_cm": "cm", "diabetes_duration_years": "years", "age_at_diagnosis_years": "years",
+}
+"""Subjects columns summarised by default (when present and not all missing), with units."""
+
+PARAM_UNITS = {"HBA1C": "%", "FPG": "mmol/L", "PPG": "mmol/L", "CPEP_FAST": "nmol/L",
+               "CPEP_PP": "nmol/L", "CPEP_AUC": "nmol/L*min", "INSULIN_DOSE": "IU/kg/day",
+               "WEIGHT": "kg"}
+OVERALL = "overall"
+
+
+def smd_numeric(x1: np.ndarray, x2: np.ndarray) -> float:
+    """Absolute SMD of two numeric samples (pooled SD with equal weights).
+
+    Parameters
+    ----------
+    x1, x2 : ndarray
+        Values without missing ones.
+    """
+    if len(x1) < 2 or len(x2) < 2:
+        return math.nan
+    pooled = math.sqrt((np.var(x1, ddof=1) + np.var(x2, ddof=1)) / 2)
+    if pooled == 0:
+        return 0.0 if np.mean(x1) == np.mean(x2) else math.inf
+    return abs(float(np.mean(x1) - np.mean(x2))) / pooled
+
+
+def smd_categorical(p1: np.ndarray, p2: np.ndarray) -> float:
+    """Absolute SMD of two categorical distributions (Yang & Dalton 2012).
+
+    Parameters
+    ----------
+    p1, p2 : ndarray
+        Level proportions (each summing to 1) over the same levels.
+    """
+    p1, p2 = np.asarray(p1, float), np.asarray(p2, float)
+    if len(p1) < 2:
+        return 0.0
+    # drop the first level: the covariance of all k proportions is singular
+    d = p1[1:] - p2[1:]
+
+    def cov(p: np.ndarray) -> np.ndarray:
+        return np.diag(p) - np.outer(p, p)
+
+    s = (cov(p1[1:]) + cov(p2[1:])) / 2
+    if not d.any():
+        return 0.0
+    try:
+        return float(math.sqrt(max(float(d @ np.linalg.solve(s, d)), 0.0)))
+    except np.linalg.LinAlgError:
+        return math.nan
+
+
+@dataclass
+class Table1Result(AnalysisResult):
+    """Baseline characteristics by group.
+
+    ``summary`` columns (one row per variable, level and group): ``variable``, ``unit``,
+    ``level`` (categorical level; empty for numeric), ``group`` (an arm or ``"overall"``),
+    ``n`` (subjects with a value), ``missing``, ``mean``, ``sd``, ``median``, ``q1``, ``q3``,
+    ``min``, ``max`` (numeric), ``count``, ``percent`` (categorical; percent of ``n``),
+    ``smd`` (absolute SMD of the group vs the reference group, on the first row of each
+    variable; NaN for the reference and overall).
+    """
+
+    def to_wide(self, *, digits: int = 1) -> pd.DataFrame:
+        """The table as people print it: one column per group, formatted strings.
+
+        Parameters
+        ----------
+        digits : int, keyword-only
+            Decimals of means, SDs, quantiles and percentages.
+        """
+        s = self.summary
+        groups = list(dict.fromkeys(s["group"]))
+        out_rows: list[dict[str, str]] = []
+        for var, v_rows in s.groupby("variable", sort=False):
+            unit = v_rows["unit"].iloc[0]
+            name = f"{var} ({unit})" if unit else var
+            for level, g in v_rows.groupby("level", sort=False):
+                g = g.set_index("group")
+                if level == "":
+                    r1 = {"variable": name, "statistic": "mean (SD)", "smd": _fmt_smd(g)}
+                    r2 = {"variable": name, "statistic": "median [Q1, Q3]"}
+                    for grp in groups:
+                        x = g.loc[grp]
+                        ok = x["n"] > 0
+                        r1[grp] = f"{_f(x['mean'], digits)} ({_f(x['sd'], digits)})" \
+                            if ok else "-"
+                        r2[grp] = (f"{_f(x['median'], digits)} [{_f(x['q1'], digits)}, "
+                                   f"{_f(x['q3'], digits)}]") if ok else "-"
+                    out_rows += [r1, r2]
+                else:
+                    r = {"variable": name, "statistic": f"{level}, n (%)", "smd": _fmt_smd(g)}
+                    for grp in groups:
+                        x = g.loc[grp]
+                        r[grp] = f"{int(x['count'])} ({x['percent']:.{digits}f})"
+                    out_rows.append(r)
+            miss = v_rows.drop_duplicates("group").set_index("group")["missing"]
+            if miss.sum() > 0:
+                out_rows.append({"variable": name, "statistic": "missing",
+                                 **{grp: str(int(miss[grp])) for grp in groups}})
+        return pd.DataFrame(out_rows).fillna("")
+
+
+def _f(v: float, digits: int) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def _fmt_smd(g: pd.DataFrame) -> str:
+    vals = g["smd"].dropna()
+    return ", ".join(f"{k}: {v:.3f}" for k, v in vals.items())
+
+
+def table1(subjects: pd.DataFrame, measurements: pd.DataFrame | None = None, *,
+           by: str = "arm", variables: Sequence[str] | None = None,
+           baseline_params: Sequence[str] = ("HBA1C",),
+           baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
+           overall: bool = True, reference: str | None = None) -> Table1Result:
+    """Baseline characteristics by group and overall, with SMDs.
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        Subjects table.
+    measurements : DataFrame or None
+        Measurements table, for baseline values of ``baseline_params``.
+    by : str, keyword-only
+        Grouping column of the subjects table (default ``"arm"``).
+    variables : sequence of str or None, keyword-only
+        Subjects columns to summarise; default :data:`DEFAULT_VARIABLES` that the cohort
+        has (not all missing). Numeric columns are summarised as numbers, others as levels.
+    baseline_params : sequence of str, keyword-only
+        Parameters whose baseline (last value on or before day 0 in ``baseline_window``) is
+        added, e.g. ``("HBA1C", "CPEP_FAST")``; those absent from the cohort are skipped
+        with a note.
+    baseline_window : (int, int), keyword-only
+    overall : bool, keyword-only
+        Add the ``"overall"`` group.
+    reference : str or None, keyword-only
+        Reference group for SMDs; default: the control arm when ``by="arm"`` and there is
+        exactly one, else the first group by name.
+
+    Returns
+    -------
+    Table1Result
+    """
+    if by not in subjects.columns:
+        raise AnalysisError(f"the subjects table has no column {by!r} to group by")
+    data = subjects.copy()
+    data["subject_id"] = data["subject_id"].astype(str)
+    notes: list[str] = []
+    units: dict[str, str] = {}
+    if variables is None:
+        variables = [v for v in DEFAULT_VARIABLES if v in data and data[v].notna().any()]
+        units.update({v: DEFAULT_VARIABLES[v] for v in variables})
+    else:
+        unknown = [v for v in variables if v not in data.columns]
+        if unknown:
+            raise AnalysisError(f"the subjects table has no column(s) {unknown}")
+        units.update({v: DEFAULT_VARIABLES.get(v, "") for v in variables})
+    variables = list(variables)
+    if measurements is not None:
+        for p in baseline_params:
+            if not (measurements["param"] == p).any():
+                notes.append(f"baseline {p}: no {p} measurements in the cohort")
+                continue
+            b = baseline_values(measurements, p, window=baseline_window, subjects=data)
+            name = f"baseline {p}"
+            data = data.merge(b[["subject_id", "baseline"]].rename(columns={"baseline": name}),
+                              on="subject_id", how="left")
+            variables.append(name)
+            units[name] = PARAM_UNITS.get(p, "")
+    if not variables:
+        raise AnalysisError("no variable to summarise")
+    if data[by].isna().any():
+        raise AnalysisError(f"{int(data[by].isna().sum())} subject(s) have no {by}")
+    data[by] = data[by].astype(str)
+    groups = sorted(pd.unique(data[by]).tolist())
+    if reference is None:
+        ctrl = []
+        if by == "arm" and "control" in data:
+            ctrl = sorted(pd.unique(data.loc[data["control"].fillna(False).astype(bool),
+                                             by]).tolist())
+        reference = ctrl[0] if len(ctrl) == 1 else groups[0]
+    if reference not in groups:
+        raise AnalysisError(f"reference group {reference!r} not among {groups}")
+    order = [reference] + [g for g in groups if g != reference]
+    frames = [(g, data[data[by] == g]) for g in order]
+    if overall:
+        frames.append((OVERALL, data))
+    rows: list[dict[str, Any]] = []
+    for var in variables:
+        col = data[var]
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        if numeric:
+            ref_vals = _num(data.loc[data[by] == reference, var])
+            for g, f in frames:
+                x = _num(f[var])
+                q = np.quantile(x, [0.25, 0.5, 0.75]) if len(x) else [math.nan] * 3
+                rows.append({
+                    "variable": var, "unit": units.get(var, ""), "level": "", "group": g,
+                    "n": len(x), "missing": int(f[var].isna().sum()),
+                    "mean": float(np.mean(x)) if len(x) else math.nan,
+                    "sd": float(np.std(x, ddof=1)) if len(x) > 1 else math.nan,
+                    "median": float(q[1]), "q1": float(q[0]), "q3": float(q[2]),
+                    "min": float(np.min(x)) if len(x) else math.nan,
+                    "max": float(np.max(x)) if len(x) else math.nan,
+                    "smd": smd_numeric(x, ref_vals) if g not in (reference, OVERALL)
+                    else math.nan})
+        else:
+            levels = sorted(pd.unique(col.dropna().astype(str)).tolist())
+            ref_p = _props(data.loc[data[by] == reference, var], levels)
+            for g, f in frames:
+                vals = f[var].dropna().astype(str)
+                smd = smd_categorical(_props(f[var], levels), ref_p) if g not in (
+                    reference, OVERALL) else math.nan
+                for i, lv in enumerate(levels):
+                    cnt = int((vals == lv).sum())
+                    rows.append({"variable": var, "unit": units.get(var, ""), "level": lv,
+                                 "group": g, "n": len(vals), "missing": int(f[var].isna().sum()),
+                                 "count": cnt,
+                                 "percent": 100 * cnt / len(vals) if len(vals) else math.nan,
+                                 "smd": smd if i == 0 else math.nan})
+    cols = ["variable", "unit", "level", "group", "n", "missing", "mean", "sd", "median", "q1",
+            "q3", "min", "max", "count", "percent", "smd"]
+    summary = pd.DataFrame(rows).reindex(columns=cols)
+    return Table1Result(summary=summary, params={
+        "by": by, "variables": variables, "baseline_params": list(baseline_params),
+        "baseline_window": list(baseline_window), "overall": overall, "reference": reference},
+        notes=notes)
+
+
+def _num(s: pd.Series) -> np.ndarray:
+    return s.dropna().to_numpy(dtype=float)
+
+
+def _props(s: pd.Series, levels: list[str]) -> np.ndarray:
+    vals = s.dropna().astype(str)
+    if len(vals) == 0:
+        return np.full(len(levels), math.nan)
+    return np.array([(vals == lv).mean() for lv in levels])

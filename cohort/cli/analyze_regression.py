@@ -1,0 +1,385 @@
+"""``cohort analyze paired|ancova|dose-response|responders|effect-modification|table1``.
+
+The regression analyses of Skyler 2015, Matsuoka 2025 and Nguyen 2021 on any cohort folder.
+Heavy libraries are imported inside the commands so that ``cohort --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from cohort.cli.analyze import analyze_app
+from cohort.cli.app import OutputFormat, guarded, load_for_cli
+
+_INT = re.compile(r"^[-+]?\d+$")
+
+
+def _bad(option: str, message: str) -> Exception:
+    from cohort.errors import AnalysisError
+
+    return AnalysisError(f"{option}: {message}")
+
+
+def parse_int_list(text: str | None, option: str) -> list[int] | None:
+    """Parse ``"56,84"`` into ``[56, 84]`` (None stays None).
+
+    Raises
+    ------
+    AnalysisError
+        For anything but comma-separated integers (the message names the option).
+    """
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if not parts or any(not _INT.match(p) for p in parts):
+        raise _bad(option, f"expected comma-separated whole numbers (e.g. 56,84), got {text!r}")
+    return [int(p) for p in parts]
+
+
+def parse_window(text: str, option: str) -> tuple[int, int]:
+    """Parse ``"-90,0"`` into ``(-90, 0)``."""
+    values = parse_int_list(text, option)
+    if values is None or len(values) != 2:
+        raise _bad(option, f"expected two whole numbers LOWER,UPPER (e.g. -90,0), got {text!r}")
+    return values[0], values[1]
+
+
+def parse_name_list(text: str | None, option: str) -> list[str] | None:
+    """Parse ``"placebo,low,high"`` into names (None stays None; empty names rejected)."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if any(not p for p in parts):
+        raise _bad(option, f"empty name in {text!r}; give comma-separated names")
+    return parts
+
+
+class Combine(StrEnum):
+    """How responder criteria combine."""
+
+    all = "all"
+    any = "any"
+
+
+class Missing(StrEnum):
+    """What to do with subjects whose responder status is unknown."""
+
+    exclude = "exclude"
+    nonresponder = "nonresponder"
+
+
+class TrendScores(StrEnum):
+    """Scores of the dose-trend contrast."""
+
+    poly = "poly"
+    dose = "dose"
+
+
+PATH_ARG = typer.Argument(..., help="Cohort folder (or .xlsx workbook).")
+MAPPING = typer.Option(None, "--mapping", "-m", help="Mapping file (YAML) or preset name.")
+FMT = typer.Option(OutputFormat.text, "--format", "-f",
+                   help="text: tables on the terminal; json: one JSON document on stdout.")
+PARAM = typer.Option("HBA1C", "--param", help="Parameter code (HBA1C, FPG, CPEP_FAST, ...).")
+VISIT_DAYS = typer.Option(None, "--visit-days",
+                          help="Nominal study days of the visits, comma-separated (e.g. 56,84).")
+WINDOW = typer.Option(None, "--window", min=0,
+                      help="Visit-window half-width in days (default: 15% of the day, at "
+                      "least 7, split at midpoints).")
+LAST = typer.Option(False, "--last", help="Also analyse the last available follow-up.")
+BASELINE_WINDOW = typer.Option("-90,0", "--baseline-window",
+                               help="Baseline window LOWER,UPPER in study days; write it as "
+                               "--baseline-window=-90,0.")
+PLOT = typer.Option(None, "--plot", help="Write the analysis figure to this file (.png, "
+                    ".pdf or .svg).")
+
+
+def _emit(result: Any, fmt: OutputFormat, path: Path, columns: list[str]) -> None:
+    from cohort import __version__
+    from cohort.analysis.result import json_safe
+
+    if fmt is OutputFormat.json:
+        doc = {"cohort_version": __version__, "path": str(path), **result.to_dict()}
+        typer.echo(json.dumps(json_safe(doc), allow_nan=False))
+        return
+    import pandas as pd
+
+    summary = result.summary
+    cols = [c for c in columns if c in summary.columns]
+    with pd.option_context("display.max_rows", 500, "display.width", 200,
+                           "display.max_columns", 50, "display.float_format", "{:.4g}".format):
+        typer.echo(f"{result.analysis}: {path}")
+        typer.echo(summary[cols].to_string(index=False))
+        if len(result.exclusions):
+            typer.echo(f"\n{len(result.exclusions)} exclusion(s):")
+            typer.echo(result.exclusions.head(20).to_string(index=False))
+            if len(result.exclusions) > 20:
+                typer.echo(f"... ({len(result.exclusions) - 20} more; --format json lists all)")
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+def _save(ax: Any, out: Path) -> None:
+    import io
+
+    from cohort.io.write import atomic_write_bytes
+
+    fmt = out.suffix.lstrip(".").lower()
+    if fmt not in ("png", "pdf", "svg"):
+        raise _bad("--plot", f"the plot file must end in .png, .pdf or .svg, got {out}")
+    buf = io.BytesIO()
+    ax.figure.savefig(buf, format=fmt, bbox_inches="tight")
+    atomic_write_bytes(out, buf.getvalue())
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
+    print(f"figure written to {out}", file=sys.stderr)
+
+
+def _agg() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
+@analyze_app.command("paired")
+@guarded
+def paired_cmd(
+    path: Path = PATH_ARG,
+    param: str = PARAM,
+    visit_days: str | None = VISIT_DAYS,
+    window: int | None = WINDOW,
+    last: bool = LAST,
+    baseline_window: str = BASELINE_WINDOW,
+    by: str | None = typer.Option(None, "--by", help="Group: arm, stratum (baseline HbA1c "
+                                  "6.2-8% / > 8%), bmi, duration, onset or a subjects column."),
+    cut: float | None = typer.Option(None, "--cut", help="Cut point for a numeric --by column."),
+    digits_rank: int | None = typer.Option(None, "--digits-rank", min=1,
+                                           help="Round differences to this many significant "
+                                           "digits before Wilcoxon ranking (R digits.rank)."),
+    plot: Path | None = PLOT,
+    mapping: str | None = MAPPING,
+    fmt: OutputFormat = FMT,
+) -> None:
+    """Paired before/after change with t and Wilcoxon signed-rank tests (Matsuoka 2025)."""
+    days = parse_int_list(visit_days, "--visit-days")
+    bw = parse_window(baseline_window, "--baseline-window")
+    c = load_for_cli(path, mapping)
+    from cohort.analysis.paired import paired_analysis
+
+    res = paired_analysis(c.measurements, c.subjects, param=param, visit_days=days,
+                          half_width=window, last=last, baseline_window=bw, by=by, cut=cut,
+                          digits_rank=digits_rank)
+    _emit(res, fmt, path, ["visit", "group", "n", "mean_before", "mean_after", "estimate",
+                           "ci_lower", "ci_upper", "sd_change", "p", "effect_size",
+                           "wilcoxon_p", "n_excluded"])
+    if plot is not None:
+        _agg()
+        from cohort.report.figures.regression import change_by_visit_plot
+
+        data = res.data.copy() if res.data is not None else None
+        hue = "group" if by is not None else None
+        if data is not None and "visit_day" in data:
+            data["visit_day"] = data["visit_day"].fillna(data["day"]).astype(float)
+        _save(change_by_visit_plot(data, hue=hue), plot)
+
+
+@analyze_app.command("ancova")
+@guarded
+def ancova_cmd(
+    path: Path = PATH_ARG,
+    param: str = PARAM,
+    visit_days: str | None = VISIT_DAYS,
+    window: int | None = WINDOW,
+    last: bool = LAST,
+    baseline_window: str = BASELINE_WINDOW,
+    covariate: list[str] = typer.Option([], "--covariate", help="Extra subjects column "
+                                        "(repeatable; numeric: linear, text: factor)."),
+    reference: str | None = typer.Option(None, "--reference", help="Reference arm (default: "
+                                         "the control arm)."),
+    arm_order: str | None = typer.Option(None, "--arm-order", help="Arms in dose order, "
+                                         "comma-separated (default: by cells/kg)."),
+    adjust: str | None = typer.Option(None, "--adjust", help="Multiplicity adjustment of the "
+                                      "arm-vs-reference p-values (holm, bonferroni, fdr_bh, ...)"),
+    trend: bool = typer.Option(True, "--trend/--no-trend", help="Linear dose-trend contrast."),
+    trend_scores: TrendScores = typer.Option(TrendScores.poly, "--trend-scores",
+                                             help="poly (emmeans) or dose (centred cells/kg)."),
+    mixed: bool = typer.Option(False, "--mixed", help="Also fit the mixed model over visits."),
+    plot: Path | None = PLOT,
+    mapping: str | None = MAPPING,
+    fmt: OutputFormat = FMT,
+) -> None:
+    """ANCOVA of change per visit: LS means, arms vs reference, dose trend (Skyler 2015)."""
+    days = parse_int_list(visit_days, "--visit-days")
+    bw = parse_window(baseline_window, "--baseline-window")
+    order = parse_name_list(arm_order, "--arm-order")
+    c = load_for_cli(path, mapping)
+    import warnings
+
+    from cohort.analysis.ancova import ancova_analysis
+    from cohort.errors import CohortWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CohortWarning)
+        res = ancova_analysis(c.measurements, c.subjects, c.infusions, param=param,
+                              visit_days=days, half_width=window, last=last,
+                              baseline_window=bw, covariates=covariate, reference=reference,
+                              arm_order=order, adjust=adjust, trend=trend,
+                              trend_scores=trend_scores.value, mixed=mixed)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    _emit(res, fmt, path, ["visit", "model", "kind", "arm", "reference", "estimate", "se",
+                           "ci_lower", "ci_upper", "p", "p_adjusted", "n", "n_excluded"])
+    if plot is not None:
+        _agg()
+        from cohort.report.figures.regression import change_by_visit_plot
+
+        data = res.data.copy()
+        data["visit_day"] = data["visit_day"].fillna(data["day"]).astype(float)
+        _save(change_by_visit_plot(data, dodge=1.0), plot)
+
+
+@analyze_app.command("dose-response")
+@guarded
+def dose_response_cmd(
+    path: Path = PATH_ARG,
+    param: str = PARAM,
+    visit_days: str | None = VISIT_DAYS,
+    window: int | None = WINDOW,
+    last: bool = LAST,
+    baseline_window: str = BASELINE_WINDOW,
+    dose: list[str] = typer.Option(["total", "per_kg"], "--dose",
+                                   help="Dose measure(s): total (cells) and/or per_kg."),
+    threshold: float = typer.Option(1e9, "--threshold", help="Total-dose threshold (cells)."),
+    plot: Path | None = PLOT,
+    mapping: str | None = MAPPING,
+    fmt: OutputFormat = FMT,
+) -> None:
+    """Correlation, log10-dose regression and dose threshold vs change (Matsuoka 2025)."""
+    days = parse_int_list(visit_days, "--visit-days")
+    bw = parse_window(baseline_window, "--baseline-window")
+    c = load_for_cli(path, mapping)
+    from cohort.analysis.dose_response import dose_response_analysis
+
+    res = dose_response_analysis(c.measurements, c.subjects, c.infusions, param=param,
+                                 visit_days=days, half_width=window, last=last,
+                                 baseline_window=bw, doses=dose, threshold=threshold)
+    _emit(res, fmt, path, ["visit", "dose", "analysis", "estimate", "ci_lower", "ci_upper",
+                           "p", "n", "n_excluded", "method"])
+    if plot is not None:
+        _agg()
+        from cohort.report.figures.regression import dose_response_plot
+
+        data = res.data
+        first = data["visit"].iloc[0]
+        col = "dose_cells_total" if "total" in dose else "dose_cells_per_kg"
+        _save(dose_response_plot(data[data["visit"] == first], x=col), plot)
+
+
+@analyze_app.command("responders")
+@guarded
+def responders_cmd(
+    path: Path = PATH_ARG,
+    visit_days: str = typer.Option(..., "--visit-days", help="Visit day(s) of the endpoint "
+                                   "(e.g. 84)."),
+    window: int | None = WINDOW,
+    criterion: list[str] = typer.Option(["HBA1C < 7"], "--criterion",
+                                        help="Repeatable: 'HBA1C < 7', 'INSULIN_DOSE "
+                                        "pct_change <= -50', 'med:insulin >= 50'."),
+    combine: Combine = typer.Option(Combine.all, "--combine", help="all (AND) or any (OR)."),
+    missing: Missing = typer.Option(Missing.exclude, "--missing",
+                                    help="exclude undecided subjects, or count them as "
+                                    "non-responders."),
+    baseline_window: str = BASELINE_WINDOW,
+    reference: str | None = typer.Option(None, "--reference", help="Reference arm."),
+    mapping: str | None = MAPPING,
+    fmt: OutputFormat = FMT,
+) -> None:
+    """Responder rates per arm (Clopper-Pearson, Wilson) and comparisons with the reference."""
+    days = parse_int_list(visit_days, "--visit-days")
+    bw = parse_window(baseline_window, "--baseline-window")
+    c = load_for_cli(path, mapping)
+    from cohort.analysis.responders import responder_analysis
+
+    res = responder_analysis(c.measurements, c.subjects, c.medications, criteria=criterion,
+                             visit_days=days, half_width=window, combine=combine.value,
+                             missing=missing.value, baseline_window=bw, reference=reference)
+    _emit(res, fmt, path, ["visit", "kind", "arm", "reference", "method", "x", "n",
+                           "estimate", "ci_lower", "ci_upper", "p", "n_excluded"])
+
+
+@analyze_app.command("effect-modification")
+@guarded
+def effect_modification_cmd(
+    path: Path = PATH_ARG,
+    subgroup: str = typer.Option("bmi", "--subgroup", help="bmi (< 23 kg/m2), duration "
+                                 "(< 10 y), onset (< 18 y), stratum, or a subjects column."),
+    cut: float | None = typer.Option(None, "--cut", help="Cut point (numeric column)."),
+    param: str = PARAM,
+    visit_days: str | None = VISIT_DAYS,
+    window: int | None = WINDOW,
+    last: bool = LAST,
+    baseline_window: str = BASELINE_WINDOW,
+    covariate: list[str] = typer.Option([], "--covariate", help="Extra numeric subjects "
+                                        "column (repeatable)."),
+    reference: str | None = typer.Option(None, "--reference", help="Reference arm."),
+    plot: Path | None = PLOT,
+    mapping: str | None = MAPPING,
+    fmt: OutputFormat = FMT,
+) -> None:
+    """Arm x subgroup interaction in the ANCOVA of change, within-subgroup effects (Nguyen)."""
+    days = parse_int_list(visit_days, "--visit-days")
+    bw = parse_window(baseline_window, "--baseline-window")
+    c = load_for_cli(path, mapping)
+    from cohort.analysis.effect_modification import effect_modification_analysis
+
+    res = effect_modification_analysis(c.measurements, c.subjects, subgroup=subgroup, cut=cut,
+                                       param=param, visit_days=days, half_width=window,
+                                       last=last, baseline_window=bw, covariates=covariate,
+                                       reference=reference)
+    _emit(res, fmt, path, ["visit", "kind", "subgroup", "arm", "reference", "estimate",
+                           "ci_lower", "ci_upper", "statistic", "p", "n", "n_excluded"])
+    if plot is not None:
+        _agg()
+        from cohort.report.figures.regression import forest_plot
+
+        s = res.summary
+        rows = s[s["kind"] == "within_subgroup"]
+        _save(forest_plot(rows, label=["visit", "subgroup", "arm"]), plot)
+
+
+@analyze_app.command("table1")
+@guarded
+def table1_cmd(
+    path: Path = PATH_ARG,
+    by: str = typer.Option("arm", "--by", help="Grouping column of the subjects table."),
+    variable: list[str] = typer.Option([], "--variable", help="Subjects column (repeatable; "
+                                       "default: demographics present)."),
+    baseline_param: list[str] = typer.Option(["HBA1C"], "--baseline-param",
+                                             help="Parameter whose baseline is added "
+                                             "(repeatable)."),
+    baseline_window: str = BASELINE_WINDOW,
+    reference: str | None = typer.Option(None, "--reference", help="Reference group for SMDs."),
+    mapping: str | None = MAPPING,
+    fmt: OutputFormat = FMT,
+) -> None:
+    """Table 1: baseline characteristics by arm and overall, with SMDs."""
+    bw = parse_window(baseline_window, "--baseline-window")
+    c = load_for_cli(path, mapping)
+    from cohort.analysis.table1 import table1
+
+    res = table1(c.subjects, c.measurements, by=by, variables=variable or None,
+                 baseline_params=baseline_param, baseline_window=bw, reference=reference)
+    if fmt is OutputFormat.json:
+        _emit(res, fmt, path, [])
+        return
+    typer.echo(f"Table1: {path}")
+    typer.echo(res.to_wide().to_string(index=False))
+    for note in res.notes:
+        typer.echo(f"note: {note}", err=True)

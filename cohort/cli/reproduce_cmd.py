@@ -1,0 +1,239 @@
+"""``cohort reproduce``: published numbers of a study next to the reproduced ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from cohort.cli.app import EXIT_INTERNAL, OutputFormat, app, guarded, load_for_cli
+
+
+@app.command()
+@guarded
+def reproduce(
+    study: str | None = typer.Argument(None, help="A registered study (see `cohort studies`) "
+                                       "or the path of a study spec (.yaml)."),
+    data: Path | None = typer.Option(None, "--data", "-d",
+                                     help="Your cohort folder (or workbook): validated, then "
+                                     "the study's analyses run on it. Default: the study's "
+                                     "synthetic cohort."),
+    mapping: str | None = typer.Option(None, "--mapping", "-m",
+                                       help="Mapping file (or preset) for --data: your column "
+                                       "names and codes (e.g. arm names) onto the contract."),
+    seed: int | None = typer.Option(None, "--seed", min=0,
+                                    help="Synthesise the study's cohort with this seed "
+                                    "(default: the committed cohort of the spec's seed)."),
+    out: Path | None = typer.Option(None, "--out", "-o",
+                                    help="Folder to write reproduce.json (and report.html) "
+                                    "into; with --all, one subfolder per study."),
+    all_studies: bool = typer.Option(False, "--all",
+                                     help="Reproduce every registered study (progress on "
+                                     "stderr)."),
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
+                                     help="text: a table; json: one JSON document on stdout."),
+) -> None:
+    """Reproduce a published study: every published target next to the number reproduced on
+    the study's synthetic cohort, or on your cohort with --data.
+
+    Each target says whether it agrees (and by which rule), and whether the spec parameters
+    it rests on were published or assumed. Exit code 0 when the run completed (whatever the
+    agreement), 1 when --data breaks the data contract, 2 for bad options or a bad spec,
+    3 when a report could not be written (a bug).
+    """
+    from cohort.errors import CohortError
+
+    if all_studies:
+        if study is not None or data is not None or mapping is not None:
+            raise CohortError("--all reproduces every registered study on its synthetic "
+                              "cohort; give no STUDY, --data or --mapping with it")
+        _all(out=out, seed=seed, fmt=fmt)
+        return
+    if study is None:
+        raise CohortError("give a STUDY (see `cohort studies`) or a spec file, or --all")
+    if data is not None and seed is not None:
+        raise CohortError(f"give either --data (your cohort) or --seed (a synthetic cohort "
+                          f"generated with it), not both; got --data {data} --seed {seed}")
+    if mapping is not None and data is None:
+        raise CohortError(f"--mapping {mapping} applies to your own cohort: give --data too")
+    result = _run(study, data=data, mapping=mapping, seed=seed, out=out, fmt=fmt)
+    written = _write(result, out) if out is not None else {}
+    if fmt is OutputFormat.json:
+        doc = result.to_dict()
+        doc["written"] = {k: str(v) for k, v in written.items()}
+        typer.echo(json.dumps(doc, indent=2, allow_nan=False))
+    else:
+        _print_text(result)
+        for what, path in written.items():
+            typer.echo(f"wrote {what}: {path}", err=True)
+    if "report_error" in written:
+        raise typer.Exit(EXIT_INTERNAL)
+
+
+def _command(study: str, *, data: Any, mapping: Any, seed: Any, out: Any, fmt: Any) -> str:
+    parts = ["cohort", "reproduce", study]
+    for flag, value in (("--data", data), ("--mapping", mapping), ("--seed", seed),
+                        ("--out", out)):
+        if value is not None:
+            parts += [flag, str(value)]
+    if fmt is OutputFormat.json:
+        parts += ["--format", "json"]
+    return " ".join(parts)
+
+
+def _run(study: str, *, data: Path | None, mapping: str | None, seed: int | None,
+         out: Path | None, fmt: OutputFormat) -> Any:
+    from cohort.studies.reproduce import open_study_cohort, reproduce_cohort
+    from cohort.synth.registry import resolve_spec
+
+    spec, ref = resolve_spec(study)
+    command = _command(ref, data=data, mapping=mapping, seed=seed, out=out, fmt=fmt)
+    options = {"data": None if data is None else str(data), "mapping": mapping, "seed": seed,
+               "out": None if out is None else str(out), "format": fmt.value}
+    if data is not None:
+        cohort = load_for_cli(data, mapping)
+        return reproduce_cohort(spec, cohort, data_description=f"cohort {data}",
+                                command=command, options=options)
+    cohort, what, used, kept = open_study_cohort(spec, ref, seed=seed)
+    return reproduce_cohort(spec, cohort, data_description=what, command=command,
+                            options=options, seed=used, files_kept=kept)
+
+
+def _write(result: Any, out: Path) -> dict[str, Any]:
+    """reproduce.json (atomically) and, when the report builder exists, report.html."""
+    from cohort.io.write import atomic_write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Any] = {}
+    path = out / "reproduce.json"
+    atomic_write_text(path, json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
+    written["reproduce.json"] = path
+    write_report = _report_writer()
+    if write_report is None:
+        return written
+    spec = result.study
+    html = out / "report.html"
+    try:
+        write_report(result.cohort, html, reproduction=result,
+                     title=f"{spec.study.id}: {spec.study.title}")
+    except Exception as exc:  # the numbers are written; say why the report is not
+        typer.echo(f"cohort: error: {spec.study.id}: report.html not written "
+                   f"({type(exc).__name__}: {exc})", err=True)
+        written["report_error"] = f"{type(exc).__name__}: {exc}"
+        return written
+    written["report.html"] = html
+    return written
+
+
+def _report_writer() -> Any:
+    try:
+        from cohort.report import study as report_study
+    except ImportError:
+        return None
+    return getattr(report_study, "write_report", None)
+
+
+def _all(*, out: Path | None, seed: int | None, fmt: OutputFormat) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from cohort.synth.registry import registered_studies
+
+    entries = registered_studies()
+    results, written = [], {}
+    err = Console(stderr=True, highlight=False)
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
+               "{task.total}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task("reproducing", total=len(entries))
+        for e in entries:
+            progress.update(task, description=f"reproducing {e.id}")
+            result = _run(e.id, data=None, mapping=None, seed=seed,
+                          out=None if out is None else out / e.id, fmt=fmt)
+            results.append(result)
+            if out is not None:
+                progress.update(task, description=f"writing {e.id}")
+                written[e.id] = _write(result, out / e.id)
+            progress.advance(task)
+        progress.update(task, description="done")
+    failed = [k for k, w in written.items() if "report_error" in w]
+    if fmt is OutputFormat.json:
+        from cohort import __version__
+
+        doc = {"cohort_version": __version__, "studies": [r.to_dict() for r in results],
+               "written": {k: {n: str(p) for n, p in w.items()} for k, w in written.items()}}
+        typer.echo(json.dumps(doc, indent=2, allow_nan=False))
+    else:
+        _print_overview(results, written)
+    if failed:
+        raise typer.Exit(EXIT_INTERNAL)
+
+
+# ---------------------------------------------------------------------------- text output
+
+_STYLE = {"agrees": "green", "differs": "red", "not computable": "yellow"}
+
+
+def _print_text(result: Any) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    s = result.study.study
+    console.print(f"[bold]{escape(s.id)}[/bold]: {escape(s.title)}")
+    console.print(escape(" ".join(s.citation.split())))
+    console.print(f"data: {escape(result.data)}")
+    table = Table(show_lines=False)
+    table.add_column("target", overflow="fold", ratio=2)
+    table.add_column("published", overflow="fold", ratio=2)
+    table.add_column("reproduced (95% CI)", overflow="fold", ratio=3)
+    table.add_column("n", justify="right", no_wrap=True)
+    table.add_column("agreement", overflow="fold", ratio=3)
+    table.add_column("inputs", no_wrap=True)
+    for r in result.summary.itertuples():
+        style = _STYLE.get(r.agreement, "")
+        n = "" if r.n is None or r.n != r.n else str(int(r.n))
+        inputs = r.inputs if r.inputs == "published" else f"[yellow]{r.inputs}[/yellow]"
+        rule = f"\n[dim]{escape(r.agreement_rule)}[/dim]" if r.agreement_rule else ""
+        table.add_row(escape(r.target), escape(r.published), escape(r.reproduced), n,
+                      f"[{style}]{r.agreement}[/{style}]{rule}", inputs)
+    console.print(table)
+    for r in result.summary.itertuples():
+        if r.status != "computed":
+            console.print(f"[yellow]not computable[/yellow] {escape(r.target)}: "
+                          f"{escape(str(r.reason))}")
+    c = result.counts()
+    console.print(f"{c['agrees']} agree, {c['differs']} differ, {c['not computable']} not "
+                  "computable.")
+    console.print(escape(result.assumed_line()))
+
+
+def _print_overview(results: list[Any], written: dict[str, dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table(show_lines=False)
+    for col in ("study", "targets", "agree", "differ", "not computable", "assumed inputs",
+                "folder"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        c = r.counts()
+        files = written.get(r.study.study.id, {})
+        where = str(files["reproduce.json"].parent) if "reproduce.json" in files else ""
+        table.add_row(escape(r.study.study.id), str(len(r.summary)), str(c["agrees"]),
+                      str(c["differs"]), str(c["not computable"]),
+                      str(len(r.assumed_targets())), escape(where))
+    console.print(table)
+    reports = [w["report.html"] for w in written.values() if "report.html" in w]
+    if reports:
+        console.print("reports:")
+        for p in reports:
+            console.print(f"  {escape(str(p))}")
+    elif written:
+        console.print("results: " + ", ".join(escape(str(w["reproduce.json"]))
+                                              for w in written.values()))

@@ -1,0 +1,404 @@
+"""C-peptide remission (Lu 2021) and the per-subject data set for remission models.
+
+**The published rule** (Lu et al. 2021, Stem Cell Res Ther 12:340): clinical remission is an
+increase of at least 10% from baseline in fasting and/or postprandial C-peptide at the 1-year
+visit. :class:`RemissionRule` makes every part of it explicit and configurable:
+
+* ``threshold_pct`` (10) and ``inclusive`` (a rise of exactly 10% counts; ``False``: it must
+  exceed 10%). Percent changes within 1e-9 percentage points of the threshold count as equal
+  to it, so binary floating point cannot turn 0.30 -> 0.33 nmol/L (exactly +10%) into a
+  non-remission.
+* ``markers`` (``CPEP_FAST``, ``CPEP_PP``) and ``combine``: ``"any"`` (and/or, published) or
+  ``"all"`` (both must rise).
+* the assessment visit: ``visit_day`` (365) and its window (default: the project's default
+  window of 15% of the day, days 310-420); the value nearest the nominal day counts.
+* the baseline: the last value on or before day 0 within ``baseline_window`` (-90, 0).
+* **zero or undetectable baseline**: a percent change from 0 is undefined. A baseline at or
+  below ``detection_limit`` (nmol/L; default 0, i.e. only exact zeros; set it to your assay's
+  limit, e.g. 0.003 nmol/L) is handled by ``below_limit``: ``"exclude"`` (default: that marker
+  cannot be judged, with the reason reported) or ``"rise"`` (a rise from below the limit to
+  above it counts as a rise; staying at or below it does not).
+* a marker that cannot be judged (no baseline, no value in the window, undetectable baseline
+  with ``"exclude"``): with ``partial="decide"`` (default) the subject is still classified
+  when the other markers decide it (``any``: one marker rose; ``all``: one did not), and is
+  otherwise excluded with the reason; with ``partial="available"`` the subject is judged on
+  the markers that can be judged (at least one).
+
+Nothing is inf or NaN silently: every subject of the universe gets a row, with ``remission``
+NA and a ``reason`` when it cannot be determined (see
+:func:`cohort.derive.visits.split_exclusions`).
+
+C-peptide values are in nmol/L (the contract's canonical unit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from cohort.derive.visits import (
+    DEFAULT_BASELINE_WINDOW,
+    Visit,
+    baseline_values,
+    change_from_baseline,
+    default_half_width,
+    subject_universe,
+)
+from cohort.errors import AnalysisError
+
+__all__ = [
+    "MARKERS",
+    "PREDICTOR_UNITS",
+    "RemissionRule",
+    "derive_remission",
+    "remission_dataset",
+]
+
+MARKERS = ("CPEP_FAST", "CPEP_PP")
+"""C-peptide markers a remission rule may use (nmol/L)."""
+TIE_TOLERANCE_PCT = 1e-9
+"""Percent changes this close to the threshold count as on it (floating-point guard)."""
+
+PREDICTOR_UNITS: dict[str, str] = {
+    "baseline_cpep_fast_nmol_l": "nmol/L",
+    "baseline_cpep_pp_nmol_l": "nmol/L",
+    "baseline_hba1c_pct": "%",
+    "baseline_insulin_iu_kg_day": "IU/kg/day",
+    "dose_1e6_cells_per_kg": "10^6 cells/kg",
+    "dose_1e9_cells_total": "10^9 cells",
+    "n_infusions": "1",
+    "age_years": "years",
+    "age_at_diagnosis_years": "years",
+    "diabetes_duration_years": "years",
+    "bmi_kg_m2": "kg/m2",
+    "adult_onset": "1 (diagnosis at >= 18 years)",
+    "sex_male": "1 (male)",
+    "treated": "1 (not control)",
+}
+"""Candidate predictor columns of :func:`remission_dataset` and their units."""
+
+
+@dataclass(frozen=True)
+class RemissionRule:
+    """A C-peptide remission definition (defaults: Lu 2021).
+
+    Parameters
+    ----------
+    threshold_pct : float
+        Minimum rise from baseline, in percent of baseline (10).
+    inclusive : bool
+        A rise of exactly ``threshold_pct`` counts (True) or must be exceeded (False).
+    markers : tuple of str
+        Any of ``"CPEP_FAST"``, ``"CPEP_PP"`` (C-peptide, nmol/L).
+    combine : {"any", "all"}
+        ``"any"``: a rise in at least one marker (the published "and/or"); ``"all"``: in
+        every marker.
+    visit_day : int
+        Nominal study day of the assessment (365 = 1 year).
+    visit_window : (int, int) or None
+        Inclusive window of study days; None: ``visit_day`` +/- 15% (at least 7 days).
+    baseline_window : (int, int)
+        Inclusive window for the baseline (last value on or before day 0).
+    detection_limit : float
+        C-peptide detection limit in nmol/L; a baseline at or below it is undetectable.
+    below_limit : {"exclude", "rise"}
+        Undetectable baseline: the marker cannot be judged (``"exclude"``), or it rose when
+        the visit value is above the limit (``"rise"``).
+    partial : {"decide", "available"}
+        Subjects with a marker that cannot be judged: classify only when the other markers
+        decide (``"decide"``), or judge on the markers available (``"available"``).
+    """
+
+    threshold_pct: float = 10.0
+    inclusive: bool = True
+    markers: tuple[str, ...] = MARKERS
+    combine: Literal["any", "all"] = "any"
+    visit_day: int = 365
+    visit_window: tuple[int, int] | None = None
+    baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW
+    detection_limit: float = 0.0
+    below_limit: Literal["exclude", "rise"] = "exclude"
+    partial: Literal["decide", "available"] = "decide"
+    label: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        markers = tuple(self.markers)
+        object.__setattr__(self, "markers", markers)
+        bad = [m for m in markers if m not in MARKERS]
+        if not markers or bad or len(set(markers)) != len(markers):
+            raise AnalysisError(f"markers must be distinct values among {list(MARKERS)}; got "
+                                f"{list(markers)}")
+        if not np.isfinite(self.threshold_pct) or self.threshold_pct < 0:
+            raise AnalysisError(f"threshold_pct must be a percentage >= 0, got "
+                                f"{self.threshold_pct!r}")
+        if self.combine not in ("any", "all"):
+            raise AnalysisError(f"combine must be 'any' or 'all', got {self.combine!r}")
+        if self.below_limit not in ("exclude", "rise"):
+            raise AnalysisError(f"below_limit must be 'exclude' or 'rise', got "
+                                f"{self.below_limit!r}")
+        if self.partial not in ("decide", "available"):
+            raise AnalysisError(f"partial must be 'decide' or 'available', got {self.partial!r}")
+        if not np.isfinite(self.detection_limit) or self.detection_limit < 0:
+            raise AnalysisError(f"detection_limit must be >= 0 nmol/L, got "
+                                f"{self.detection_limit!r}")
+        if isinstance(self.visit_day, bool) or not isinstance(self.visit_day, int | np.integer) \
+                or self.visit_day < 1:
+            raise AnalysisError(f"visit_day must be a study day >= 1, got {self.visit_day!r}")
+        self.visit  # noqa: B018 - validates the window
+
+    @property
+    def visit(self) -> Visit:
+        """The assessment visit with its window."""
+        if self.visit_window is None:
+            half = default_half_width(int(self.visit_day))
+            lo, hi = max(1, int(self.visit_day) - half), int(self.visit_day) + half
+        else:
+            lo, hi = (int(self.visit_window[0]), int(self.visit_window[1]))
+        label = self.label or f"day {int(self.visit_day)}"
+        return Visit(label, int(self.visit_day), lo, hi)
+
+    def describe(self) -> str:
+        """The rule in one sentence (for notes and reports)."""
+        op = ">=" if self.inclusive else ">"
+        names = {"CPEP_FAST": "fasting", "CPEP_PP": "postprandial"}
+        which = (" and/or " if self.combine == "any" else " and ").join(
+            names[m] for m in self.markers)
+        v = self.visit
+        text = (f"rise {op} {self.threshold_pct:g}% from baseline in {which} C-peptide at day "
+                f"{v.day} (window {v.lower}-{v.upper}; baseline: last value in days "
+                f"{self.baseline_window[0]} to {self.baseline_window[1]})")
+        limit = f"{self.detection_limit:g} nmol/L"
+        if self.below_limit == "exclude":
+            text += f"; a baseline at or below {limit} cannot be judged"
+        else:
+            text += (f"; from a baseline at or below {limit}, a visit value above it counts "
+                     "as a rise")
+        return text
+
+
+def _marker_status(rule: RemissionRule, frame: pd.DataFrame, marker: str
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per subject: rise (1.0 / 0.0 / NaN when not judgeable) and a status text."""
+    base = frame["baseline"].to_numpy(dtype=float)
+    value = frame["value"].to_numpy(dtype=float)
+    reason = frame["reason"].astype(object).to_numpy()
+    rise = np.full(len(frame), np.nan)
+    status = np.empty(len(frame), dtype=object)
+    limit = rule.detection_limit
+    t = rule.threshold_pct
+    for i in range(len(frame)):
+        if isinstance(reason[i], str):
+            status[i] = f"not judged: {reason[i]}"
+            continue
+        b, v = base[i], value[i]
+        if b <= limit:
+            if rule.below_limit == "exclude":
+                status[i] = (f"not judged: baseline {marker} {b:g} nmol/L is at or below the "
+                             f"detection limit {limit:g} nmol/L (percent change undefined)")
+                continue
+            rise[i] = float(v > limit)
+            status[i] = ("rise from an undetectable baseline" if v > limit else
+                         "no rise (undetectable at baseline and visit)")
+            continue
+        pct = 100.0 * (v - b) / b  # b > limit >= 0, so finite for any recorded value
+        ok = pct >= t - TIE_TOLERANCE_PCT if rule.inclusive else pct > t + TIE_TOLERANCE_PCT
+        rise[i] = float(ok)
+        status[i] = f"{'rise' if ok else 'no rise'} ({pct:+.1f}%)"
+    return rise, status
+
+
+def derive_remission(measurements: pd.DataFrame, *, rule: RemissionRule | None = None,
+                     subjects: pd.DataFrame | Iterable[str] | None = None) -> pd.DataFrame:
+    """Classify every subject as in remission or not by a C-peptide rule.
+
+    Parameters
+    ----------
+    measurements : DataFrame
+        Long-format measurements; C-peptide in nmol/L.
+    rule : RemissionRule, keyword-only
+        The definition (default: Lu 2021, see :class:`RemissionRule`).
+    subjects : DataFrame, iterable of str or None, keyword-only
+        The subject universe (default: every subject with a measurement).
+
+    Returns
+    -------
+    DataFrame
+        One row per subject: ``subject_id``; ``remission`` (boolean, NA when it cannot be
+        determined); ``n_markers_judged``; ``reason`` (NA when determined, else why not);
+        per marker ``m`` (lower case, e.g. ``cpep_fast``): ``m_baseline``, ``m_baseline_day``,
+        ``m_value``, ``m_day`` (nmol/L and study days), ``m_pct_change`` (percent of
+        baseline; NaN when undefined), ``m_rise`` (boolean, NA when not judged),
+        ``m_status`` (text).
+
+    Raises
+    ------
+    AnalysisError
+        A marker of the rule has no measurement at all in the cohort (name it in
+        ``markers`` only if it was measured).
+    """
+    rule = rule or RemissionRule()
+    ids = subject_universe(measurements, subjects)
+    visit = rule.visit
+    out = pd.DataFrame({"subject_id": ids.to_numpy(dtype=object)})
+    rises = []
+    statuses = []
+    for marker in rule.markers:
+        cb = change_from_baseline(measurements, marker, [visit],
+                                  baseline_window=rule.baseline_window, subjects=ids)
+        cb = cb.set_index("subject_id").reindex(ids).reset_index()
+        rise, status = _marker_status(rule, cb, marker)
+        m = marker.lower()
+        pct = cb["pct_change"].to_numpy(dtype=float)
+        pct = np.where(np.isfinite(pct), pct, np.nan)
+        out[f"{m}_baseline"] = cb["baseline"].to_numpy(dtype=float)
+        out[f"{m}_baseline_day"] = cb["baseline_day"].to_numpy()
+        out[f"{m}_value"] = cb["value"].to_numpy(dtype=float)
+        out[f"{m}_day"] = cb["day"].to_numpy()
+        out[f"{m}_pct_change"] = pct
+        out[f"{m}_rise"] = pd.array(np.where(np.isnan(rise), None, rise == 1), dtype="boolean")
+        out[f"{m}_status"] = pd.array(status, dtype="string")
+        rises.append(rise)
+        statuses.append(status)
+    r = np.column_stack(rises)
+    judged = ~np.isnan(r)
+    n_judged = judged.sum(axis=1)
+    yes = (r == 1).any(axis=1)
+    no = (r == 0).any(axis=1)
+    all_judged = judged.all(axis=1)
+    if rule.combine == "any":
+        decided_true = yes
+        decided_false = ~yes & (all_judged | (rule.partial == "available") & (n_judged > 0))
+    else:
+        decided_true = ~no & (all_judged | (rule.partial == "available") & (n_judged > 0))
+        decided_false = no
+    remission = np.where(decided_true, 1.0, np.where(decided_false, 0.0, np.nan))
+    reasons = np.full(len(ids), None, dtype=object)
+    for i in np.flatnonzero(np.isnan(remission)):
+        parts = [f"{mk}: {statuses[k][i].removeprefix('not judged: ')}"
+                 for k, mk in enumerate(rule.markers) if np.isnan(r[i, k])]
+        if n_judged[i] == 0:
+            reasons[i] = "remission undetermined: " + "; ".join(parts)
+        else:
+            reasons[i] = ("remission undetermined: the judged marker(s) do not decide it and "
+                          + "; ".join(parts))
+    out.insert(1, "remission", pd.array(np.where(np.isnan(remission), None, remission == 1),
+                                        dtype="boolean"))
+    out.insert(2, "n_markers_judged", n_judged.astype(np.int64))
+    out.insert(3, "reason", pd.array(reasons, dtype="string"))
+    return out
+
+
+def _baseline_or_nan(measurements: pd.DataFrame, param: str, ids: pd.Index,
+                     window: tuple[int, int]) -> np.ndarray:
+    if not (measurements["param"] == param).any():
+        return np.full(len(ids), np.nan)
+    base = baseline_values(measurements, param, window=window, subjects=ids)
+    return base.set_index("subject_id").reindex(ids)["baseline"].to_numpy(dtype=float)
+
+
+def _cumulative_dose(subjects: pd.DataFrame, infusions: pd.DataFrame | None,
+                     through_day: int) -> pd.DataFrame:
+    ids = subjects["subject_id"].astype(str)
+    out = pd.DataFrame({"subject_id": ids.to_numpy(dtype=object)})
+    control = subjects["control"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    if infusions is None or infusions.empty:
+        per_kg = np.where(control, 0.0, np.nan)
+        total = np.where(control, 0.0, np.nan)
+        n_inf = np.zeros(len(ids), dtype=np.int64)
+    else:
+        inf = infusions.assign(subject_id=infusions["subject_id"].astype(str))
+        inf = inf.loc[(inf["day"] <= through_day) & (inf["source"].astype(str) != "placebo")]
+        weight = subjects.set_index(ids)["weight_kg"].astype("float64") \
+            if "weight_kg" in subjects.columns else pd.Series(np.nan, index=ids)
+        per = inf["dose_cells_per_kg"].astype("float64")
+        tot = inf["dose_cells_total"].astype("float64") if "dose_cells_total" in inf.columns \
+            else pd.Series(np.nan, index=inf.index)
+        w = inf["subject_id"].map(weight).astype("float64")
+        # a per-kg dose missing but the total and the body weight known: total / weight
+        per = per.fillna(tot / w)
+        tot = tot.fillna(per * w)
+        grouped = pd.DataFrame({"subject_id": inf["subject_id"], "per": per, "tot": tot}) \
+            .groupby("subject_id")
+        per_sum = grouped["per"].sum(min_count=1)
+        tot_sum = grouped["tot"].sum(min_count=1)
+        # one unknown dose makes the cumulative dose unknown
+        per_sum[grouped["per"].apply(lambda s: s.isna().any())] = np.nan
+        tot_sum[grouped["tot"].apply(lambda s: s.isna().any())] = np.nan
+        counts = grouped.size()
+        per_kg = ids.map(per_sum).to_numpy(dtype=float)
+        total = ids.map(tot_sum).to_numpy(dtype=float)
+        n_inf = ids.map(counts).fillna(0).to_numpy(dtype=np.int64)
+        per_kg = np.where(n_inf == 0, 0.0, per_kg)
+        total = np.where(n_inf == 0, 0.0, total)
+    out["dose_1e6_cells_per_kg"] = per_kg / 1e6
+    out["dose_1e9_cells_total"] = total / 1e9
+    out["n_infusions"] = n_inf
+    return out
+
+
+def remission_dataset(measurements: pd.DataFrame, subjects: pd.DataFrame,
+                      infusions: pd.DataFrame | None = None, *,
+                      rule: RemissionRule | None = None) -> pd.DataFrame:
+    """One row per subject: remission by ``rule`` and the candidate predictors.
+
+    Parameters
+    ----------
+    measurements, subjects, infusions : DataFrame
+        Contract tables (C-peptide nmol/L, HbA1c %, insulin IU/kg/day; doses in cells/kg
+        and cells).
+    rule : RemissionRule, keyword-only
+        The remission definition (default: Lu 2021).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`derive_remission` plus ``arm``, ``control``, ``treated``
+        (0/1) and the predictors listed in :data:`PREDICTOR_UNITS`: baselines in days of
+        ``rule.baseline_window`` (``baseline_cpep_fast_nmol_l``, ``baseline_cpep_pp_nmol_l``,
+        ``baseline_hba1c_pct``, ``baseline_insulin_iu_kg_day``), the cumulative active cell
+        dose given up to the assessment day (``dose_1e6_cells_per_kg`` in 10^6 cells/kg,
+        ``dose_1e9_cells_total`` in 10^9 cells; 0 for controls and placebo; a per-kg dose
+        that was not recorded is total / body weight), ``n_infusions``, ``age_years``,
+        ``age_at_diagnosis_years``, ``adult_onset`` (diagnosis at >= 18 years; NA when the age
+        at diagnosis is missing), ``diabetes_duration_years``, ``bmi_kg_m2``, ``sex_male``.
+    """
+    rule = rule or RemissionRule()
+    for col in ("subject_id", "arm", "control"):
+        if col not in subjects.columns:
+            raise AnalysisError(f"the subjects table has no {col!r} column")
+    ids = subject_universe(measurements, subjects)
+    data = derive_remission(measurements, rule=rule, subjects=ids)
+    subj = subjects.assign(subject_id=subjects["subject_id"].astype(str)).set_index(
+        "subject_id").reindex(ids)
+    data["arm"] = subj["arm"].astype("string").to_numpy()
+    control = subj["control"].astype("boolean")
+    data["control"] = control.to_numpy()
+    data["treated"] = (~control).astype("Int64").to_numpy()
+    window = rule.baseline_window
+    for param, col in (("CPEP_FAST", "baseline_cpep_fast_nmol_l"),
+                       ("CPEP_PP", "baseline_cpep_pp_nmol_l"),
+                       ("HBA1C", "baseline_hba1c_pct"),
+                       ("INSULIN_DOSE", "baseline_insulin_iu_kg_day")):
+        data[col] = _baseline_or_nan(measurements, param, ids, window)
+    dose = _cumulative_dose(subjects.assign(subject_id=subjects["subject_id"].astype(str))
+                            .set_index("subject_id", drop=False).reindex(ids)
+                            .reset_index(drop=True), infusions, rule.visit.day)
+    for col in ("dose_1e6_cells_per_kg", "dose_1e9_cells_total", "n_infusions"):
+        data[col] = dose[col].to_numpy()
+    for col in ("age_years", "age_at_diagnosis_years", "diabetes_duration_years",
+                "bmi_kg_m2"):
+        data[col] = (subj[col].astype("float64").to_numpy() if col in subj.columns
+                     else np.nan)
+    diag = data["age_at_diagnosis_years"].to_numpy(dtype=float)
+    data["adult_onset"] = pd.array(np.where(np.isnan(diag), None, diag >= 18.0),
+                                   dtype="boolean")
+    sex = subj["sex"].astype("string") if "sex" in subj.columns else \
+        pd.Series(pd.NA, index=ids, dtype="string")
+    data["sex_male"] = pd.array(np.where(sex.isna().to_numpy(), None,
+                                         (sex == "M").fillna(False).to_numpy()),
+                                dtype="boolean")
+    return data

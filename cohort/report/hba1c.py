@@ -1,0 +1,190 @@
+"""Report sections on HbA1c: change from baseline by visit and arm, and the ANCOVA against
+the control arm (Skyler 2015) with its forest plot."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cohort.derive.visits import LAST_VISIT_LABEL, Visit
+from cohort.errors import CohortError
+from cohort.report.context import NotComputableError, ReportContext, new_axes
+from cohort.report.schedule import infer_visits, visit_table
+
+__all__ = ["PARAM", "ancova_section", "change_section", "exclusion_counts",
+           "exclusions_by_subject", "hba1c_visits"]
+
+PARAM = "HBA1C"
+
+_PAIRED_COLUMNS = ["visit", "visit_day", "group", "n", "mean_before", "mean_after", "estimate",
+                   "ci_lower", "ci_upper", "p", "wilcoxon_p", "n_excluded"]
+_LSMEAN_COLUMNS = ["visit", "arm", "estimate", "se", "ci_lower", "ci_upper", "n"]
+_CONTRAST_COLUMNS = ["visit", "kind", "arm", "reference", "estimate", "se", "ci_lower",
+                     "ci_upper", "p", "p_adjusted", "n"]
+
+
+def exclusion_counts(exclusions: pd.DataFrame) -> pd.DataFrame:
+    """Excluded rows counted by visit (when given) and reason: ``visit``, ``reason``, ``n``."""
+    if exclusions is None or exclusions.empty:
+        return pd.DataFrame(columns=["visit", "reason", "n"])
+    keys = [k for k in ("visit", "reason") if k in exclusions.columns]
+    return (exclusions.astype({k: str for k in keys}).groupby(keys, sort=False).size()
+            .rename("n").reset_index())
+
+
+def exclusions_by_subject(exclusions: pd.DataFrame) -> pd.DataFrame:
+    """One row per excluded subject: ``subject_id``, ``n`` (subject-visits left out),
+    ``visits`` (their labels) and ``reason`` (the first one; the counts table has them all)."""
+    if exclusions is None or exclusions.empty:
+        return pd.DataFrame(columns=["subject_id", "n", "visits", "reason"])
+    e = exclusions.astype({"subject_id": str, "reason": str})
+    if "visit" not in e.columns:
+        e = e.assign(visit="")
+    rows = []
+    for sid, g in e.groupby("subject_id", sort=True):
+        first = g["reason"].iloc[0]
+        more = g["reason"].nunique() - 1
+        rows.append({"subject_id": sid, "n": len(g),
+                     "visits": ", ".join(g["visit"].astype(str)),
+                     "reason": first + (f" (and {more} other reason(s))" if more else "")})
+    return pd.DataFrame(rows)
+
+
+def hba1c_visits(ctx: ReportContext) -> list[Visit]:
+    """The HbA1c follow-up visits inferred from the data (cached on the context)."""
+    if "hba1c_visits" not in ctx.results:
+        m = ctx.cohort.measurements
+        if not (m["param"].astype(str) == PARAM).any():
+            raise NotComputableError("the cohort has no HbA1c (HBA1C) measurements")
+        visits = infer_visits(m, PARAM)
+        if not visits:
+            raise NotComputableError("no HbA1c visit after day 0 has records of at least 3 "
+                                     "subjects")
+        ctx.results["hba1c_visits"] = visits
+    return ctx.results["hba1c_visits"]
+
+
+def change_section(ctx: ReportContext) -> None:
+    """Change from baseline at each visit by arm: paired table, mean +/- CI by visit, per-subject
+    trajectories and a waterfall of the change at the last follow-up."""
+    from cohort.analysis.paired import paired_analysis
+    from cohort.report.figures.regression import (
+        change_by_visit_plot,
+        spaghetti_plot,
+        waterfall_plot,
+    )
+
+    c = ctx.cohort
+    visits = hba1c_visits(ctx)
+    ctx.html.paragraph(
+        "HbA1c in % (NGSP); changes in percentage points. Baseline: the last value on or before "
+        "day 0 (days -90 to 0). Visits and their windows are read from the data (the median "
+        "study day of each visit label); at each visit the value nearest the nominal day "
+        "counts. 'last' is each subject's last value after day 0.")
+    ctx.html.table(visit_table(visits), caption="Visits (study days, windows inclusive)")
+    res = paired_analysis(c.measurements, c.subjects, param=PARAM, visits=visits, last=True,
+                          by="arm")
+    ctx.html.table(res.summary.reindex(columns=_PAIRED_COLUMNS), max_rows=None,
+                   caption="Change from baseline by visit and arm (mean change with t-based "
+                   "95% CI, paired t-test p; Wilcoxon signed-rank p)")
+    for note in res.notes:
+        ctx.html.paragraph(note, css="muted")
+    counts = exclusion_counts(res.exclusions)
+    if len(counts):
+        ctx.html.table(counts, max_rows=50,
+                       caption=f"Excluded subject-visits ({len(res.exclusions)}) by reason")
+        ctx.html.table(exclusions_by_subject(res.exclusions), max_rows=100,
+                       caption="Excluded subject-visits by subject")
+    data = res.data.loc[res.data["group"].notna()].rename(columns={"group": "arm"})
+    nominal = data.loc[data["visit"] != LAST_VISIT_LABEL]
+    if nominal.empty:
+        ctx.not_computable("mean change by visit", "no subject has a value at a nominal visit")
+    else:
+        span = float(nominal["visit_day"].max())
+        ax = change_by_visit_plot(nominal, x="visit_day", y="change", hue="arm",
+                                  dodge=0.006 * span, ax=new_axes(8, 4.5))
+        ax.set_xlabel("study day (nominal visit)")
+        ax.set_ylabel("mean change in HbA1c, % points (95% CI)")
+        ctx.figure(ax, "Mean change in HbA1c from baseline by visit and arm, with 95% CIs")
+    hb = c.measurements.loc[c.measurements["param"].astype(str) == PARAM,
+                            ["subject_id", "day", "value"]]
+    arms = c.subjects[["subject_id", "arm"]].astype({"subject_id": str, "arm": str})
+    traj = hb.astype({"subject_id": str}).merge(arms, on="subject_id", how="left")
+    ax = spaghetti_plot(traj, x="day", y="value", hue="arm", alpha=0.5, ax=new_axes(8, 4.5))
+    ax.set_xlabel("study day")
+    ax.set_ylabel("HbA1c (%)")
+    ctx.figure(ax, "HbA1c of every subject over study days (one line per subject)")
+    last = data.loc[data["visit"] == LAST_VISIT_LABEL]
+    if last.empty:
+        ctx.not_computable("waterfall", "no subject has a follow-up value after day 0")
+    else:
+        ax = waterfall_plot(last, y="change", hue="arm", ax=new_axes(8, 4))
+        ax.set_ylabel("change in HbA1c, % points")
+        ctx.figure(ax, f"Change in HbA1c from baseline to each subject's last follow-up "
+                       f"({len(last)} subjects, sorted)")
+
+
+def _control_arms(subjects: pd.DataFrame) -> list[str]:
+    ctrl = subjects["control"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return sorted(pd.unique(subjects.loc[ctrl, "arm"].astype(str)).tolist())
+
+
+def ancova_section(ctx: ReportContext) -> None:
+    """ANCOVA of the change at each visit (change ~ arm + baseline): LS means, each arm
+    against the control arm (Holm-adjusted p), the dose trend, and a forest plot."""
+    from cohort.analysis.ancova import ancova_analysis
+    from cohort.report.figures.regression import forest_plot
+
+    c = ctx.cohort
+    subjects = c.subjects.copy()
+    subjects["arm"] = subjects["arm"].astype(str)
+    arms = sorted(pd.unique(subjects["arm"]).tolist())
+    if len(arms) < 2:
+        raise NotComputableError(f"one arm only ({arms[0] if arms else 'none'}): there is "
+                                 "nothing to compare; the within-arm change is in the section "
+                                 "above")
+    controls = _control_arms(subjects)
+    if not controls:
+        raise NotComputableError(f"no control arm (arms: {', '.join(arms)}; every subject is "
+                                 "treated); the change within each arm is in the section "
+                                 "above")
+    if len(controls) == len(arms):
+        raise NotComputableError("every arm is a control arm; there is no treated arm to "
+                                 "compare")
+    visits = hba1c_visits(ctx)
+    if len(controls) > 1:
+        pooled = f"control ({', '.join(controls)})"
+        subjects.loc[subjects["arm"].isin(controls), "arm"] = pooled
+        ctx.html.note(f"The control arms {', '.join(controls)} are pooled as {pooled!r}.")
+    ctx.html.paragraph(
+        "Linear model per visit: change in HbA1c (% points) ~ arm + baseline HbA1c. LS means "
+        "at the mean baseline (R emmeans), each arm minus the control arm with Holm-adjusted "
+        "p-values, and with three or more arms of known dose a linear dose-trend contrast.")
+    summaries, notes = [], []
+    for v in visits:
+        try:
+            res = ancova_analysis(c.measurements, subjects, c.infusions, param=PARAM,
+                                  visits=[v], adjust="holm")
+        except CohortError as exc:  # one visit's failure must not hide the others
+            ctx.not_computable(f"ANCOVA at {v.label}", str(exc))
+            continue
+        summaries.append(res.summary)
+        notes += [n for n in res.notes if n not in notes]
+    if not summaries:
+        raise NotComputableError("no visit has subjects with a baseline and a follow-up value "
+                                 "in the control arm and another arm")
+    summary = pd.concat(summaries, ignore_index=True)
+    lsm = summary.loc[summary["kind"] == "lsmean"]
+    ctx.html.table(lsm.reindex(columns=_LSMEAN_COLUMNS), max_rows=None,
+                   caption="Adjusted mean change in HbA1c (LS means, % points, 95% CI)")
+    contrasts = summary.loc[summary["kind"] != "lsmean"]
+    ctx.html.table(contrasts.reindex(columns=_CONTRAST_COLUMNS), max_rows=None,
+                   caption="Each arm minus the control arm, and the dose trend (% points, "
+                   "95% CI; p_adjusted: Holm)")
+    for note in notes:
+        ctx.html.paragraph(note, css="muted")
+    vs = contrasts.loc[contrasts["kind"] == "vs_reference"]
+    if len(vs):
+        ax = forest_plot(vs, label=["visit", "arm"], reference=0.0,
+                         ax=new_axes(7, 0.45 * len(vs) + 1.5))
+        ax.set_xlabel("difference in HbA1c change vs control, % points (95% CI)")
+        ctx.figure(ax, "Forest plot: adjusted difference in HbA1c change, each arm vs control")

@@ -1,0 +1,74 @@
+"""Report section on insulin independence (Couri 2009, Lu 2021): insulin-free episodes, time
+to insulin resumption by Kaplan-Meier with the numbers at risk, and a swimmer plot."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cohort.report.context import NotComputableError, ReportContext, new_axes
+
+__all__ = ["LANDMARK_CANDIDATES", "landmarks_within", "survival_section"]
+
+LANDMARK_CANDIDATES = (3.0, 6.0, 12.0, 24.0, 36.0, 48.0, 60.0, 72.0)
+"""Landmark times (months) shown when the follow-up reaches them."""
+
+
+def landmarks_within(max_days: float) -> list[float]:
+    """The landmark times (months) at or before ``max_days`` of follow-up (days)."""
+    from cohort.analysis.survival import MONTH_DAYS
+
+    return [m for m in LANDMARK_CANDIDATES if m * MONTH_DAYS <= max_days]
+
+
+def survival_section(ctx: ReportContext) -> None:
+    """Insulin-free episodes, Kaplan-Meier of the time to resumption, swimmer plot."""
+    from cohort.analysis.survival import kaplan_meier, log_rank
+    from cohort.analysis.time_to_event import tte_from_episodes
+    from cohort.derive.insulin import insulin_episodes
+    from cohort.report.figures.survival import plot_km, plot_swimmer
+
+    c = ctx.cohort
+    if not (c.measurements["param"].astype(str) == "INSULIN_DOSE").any():
+        raise NotComputableError("the cohort has no insulin dose (INSULIN_DOSE) records")
+    ins = insulin_episodes(c.measurements, c.subjects, c.adverse_events)
+    counts = ins.counts()
+    if counts["n_episodes"] == 0:
+        raise NotComputableError(
+            f"no insulin-free episode: none of the {counts['n_with_records']} subjects with "
+            f"insulin records met the definition ({ins.rule.describe()})")
+    ctx.html.paragraph(
+        f"Insulin independence: {ins.rule.describe()}. An episode starts at its first "
+        "insulin-free record and ends at the first later record with insulin (resumption), "
+        "else it is censored at the last contact (or death). Time is counted from the insulin "
+        "stop; each subject's first episode enters the Kaplan-Meier estimate (log CI, as R).")
+    ctx.html.table(pd.DataFrame([counts]), caption="Subjects and insulin-free episodes")
+    for note in ins.notes:
+        ctx.html.paragraph(note, css="muted")
+    tte = tte_from_episodes(ins.episodes, c.subjects.astype({"arm": str}), columns=["arm"])
+    group = "arm" if tte["arm"].nunique() > 1 else None
+    marks = landmarks_within(float(tte["stop"].max() - tte["start"].min()))
+    km = kaplan_meier(tte, group=group, landmarks_months=marks or None)
+    ctx.html.table(km.summary[["group", "n", "n_events", "n_censored", "estimate_months",
+                               "ci_lower_months", "ci_upper_months"]],
+                   caption="Median insulin-free time (months; empty = not reached) with 95% CI")
+    if len(km.landmarks):
+        ctx.html.table(km.landmarks[["group", "months", "estimate", "ci_lower", "ci_upper",
+                                     "n_risk", "note"]], max_rows=None,
+                       caption="Still insulin-free at landmark times (Kaplan-Meier, 95% CI)")
+    ctx.html.table(km.at_risk[["group", "months", "n_risk", "n_event", "n_censor"]],
+                   max_rows=None, caption="Numbers at risk (events and censorings since the "
+                   "previous time)")
+    if group is not None:
+        lr = log_rank(tte, group=group)
+        ctx.html.table(lr.summary[["comparison", "statistic", "df", "p", "p_holm", "n",
+                                   "n_events"]], caption="Log-rank tests between arms")
+    else:
+        ctx.not_computable("log-rank test", "every insulin-free subject is in one arm")
+    ax = plot_km(km, ax=new_axes(7.5, 5.0))
+    ctx.figure(ax, "Kaplan-Meier estimate of remaining insulin-free, with 95% band and numbers "
+                   "at risk")
+    end = ins.subjects.set_index(ins.subjects["subject_id"].astype(str))["end_day"]
+    n_sub = ins.episodes["subject_id"].nunique()
+    ax = plot_swimmer(ins.episodes, follow_up=end, ax=new_axes(8, max(2.5, 0.28 * n_sub + 1.2)))
+    ctx.figure(ax, "Swimmer plot: insulin-free episodes per subject (study time since the first "
+                   "infusion), resumptions and censorings")

@@ -1,0 +1,291 @@
+"""A study spec applied to a cohort: arms, visits, subgroups and shared analysis runs.
+
+A target names arms by their spec name (``mpc_2.0``), visits by their spec label
+(``week 8``, ``last follow-up``) and subgroups by a spec condition
+(``{variable: HBA1C, below: 8}``). :class:`StudyContext` translates those onto the cohort's
+own tables, the same way for a synthetic cohort and for a user's cohort, and raises
+:class:`~cohort.studies.base.NotComputable` with the reason when the cohort lacks what is
+named. Analyses several targets share (an ANCOVA per visit, the insulin-free episodes, the
+remission data set) run once per context.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from cohort.derive.visits import Visit, baseline_values, make_visits
+from cohort.studies.base import NotComputable
+
+if TYPE_CHECKING:
+    from cohort.io.cohort import Cohort
+    from cohort.synth.blocks import Condition
+    from cohort.synth.spec import StudySpec
+
+__all__ = ["MONTH_DAYS", "StudyContext", "warning_text"]
+
+MONTH_DAYS = 30.4375
+"""Days per month (365.25 / 12), as in :mod:`cohort.analysis.survival`."""
+
+TABLES_WITH_FILES = ("infusions", "adverse_events", "medications")
+
+
+def warning_text(w: warnings.WarningMessage) -> str:
+    """A caught warning as one line: ``Category: message``."""
+    return f"{w.category.__name__}: {str(w.message).splitlines()[0]}"
+
+
+class StudyContext:
+    """The spec of a study and the cohort its targets are computed on.
+
+    Parameters
+    ----------
+    spec : StudySpec
+        The study spec (arms, visits, targets).
+    cohort : Cohort
+        A validated cohort (contract tables in canonical units).
+    """
+
+    def __init__(self, spec: StudySpec, cohort: Cohort) -> None:
+        self.spec = spec
+        self.cohort = cohort
+        self.notes: list[str] = []
+        self._memo: dict[Hashable, tuple[Any, list[str]]] = {}
+        self._frame: pd.DataFrame | None = None
+        self._arms: set[str] | None = None
+        self._selected: dict[str, pd.DataFrame] = {}
+
+    # tables -----------------------------------------------------------------------------
+    @property
+    def subjects(self) -> pd.DataFrame:
+        """The subjects table."""
+        return self.cohort.subjects
+
+    @property
+    def measurements(self) -> pd.DataFrame:
+        """Long-format measurements (canonical units)."""
+        return self.cohort.measurements
+
+    def table(self, name: str, *, needed_for: str) -> pd.DataFrame:
+        """An optional table, or NotComputable when the cohort has none.
+
+        A table read from a file counts as present even with no rows (no adverse events is a
+        result); a table the folder did not have is missing.
+        """
+        frame = self.cohort.tables[name]
+        prov = self.cohort.provenance.get(name)
+        if len(frame) == 0 and (prov is None or not prov.sources):
+            raise NotComputable(f"the cohort has no {name} table, which {needed_for} needs "
+                                f"(add {name}.csv to the cohort folder)")
+        return frame
+
+    def require_param(self, param: str) -> None:
+        """NotComputable unless the cohort has ``param`` measurements."""
+        if not (self.measurements["param"].astype(str) == param).any():
+            present = sorted(pd.unique(self.measurements["param"].dropna().astype(str)))
+            raise NotComputable(f"the cohort has no {param} measurements (parameters present: "
+                                f"{', '.join(present) or 'none'})")
+
+    # arms -------------------------------------------------------------------------------
+    def arm_label(self, key: str) -> str:
+        """The cohort's ``arm`` value for a spec arm name.
+
+        The spec's label (the value the synthetic cohort writes) is looked for first, then
+        the arm's name; a user cohort with other arm names maps them with ``--mapping``
+        (``recode: {arm: {...}}``).
+        """
+        name, _, stratum = str(key).partition("/")
+        if stratum:
+            raise NotComputable(f"arm key {key!r} names a stratum of the spec; strata are not "
+                                "recorded in the cohort tables (use a condition, `among`)")
+        try:
+            arm = self.spec.arm(name)
+        except KeyError:
+            raise NotComputable(f"the spec has no arm {name!r}") from None
+        if self._arms is None:
+            self._arms = set(self.subjects["arm"].dropna().astype(str))
+        present = self._arms
+        for candidate in (arm.arm_label, arm.name):
+            if candidate in present:
+                return candidate
+        raise NotComputable(
+            f"arm {arm.arm_label!r} (spec arm {arm.name!r}) is not in the cohort (arms: "
+            f"{', '.join(sorted(present)) or 'none'}); recode the arm column with --mapping")
+
+    def arm_of(self) -> pd.Series:
+        """``arm`` per subject id (text)."""
+        return pd.Series(self.subjects["arm"].astype(str).to_numpy(),
+                         index=self.subjects["subject_id"].astype(str).to_numpy())
+
+    # visits -----------------------------------------------------------------------------
+    def visits(self) -> list[Visit]:
+        """Every scheduled post-baseline visit of the spec, with the default windows.
+
+        Windows are :func:`cohort.derive.visits.make_visits` defaults over the whole
+        schedule (15% of the nominal day, at least 7 days, split at the midpoint where two
+        overlap), so a value counts for one visit only.
+        """
+        posts = self.spec.visits.post_baseline()
+        if not posts:
+            return []
+        return make_visits([v.day for v in posts], labels=[v.label for v in posts])
+
+    def visit(self, label: str) -> Visit | None:
+        """The :class:`Visit` a target's visit label names; None for the last follow-up.
+
+        The spec's ``final`` label (a visit on each subject's last contact day) is the last
+        available follow-up value (:func:`cohort.derive.visits.last_followup`).
+        """
+        if self.spec.visits.final is not None and label == self.spec.visits.final:
+            return None
+        for v in self.visits():
+            if v.label == label:
+                return v
+        raise NotComputable(f"visit {label!r} is not a post-baseline visit of the spec "
+                            f"({', '.join(self.spec.visits.labels()[1:])})")
+
+    # subjects ---------------------------------------------------------------------------
+    def subject_frame(self) -> pd.DataFrame:
+        """One row per subject: the subjects columns plus derived baseline variables.
+
+        Added columns: the baseline of every measured parameter, named by its code
+        (``HBA1C`` in %, ``CPEP_FAST`` in nmol/L, ...; last value on or before day 0 within
+        days -90 to 0, :func:`cohort.derive.visits.baseline_values`); ``dose_cells_total``
+        (cells) and ``dose_cells_per_kg`` (cells/kg), cumulative over all infusions
+        (:func:`cohort.analysis.dose_response.subject_doses`; absent without an infusions
+        table); ``follow_up_months`` (``last_contact_day`` / 30.4375).
+        """
+        if self._frame is not None:
+            return self._frame
+        frame = self.subjects.copy()
+        frame["subject_id"] = frame["subject_id"].astype(str)
+        meas = self.measurements
+        for param in sorted(pd.unique(meas["param"].dropna().astype(str))):
+            if param in frame.columns:
+                continue
+            base = baseline_values(meas, param, subjects=frame)
+            frame[param] = base["baseline"].to_numpy(dtype=float)
+        if len(self.cohort.infusions):
+            from cohort.analysis.dose_response import subject_doses
+
+            doses = subject_doses(self.subjects, self.cohort.infusions).set_index("subject_id")
+            for col in ("dose_cells_total", "dose_cells_per_kg"):
+                frame[col] = frame["subject_id"].map(doses[col]).astype(float).to_numpy()
+        frame["follow_up_months"] = (frame["last_contact_day"].astype("Float64")
+                                     .to_numpy(dtype=float, na_value=np.nan) / MONTH_DAYS)
+        self._frame = frame
+        return frame
+
+    def condition_mask(self, frame: pd.DataFrame, cond: Condition) -> pd.Series:
+        """Which rows of ``frame`` meet a spec condition (missing values do not)."""
+        if cond.all_of is not None:
+            mask = pd.Series(True, index=frame.index)
+            for c in cond.all_of:
+                mask &= self.condition_mask(frame, c)
+            return mask
+        var = str(cond.variable)
+        if var not in frame.columns:
+            raise NotComputable(f"the subgroup condition uses {var!r}, which the cohort does "
+                                "not record (not a subjects column, a measured parameter or a "
+                                "dose)")
+        x = frame[var]
+        mask = pd.Series(x.notna().to_numpy(dtype=bool), index=frame.index)
+        tests = (("below", np.less), ("at_least", np.greater_equal), ("above", np.greater),
+                 ("at_most", np.less_equal))
+        for attr, op in tests:
+            bound = getattr(cond, attr)
+            if bound is not None:
+                vals = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                mask &= op(np.nan_to_num(vals, nan=np.inf if attr in ("below", "at_most")
+                                         else -np.inf), bound)
+        if isinstance(cond.equals, bool):
+            try:
+                flags = x.astype("boolean")
+            except (TypeError, ValueError):
+                raise NotComputable(f"the subgroup condition compares {var!r} with "
+                                    f"{cond.equals}, but {var} is not true/false") from None
+            mask &= (flags == cond.equals).fillna(False).to_numpy(dtype=bool)
+        elif cond.equals is not None:
+            mask &= (x.astype(str) == _as_text(cond.equals)).fillna(False).to_numpy(dtype=bool)
+        if cond.in_ is not None:
+            mask &= x.astype(str).isin(cond.in_).fillna(False).to_numpy(dtype=bool)
+        return mask.astype(bool)
+
+    def select(self, *, arm: str | None = None, arms: list[str] | None = None,
+               among: Any = None) -> pd.DataFrame:
+        """Rows of :meth:`subject_frame` in an arm (spec name) or arms, meeting ``among``.
+
+        Subjects whose condition variable is missing are left out of the subgroup; how many
+        is added to :attr:`notes`.
+        """
+        names = [arm] if arm is not None else (arms or [])
+        key = repr((sorted(names), among.model_dump() if hasattr(among, "model_dump")
+                    else among))
+        if key in self._selected:
+            note = self._selected[key].attrs.get("note")
+            if note and note not in self.notes:
+                self.notes.append(note)
+            return self._selected[key]
+        frame = self.subject_frame()
+        note = None
+        if names:
+            labels = [self.arm_label(a) for a in names]
+            frame = frame[frame["arm"].astype(str).isin(labels)]
+        if among is not None:
+            from cohort.synth.blocks import Condition
+
+            cond = among if isinstance(among, Condition) else Condition.model_validate(among)
+            missing = pd.Series(False, index=frame.index)
+            for var in cond.variables():
+                if var in frame.columns:
+                    missing |= frame[var].isna()
+            if missing.any():
+                note = (f"{int(missing.sum())} subject(s) without "
+                        f"{', '.join(cond.variables())} left out of the subgroup")
+                self.notes.append(note)
+            frame = frame[self.condition_mask(frame, cond)]
+        if frame.empty:
+            where = f" in arm {names}" if names else ""
+            raise NotComputable(f"no subject{where} meets the target's subgroup condition"
+                                if among is not None else f"no subject{where}")
+        frame = frame.reset_index(drop=True)
+        frame.attrs["note"] = note
+        self._selected[key] = frame
+        return frame
+
+    # shared analysis runs ---------------------------------------------------------------
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """Run ``compute`` once per key; its warnings join :attr:`notes` on every use.
+
+        A computation that raised is remembered too, so every target that needs it reports
+        the same reason without running it again.
+        """
+        if key not in self._memo:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    value: Any = compute()
+                except NotComputable as exc:
+                    value = exc
+                except Exception as exc:
+                    from cohort.errors import CohortError
+
+                    if not isinstance(exc, CohortError):
+                        raise
+                    value = NotComputable(str(exc))
+            self._memo[key] = (value, list(dict.fromkeys(warning_text(w) for w in caught)))
+        value, notes = self._memo[key]
+        self.notes.extend(n for n in notes if n not in self.notes)
+        if isinstance(value, NotComputable):
+            raise NotComputable(str(value))
+        return value
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

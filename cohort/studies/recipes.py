@@ -1,0 +1,81 @@
+"""The recipe of every analysis a published target can name.
+
+:data:`RECIPES` maps each id of :data:`cohort.synth.spec.ANALYSES` to a function
+``recipe(context, target) -> Reproduced`` that computes the target on a cohort by calling the
+analysis modules (it never computes statistics itself), or raises
+:class:`~cohort.studies.base.NotComputable` saying what the cohort lacks. A test checks that
+every analysis id has a recipe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cohort.studies import recipes_baseline as base
+from cohort.studies import recipes_change as change
+from cohort.studies import recipes_events as events
+from cohort.studies.base import NotComputable, Reproduced
+from cohort.studies.context import StudyContext
+from cohort.synth.spec import Target
+
+__all__ = ["COUNT_ANALYSES", "RECIPES", "Recipe", "compute"]
+
+Recipe = Callable[[StudyContext, Target], Reproduced]
+
+RECIPES: dict[str, Recipe] = {
+    "arm_size": base.arm_size,
+    "baseline_mean": base.baseline_stat,
+    "baseline_sd": base.baseline_stat,
+    "baseline_median": base.baseline_stat,
+    "baseline_min": base.baseline_stat,
+    "baseline_max": base.baseline_stat,
+    "baseline_count": base.baseline_count,
+    "baseline_proportion": base.baseline_count,
+    "ancova_ls_mean_diff": change.ancova_diff,
+    "mixed_model_diff": change.mixed_model_diff,
+    "responder_count": change.responder_count,
+    "responder_fisher": change.responder_fisher,
+    "paired_t_change": change.paired_change,
+    "mean_by_visit": change.mean_by_visit,
+    "dose_correlation": change.dose_correlation,
+    "dose_subgroup_diff": change.dose_subgroup_diff,
+    "subgroup_change": change.subgroup_change,
+    "subgroup_diff": change.subgroup_diff,
+    "interaction_p": change.interaction_p,
+    "remission_count": events.remission,
+    "remission_rate": events.remission,
+    "remission_fisher": events.remission_fisher,
+    "logistic_or_direction": events.logistic_direction,
+    "insulin_free_count": events.insulin_free,
+    "insulin_free_duration_min": events.insulin_free,
+    "insulin_free_duration_max": events.insulin_free,
+    "km_median": events.km_median,
+    "censored_count": events.censored,
+    "censored_durations": events.censored,
+    "censored_duration_mean": events.censored,
+    "resumption_count": events.insulin_free,
+    "reentry_count": events.insulin_free,
+    "med_reduction_rate": events.med_reduction_rate,
+    "adverse_event_count": events.adverse_event_count,
+}
+"""Analysis id -> recipe."""
+
+COUNT_ANALYSES = frozenset({
+    "arm_size", "baseline_count", "responder_count", "remission_count", "insulin_free_count",
+    "censored_count", "resumption_count", "reentry_count", "adverse_event_count",
+})
+"""Analyses whose number is a count of subjects, episodes or events (compared exactly)."""
+
+
+def compute(context: StudyContext, target: Target) -> Reproduced:
+    """Compute one target on the context's cohort.
+
+    Raises
+    ------
+    NotComputable
+        If the analysis has no recipe or the cohort lacks what the target needs.
+    """
+    recipe = RECIPES.get(target.analysis)
+    if recipe is None:
+        raise NotComputable(f"no recipe for analysis {target.analysis!r}")
+    return recipe(context, target)

@@ -1,0 +1,334 @@
+"""Reproduce a published study's targets on a cohort: published and reproduced side by side.
+
+>>> from cohort.studies import reproduce
+>>> res = reproduce("lu2021")                       # doctest: +SKIP (the committed cohort)
+>>> res = reproduce("lu2021", seed=7)               # doctest: +SKIP (a fresh synthetic one)
+>>> res = reproduce("lu2021", data="my_cohort/")    # doctest: +SKIP (your own cohort)
+>>> res.summary[["target", "published", "reproduced", "agreement", "inputs"]]  # doctest: +SKIP
+
+Without ``data`` the study's synthetic cohort is used: the committed folder
+(``synthetic/<study>/cohort``) for the spec's seed, or, for another seed, a cohort synthesised
+into a temporary folder with :meth:`cohort.synth.generate.SynthResult.write` and read back
+with :func:`cohort.load_cohort`, the very path a user's folder takes. So
+``reproduce(study, data=DIR)`` on a folder written by ``cohort synth STUDY --seed N --out DIR``
+gives the numbers of ``reproduce(study, seed=N)``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from cohort.analysis.result import AnalysisResult, json_safe
+from cohort.errors import CohortError
+from cohort.studies.agreement import NOT_COMPUTABLE, judge
+from cohort.studies.base import Reproduced
+from cohort.studies.context import StudyContext, warning_text
+from cohort.studies.display import published_text, reproduced_text
+from cohort.studies.inputs import target_inputs
+from cohort.studies.recipes import COUNT_ANALYSES, compute
+
+if TYPE_CHECKING:
+    from cohort.io.cohort import Cohort
+    from cohort.synth.spec import StudySpec, Target
+
+__all__ = ["SUMMARY_COLUMNS", "ReproductionResult", "open_study_cohort", "reproduce",
+           "reproduce_cohort"]
+
+SUMMARY_COLUMNS = [
+    "target", "description", "analysis", "source", "published", "published_value",
+    "published_ci_lower", "published_ci_upper", "published_p", "reproduced",
+    "reproduced_value", "ci_lower", "ci_upper", "p", "n", "agreement", "agreement_rule",
+    "inputs", "assumed_inputs", "calibrated", "status", "reason", "method", "notes",
+    "published_values", "reproduced_values", "note",
+]
+"""Columns of :attr:`ReproductionResult.summary`, one row per published target."""
+
+
+@dataclass
+class ReproductionResult(AnalysisResult):
+    """Published targets of a study next to the numbers reproduced on a cohort.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        One row per published target (columns :data:`SUMMARY_COLUMNS`): ``target`` (id),
+        ``description``, ``analysis`` (analysis id), ``source`` (where it was published),
+        ``published`` (the number as printed, with its SE/CI and p), ``published_value``,
+        ``published_ci_lower``, ``published_ci_upper``, ``published_p``, ``reproduced``
+        (the reproduced number as text), ``reproduced_value``, ``ci_lower``, ``ci_upper``
+        (its 95% CI), ``p``, ``n`` (subjects or episodes it rests on), ``agreement``
+        (``agrees``, ``differs`` or ``not computable``), ``agreement_rule`` (the check(s)
+        applied, see :mod:`cohort.studies.agreement`), ``inputs`` (``published``,
+        ``assumed`` or ``mixed``: the marks of the spec parameters the target rests on, see
+        :mod:`cohort.studies.inputs`), ``assumed_inputs`` (those spec entries that are
+        assumed), ``calibrated`` (the generator was built to hit it), ``status``
+        (``computed`` or ``not computable``), ``reason`` (why not computable), ``method``
+        (what was computed), ``notes`` (caveats and warnings), ``published_values`` and
+        ``reproduced_values`` (list targets), ``note`` (the spec's note on the target).
+        Values are in the unit of the published number (HbA1c %, C-peptide nmol/L,
+        durations in months, proportions 0-1, doses in cells).
+    study : StudySpec
+        The study spec.
+    cohort : Cohort
+        The cohort the targets were computed on.
+    manifest : dict
+        :func:`cohort.manifest.run_manifest`: command, options, seed, input files with
+        their SHA-256, package versions.
+    data : str
+        Which cohort it was, in words.
+    """
+
+    study: StudySpec | None = None
+    cohort: Cohort | None = None
+    manifest: dict[str, Any] = field(default_factory=dict)
+    data: str = ""
+
+    def counts(self) -> dict[str, int]:
+        """Number of targets per agreement (``agrees``, ``differs``, ``not computable``)."""
+        col = self.summary["agreement"]
+        return {k: int((col == k).sum()) for k in ("agrees", "differs", NOT_COMPUTABLE)}
+
+    def assumed_targets(self) -> list[str]:
+        """Ids of the targets whose inputs are assumed or mixed."""
+        s = self.summary
+        return s.loc[s["inputs"] != "published", "target"].astype(str).tolist()
+
+    def assumed_line(self) -> str:
+        """One plain sentence saying which targets rest on assumed inputs."""
+        s = self.summary
+        assumed = s.loc[s["inputs"] == "assumed", "target"].astype(str).tolist()
+        mixed = s.loc[s["inputs"] == "mixed", "target"].astype(str).tolist()
+        if not assumed and not mixed:
+            return "Every target rests on published inputs only."
+        parts = []
+        if assumed:
+            parts.append(f"{len(assumed)} rest on assumed inputs only ({', '.join(assumed)})")
+        if mixed:
+            parts.append(f"{len(mixed)} on published and assumed inputs ({', '.join(mixed)})")
+        n_pub = int((s["inputs"] == "published").sum())
+        return (f"Of {len(s)} targets, " + "; ".join(parts) + f"; {n_pub} on published inputs "
+                "only. Where inputs are assumed, agreement shows what the analysis gives on a "
+                "cohort built partly from assumptions, not what the study found.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: the base keys (``analysis``, ``params``, ``summary``,
+        ``exclusions``, ``n_excluded``, ``notes``) plus ``cohort_version``, ``study``,
+        ``data``, ``counts``, ``assumed_inputs`` and ``manifest``."""
+        from cohort import __version__
+
+        out = super().to_dict()
+        spec = self.study
+        study = {}
+        if spec is not None:
+            s = spec.study
+            study = {"id": s.id, "title": s.title, "citation": " ".join(s.citation.split()),
+                     "doi": s.doi, "pmid": s.pmid, "pmcid": s.pmcid, "registry": s.registry,
+                     "seed": s.seed}
+        out = {"cohort_version": __version__, "study": study, "data": self.data,
+               "counts": self.counts(), "assumed_inputs": self.assumed_line(), **out,
+               "manifest": json_safe(self.manifest)}
+        return out
+
+
+def _spec_dir(ref: str) -> Path:
+    from cohort.synth.registry import study_folder
+
+    if "/" not in ref and "\\" not in ref and not ref.endswith((".yaml", ".yml")):
+        return study_folder() / ref
+    return Path(ref).parent
+
+
+def open_study_cohort(spec: StudySpec, ref: str, *, seed: int | None = None
+                      ) -> tuple[Cohort, str, int, bool]:
+    """The synthetic cohort of a study: the committed one, or a fresh one for ``seed``.
+
+    A fresh cohort is written by the synth writer into a temporary folder and read back with
+    :func:`cohort.load_cohort` (validated like any user folder); the folder is removed
+    afterwards (the manifest keeps each file's SHA-256).
+
+    Returns
+    -------
+    (Cohort, str, int, bool)
+        The cohort, a description, the seed it was generated with, and whether its files are
+        kept (the committed folder) or were temporary.
+    """
+    from cohort.validation import load_cohort
+
+    default = spec.study.seed
+    committed = _spec_dir(ref) / "cohort"
+    if (seed is None or seed == default) and committed.is_dir():
+        return (load_cohort(committed), f"synthetic cohort {committed} (committed, seed "
+                f"{default})", default, True)
+    from cohort.synth.generate import synthesize
+
+    used = default if seed is None else int(seed)
+    result = synthesize(spec, seed=used)
+    with tempfile.TemporaryDirectory(prefix="cohort-reproduce-") as tmp:
+        folder = Path(tmp) / spec.study.id
+        result.write(folder, spec_ref=ref)
+        cohort = load_cohort(folder)
+    return cohort, f"synthetic cohort generated with seed {used}", used, False
+
+
+def _command(ref: str, *, data: Any, seed: Any, mapping: Any) -> str:
+    parts = ["cohort", "reproduce", ref]
+    for flag, value in (("--data", data), ("--mapping", mapping), ("--seed", seed)):
+        if value is not None:
+            parts += [flag, str(value)]
+    return " ".join(parts)
+
+
+def _files(cohort: Cohort, *, kept: bool) -> list[dict[str, Any]]:
+    out = []
+    for table, prov in cohort.provenance.items():
+        for src in prov.sources:
+            out.append({"table": table, "name": src.name,
+                        "path": src.path if kept else None, "format": src.format,
+                        "sha256": src.sha256, "n_rows": src.n_rows})
+    return out
+
+
+def reproduce(study: str | Path, *, data: str | Path | None = None, seed: int | None = None,
+              mapping: str | None = None) -> ReproductionResult:
+    """Reproduce every published target of a study.
+
+    Parameters
+    ----------
+    study : str or Path
+        A registered study (``"lu2021"``, see ``cohort studies``) or the path of a spec file.
+    data : str or Path, optional
+        A cohort folder (or workbook) to reproduce the targets on; validated first. Default:
+        the study's synthetic cohort.
+    seed : int, optional
+        Without ``data``: synthesise the cohort with this seed (default: the committed cohort
+        of the spec's seed).
+    mapping : str, optional
+        A mapping file for ``data`` (column names and codes onto the contract; e.g. recode
+        your arm names to the spec's).
+
+    Returns
+    -------
+    ReproductionResult
+
+    Raises
+    ------
+    SpecError
+        If ``study`` is neither registered nor a valid spec file.
+    InvalidCohortError
+        If ``data`` breaks the data contract.
+    CohortError
+        If both ``data`` and ``seed`` are given, or ``mapping`` without ``data``.
+    """
+    from cohort.synth.registry import resolve_spec
+
+    if data is not None and seed is not None:
+        raise CohortError("give either data (your cohort) or seed (a synthetic cohort "
+                          f"generated with it), not both; got data={str(data)!r} and "
+                          f"seed={seed}")
+    if mapping is not None and data is None:
+        raise CohortError(f"a mapping ({mapping}) applies to your own cohort: give data too")
+    spec, ref = resolve_spec(study)
+    command = _command(ref, data=data, seed=seed, mapping=mapping)
+    if data is not None:
+        from cohort.validation import load_cohort
+
+        cohort = load_cohort(data, mapping=mapping)
+        return reproduce_cohort(spec, cohort, data_description=f"cohort {data}",
+                                command=command, options={"data": str(data),
+                                                          "mapping": mapping})
+    cohort, what, used, kept = open_study_cohort(spec, ref, seed=seed)
+    return reproduce_cohort(spec, cohort, data_description=what, command=command,
+                            options={"seed": seed}, seed=used, files_kept=kept)
+
+
+def _row(target: Target, rep: Reproduced | None, agreement: str, rule: str,
+         reason: str | None, notes: list[str], spec: StudySpec) -> dict[str, Any]:
+    import math
+
+    inputs = target_inputs(spec, target)
+    ci = target.ci or (math.nan, math.nan)
+    got = rep or Reproduced()
+    return {
+        "target": target.id, "description": target.description, "analysis": target.analysis,
+        "source": target.source, "published": published_text(target),
+        "published_value": math.nan if target.value is None else float(target.value),
+        "published_ci_lower": float(ci[0]), "published_ci_upper": float(ci[1]),
+        "published_p": math.nan if target.p is None else float(target.p),
+        "reproduced": reproduced_text(rep, target),
+        "reproduced_value": got.value, "ci_lower": got.ci_lower, "ci_upper": got.ci_upper,
+        "p": got.p, "n": got.n, "agreement": agreement, "agreement_rule": rule,
+        "inputs": inputs.basis, "assumed_inputs": "; ".join(inputs.assumed),
+        "calibrated": bool(target.calibrated),
+        "status": "computed" if rep is not None else NOT_COMPUTABLE, "reason": reason,
+        "method": got.method or None, "notes": "; ".join(dict.fromkeys(notes)) or None,
+        "published_values": list(target.values) if target.values is not None else None,
+        "reproduced_values": got.values, "note": target.note,
+    }
+
+
+def reproduce_cohort(spec: StudySpec, cohort: Cohort, *, data_description: str = "",
+                     command: str | None = None, options: dict[str, Any] | None = None,
+                     seed: int | None = None, files_kept: bool = True) -> ReproductionResult:
+    """Compute every target of ``spec`` on a validated ``cohort``.
+
+    Parameters
+    ----------
+    spec : StudySpec
+        The study spec.
+    cohort : Cohort
+        A cohort that passed the data contract (:func:`cohort.load_cohort`).
+    data_description : str, keyword-only
+        Which cohort it is, for people.
+    command : str, keyword-only
+        The command for the run manifest (default: ``cohort reproduce <study>``).
+    options : dict, keyword-only
+        Options for the manifest.
+    seed : int, keyword-only
+        Seed of a synthetic cohort (for the manifest).
+    files_kept : bool, keyword-only
+        False when the cohort's files were temporary (their paths are then not recorded).
+
+    Returns
+    -------
+    ReproductionResult
+        A target the cohort lacks something for is ``not computable`` with the reason;
+        warnings raised while computing a target are in its ``notes``, not re-raised.
+    """
+    from cohort.manifest import run_manifest
+
+    ctx = StudyContext(spec, cohort)
+    rows = []
+    for target in spec.targets:
+        ctx.notes = []
+        rep: Reproduced | None = None
+        reason = None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                rep = compute(ctx, target)
+            except CohortError as exc:
+                reason = str(exc)
+            except Exception as exc:  # a bug must not hide the other targets' numbers
+                reason = (f"internal error in {target.analysis} ({type(exc).__name__}: "
+                          f"{exc}); this is a bug in cohort: please report it")
+        notes = [*ctx.notes, *(warning_text(w) for w in caught), *(rep.notes if rep else [])]
+        if rep is None:
+            agreement, rule = NOT_COMPUTABLE, ""
+        else:
+            agreement, rule = judge(target, rep, counts=COUNT_ANALYSES)
+        rows.append(_row(target, rep, agreement, rule, reason, notes, spec))
+    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    options = {"study": spec.study.id, **(options or {})}
+    manifest = run_manifest(command=command or f"cohort reproduce {spec.study.id}",
+                            options=options, seed=seed,
+                            files=_files(cohort, kept=files_kept))
+    result = ReproductionResult(summary=summary, params=options, study=spec, cohort=cohort,
+                                manifest=manifest, data=data_description)
+    result.notes.append(result.assumed_line())
+    return result

@@ -1,0 +1,88 @@
+"""Figures of the regression analyses: inspect the artists, not the pixels."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from cohort.errors import AnalysisError
+from cohort.report.figures import regression as fig
+
+DATA = pd.DataFrame({
+    "subject_id": ["a", "b", "c", "a", "b", "c", "d", "d"],
+    "arm": ["x", "x", "y", "x", "x", "y", "y", "y"],
+    "visit_day": [56, 56, 56, 84, 84, 84, 56, 84],
+    "day": [56, 57, 55, 84, 85, 83, 56, 84],
+    "value": [7.0, 7.4, 8.0, 6.8, 7.2, 8.1, 7.9, 7.7],
+    "change": [-0.5, -0.1, 0.2, -0.7, -0.3, 0.3, -0.2, -0.4],
+})
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_change_by_visit_means_and_cis():
+    ax = fig.change_by_visit_plot(DATA)
+    assert len(ax.containers) == 2
+    line = ax.containers[0].lines[0]  # arm x
+    np.testing.assert_allclose(line.get_ydata(), [-0.3, -0.5])
+    np.testing.assert_allclose(line.get_xdata(), [56, 84])
+    # t-based half-width for n = 2: t(0.975, 1) * sd / sqrt(2)
+    seg = ax.containers[0].lines[2][0].get_segments()[0]
+    from scipy import stats
+    half = stats.t.ppf(0.975, 1) * np.std([-0.5, -0.1], ddof=1) / np.sqrt(2)
+    np.testing.assert_allclose(seg[:, 1], [-0.3 - half, -0.3 + half])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["x", "y"]
+
+
+def test_spaghetti_one_line_per_subject():
+    ax = fig.spaghetti_plot(DATA)
+    assert len(ax.lines) == 4
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [7.0, 6.8])
+
+
+def test_waterfall_sorted():
+    one_visit = DATA[DATA.visit_day == 84]
+    _, ax = plt.subplots()
+    out = fig.waterfall_plot(one_visit, ax=ax)
+    assert out is ax
+    bars = sorted(ax.patches, key=lambda p: p.get_x())
+    heights = [p.get_height() for p in bars]
+    assert heights == sorted(heights, reverse=True)
+    np.testing.assert_allclose(heights, [0.3, -0.3, -0.4, -0.7])
+
+
+def test_forest_rows_top_to_bottom():
+    summary = pd.DataFrame({"subgroup": ["BMI < 23", "BMI >= 23"], "estimate": [-0.6, 0.1],
+                            "ci_lower": [-1.0, -0.3], "ci_upper": [-0.2, 0.5]})
+    ax = fig.forest_plot(summary)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["BMI < 23", "BMI >= 23"]
+    pts = ax.containers[0].lines[0]
+    np.testing.assert_allclose(pts.get_xdata(), [-0.6, 0.1])
+    np.testing.assert_allclose(pts.get_ydata(), [1, 0])
+
+
+def test_dose_response_fit_line():
+    d = pd.DataFrame({"dose_cells_total": [1e8, 1e9, 1e10], "change": [0.0, -0.5, -1.0]})
+    ax = fig.dose_response_plot(d)
+    fit = next(ln for ln in ax.lines if ln.get_label() == "fit")
+    # exactly -0.5 per tenfold dose
+    x, y = fit.get_xdata(), fit.get_ydata()
+    np.testing.assert_allclose(y, -0.5 * (np.log10(x) - 8), atol=1e-12)
+    assert ax.get_xscale() == "log"
+
+
+def test_missing_columns_and_empty():
+    with pytest.raises(AnalysisError, match="no column"):
+        fig.waterfall_plot(DATA, y="pct")
+    with pytest.raises(AnalysisError, match="empty"):
+        fig.spaghetti_plot(DATA.iloc[:0])

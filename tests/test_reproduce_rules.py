@@ -1,0 +1,215 @@
+"""Agreement rules, published/assumed inputs and the text forms, on hand-made cases."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cohort.studies.agreement import judge, printed_unit
+from cohort.studies.base import Reproduced
+from cohort.studies.display import fmt_number, fmt_p, published_text, reproduced_text
+from cohort.studies.inputs import target_inputs
+from cohort.studies.recipes import COUNT_ANALYSES
+from cohort.synth.registry import study_folder
+from cohort.synth.spec import Target, spec_from_dict
+
+
+def target(**kw) -> Target:
+    base = {"id": "t", "analysis": "baseline_mean", "description": "d",
+            "params": {"variable": "HBA1C"}, "source": "paper"}
+    return Target.model_validate({**base, **kw})
+
+
+def verdict(t: Target, **rep) -> tuple[str, str]:
+    return judge(t, Reproduced(**rep), counts=COUNT_ANALYSES)
+
+
+# ------------------------------------------------------------------ value rules
+
+
+def test_printed_precision():
+    t = target(value=8.2)  # printed with one decimal: half a unit is 0.05
+    assert verdict(t, value=8.25) == ("agrees", "within 0.05 (printed precision)")
+    assert verdict(t, value=8.15)[0] == "agrees"
+    assert verdict(t, value=8.251)[0] == "differs"
+    assert verdict(t, value=8.149)[0] == "differs"
+    assert verdict(t, value=math.nan) == ("differs", "a reproduced value (none obtained)")
+
+
+def test_explicit_decimals_set_the_tolerance():
+    t = target(value=8.2, decimals=2)  # printed as 8.20
+    assert verdict(t, value=8.204)[0] == "agrees"
+    assert verdict(t, value=8.21)[0] == "differs"
+
+
+def test_ci_rule():
+    t = target(analysis="paired_t_change", params={"param": "HBA1C", "visit": "v"},
+               value=-0.79)
+    ok = verdict(t, value=-0.5, ci_lower=-0.8, ci_upper=-0.2)
+    assert ok == ("agrees", "published value inside reproduced 95% CI")
+    assert verdict(t, value=-0.5, ci_lower=-0.78, ci_upper=-0.2)[0] == "differs"
+    # without an interval the printed precision applies
+    assert verdict(t, value=-0.794)[0] == "agrees"
+    assert verdict(t, value=-0.796)[0] == "differs"
+
+
+def test_unbounded_ci():
+    t = target(analysis="km_median", params={}, value=31)
+    assert verdict(t, value=40, ci_lower=24, ci_upper=math.inf)[0] == "agrees"
+    assert verdict(t, value=40, ci_lower=32, ci_upper=math.inf)[0] == "differs"
+
+
+def test_counts_are_exact():
+    t = target(analysis="arm_size", params={"arm": "a"}, value=16)
+    assert verdict(t, value=16) == ("agrees", "equal count")
+    assert verdict(t, value=15)[0] == "differs"
+    # a count is compared exactly even when the analysis gives an interval
+    assert verdict(t, value=15, ci_lower=10, ci_upper=20)[0] == "differs"
+
+
+def test_one_sided_values():
+    at_least = target(analysis="baseline_min", value=6.2, comparison=">=")
+    assert verdict(at_least, value=6.15)[0] == "agrees"  # within the printed precision
+    assert verdict(at_least, value=6.14)[0] == "differs"
+    above = target(analysis="med_reduction_rate", params={}, value=0.5, comparison=">")
+    assert verdict(above, value=0.5333) == ("agrees", "> 0.5")
+    assert verdict(above, value=0.5)[0] == "differs"
+
+
+def test_direction():
+    t = target(analysis="logistic_or_direction", params={"predictor": "CPEP_FAST"}, value=-1)
+    assert verdict(t, value=-9.4, ci_lower=-21, ci_upper=-0.9) == (
+        "agrees", "same direction (sign of the log odds ratio)")
+    assert verdict(t, value=0.3)[0] == "differs"
+    assert verdict(t, value=0.0)[0] == "differs"
+    assert verdict(t, value=math.nan)[0] == "differs"
+
+
+def test_p_rules():
+    below = target(analysis="remission_fisher",
+                   params={"arm": "a", "reference": "b", "visit": "v"}, p=0.05,
+                   p_comparison="<")
+    assert verdict(below, p=0.0177) == ("agrees", "p < 0.05")
+    assert verdict(below, p=0.05)[0] == "differs"
+    assert verdict(below, value=3.0, p=math.nan) == (
+        "differs", "p < 0.05 (no p-value was obtained)")
+    equal = target(analysis="paired_t_change", params={"param": "HBA1C", "visit": "v"},
+                   value=-1.55, p=0.0122)
+    rule = "published value inside reproduced 95% CI and p within 0.0001 (one printed unit)"
+    assert verdict(equal, value=-1.55, ci_lower=-2.7, ci_upper=-0.4, p=0.01218) == (
+        "agrees", rule)
+    assert verdict(equal, value=-1.55, ci_lower=-2.7, ci_upper=-0.4, p=0.0124)[0] == "differs"
+    # both checks must hold
+    assert verdict(equal, value=-1.0, ci_lower=-1.2, ci_upper=-0.8, p=0.0122)[0] == "differs"
+
+
+def test_list_values():
+    t = target(analysis="censored_durations", params={}, values=[80, 61, 42, 34])
+    assert verdict(t, values=[80.2, 61.0, 41.6, 34.0])[0] == "agrees"
+    assert verdict(t, values=[80.2, 61.0, 41.4, 34.0])[0] == "differs"
+    assert verdict(t, values=[80, 61, 42])[0] == "differs"
+
+
+def test_printed_unit():
+    assert printed_unit(0.0122) == pytest.approx(1e-4)
+    assert printed_unit(31) == 1
+    assert printed_unit(2e-7) == pytest.approx(1e-7)
+
+
+@given(est=st.floats(-1e3, 1e3), half=st.floats(1e-3, 1e3), off=st.floats(-3, 3))
+def test_ci_rule_is_containment(est, half, off):
+    published = est + off * half
+    t = target(analysis="ancova_ls_mean_diff",
+               params={"param": "HBA1C", "visit": "v", "arm": "a", "reference": "b"},
+               value=published)
+    got, _ = verdict(t, value=est, ci_lower=est - half, ci_upper=est + half)
+    inside = est - half - 1e-9 <= t.value <= est + half + 1e-9
+    assert got == ("agrees" if inside else "differs")
+
+
+# ------------------------------------------------------------------ inputs
+
+
+def _raw(study: str) -> dict:
+    return yaml.safe_load((study_folder() / study / "spec.yaml").read_text())
+
+
+def _target(spec, target_id):
+    return next(t for t in spec.targets if t.id == target_id)
+
+
+def test_inputs_follow_the_marks_of_the_spec():
+    raw = _raw("lu2021")
+    spec = spec_from_dict(raw)
+    fisher = _target(spec, "remission_vs_control")
+    got = target_inputs(spec, fisher)
+    assert got.basis == "mixed"
+    assert got.assumed == ("outcomes.remission.counts.control",)
+    # publish the control count and the test rests on published inputs only
+    raw["outcomes"]["remission"]["counts"]["control"] = {"value": 3, "published": "a paper"}
+    spec = spec_from_dict(raw)
+    assert target_inputs(spec, _target(spec, "remission_vs_control")).basis == "published"
+    # mark the whole remission block assumed: the published MSC count keeps its own mark
+    raw["outcomes"]["remission"]["assumed"] = raw["outcomes"]["remission"].pop("published")
+    spec = spec_from_dict(raw)
+    got = target_inputs(spec, _target(spec, "remission_msc"))
+    assert got.basis == "mixed"
+    assert got.assumed == ("outcomes.remission",)
+    assert got.published == ("outcomes.remission.counts.msc",)
+
+
+def test_a_mean_rests_on_means_and_an_sd_on_sds():
+    spec = spec_from_dict(_raw("couri2009"))
+    # HbA1c at diagnosis: mean 10.9 published (Snarski 2016), SD assumed
+    mean = target_inputs(spec, _target(spec, "hba1c_diagnosis"))
+    assert mean.basis == "published"
+    assert mean.published == ("baseline.variables.HBA1C.dist.all.mean",)
+    sd = target(analysis="baseline_sd", value=1.0)
+    assert target_inputs(spec, sd).basis == "assumed"
+
+
+def test_stratum_sizes_count_as_inputs():
+    spec = spec_from_dict(_raw("matsuoka2025"))
+    got = target_inputs(spec, _target(spec, "change_all"))
+    assert got.basis == "mixed"
+    assert "design.arms[0].strata.severe.n" in got.assumed
+
+
+def test_every_bundled_target_has_inputs():
+    for folder in sorted(Path(study_folder()).iterdir()):
+        if (folder / "spec.yaml").is_file():
+            spec = spec_from_dict(_raw(folder.name))
+            for t in spec.targets:
+                got = target_inputs(spec, t)
+                assert got.basis in ("published", "assumed", "mixed")
+                assert got.published or got.assumed, (folder.name, t.id)
+
+
+# ------------------------------------------------------------------ text
+
+
+def test_published_text():
+    assert published_text(target(analysis="ancova_ls_mean_diff",
+                                 params={"param": "HBA1C", "visit": "v", "arm": "a",
+                                         "reference": "b"},
+                                 value=-0.4, se=0.2, p=0.05, p_comparison="<")) == \
+        "-0.4 +- 0.2 (SE), p < 0.05"
+    assert published_text(target(analysis="baseline_max", value=246000000,
+                                 comparison="<=")) == "<= 246,000,000"
+    assert published_text(target(value=7.5, ci=(7.1, 7.9))) == "7.5, 95% CI 7.1 to 7.9"
+
+
+def test_reproduced_text():
+    t = target(analysis="responder_fisher",
+               params={"param": "HBA1C", "visit": "v", "arm": "a", "reference": "b",
+                       "below": 7}, p=0.05, p_comparison="<")
+    rep = Reproduced(value=math.inf, ci_lower=1.148, ci_upper=math.inf, p=0.017674)
+    assert reproduced_text(rep, t) == "OR inf (95% CI 1.148 to inf), p = 0.018"
+    assert reproduced_text(None, t) == "not computable"
+    assert fmt_number(238000000.0) == "238,000,000"
+    assert fmt_p(1.97e-7) == "p = 1.97e-07"
