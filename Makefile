@@ -24,7 +24,7 @@ test: setup lint
 	$(PY) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check cohort tests bench
+	$(VENV)/bin/ruff check cohort tests bench notebooks
 
 bench: setup
 	$(PY) bench/run.py

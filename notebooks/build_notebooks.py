@@ -86,10 +86,8 @@ SETUP = """
     # figures are drawn on matplotlib Figure objects (not pyplot) and shown inline
     %matplotlib inline
     import tempfile
-    import warnings
     from pathlib import Path
 
-    import numpy as np
     import pandas as pd
     from IPython.display import display
     from matplotlib.figure import Figure
@@ -229,8 +227,8 @@ TARGETS = """
 SYNTH_MD = """
     ## Synthesise and validate the cohort
 
-    `synthesize` draws the cohort from the spec with the spec's seed (so these are the
-    patients committed in `synthetic/{study}/cohort/`); `write` puts the contract tables in a
+    `synthesize` draws the cohort from the spec with the spec's seed, the seed of the
+    cohort committed in `synthetic/{study}/cohort/`; `write` puts the contract tables in a
     temporary folder, and `cohort.validate` checks that folder against the data contract
     exactly as it would check a user's own cohort. `load_cohort` then reads it back.
 """
@@ -900,11 +898,11 @@ def lu2021() -> list[Cell]:
         md("""
             ## C-peptide remission at 1 year
 
-            The published definition: a rise of at least 10% from baseline in fasting and/or
-            postprandial C-peptide at the 1-year visit. The rule is built from the spec (the
-            rise, the markers and the assessment visit), and spelled out below. A baseline of
-            0 makes a percent change undefined; such a marker would be reported, never
-            silently counted.
+            The published definition: a rise from baseline in fasting and/or postprandial
+            C-peptide at the 1-year visit of at least a given percentage. The rule is built
+            from the spec (the rise, the markers and the assessment visit) and spelled out
+            below. A baseline of 0 makes a percent change undefined; such a marker would be
+            reported, never silently counted.
             """),
         code("""
             from cohort.analysis.remission import remission_analysis
@@ -948,6 +946,8 @@ def lu2021() -> list[Cell]:
             (R: `confint`), then Firth's penalised likelihood (R: `logistf`).
             """),
         code("""
+            import warnings
+
             PREDICTORS = ["baseline_cpep_fast_nmol_l", "dose_1e6_cells_per_kg"]
             fits = {}
             for method in ("ml", "firth"):
@@ -976,11 +976,11 @@ def lu2021() -> list[Cell]:
             both = both[both["term"] != "(Intercept)"]
             show(both[["method", "term", "estimate", "ci_lower", "ci_upper", "odds_ratio",
                        "or_ci_lower", "or_ci_upper", "p"]], digits=None)
-            fig = Figure(figsize=(7, 3.5), layout="constrained")
-            ax = fig.subplots()
-            forest_plot(both, label=["term", "method"], ax=ax)
-            ax.set(xlabel="log odds ratio (profile-likelihood 95% CI)",
-                   title="Predictors of remission within the MSC arm")
+            fig = Figure(figsize=(11, 2.8), layout="constrained")
+            fig.suptitle("Predictors of remission within the MSC arm: ML and Firth")
+            for ax, term in zip(fig.subplots(1, len(PREDICTORS)), PREDICTORS, strict=True):
+                forest_plot(both[both["term"] == term], label="method", ax=ax)
+                ax.set(xlabel=f"log odds ratio per unit of {term} (profile 95% CI)")
             fig
             """),
         md("""
@@ -1014,8 +1014,8 @@ def lu2021() -> list[Cell]:
             Insulin-free episodes are derived from the insulin-dose records
             (`cohort.derive.insulin`: at least two consecutive records at dose 0; resumption
             at the first later record with a dose; censored at last contact). The paper
-            reports three MSC-treated subjects, none in control, insulin-free for 3 to 12
-            months.
+            reports how many MSC-treated subjects became insulin-free (none in control) and
+            for how long; those numbers are compared below.
             """),
         code("""
             from cohort.analysis.survival import MONTH_DAYS
@@ -1158,7 +1158,8 @@ def couri2009() -> list[Cell]:
 
             tte = tte_from_episodes(ins.episodes, c.subjects, origin="insulin-stop",
                                     which="first")
-            km = kaplan_meier(tte, landmarks_months=(12, 24, 36, 48))
+            km = kaplan_meier(tte, landmarks_months=(12, 24, 36, 48),
+                              at_risk_months=(0, 12, 24, 36, 48, 60, 72))
             print("\\n".join(km.notes) or "no notes")
             show(km.summary[["group", "n", "n_events", "n_censored", "estimate_months",
                              "ci_lower_months", "ci_upper_months"]], digits=1)
@@ -1230,7 +1231,7 @@ def couri2009() -> list[Cell]:
                 elif a == "km_median":
                     # an upper limit that is not reached is infinite
                     upper = median.ci_upper_months
-                    upper = np.inf if pd.isna(upper) else upper
+                    upper = float("inf") if pd.isna(upper) else upper
                     rows.append((t.id, f"{median.estimate_months:.1f} (95% CI "
                                        f"{median.ci_lower_months:.1f} to {upper:.1f})",
                                  Reproduced(value=median.estimate_months,

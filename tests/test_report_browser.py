@@ -70,6 +70,7 @@ def test_chromium_dom_has_every_section_and_every_figure(report_file: Path,
     res = _chromium(tmp_path, "--dump-dom", report_file.as_uri())
     assert res.returncode == 0, res.stderr[-2000:]
     dom = Page(res.stdout)
+    assert dom.headings["h1"][0].startswith("lu2021: ")
     assert dom.headings["h2"] == list(SECTIONS)
     assert dom.scripts == 0
     source = Page(report_file.read_text(encoding="utf-8"))

@@ -1,10 +1,14 @@
 """Helpers shared by the change-from-baseline analyses (paired, ANCOVA, dose-response,
 effect modification, responders): arm order, usable change rows with their exclusions,
-covariate typing and the one-sample t interval of a mean change."""
+covariate typing and the one-sample t interval of a mean change; and, for every model fit that
+calls a third-party library, :func:`catch_only`, which catches the warnings we translate or
+count and lets every other warning through."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -18,7 +22,7 @@ from cohort.derive.visits import (
 )
 from cohort.errors import AnalysisError
 
-__all__ = ["arm_levels", "drop_missing", "essentially_constant", "mean_t_interval",
+__all__ = ["arm_levels", "catch_only", "drop_missing", "essentially_constant", "mean_t_interval",
            "prepare_changes", "split_covariates"]
 
 
@@ -192,3 +196,32 @@ def mean_t_interval(values: np.ndarray, conf_level: float) -> dict[str, float]:
     out.update(ci_lower=float(ci.low), ci_upper=float(ci.high), t=float(res.statistic),
                p=float(res.pvalue))
     return out
+
+
+@contextmanager
+def catch_only(*categories: type[Warning]) -> Iterator[list[warnings.WarningMessage]]:
+    """Catch the warnings of ``categories`` raised in the block; let every other one through.
+
+    The caught warnings are not shown: they are in the yielded list (filled when the block
+    ends) for the caller to turn into its own warnings, notes or counts. Any other warning
+    keeps its category, message and origin and meets the caller's filters (an ``"error"``
+    filter raises it inside the block); when not raised, it is re-issued once per distinct
+    message at the end of the block, so a loop of refits does not repeat it.
+
+    Parameters
+    ----------
+    *categories : Warning subclasses
+        What to catch (with their subclasses), e.g. statsmodels' ``PerfectSeparationWarning``.
+    """
+    expected: list[warnings.WarningMessage] = []
+    with warnings.catch_warnings(record=True) as caught:
+        for category in categories:
+            warnings.simplefilter("always", category)
+        yield expected
+    seen: set[tuple[type[Warning], str]] = set()
+    for w in caught:
+        if issubclass(w.category, categories):
+            expected.append(w)
+        elif (w.category, str(w.message)) not in seen:
+            seen.add((w.category, str(w.message)))
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -44,7 +44,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import special, stats
 
-from cohort.analysis.logistic import binary_outcome, numeric_column
+from cohort.analysis.logistic import binary_outcome, fit_ml, numeric_column, subject_ids
 from cohort.analysis.prediction import calibration_table, roc_table
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.errors import AnalysisError, SpecError
@@ -260,19 +260,6 @@ def auc_delong(y: np.ndarray, score: np.ndarray, *, conf_level: float = 0.95
     return auc, se, max(0.0, auc - z * se), min(1.0, auc + z * se)
 
 
-def _glm(y: np.ndarray, x: np.ndarray, offset: np.ndarray | None) -> tuple[np.ndarray,
-                                                                         np.ndarray, bool]:
-    import warnings
-
-    import statsmodels.api as sm
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = sm.GLM(y, x, family=sm.families.Binomial(), offset=offset).fit(tol=1e-12,
-                                                                               maxiter=200)
-    return np.asarray(res.params), np.asarray(res.bse), bool(res.converged)
-
-
 @dataclass
 class ExternalValidationResult(AnalysisResult):
     """External validation of a stored model.
@@ -330,8 +317,7 @@ def external_validation(model: ModelSpec | str | Path, frame: pd.DataFrame, *,
     if outcome not in frame.columns:
         raise AnalysisError(f"outcome column {outcome!r} not found; columns: "
                             f"{sorted(map(str, frame.columns))}")
-    ids = (frame[id_col].astype(str).to_numpy() if id_col in frame.columns
-           else frame.index.astype(str).to_numpy())
+    ids = subject_ids(frame, id_col)
     y_all = binary_outcome(frame[outcome], outcome)
     lp_all = linear_predictor(spec, frame, units=units)
     reason = np.where(np.isnan(y_all), f"outcome {outcome} missing",
@@ -350,16 +336,21 @@ def external_validation(model: ModelSpec | str | Path, frame: pd.DataFrame, *,
     p = special.expit(lp)
     z = stats.norm.ppf(0.5 + conf_level / 2)
     auc, _, auc_lo, auc_hi = auc_delong(y, lp, conf_level=conf_level)
-    citl, citl_se, ok1 = _glm(y, np.ones((n, 1)), lp)
-    cal, cal_se, ok2 = _glm(y, np.column_stack([np.ones(n), lp]), None)
+    # Wald intervals from statsmodels; separation or non-convergence becomes a note below
+    citl_fit = fit_ml(np.ones((n, 1)), y, offset=lp, max_iter=200, warn=False)
+    cal_fit = fit_ml(np.column_stack([np.ones(n), lp]), y, max_iter=200, warn=False)
+    citl, cal = citl_fit.coef, cal_fit.coef
+    citl_ci = citl_fit.wald(1 - conf_level)
+    cal_ci = cal_fit.wald(1 - conf_level)
     expected = float(p.sum())
     oe = n_events / expected
     oe_lo, oe_hi = oe * math.exp(-z / math.sqrt(n_events)), oe * math.exp(z / math.sqrt(n_events))
     rows = [
         ("auc", auc, auc_lo, auc_hi),
         ("brier", float(np.mean((y - p) ** 2)), np.nan, np.nan),
-        ("calibration_intercept", citl[0], citl[0] - z * citl_se[0], citl[0] + z * citl_se[0]),
-        ("calibration_slope", cal[1], cal[1] - z * cal_se[1], cal[1] + z * cal_se[1]),
+        ("calibration_intercept", citl[0], citl_ci["ci_lower_wald"][0],
+         citl_ci["ci_upper_wald"][0]),
+        ("calibration_slope", cal[1], cal_ci["ci_lower_wald"][1], cal_ci["ci_upper_wald"][1]),
         ("observed_expected", oe, oe_lo, oe_hi),
         ("mean_predicted", float(p.mean()), np.nan, np.nan),
         ("observed_rate", n_events / n, np.nan, np.nan),
@@ -377,7 +368,7 @@ def external_validation(model: ModelSpec | str | Path, frame: pd.DataFrame, *,
          "mean_predicted": float(special.expit(cal[0] + cal[1] * lp).mean())},
     ])
     notes = []
-    if not (ok1 and ok2):
+    if not all(f.converged and not f.perfect_prediction for f in (citl_fit, cal_fit)):
         notes.append("a calibration fit did not converge (the linear predictor separates the "
                      "outcomes): its interval is unreliable")
     if min(n_events, n - n_events) < 100:

@@ -30,7 +30,8 @@ from cohort.errors import AnalysisError
 if TYPE_CHECKING:
     from statsmodels.regression.linear_model import RegressionResultsWrapper
 
-__all__ = ["INTERCEPT", "Design", "LinearFit", "build_design", "fit_ols"]
+__all__ = ["INTERCEPT", "Design", "LinearFit", "build_design", "first_dependent_column",
+           "fit_ols"]
 
 INTERCEPT = "(Intercept)"
 
@@ -282,12 +283,25 @@ class LinearFit:
                 "df_den": float(ft.df_denom), "p": float(np.squeeze(ft.pvalue))}
 
 
-def _first_dependent_column(xmat: np.ndarray) -> int:
-    """Index of the first column that is a combination of the ones before it."""
+def first_dependent_column(xmat: np.ndarray, *, tol: float | None = None) -> int | None:
+    """Index of the first column that is a combination of the ones before it.
+
+    Parameters
+    ----------
+    xmat : ndarray, shape (n, p)
+        A design matrix (e.g. ``Design.X``).
+    tol : float, optional
+        Singular-value threshold of :func:`numpy.linalg.matrix_rank` (its default when None).
+
+    Returns
+    -------
+    int or None
+        The column index, or None when the columns are linearly independent.
+    """
     for j in range(1, xmat.shape[1] + 1):
-        if np.linalg.matrix_rank(xmat[:, :j]) < j:
+        if np.linalg.matrix_rank(xmat[:, :j], tol=tol) < j:
             return j - 1
-    return xmat.shape[1] - 1  # pragma: no cover - only called on rank-deficient matrices
+    return None
 
 
 def fit_ols(y: np.ndarray, design: Design) -> LinearFit:
@@ -322,7 +336,8 @@ def fit_ols(y: np.ndarray, design: Design) -> LinearFit:
                             ": the model needs more subjects than coefficients")
     # statsmodels would fit a rank-deficient design silently through the pseudo-inverse
     if np.linalg.matrix_rank(xmat) < p:
-        bad = design.names[_first_dependent_column(xmat)]
+        j = first_dependent_column(xmat)
+        bad = design.names[xmat.shape[1] - 1 if j is None else j]
         raise AnalysisError(
             f"the model cannot separate {bad!r} from the other terms (it is constant or a "
             "combination of them in the subjects analysed); drop that covariate or check the "

@@ -16,7 +16,10 @@ hidden: events per variable below 10 (:class:`~cohort.errors.SmallSampleWarning`
 (:class:`~cohort.errors.SeparationWarning`) and a cell dose that is zero for every control and so
 confounded with the arm (:class:`~cohort.errors.CollinearityWarning`).
 
-Design matrices are built from column lists, never from formula strings.
+Design matrices are built from column lists, never from formula strings, by the linear models'
+builder (:func:`cohort.analysis.linear_model.build_design`). The maximum-likelihood fit's Wald
+statistics (standard errors, z, p, intervals) are statsmodels' own; Firth's are computed here
+from the inverse information, as ``logistf`` reports them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from cohort.analysis._common import catch_only
+from cohort.analysis.linear_model import INTERCEPT, first_dependent_column
+from cohort.analysis.linear_model import Design as LinearDesign
+from cohort.analysis.linear_model import build_design as build_linear_design
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.errors import (
     AnalysisError,
@@ -53,10 +60,10 @@ __all__ = [
     "logistic_regression",
     "numeric_column",
     "profile_interval",
+    "select_population",
+    "subject_ids",
 ]
 
-INTERCEPT = "(Intercept)"
-"""Name of the intercept term (as R prints it)."""
 EPV_MIN = 10
 """Events per variable below which a model is flagged (Peduzzi et al. 1996)."""
 
@@ -68,28 +75,41 @@ Method = Literal["ml", "firth"]
 
 
 @dataclass(frozen=True)
-class Design:
-    """A validated design for a logistic model.
+class Design(LinearDesign):
+    """A validated design for a logistic model: the linear models' design matrix
+    (:class:`cohort.analysis.linear_model.Design`, numeric columns only) with the outcome and
+    the subjects used and left out.
 
     Attributes
     ----------
-    x : ndarray, shape (n, p)
-        Design matrix; column 0 is the intercept (all ones).
+    X, x : ndarray, shape (n, p)
+        Design matrix; column 0 is the intercept (all ones). ``x`` is an alias of ``X``.
+    names, terms : list of str
+        Column names of ``X``: ``"(Intercept)"`` then the predictors (``terms`` is an alias).
     y : ndarray, shape (n,)
         Outcome, 0.0 or 1.0.
-    terms : list of str
-        Column names of ``x``: ``"(Intercept)"`` then the predictors.
     ids : ndarray
         Subject identifiers of the rows used.
     exclusions : DataFrame
         Rows left out: ``subject_id``, ``reason``.
+
+    ``factors`` and ``interactions`` are empty; ``numeric`` lists the predictors and ``means``
+    their means (NaN for a predictor with missing values kept, ``missing="keep"``).
     """
 
-    x: np.ndarray
     y: np.ndarray
-    terms: list[str]
     ids: np.ndarray
     exclusions: pd.DataFrame
+
+    @property
+    def x(self) -> np.ndarray:
+        """The design matrix (``X``)."""
+        return self.X
+
+    @property
+    def terms(self) -> list[str]:
+        """Column names of the design matrix (``names``)."""
+        return self.names
 
     @property
     def n(self) -> int:
@@ -138,15 +158,62 @@ def numeric_column(values: pd.Series, name: str) -> np.ndarray:
     return values.astype("float64").to_numpy(na_value=np.nan)
 
 
+def subject_ids(frame: pd.DataFrame, id_col: str = "subject_id") -> np.ndarray:
+    """Subject identifiers as text: the ``id_col`` column, or the row index when absent."""
+    ids = frame[id_col] if id_col in frame.columns else frame.index.to_series()
+    return ids.astype(str).to_numpy()
+
+
+def select_population(frame: pd.DataFrame, population: Literal["all", "treated"], *,
+                      id_col: str = "subject_id", control_col: str = "control"
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows a model is fitted on, and the subjects left out with the reason.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per subject.
+    population : {"all", "treated"}
+        ``"treated"`` drops the rows whose ``control_col`` is True (missing counts as not a
+        control), e.g. to estimate a dose effect; ``"all"`` keeps every row.
+    id_col, control_col : str
+        Subject identifier (the row index when absent) and control-arm indicator columns.
+
+    Returns
+    -------
+    (frame, exclusions) : (DataFrame, DataFrame)
+        ``exclusions`` has ``subject_id`` and ``reason`` (empty for ``"all"``).
+
+    Raises
+    ------
+    AnalysisError
+        An unknown ``population``, no ``control_col`` column, or only controls.
+    """
+    none = pd.DataFrame(columns=["subject_id", "reason"])
+    if population not in ("all", "treated"):
+        raise AnalysisError(f"population must be 'all' or 'treated', got {population!r}")
+    if population == "all":
+        return frame, none
+    if control_col not in frame.columns:
+        raise AnalysisError(f"population='treated' needs the control-arm column "
+                            f"{control_col!r}, which is not in the data")
+    control = frame[control_col].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    excluded = pd.DataFrame({"subject_id": subject_ids(frame, id_col)[control],
+                             "reason": "control arm (population='treated')"})
+    if control.all():
+        raise AnalysisError("population='treated' leaves no subjects: every row is a control")
+    return frame.loc[~control], excluded
+
+
 def _dependent_column(x: np.ndarray, terms: list[str]) -> tuple[str, list[str]] | None:
     """The first column that is a linear combination of earlier ones, with those columns."""
+    # scaled to a common size so that the rank tolerance does not depend on the units
     scaled = x / np.maximum(np.abs(x).max(axis=0), 1e-300)
-    for k in range(1, x.shape[1]):
-        if np.linalg.matrix_rank(scaled[:, : k + 1], tol=1e-9 * x.shape[0]) <= k:
-            coef, *_ = np.linalg.lstsq(scaled[:, :k], scaled[:, k], rcond=None)
-            involved = [terms[i] for i in range(k) if abs(coef[i]) > 1e-8]
-            return terms[k], involved
-    return None
+    k = first_dependent_column(scaled, tol=1e-9 * x.shape[0])
+    if k is None:
+        return None
+    coef, *_ = np.linalg.lstsq(scaled[:, :k], scaled[:, k], rcond=None)
+    return terms[k], [terms[i] for i in range(k) if abs(coef[i]) > 1e-8]
 
 
 def build_design(frame: pd.DataFrame, outcome: str, predictors: list[str], *,
@@ -187,8 +254,7 @@ def build_design(frame: pd.DataFrame, outcome: str, predictors: list[str], *,
         raise AnalysisError(f"the outcome {outcome!r} is also listed as a predictor")
     if INTERCEPT in predictors:
         raise AnalysisError(f"{INTERCEPT!r} is added automatically; do not list it")
-    ids = (frame[id_col].astype(str).to_numpy() if id_col in frame.columns
-           else frame.index.astype(str).to_numpy())
+    ids = subject_ids(frame, id_col)
     y = binary_outcome(frame[outcome], outcome)
     cols = {p: numeric_column(frame[p], p) for p in predictors}
     for p, v in cols.items():
@@ -218,8 +284,10 @@ def build_design(frame: pd.DataFrame, outcome: str, predictors: list[str], *,
         raise AnalysisError(
             f"all {n} subjects have {outcome} = 1 (no non-events), so there is nothing to "
             "model; check the outcome definition")
-    x = np.column_stack([np.ones(n)] + [cols[p][keep] for p in predictors])
-    terms = [INTERCEPT, *predictors]
+    base = build_linear_design(
+        pd.DataFrame({p: cols[p][keep] for p in predictors}, index=pd.RangeIndex(n)),
+        factors={}, numeric=predictors)
+    x, terms = base.X, base.names
     for k, p in enumerate(predictors, start=1):
         observed = x[~np.isnan(x[:, k]), k]
         if observed.size == 0:
@@ -239,7 +307,7 @@ def build_design(frame: pd.DataFrame, outcome: str, predictors: list[str], *,
         raise AnalysisError(
             f"predictor {dep[0]!r} is a linear combination of {dep[1]} (collinear); its "
             "effect cannot be separated from theirs: drop one of them")
-    return Design(x=x, y=y, terms=terms, ids=ids[keep], exclusions=exclusions)
+    return Design(**vars(base), y=y, ids=ids[keep], exclusions=exclusions)
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,7 +319,9 @@ class LogisticFit:
     """Estimates of one (possibly constrained) logistic fit.
 
     ``objective`` is the maximised function: the log-likelihood (ML) or the penalised
-    log-likelihood ``loglik + 0.5 log|I|`` (Firth).
+    log-likelihood ``loglik + 0.5 log|I|`` (Firth). ``results`` holds statsmodels' GLM results
+    of a maximum-likelihood fit (:func:`fit_ml`; None otherwise), and ``perfect_prediction``
+    whether statsmodels reported perfect separation during that fit.
     """
 
     coef: np.ndarray
@@ -260,6 +330,34 @@ class LogisticFit:
     objective: float
     converged: bool
     n_iter: int
+    results: Any = None
+    perfect_prediction: bool = False
+
+    def wald(self, alpha: float = 0.05) -> dict[str, np.ndarray]:
+        """Wald standard errors, z statistics, two-sided p-values and ``1 - alpha`` intervals.
+
+        Read from statsmodels' results (``bse``, ``tvalues``, ``pvalues``, ``conf_int``) for a
+        maximum-likelihood fit; for Firth, which statsmodels does not fit, from the inverse
+        information at the estimate (as ``logistf``).
+
+        Returns
+        -------
+        dict of str to ndarray
+            ``std_error``, ``z``, ``p_wald``, ``ci_lower_wald``, ``ci_upper_wald`` (log odds
+            ratio scale), one value per coefficient.
+        """
+        if self.results is not None:
+            r = self.results
+            ci = np.asarray(r.conf_int(alpha=alpha), dtype=float)
+            return {"std_error": np.asarray(r.bse, dtype=float),
+                    "z": np.asarray(r.tvalues, dtype=float),
+                    "p_wald": np.asarray(r.pvalues, dtype=float),
+                    "ci_lower_wald": ci[:, 0], "ci_upper_wald": ci[:, 1]}
+        se = np.sqrt(np.clip(np.diag(self.cov), 0, None))
+        z = self.coef / se
+        q = stats.norm.ppf(1 - alpha / 2)
+        return {"std_error": se, "z": z, "p_wald": 2 * stats.norm.sf(np.abs(z)),
+                "ci_lower_wald": self.coef - q * se, "ci_upper_wald": self.coef + q * se}
 
 
 def _evaluate(beta: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray,
@@ -361,23 +459,57 @@ def fit_firth(x: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = None
     return fit
 
 
-def fit_ml(x: np.ndarray, y: np.ndarray, *, max_iter: int = 100,
-           tol: float = 1e-12) -> LogisticFit:
+def fit_ml(x: np.ndarray, y: np.ndarray, *, offset: np.ndarray | None = None,
+           max_iter: int = 100, tol: float = 1e-12, warn: bool = True) -> LogisticFit:
     """Unpenalised maximum-likelihood fit with statsmodels' GLM (binomial, IRLS), as R's glm.
 
-    statsmodels' own warnings (perfect separation, non-convergence) are replaced by ours:
-    callers check separation with :func:`detect_separation` first.
-    """
-    import statsmodels.api as sm
+    Parameters
+    ----------
+    x : ndarray, shape (n, p)
+        Design matrix (with its intercept column).
+    y : ndarray, shape (n,)
+        Outcome, 0.0 or 1.0.
+    offset : ndarray, shape (n,), optional
+        Known part of the linear predictor (log odds), e.g. a model's linear predictor for
+        calibration-in-the-large.
+    max_iter, tol : int, float
+        IRLS iterations and convergence tolerance.
+    warn : bool
+        Issue our warnings for what statsmodels reports: perfect separation as
+        :class:`~cohort.errors.SeparationWarning`, non-convergence as
+        :class:`~cohort.errors.ConvergenceWarning`. With False they are only recorded in
+        ``perfect_prediction`` and ``converged`` (for callers that report them themselves).
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = sm.GLM(y, x, family=sm.families.Binomial()).fit(maxiter=max_iter, tol=tol)
-    coef = np.asarray(res.params, dtype=float)
-    cov = np.asarray(res.cov_params(), dtype=float)
+    Notes
+    -----
+    Only statsmodels' ``PerfectSeparationWarning`` and ``ConvergenceWarning`` are caught (and
+    turned into the above); any other warning raised during the fit passes through unchanged.
+    """
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning as SMConvergenceWarning
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+
+    with catch_only(PerfectSeparationWarning, SMConvergenceWarning) as caught:
+        res = GLM(y, x, family=Binomial(), offset=offset).fit(maxiter=max_iter, tol=tol)
+    perfect = any(issubclass(w.category, PerfectSeparationWarning) for w in caught)
+    converged = bool(res.converged) and not any(
+        issubclass(w.category, SMConvergenceWarning) for w in caught)
+    if warn and perfect:
+        warnings.warn("perfect separation: the fitted probabilities are all 0 or 1, so the "
+                      "maximum-likelihood estimates are infinite and their standard errors "
+                      "and Wald tests meaningless; use method='firth' (fit_firth)",
+                      SeparationWarning, stacklevel=2)
+    elif warn and not converged:
+        warnings.warn(f"the maximum-likelihood fit did not converge in {max_iter} iterations; "
+                      "check the predictors for extreme values or separation",
+                      ConvergenceWarning, stacklevel=2)
     loglik = float(res.llf)
-    return LogisticFit(coef=coef, cov=cov, loglik=loglik, objective=loglik,
-                       converged=bool(res.converged), n_iter=int(res.fit_history["iteration"]))
+    return LogisticFit(coef=np.asarray(res.params, dtype=float),
+                       cov=np.asarray(res.cov_params(), dtype=float), loglik=loglik,
+                       objective=loglik, converged=converged,
+                       n_iter=int(res.fit_history["iteration"]), results=res,
+                       perfect_prediction=perfect)
 
 
 def detect_separation(x: np.ndarray, y: np.ndarray, terms: list[str] | None = None
@@ -402,14 +534,27 @@ def detect_separation(x: np.ndarray, y: np.ndarray, terms: list[str] | None = No
 
 
 def _objective_at(x: np.ndarray, y: np.ndarray, j: int, value: float, start: np.ndarray,
-                  firth: bool) -> tuple[float, np.ndarray]:
-    """Maximised objective with coefficient ``j`` fixed at ``value``."""
-    beta0 = start.copy()
-    beta0[j] = value
+                  firth: bool, fallback: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """Maximised objective with coefficient ``j`` fixed at ``value``.
+
+    The fit starts from ``start``; when it does not converge it is repeated from ``fallback``
+    and the higher objective kept, so that the profile does not depend on where a warm start
+    happened to stall (far out in a nearly separated direction).
+    """
     free = np.ones(x.shape[1], dtype=bool)
     free[j] = False
-    fit = _newton(x, y, firth=firth, beta0=beta0, free=free, max_iter=200)
-    return fit.objective, fit.coef
+    best = None
+    for origin in (start, fallback):
+        if origin is None:
+            continue
+        beta0 = origin.copy()
+        beta0[j] = value
+        fit = _newton(x, y, firth=firth, beta0=beta0, free=free, max_iter=200)
+        if best is None or fit.objective > best.objective:
+            best = fit
+        if fit.converged:
+            break
+    return best.objective, best.coef
 
 
 def profile_interval(x: np.ndarray, y: np.ndarray, fit: LogisticFit, j: int, *,
@@ -430,7 +575,7 @@ def profile_interval(x: np.ndarray, y: np.ndarray, fit: LogisticFit, j: int, *,
     last = [fit.coef]  # warm start: each constrained fit starts from the previous one
 
     def gap(b: float) -> float:
-        obj, coef = _objective_at(x, y, j, b, last[0], firth)
+        obj, coef = _objective_at(x, y, j, b, last[0], firth, fallback=fit.coef)
         last[0] = coef
         return obj - target
 
@@ -507,7 +652,9 @@ class LogisticResult(AnalysisResult):
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted probability of the event for each row of ``frame`` (NaN if incomplete)."""
         terms = [t for t in self.coef.index if t != INTERCEPT]
-        x = np.column_stack([np.ones(len(frame))] + [numeric_column(frame[t], t) for t in terms])
+        columns = pd.DataFrame({t: numeric_column(frame[t], t) for t in terms},
+                               index=pd.RangeIndex(len(frame)))
+        x = build_linear_design(columns, factors={}, numeric=terms).X
         return special.expit(x @ self.coef.to_numpy())
 
     def to_model_spec(self, *, name: str, outcome_definition: str = "",
@@ -609,6 +756,8 @@ def logistic_regression(frame: pd.DataFrame, outcome: str, predictors: list[str]
         Fewer than 10 events (or non-events, whichever is rarer) per predictor.
     SeparationWarning
         (Quasi-)complete separation with ``method="ml"``: some estimates are infinite.
+    ConvergenceWarning
+        The fit did not converge (without separation).
     CollinearityWarning
         A predictor is 0 for every control but not for treated subjects (a cell dose) while
         controls are in the model: its effect is confounded with the arm.
@@ -619,27 +768,13 @@ def logistic_regression(frame: pd.DataFrame, outcome: str, predictors: list[str]
         raise AnalysisError(f"ci_method must be 'profile' or 'wald', got {ci_method!r}")
     if not 0 < alpha < 1:
         raise AnalysisError(f"alpha must be between 0 and 1, got {alpha!r}")
-    if population not in ("all", "treated"):
-        raise AnalysisError(f"population must be 'all' or 'treated', got {population!r}")
     predictors = list(predictors)
     if not predictors:
         raise AnalysisError("no predictors given; name at least one predictor column")
     notes: list[str] = []
-    pre_excluded = pd.DataFrame(columns=["subject_id", "reason"])
-    if population == "treated":
-        if control_col not in frame.columns:
-            raise AnalysisError(f"population='treated' needs the control-arm column "
-                                f"{control_col!r}, which is not in the data")
-        control = frame[control_col].astype("boolean").fillna(False).to_numpy(dtype=bool)
-        ids = (frame[id_col].astype(str) if id_col in frame.columns
-               else frame.index.astype(str).to_series())
-        pre_excluded = pd.DataFrame({"subject_id": np.asarray(ids)[control],
-                                     "reason": "control arm (population='treated')"})
-        frame = frame.loc[~control]
-        if frame.empty:
-            raise AnalysisError("population='treated' leaves no subjects: every row is a "
-                                "control")
-    else:
+    frame, pre_excluded = select_population(frame, population, id_col=id_col,
+                                            control_col=control_col)
+    if population == "all":
         for p, n_ctl in _dose_confounded(frame, predictors, control_col):
             _warn(notes,
                   f"{p!r} is 0 for all {n_ctl} controls, so it is collinear with the arm: "
@@ -672,13 +807,17 @@ def logistic_regression(frame: pd.DataFrame, outcome: str, predictors: list[str]
             _warn(notes, msg + "; maximum-likelihood estimates, standard errors and Wald "
                   "tests are not finite or meaningless: use method='firth'", SeparationWarning)
 
-    fit = fit_firth(x, y) if firth else fit_ml(x, y)
-    if not fit.converged and separated is None:
+    # statsmodels' own separation and convergence warnings are reported here, with notes
+    fit = fit_firth(x, y) if firth else fit_ml(x, y, warn=False)
+    if fit.perfect_prediction and separated is None:
+        _warn(notes, "perfect separation: the fitted probabilities are all 0 or 1; "
+              "maximum-likelihood estimates, standard errors and Wald tests are not finite or "
+              "meaningless: use method='firth'", SeparationWarning)
+    if not fit.converged and separated is None and not fit.perfect_prediction:
         _warn(notes, f"the {method} fit did not converge in {fit.n_iter} iterations",
               ConvergenceWarning)
 
-    z = stats.norm.ppf(1 - alpha / 2)
-    se = np.sqrt(np.clip(np.diag(fit.cov), 0, None))
+    wald = fit.wald(alpha)
     rows = []
     for j, term in enumerate(terms):
         lo_p, hi_p = profile_interval(x, y, fit, j, firth=firth, alpha=alpha)
@@ -686,11 +825,11 @@ def logistic_regression(frame: pd.DataFrame, outcome: str, predictors: list[str]
         free[j] = False
         lr, df = _lr_test(x, y, fit, free, firth=firth)
         est = fit.coef[j]
-        lo_w, hi_w = est - z * se[j], est + z * se[j]
+        lo_w, hi_w = wald["ci_lower_wald"][j], wald["ci_upper_wald"][j]
         lo, hi = (lo_p, hi_p) if ci_method == "profile" else (lo_w, hi_w)
         rows.append({
-            "term": term, "estimate": est, "std_error": se[j], "z": est / se[j],
-            "p_wald": 2 * stats.norm.sf(abs(est / se[j])),
+            "term": term, "estimate": est, "std_error": wald["std_error"][j],
+            "z": wald["z"][j], "p_wald": wald["p_wald"][j],
             "ci_lower": lo, "ci_upper": hi,
             "ci_lower_wald": lo_w, "ci_upper_wald": hi_w,
             "ci_lower_profile": lo_p, "ci_upper_profile": hi_p,

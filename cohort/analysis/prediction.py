@@ -38,8 +38,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from scipy import special, stats
+from scipy.linalg import LinAlgWarning
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_curve
@@ -49,7 +51,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from cohort.analysis.logistic import build_design, fit_firth
+from cohort.analysis._common import catch_only
+from cohort.analysis.logistic import build_design, fit_firth, select_population
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.errors import AnalysisError, ConvergenceWarning, SmallSampleWarning
 
@@ -77,6 +80,10 @@ P_CLIP = 1e-8
 """Predicted probabilities are clipped to [P_CLIP, 1 - P_CLIP] before taking logits (a forest
 can predict exactly 0 or 1)."""
 _VECTORISED = ("logistic", "ridge", "firth")
+_REFIT_WARNINGS = (SklearnConvergenceWarning, LinAlgWarning, ConvergenceWarning)
+"""What a refit is expected to warn about on small resamples (no convergence, an ill-conditioned
+Hessian: separation or a constant column in the sample): counted or accepted, not shown. Any
+other warning passes through (:func:`cohort.analysis._common.catch_only`)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -441,19 +448,19 @@ def _bootstrap_loop(x: np.ndarray, y: np.ndarray, model: str, idx: np.ndarray,
     boot = {m: np.full(nb, np.nan) for m in METRICS}
     orig = {m: np.full(nb, np.nan) for m in METRICS}
     converged = np.ones(nb, dtype=bool)
-    for b in range(nb):
-        rows = idx[b]
-        yb = y[rows]
-        if yb.min() == yb.max():
-            continue
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            fitted = clone(pipe).fit(x[rows], yb)
-        converged[b] = not any("converge" in str(c.message).lower() for c in caught)
-        for target, xs, ys in ((boot, x[rows], yb), (orig, x, y)):
-            perf = performance(ys, fitted.predict_proba(xs)[:, 1])
-            for m in METRICS:
-                target[m][b] = perf[m]
+    with catch_only():  # any other warning once, not once per sample
+        for b in range(nb):
+            rows = idx[b]
+            yb = y[rows]
+            if yb.min() == yb.max():
+                continue
+            with catch_only(*_REFIT_WARNINGS) as caught:
+                fitted = clone(pipe).fit(x[rows], yb)
+            converged[b] = not any("converge" in str(c.message).lower() for c in caught)
+            for target, xs, ys in ((boot, x[rows], yb), (orig, x, y)):
+                perf = performance(ys, fitted.predict_proba(xs)[:, 1])
+                for m in METRICS:
+                    target[m][b] = perf[m]
     return boot, orig, converged
 
 
@@ -511,8 +518,7 @@ def bootstrap_optimism(x: np.ndarray, y: np.ndarray, model: str = "logistic", *,
     model_seed = int(rng.integers(0, 2**31 - 1))
     apparent_model = make_model(model, random_state=model_seed, ridge_c=ridge_c,
                                 n_estimators=n_estimators)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with catch_only(*_REFIT_WARNINGS):
         p_app = apparent_model.fit(x, y).predict_proba(x)[:, 1]
     apparent = performance(y, p_app)
     if engine == "vectorised":
@@ -595,22 +601,22 @@ def repeated_cv(x: np.ndarray, y: np.ndarray, model: str = "logistic", *, n_spli
         for k in range(n_permutations):
             for j in range(p):
                 perms[r, k, j] = perm_rng.permutation(n)
-    for i, (train, test) in enumerate(cv.split(x, y)):
-        r = i // n_splits
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    # non-convergence in a fold is expected with few events; other warnings once, not per fold
+    with catch_only(*_REFIT_WARNINGS):
+        for i, (train, test) in enumerate(cv.split(x, y)):
+            r = i // n_splits
             fitted = clone(pipe).fit(x[train], y[train])
-        # one predict call per fold: the held-out rows, then every permuted copy of them
-        blocks = [x[test]]
-        for k in range(n_permutations):
-            for j in range(p):
-                xp = x[test].copy()
-                xp[:, j] = x[perms[r, k, j][test], j]
-                blocks.append(xp)
-        prob = fitted.predict_proba(np.vstack(blocks))[:, 1].reshape(-1, test.size)
-        oof[r, test] = prob[0]
-        permuted[r, :, :, test] = prob[1:].reshape(n_permutations, p, test.size) \
-            .transpose(2, 0, 1)
+            # one predict call per fold: the held-out rows, then every permuted copy of them
+            blocks = [x[test]]
+            for k in range(n_permutations):
+                for j in range(p):
+                    xp = x[test].copy()
+                    xp[:, j] = x[perms[r, k, j][test], j]
+                    blocks.append(xp)
+            prob = fitted.predict_proba(np.vstack(blocks))[:, 1].reshape(-1, test.size)
+            oof[r, test] = prob[0]
+            permuted[r, :, :, test] = prob[1:].reshape(n_permutations, p, test.size) \
+                .transpose(2, 0, 1)
     metrics = _metrics_batched(y, oof)
     per_repeat = pd.DataFrame({"repeat": np.arange(n_repeats), **metrics})
     base_auc = metrics["auc"]
@@ -751,18 +757,8 @@ def evaluate_prediction(frame: pd.DataFrame, outcome: str, predictors: list[str]
         raise AnalysisError(f"unknown model(s) {bad or models}; choose from {', '.join(MODELS)}")
     if n_splits == 0 and n_bootstrap == 0:
         raise AnalysisError("with n_splits=0 and n_bootstrap=0 nothing is evaluated")
-    excluded = pd.DataFrame(columns=["subject_id", "reason"])
-    if population == "treated":
-        if control_col not in frame.columns:
-            raise AnalysisError(f"population='treated' needs the column {control_col!r}")
-        control = frame[control_col].astype("boolean").fillna(False).to_numpy(dtype=bool)
-        ids = frame[id_col].astype(str) if id_col in frame.columns else \
-            frame.index.astype(str).to_series()
-        excluded = pd.DataFrame({"subject_id": np.asarray(ids)[control],
-                                 "reason": "control arm (population='treated')"})
-        frame = frame.loc[~control]
-    elif population != "all":
-        raise AnalysisError(f"population must be 'all' or 'treated', got {population!r}")
+    frame, excluded = select_population(frame, population, id_col=id_col,
+                                        control_col=control_col)
     design = build_design(frame, outcome, list(predictors), id_col=id_col, missing="keep")
     exclusions = pd.concat([excluded, design.exclusions], ignore_index=True) \
         if len(excluded) else design.exclusions
@@ -804,8 +800,7 @@ def evaluate_prediction(frame: pd.DataFrame, outcome: str, predictors: list[str]
                               n_permutations=n_permutations, ridge_c=ridge_c,
                               n_estimators=n_estimators)
         if boot is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with catch_only(*_REFIT_WARNINGS):
                 fitted = make_model(name, random_state=int(seeds[2 * i]), ridge_c=ridge_c,
                                     n_estimators=n_estimators).fit(x, y)
             apparent = performance(y, fitted.predict_proba(x)[:, 1])

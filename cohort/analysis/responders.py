@@ -12,8 +12,13 @@ default) or OR (``"any"``):
   falls inside the visit window) is at least ``reduction_pct`` % below the dose on day 0
   (stopping the drug is a 100% reduction; Nguyen 2021).
 
-A subject whose status cannot be decided (no value in the visit window, no baseline, not on
-the drug at day 0, no contact until the visit) is excluded with the reason, unless
+A medication criterion does not apply to a subject who takes no dose of its drug class on
+day 0 (there is nothing to reduce). The applicable criteria combine by three-valued (Kleene)
+logic, as R's ``any()``/``all()`` with ``NA`` for an undecided criterion: with ``"any"`` one
+met criterion makes a responder, with ``"all"`` one unmet criterion makes a non-responder,
+whatever the others (see :func:`responder_flags`). A subject whose status cannot be decided
+(no value in the visit window, no baseline, a daily dose missing, no contact until the
+visit, or no applicable criterion at all) is excluded with the reason, unless
 ``missing="nonresponder"`` counts them as non-responders (also listed in ``exclusions``
 with that remark). Rates per arm come with Clopper-Pearson and Wilson intervals; each arm is
 compared with the reference arm by :func:`cohort.analysis.proportions.compare_proportions`
@@ -192,8 +197,11 @@ def medication_reduction(medications: pd.DataFrame, subjects: pd.DataFrame, *,
     DataFrame
         ``subject_id``, ``day`` (day assessed), ``dose_baseline``, ``dose_followup`` (daily
         doses, summed over periods of the class covering the day; 0 when off the drug),
-        ``unit``, ``reduction_pct`` (100 * (baseline - follow-up) / baseline), ``reason`` (NA
-        when decided).
+        ``unit``, ``reduction_pct`` (100 * (baseline - follow-up) / baseline),
+        ``applicable`` (False when the subject takes no dose of the class on
+        ``baseline_day``: no period of the class covers that day, which includes never taking
+        it, or the period's daily dose is 0; the reduction criterion then does not apply),
+        ``reason`` (NA when decided; says why not decided or not applicable).
     """
     meds = medications.assign(subject_id=medications["subject_id"].astype(str))
     meds = meds[meds["drug_class"] == drug_class]
@@ -216,21 +224,29 @@ def medication_reduction(medications: pd.DataFrame, subjects: pd.DataFrame, *,
         base_rows, fu_rows = on(baseline_day), on(assess)
         d0 = float(dose[base_rows].sum()) if base_rows.any() else 0.0
         d1 = float(dose[fu_rows].sum()) if fu_rows.any() else 0.0
+        # no positive dose on the baseline day: nothing to reduce, and that is known, not
+        # missing, so the class does not apply to the subject (checked before anything else)
+        applicable = False
         if own.empty or not base_rows.any():
             reason = f"not on {drug_class} on day {baseline_day}"
-        elif np.isnan(dose[base_rows | fu_rows]).any():
-            reason = f"{drug_class} daily dose missing"
-        elif len(units) > 1:
-            reason = f"{drug_class} doses in different units ({', '.join(units)})"
-        elif pd.notna(last) and int(last) < assess:
-            reason = f"last contact on day {int(last)}, before day {min_day or day}"
-        elif d0 <= 0:
+        elif not np.isnan(dose[base_rows]).any() and d0 <= 0:
             reason = f"{drug_class} daily dose 0 on day {baseline_day}"
+        elif np.isnan(dose[base_rows | fu_rows]).any():
+            applicable = True
+            reason = f"{drug_class} daily dose missing"
+        else:
+            applicable = True
+            if len(units) > 1:
+                reason = f"{drug_class} doses in different units ({', '.join(units)})"
+            elif pd.notna(last) and int(last) < assess:
+                reason = f"last contact on day {int(last)}, before day {min_day or day}"
         rows.append({"subject_id": sid, "day": assess, "dose_baseline": d0, "dose_followup": d1,
                      "unit": units[0] if len(units) == 1 else None,
                      "reduction_pct": 100 * (d0 - d1) / d0 if reason is None else math.nan,
-                     "reason": reason})
-    out = pd.DataFrame(rows)
+                     "applicable": applicable, "reason": reason})
+    out = pd.DataFrame(rows, columns=["subject_id", "day", "dose_baseline", "dose_followup",
+                                      "unit", "reduction_pct", "applicable", "reason"])
+    out["applicable"] = out["applicable"].astype(bool)
     out["reason"] = out["reason"].astype("string")
     return out
 
@@ -243,6 +259,31 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
                     baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW) -> pd.DataFrame:
     """Responder status per subject at one visit.
 
+    For each subject every criterion is *met*, *not met*, *undecided* (the value it needs is
+    missing: no value in the visit window, no baseline, a percent change from a baseline of 0,
+    a daily dose missing or in mixed units, no contact until the visit) or *not applicable*
+    (a medication criterion for a drug class the subject takes no dose of on day 0: never
+    took it, stopped before day 0, started after it, or a recorded daily dose of 0). Not
+    applicable criteria are dropped, and the rest combine by Kleene's three-valued logic,
+    undecided playing R's ``NA``: the result is what R's ``any(x)`` / ``all(x)`` give on the
+    logical vector ``x`` of the applicable criteria (``TRUE``, ``FALSE`` or ``NA``).
+
+    * ``combine="any"``: a **responder** if at least one applicable criterion is met, even
+      when others are undecided; a **non-responder** if every applicable criterion is
+      decided and none is met; otherwise undecided (none met, at least one undecided).
+    * ``combine="all"``: a **responder** if every applicable criterion is decided and met; a
+      **non-responder** if at least one applicable criterion is not met, even when others
+      are undecided; otherwise undecided (none failed, at least one undecided).
+    * A subject with **no applicable criterion** (e.g. only medication criteria, and on none
+      of the drug classes on day 0) is undecided under either rule, with the reason
+      ``"no applicable criterion (...)"`` listing why each does not apply. (R's
+      ``any(logical(0))`` is FALSE and ``all(logical(0))`` TRUE; a subject with nothing to
+      reduce has shown neither, so neither is claimed.)
+
+    E.g. with ``"med:insulin >= 50"`` and ``"med:metformin >= 50"`` and ``combine="any"``, a
+    subject on metformin only is a responder when the metformin dose was at least halved and
+    a non-responder otherwise; the insulin criterion is ignored for them.
+
     Parameters
     ----------
     measurements, subjects : DataFrame
@@ -254,17 +295,22 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
     criteria : sequence of Criterion, MedicationCriterion or str, keyword-only
         At least one; text is parsed by :func:`parse_criterion`.
     combine : {"all", "any"}, keyword-only
-        AND or OR of the criteria.
+        AND or OR of the applicable criteria, as above.
     missing : {"exclude", "nonresponder"}, keyword-only
-        What to do with a subject whose status cannot be decided.
+        What to do with a subject whose status is undecided (including a subject with no
+        applicable criterion): leave them out (``responder`` NA) or count them as
+        non-responders (``responder`` False, `` (counted as non-responder)`` added to the
+        reason).
     baseline_window : (int, int), keyword-only
-        Baseline window for change criteria.
+        Baseline window for change criteria (study days).
 
     Returns
     -------
     DataFrame
-        ``subject_id``, one boolean column per criterion (named by its label), ``responder``
-        (boolean; NA when excluded), ``reason`` (why undecided, NA otherwise).
+        ``subject_id``, one boolean column per criterion (named by its label; NA when that
+        criterion is undecided or not applicable for the subject), ``responder`` (boolean; NA
+        when excluded), ``reason`` (why undecided: the reasons of the undecided criteria,
+        joined by ``"; "``, each prefixed by its label; NA when decided).
     """
     if combine not in ("all", "any"):
         raise AnalysisError(f"combine must be 'all' or 'any', got {combine!r}")
@@ -274,9 +320,12 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
     if not parsed:
         raise AnalysisError("no responder criterion given; e.g. 'HBA1C < 7'")
     ids = subjects["subject_id"].astype(str).reset_index(drop=True)
+    n = len(ids)
     out = pd.DataFrame({"subject_id": ids})
-    reasons = pd.Series([None] * len(ids), dtype=object)
-    flags = []
+    met, failed = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    unknown, applies = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    unknown_why: list[list[str]] = [[] for _ in range(n)]
+    inapplicable_why: list[list[str]] = [[] for _ in range(n)]
     for crit in parsed:
         if isinstance(crit, MedicationCriterion):
             if medications is None or len(medications) == 0:
@@ -287,7 +336,8 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
             red = red.set_index("subject_id").reindex(ids)
             flag = red["reduction_pct"].to_numpy(dtype=float) >= crit.reduction_pct
             why = red["reason"].astype(object).to_numpy()
-            decided = pd.isna(why)
+            applicable = red["applicable"].astype("boolean").fillna(True).to_numpy(dtype=bool)
+            decided = pd.isna(why) & applicable
         else:
             if crit.measure == "value":
                 # a value criterion needs no baseline
@@ -303,24 +353,30 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
                 pct_why = ch["pct_reason"].astype(object).to_numpy()
                 why = np.where(pd.isna(why) & np.isnan(vals), pct_why, why)
             decided = ~np.isnan(vals)
+            applicable = np.ones(n, dtype=bool)
             flag = _OPS[crit.op](np.where(decided, vals, 0.0), crit.threshold)
-        col = pd.array(np.where(decided, flag, None), dtype="boolean")
-        out[crit.label] = col
-        flags.append(col)
-        undecided = ~decided
-        label_why = [f"{crit.label}: {w}" for w in why]
-        reasons = pd.Series(np.where(undecided & reasons.isna().to_numpy(), label_why,
-                                     reasons.to_numpy()), dtype=object)
-    stacked = pd.DataFrame({i: f for i, f in enumerate(flags)})
-    filled = stacked.fillna(False).astype(bool)
-    resp = filled.all(axis=1) if combine == "all" else filled.any(axis=1)
-    undecided = reasons.notna().to_numpy()
-    if missing == "exclude":
-        out["responder"] = pd.array(np.where(undecided, None, resp.to_numpy()),
-                                    dtype="boolean")
+        out[crit.label] = pd.array(np.where(decided, flag, None), dtype="boolean")
+        met |= decided & flag
+        failed |= decided & ~flag
+        unknown |= applicable & ~decided
+        applies |= applicable
+        for i in np.flatnonzero(~decided):
+            w = why[i] if pd.notna(why[i]) else "no value"
+            (unknown_why if applicable[i] else inapplicable_why)[i].append(f"{crit.label}: {w}")
+    # Kleene logic over the applicable criteria; nothing applicable is undecided
+    if combine == "any":
+        resp = np.where(met, True, np.where(unknown | ~applies, None, False))
     else:
-        out["responder"] = pd.array(np.where(undecided, False, resp.to_numpy()),
-                                    dtype="boolean")
+        resp = np.where(failed, False, np.where(unknown | ~applies, None, True))
+    undecided = pd.isna(resp)
+    reasons = pd.Series([None] * n, dtype=object)
+    for i in np.flatnonzero(undecided):
+        reasons[i] = ("; ".join(unknown_why[i]) if applies[i] else
+                      f"no applicable criterion ({'; '.join(inapplicable_why[i])})")
+    if missing == "exclude":
+        out["responder"] = pd.array(resp, dtype="boolean")
+    else:
+        out["responder"] = pd.array(np.where(undecided, False, resp), dtype="boolean")
         reasons = reasons.where(~undecided, reasons + " (counted as non-responder)")
     out["reason"] = pd.array(reasons.to_numpy(), dtype="string")
     return out

@@ -36,12 +36,6 @@ def _reproduce(spec: Any, study: str, cohort: Any, path: Path, mapping: str | No
                             options={"data": str(path), "mapping": mapping})
 
 
-def _study_title(study: str, reproduction: Any) -> str:
-    spec = getattr(reproduction, "study", None)
-    title = getattr(getattr(spec, "study", None), "title", None)
-    return f"{study}: {title}" if title else f"Study report: {study}"
-
-
 @app.command()
 @guarded
 def report(
@@ -82,7 +76,6 @@ def report(
     if study is not None:
         typer.echo(f"cohort: reproducing {study} on {path} ...", err=True)
         reproduction = _reproduce(spec, study, cohort, path, mapping)
-        title = title or _study_title(study, reproduction)
     typer.echo(f"cohort: building the report of {path} ...", err=True)
     built = build_report(cohort, reproduction=reproduction, title=title, seed=seed,
                          command="cohort report", options={"out": str(out), "study": study})

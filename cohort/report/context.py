@@ -4,6 +4,7 @@ record of which sections could be computed, and the guard that turns a failure i
 
 from __future__ import annotations
 
+import html
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,9 +130,12 @@ def run_section(ctx: ReportContext, heading: str,
             ctx.html.note(f"not computable: {text}")
             status = SectionStatus(heading, "error", text, tuple(ctx._parts))
     seen: set[str] = set()
+    shown = ctx.html.render() if caught else ""
     for w in caught:
-        text = f"{w.category.__name__}: {_one_line(w.message)}"
-        if text not in seen:
+        message = _one_line(w.message)
+        text = f"{w.category.__name__}: {message}"
+        # analyses also keep their warnings as notes, which the section may show already
+        if text not in seen and html.escape(message) not in shown:
             seen.add(text)
             ctx.html.paragraph(f"warning: {text}", css="muted")
     ctx.statuses.append(status)

@@ -14,10 +14,12 @@ LANDMARK_CANDIDATES = (3.0, 6.0, 12.0, 24.0, 36.0, 48.0, 60.0, 72.0)
 
 
 def landmarks_within(max_days: float) -> list[float]:
-    """The landmark times (months) at or before ``max_days`` of follow-up (days)."""
+    """The landmark times (months) at or before ``max_days`` of follow-up (days), without
+    those under 1/16 of the follow-up (their at-risk numbers would crowd the axis)."""
     from cohort.analysis.survival import MONTH_DAYS
 
-    return [m for m in LANDMARK_CANDIDATES if m * MONTH_DAYS <= max_days]
+    months = max_days / MONTH_DAYS
+    return [m for m in LANDMARK_CANDIDATES if m <= months and m >= months / 16]
 
 
 def survival_section(ctx: ReportContext) -> None:
@@ -43,7 +45,8 @@ def survival_section(ctx: ReportContext) -> None:
         "stop; each subject's first episode enters the Kaplan-Meier estimate (log CI, as R).")
     ctx.html.table(pd.DataFrame([counts]), caption="Subjects and insulin-free episodes")
     for note in ins.notes:
-        ctx.html.paragraph(note, css="muted")
+        if ins.rule.describe() not in note:  # the definition is stated above
+            ctx.html.paragraph(note, css="muted")
     tte = tte_from_episodes(ins.episodes, c.subjects.astype({"arm": str}), columns=["arm"])
     group = "arm" if tte["arm"].nunique() > 1 else None
     marks = landmarks_within(float(tte["stop"].max() - tte["start"].min()))
@@ -62,8 +65,10 @@ def survival_section(ctx: ReportContext) -> None:
         lr = log_rank(tte, group=group)
         ctx.html.table(lr.summary[["comparison", "statistic", "df", "p", "p_holm", "n",
                                    "n_events"]], caption="Log-rank tests between arms")
-    else:
+    elif c.subjects["arm"].nunique() > 1:
         ctx.not_computable("log-rank test", "every insulin-free subject is in one arm")
+    else:
+        ctx.html.paragraph("One arm: no between-arm comparison.", css="muted")
     ax = plot_km(km, ax=new_axes(7.5, 5.0))
     ctx.figure(ax, "Kaplan-Meier estimate of remaining insulin-free, with 95% band and numbers "
                    "at risk")

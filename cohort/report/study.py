@@ -94,6 +94,14 @@ def _display_name(path: str) -> str:
     return p.name or str(path)
 
 
+def _default_title(cohort: Cohort, reproduction: Any) -> str:
+    # a ReproductionResult carries its StudySpec (.study); its title names the report
+    study = getattr(getattr(reproduction, "study", None), "study", None)
+    if study is not None and getattr(study, "id", None) and getattr(study, "title", None):
+        return f"{study.id}: {study.title}"
+    return f"Cohort report: {_display_name(cohort.path)}"
+
+
 def _manifest(cohort: Cohort, *, title: str, seed: int, reproduction: Any,
               created: datetime | None, command: str,
               extra: dict[str, Any] | None) -> dict[str, Any]:
@@ -135,7 +143,7 @@ def build_report(cohort_or_path: Cohort | str | Path, *, reproduction: Any = Non
     from cohort.report.reproduction import reproduction_section
 
     cohort = _load(cohort_or_path, mapping)
-    title = title or f"Cohort report: {_display_name(cohort.path)}"
+    title = title or _default_title(cohort, reproduction)
     html = HtmlReport(title)
     ctx = ReportContext(cohort=cohort, html=html, seed=seed)
     manifest = _manifest(cohort, title=title, seed=seed, reproduction=reproduction,
@@ -168,7 +176,8 @@ def write_report(cohort_or_path: Cohort | str | Path, out_html: str | Path, *,
         From :func:`cohort.studies.reproduce.reproduce`: adds the published-vs-reproduced
         table (without it the section says it was not requested).
     title : str, optional, keyword-only
-        Document title (default ``"Cohort report: <folder name>"``).
+        Document title (default: ``"<study id>: <study title>"`` with a reproduction, else
+        ``"Cohort report: <folder name>"``).
     mapping : str, Path or Mapping, optional, keyword-only
         Mapping file or preset, when ``cohort_or_path`` is a path.
     seed : int, keyword-only

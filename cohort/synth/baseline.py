@@ -41,7 +41,9 @@ def _bounds_for(st: SynthState, name: str, var: Variable,
             hi[:] = np.minimum(hi, float(b.high))
     elif isinstance(b, dict):
         for key, sub in st.groups(b).items():
-            pos = np.isin(idx, sub)
+            member = np.zeros(st.n, dtype=bool)
+            member[sub] = True
+            pos = member[idx]
             bb = b[key]
             if bb.low is not None:
                 lo[pos] = np.maximum(lo[pos], float(bb.low))

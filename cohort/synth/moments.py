@@ -199,11 +199,14 @@ def _active_set(x: np.ndarray, a: _Columns, a_vec: np.ndarray, y_a: np.ndarray, 
             k = 0.0
         else:
             k = float(np.sqrt(max(t2, 0.0) / zz))
-        # free values: y0 + k z = A (c0 - k cz) + k x
-        out = a.times(c0 - k * cz) + k * x
-        out[fixed] = vals[fixed]
-        bad = ~fixed & ((out < lo) | (out > hi))
+        # free values: y0 + k z = A (c0 - k cz) + k x (in place: this loop is the hot path)
+        out = a.times(c0 - k * cz)
+        out += k * x
+        bad = out < lo
+        bad |= out > hi
+        bad &= ~fixed
         if not bad.any():
+            out[fixed] = vals[fixed]
             return out
         vals[bad] = clip_inside(out[bad], lo[bad], hi[bad], ins[bad], scale)
         sub = a.rows(bad)

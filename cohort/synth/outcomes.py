@@ -314,8 +314,12 @@ def generate_trajectory(st: SynthState, param: str, t: Trajectory) -> None:
             if t.change is not None and slope:
                 m += slope * (b.mean() - pooled)  # the spec gives the mean at the pooled baseline
             s = _spread(t, visit, key)
-            targets[key] = (m, s)
             c0[idx] = m + shifts[idx] + slope * (b - b.mean()) + s * scores[idx, j]
+            if t.sd_around == "subgroups" and idx.size > 1:
+                # the SD is the spread around the modifiers' subgroup means: the matched SD
+                # adds the spread of the shifts, so the effect modification is not diluted
+                s = float(np.sqrt(s ** 2 + shifts[idx].var(ddof=1)))
+            targets[key] = (m, s)
         y0 = _to_value(c0, base, t)
         lo = np.full(st.n, y_lo)
         hi = np.full(st.n, y_hi)

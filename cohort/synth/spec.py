@@ -509,8 +509,11 @@ class Trajectory(Marked):
     (``absolute``: in the unit of the parameter; ``percent``: percent of baseline). With a
     ``baseline_slope`` it is the mean at the pooled baseline mean (an adjusted, least-squares
     mean). ``level`` gives mean values instead of changes. ``sd`` is the SD of the change (or
-    the level) at each visit; ``residual_sd`` the SD after adjusting for baseline. Visits
-    measured but not anchored are interpolated in time.
+    the level) at each visit in the whole group (what a paper's table or paired t-test
+    reports; ``modifiers`` then redistribute within it), or, with ``sd_around: subgroups``,
+    the spread around the modifiers' subgroup means (so effect sizes are kept); ``residual_sd``
+    is the SD after adjusting for baseline. Visits measured but not anchored are interpolated
+    in time.
     """
 
     scale: Literal["absolute", "percent"] = "absolute"
@@ -519,6 +522,9 @@ class Trajectory(Marked):
     sd: dict[str, Num | dict[str, Num]] | None = None
     residual_sd: dict[str, Num | dict[str, Num]] | None = None
     baseline_slope: Num | None = None
+    sd_around: Literal["group", "subgroups"] = Field(
+        "group", description="Whether sd is the spread of the whole group or around the "
+        "modifiers' subgroup means.")
     visit_correlation: float = Field(0.5, ge=0, lt=1)
     interpolation_sd: float = Field(0.0, ge=0, description="Noise added at interpolated "
                                     "visits (unit of the scale).")

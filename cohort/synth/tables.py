@@ -59,7 +59,7 @@ def _subjects(st: SynthState, ids: np.ndarray) -> pd.DataFrame:
         "height_cm": c["height_cm"],
         "bmi_kg_m2": c["bmi_kg_m2"],
         "last_contact_day": st.last_contact.astype(np.int64),
-    })
+    }, copy=False)
 
 
 def _infusions(st: SynthState, ids: np.ndarray) -> pd.DataFrame | None:
@@ -80,7 +80,7 @@ def _infusions(st: SynthState, ids: np.ndarray) -> pd.DataFrame | None:
             "route": st.cols["route"][subj],
             "dose_cells_per_kg": st.cols["dose_cells_per_kg"][subj],
             "dose_cells_total": st.cols["dose_cells_total"][subj],
-        }))
+        }, copy=False))
     if not parts:
         return None
     # arms are contiguous blocks of subjects and each block is subject-major: already sorted
@@ -166,7 +166,7 @@ def _measurements(st: SynthState, ids: np.ndarray) -> tuple[pd.DataFrame,
         "unit": pd.Categorical.from_codes(unit_code[arr["param_code"]],
                                           categories=unique_units),
         "visit": pd.Categorical.from_codes(arr["visit_code"], categories=labels),
-    })
+    }, copy=False)
     return frame, arr
 
 
@@ -222,7 +222,7 @@ def _insulin_periods(st: SynthState, arr: dict[str, np.ndarray]) -> pd.DataFrame
         "end_day": _nullable_days(end, same),
         "daily_dose": daily,
         "unit": np.where(has_w, "IU/day", "IU/kg/day").astype(object),
-    })
+    }, copy=False)
 
 
 def _oral_drugs(st: SynthState) -> pd.DataFrame | None:
@@ -254,13 +254,13 @@ def _oral_drugs(st: SynthState) -> pd.DataFrame | None:
             end_first = np.where(reduce, np.nan_to_num(rday) - 1, np.nan)
             parts.append(pd.DataFrame({
                 "subject": idx, "drug_class": drug.drug_class, "start_day": since[idx],
-                "end_day": end_first, "daily_dose": dose, "unit": drug.unit}))
+                "end_day": end_first, "daily_dose": dose, "unit": drug.unit}, copy=False))
             later = reduce & (new > 0)
             if later.any():
                 parts.append(pd.DataFrame({
                     "subject": idx[later], "drug_class": drug.drug_class,
                     "start_day": rday[later].astype(np.int64), "end_day": np.nan,
-                    "daily_dose": new[later], "unit": drug.unit}))
+                    "daily_dose": new[later], "unit": drug.unit}, copy=False))
     if not parts:
         return None
     frame = pd.concat(parts, ignore_index=True)
@@ -296,7 +296,7 @@ def _adverse_events(ae: dict[str, np.ndarray], ids: np.ndarray) -> pd.DataFrame 
         "serious": ae["serious"].astype(bool),
         "related": ae["related"].astype(bool),
         "_s": ae["subject"],
-    })
+    }, copy=False)
     frame = frame.sort_values(["_s", "onset_day", "term"], kind="stable").drop(columns="_s")
     frame.index = pd.RangeIndex(len(frame))
     return frame
