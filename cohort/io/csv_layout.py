@@ -4,8 +4,9 @@ polars reads CSV files fast but does not say on which line a record started (a q
 span lines) and silently pads a line with too few fields with nulls. Both matter to a user who
 is told "line 57": this module finds the physical line and field count of every record with a
 vectorised (numpy) pass over the bytes, for RFC 4180 quoting (``"`` quotes, ``""`` escapes).
-It is only run when a cheap size check shows that a file is not laid out one record per line
-with every field present (see :func:`simple_layout`).
+It is only run when a cheap check (the file's size and a count of three byte values, see
+:func:`simple_layout`) shows that a file is not laid out one record per line with every field
+present.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CsvLayout", "ends_with_newline", "header_line", "scan_layout", "simple_layout"]
+__all__ = ["ByteCounts", "CsvLayout", "byte_counts", "ends_with_newline", "header_line",
+           "scan_layout", "simple_layout"]
 
 _BLOCK = 1 << 23
 _QUOTE = ord('"')
@@ -59,16 +61,43 @@ def ends_with_newline(path: Path) -> bool:
         return fh.read(1) == b"\n"
 
 
+@dataclass(frozen=True)
+class ByteCounts:
+    """The bytes of a CSV file that decide its layout (see :func:`byte_counts`)."""
+
+    quotes: int
+    line_feeds: int
+    carriage_returns: int
+
+
+def byte_counts(path: Path) -> ByteCounts:
+    """Count the double quotes, line feeds and carriage returns of ``path`` in one pass."""
+    quotes = line_feeds = carriage_returns = 0
+    for block in _blocks(path):
+        quotes += block.count(b'"')
+        line_feeds += block.count(b"\n")
+        carriage_returns += block.count(b"\r")
+    return ByteCounts(quotes, line_feeds, carriage_returns)
+
+
 def simple_layout(size: int, header: bytes, eol: int, cell_bytes: int, width: int,
-                  height: int, final_eol: bool) -> bool:
+                  height: int, final_eol: bool, counts: ByteCounts,
+                  cell_quotes: int = 0) -> bool:
     """True when a file of ``size`` bytes must be one record per line, every field present.
 
-    The file then consists of the header line, ``height`` lines of ``width`` unquoted fields
-    holding ``cell_bytes`` bytes in all, separated by ``width - 1`` delimiters, each line ended
-    by ``eol`` bytes (the last one only if ``final_eol``). Any quote, short line, blank line or
-    line break inside a field changes the size.
+    The file then consists of the header line and ``height`` lines of ``width`` fields holding
+    ``cell_bytes`` bytes in all, separated by ``width - 1`` delimiters, each line ended by
+    ``eol`` bytes (the last one only if ``final_eol``), plus the bytes quoting adds: the quotes
+    of the file outside the header that no cell holds (the cells hold ``cell_quotes``). A short
+    line or a blank line makes the file smaller, and nothing else can make up for it: quoting is
+    counted exactly, the line feeds are exactly one per line (a line break inside a quoted field
+    adds one), and carriage returns are exactly those of the line endings.
     """
-    expected = len(header) + eol + cell_bytes + height * (width - 1 + eol)
+    lines = height + 1 if final_eol else height
+    if counts.line_feeds != lines or counts.carriage_returns != (lines if eol == 2 else 0):
+        return False
+    quoting = counts.quotes - header.count(b'"') - cell_quotes
+    expected = len(header) + eol + cell_bytes + quoting + height * (width - 1 + eol)
     if not final_eol:
         expected -= eol
     return size == expected

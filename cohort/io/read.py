@@ -24,6 +24,7 @@ import polars as pl
 from cohort.findings import Findings
 from cohort.io.csv_layout import (
     CsvLayout,
+    byte_counts,
     ends_with_newline,
     header_line,
     scan_layout,
@@ -91,7 +92,10 @@ def _with_provenance(frame: pl.DataFrame, name: str, first_line: int,
                      lines: np.ndarray | None = None) -> pl.DataFrame:
     line = (pl.Series("__line", lines, dtype=pl.Int64) if lines is not None
             else (pl.int_range(pl.len(), dtype=pl.Int64) + first_line).alias("__line"))
-    return frame.with_columns(pl.lit(name, dtype=pl.Categorical).alias("__file"), line)
+    # one chunk per column: the CSV reader returns many chunks and the provenance columns one,
+    # and polars would realign (copy) the chunks in every later operation that uses both
+    return frame.rechunk().with_columns(pl.lit(name, dtype=pl.Categorical).alias("__file"),
+                                        line)
 
 
 def _drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -236,10 +240,7 @@ def _read_csv(path: Path, name: str, table: str, opts: CsvOptions,
         findings.add(rule="empty_file", message=f"{name} has no header line", **where)
         return None
     lines = None
-    cell_bytes = frame.select(pl.all().str.len_bytes().sum()).sum_horizontal().item() \
-        if frame.height else 0
-    if not utf8 or not simple_layout(size, header, eol, int(cell_bytes or 0), frame.width,
-                                     frame.height, ends_with_newline(path)):
+    if not utf8 or not _simple(path, size, header, eol, frame):
         layout = scan_layout(path, opts.delimiter)
         if layout.line.size == frame.height + 1:
             if _ragged_findings(layout, frame.width, name, table, findings):
@@ -254,6 +255,22 @@ def _read_csv(path: Path, name: str, table: str, opts: CsvOptions,
                          **where)
         frame = frame.drop(duplicated)
     return frame, lines
+
+
+def _simple(path: Path, size: int, header: bytes, eol: int, frame: pl.DataFrame) -> bool:
+    """True when the CSV file is one record per line with every field present (line = row + 2).
+
+    Cells hold ``"`` only where the file escapes them (``""``) or where a field is not quoted
+    (``5"``); they are counted only when the file has quotes at all.
+    """
+    counts = byte_counts(path)
+
+    def total(expr: pl.Expr) -> int:
+        return int(frame.select(expr.sum()).sum_horizontal().item() or 0) if frame.height else 0
+
+    quotes = total(pl.all().str.count_matches('"', literal=True)) if counts.quotes else 0
+    return simple_layout(size, header, eol, total(pl.all().str.len_bytes()), frame.width,
+                         frame.height, ends_with_newline(path), counts, quotes)
 
 
 def _cell_text(value: Any) -> str | None:

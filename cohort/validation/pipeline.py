@@ -91,8 +91,13 @@ def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: s
         raw = read_folder(Path(path), mapping, contract.names, required, findings)
     sources = {name: t.sources for name, t in raw.items()}
     mapped = apply_mapping(raw, mapping, contract, findings)
-    tables = {name: parse_table(frame, contract[name], decimal=mapping.csv.decimal,
-                                findings=findings) for name, frame in mapped.items()}
+    read_names = list(raw)
+    # the text cells are not needed once parsed: on a large file they are a gigabyte
+    raw = None
+    tables = {}
+    for name in list(mapped):
+        tables[name] = parse_table(mapped.pop(name), contract[name],
+                                   decimal=mapping.csv.decimal, findings=findings)
     tables = cdisc_days(tables, mapping, findings)
     conversions = pl.DataFrame(schema=CONVERSION_LOG_SCHEMA)
     if "measurements" in tables:
@@ -106,10 +111,10 @@ def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: s
                              files=file_names.get(name) or name)
         checked[name] = _mask_out_of_range(frame, failed)
     empty_required(tables, findings, required, file_names)
-    check_cross_table(checked, findings, unreadable=set(raw) - set(tables))
+    check_cross_table(checked, findings, unreadable=set(read_names) - set(tables))
     summary = pd.DataFrame(
         [{"table": name, "files": ", ".join(s.name for s in sources.get(name, [])),
-          "rows": tables[name].height if name in tables else 0} for name in raw],
+          "rows": tables[name].height if name in tables else 0} for name in read_names],
         columns=["table", "files", "rows"])
     files = [{"table": name, "name": s.name, "path": s.path, "format": s.format,
               "sha256": s.sha256, "rows": s.n_rows}

@@ -78,10 +78,9 @@ class ValidationReport:
     def to_dict(self, max_findings: int | None = None) -> dict[str, Any]:
         """A JSON-ready dict (keys documented in the README)."""
         findings = self.findings if max_findings is None else self.findings.head(max_findings)
-        records = findings.astype(object).where(findings.notna(), None).to_dict("records")
-        for rec in records:
-            if rec["row"] is not None:
-                rec["row"] = int(rec["row"])
+        return self._document(findings, _findings_frame(findings).to_dicts())
+
+    def _document(self, findings: pd.DataFrame, records: list[dict[str, Any]]) -> dict[str, Any]:
         from cohort import __version__
 
         return {
@@ -101,12 +100,36 @@ class ValidationReport:
         }
 
     def to_json(self, max_findings: int | None = None, indent: int | None = 2) -> str:
-        """The report as one JSON document."""
-        return json.dumps(self.to_dict(max_findings), indent=indent, default=_json_default)
+        """The report as one JSON document (indented: one finding per line)."""
+        if indent is None:  # json's C encoder: fast enough as it is
+            return json.dumps(self.to_dict(max_findings), default=_json_default)
+        findings = self.findings if max_findings is None else self.findings.head(max_findings)
+        text = json.dumps(self._document(findings, []), indent=indent, default=_json_default)
+        if findings.empty:
+            return text
+        # json.dumps with an indent runs its pure-Python encoder: 5 s for 100,000 findings.
+        # polars writes them in 0.1 s; the document is the same JSON.
+        # one record per "\n" (str.splitlines would also split at U+2028 inside a value)
+        lines = _findings_frame(findings).write_ndjson().rstrip("\n").split("\n")
+        lines = [line if line.isascii() else json.dumps(json.loads(line)) for line in lines]
+        pad = " " * indent
+        body = "[\n" + pad * 2 + (",\n" + pad * 2).join(lines) + "\n" + pad + "]"
+        head, _, tail = text.partition('"findings": []')
+        return head + '"findings": ' + body + tail
 
     def __repr__(self) -> str:
         return (f"ValidationReport({self.path!r}: {'valid' if self.valid else 'invalid'}, "
                 f"{self.n_errors} errors, {self.n_warnings} warnings)")
+
+
+def _findings_frame(findings: pd.DataFrame) -> Any:
+    """Findings as polars, with the JSON types: text, ``row`` an integer, nulls for NA."""
+    import polars as pl
+
+    schema = {"row": pl.Int64}
+    frame = pl.from_pandas(findings.reindex(columns=FINDING_COLUMNS).astype(
+        {c: "string[pyarrow]" for c in FINDING_COLUMNS if c != "row"} | {"row": "Int64"}))
+    return frame.cast({c: schema.get(c, pl.String) for c in FINDING_COLUMNS})
 
 
 def _json_default(obj: Any) -> Any:

@@ -63,7 +63,9 @@ def after_last_contact(tables: Tables, findings: Findings) -> None:
         for col in cols:
             if not _has(tables, name, "subject_id", col):
                 continue
-            frame = tables[name].join(last, on="subject_id", how="inner", maintain_order="left")
+            # only the columns the finding needs go through the join
+            frame = tables[name].select("subject_id", col, "__file", "__line").join(
+                last, on="subject_id", how="inner", maintain_order="left")
             bad = frame.filter(pl.col(col) > pl.col("__last"))
             findings.add_frame(row_findings(
                 bad, table=name, column=col, rule="after_last_contact", value=pl.col(col),
