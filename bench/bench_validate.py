@@ -16,16 +16,19 @@ same file and in the same run, each in its own subprocess (so that peak memory i
   imports, all tables, JSON of every finding on stdout, written to a file);
 * ``cohort.validate (API)``: the Python call with ``engine="auto"`` (imports excluded).
 
-Each timing is repeated and the median reported; peak memory is the largest ``ru_maxrss`` of
-the measuring process over the repeats (``os.wait4``). The CLI's JSON is checked: every
-injected bad line must be among the findings, or the benchmark fails.
+Each timing is repeated (interleaved: every method once, then again, so that the load of a
+shared machine affects all alike) and the median reported, with the CPU seconds of the process;
+peak memory is the largest ``ru_maxrss`` of the measuring process over the repeats
+(``os.wait4``). The data are generated in a child process too: a child's ``ru_maxrss`` starts
+from the RSS of the process it was forked from. The CLI's JSON is checked: every injected bad
+line must be among the findings, or the benchmark fails.
 
 Targets (issue 2, on the largest file): ``cohort validate`` (CLI, end to end) within 3x the
 polars read time (the faster polars read), at least 5x faster than naive pandera-pandas, peak
 memory under 3 GiB.
 
 Usage: ``python bench/bench_validate.py [--quick] [--sizes 1000000,10000000] [--repeats 3]
-[--data-dir DIR] [--json-out FILE]``.
+[--methods polars_read,cohort_cli,...] [--data-dir DIR] [--json-out FILE] [--strict]``.
 """
 
 from __future__ import annotations
@@ -113,7 +116,7 @@ def _subjects(rng: Any, last_day: int) -> Any:
 
 
 def _measurements(rng: Any, n_rows: int, weights: Any) -> tuple[Any, Any]:
-    """The measurements frame (all text cells) and the CSV line of every injected bad row."""
+    """The measurements frame and (the CSV line of every injected bad row, counts by kind)."""
     import numpy as np
     import polars as pl
 

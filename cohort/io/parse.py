@@ -85,9 +85,10 @@ def _fast(raw: pl.Series, col: ColumnSpec, decimal: str) -> tuple[pl.Series, pl.
     cast. Only the suspicious ones (empty, padded with spaces, "NaN", "3.0" for a whole number,
     anything that does not parse) go through :func:`_parse`, which cleans, parses and explains.
     """
-    padded = (raw.str.starts_with(" ") | raw.str.ends_with(" ") | raw.str.starts_with("\t")
-              | raw.str.ends_with("\t") | (raw == ""))
     if col.type == "string":
+        # white space at either end as str.strip_chars sees it (Unicode: a no-break space from
+        # Excel, a stray carriage return), not only spaces and tabs
+        padded = raw.str.contains(r"^\s|\s$") | (raw == "")
         return raw, padded.fill_null(False)
     if col.type == "boolean":
         value = raw.replace_strict(_FAST_BOOLEAN, default=None, return_dtype=pl.Boolean)
@@ -99,7 +100,9 @@ def _fast(raw: pl.Series, col: ColumnSpec, decimal: str) -> tuple[pl.Series, pl.
     failed = raw.is_not_null() & value.is_null()
     if col.type == "number":
         failed = failed | ~value.is_finite().fill_null(True)
-    return value, (failed | padded).fill_null(False)
+    # an empty or padded cell never parses directly (polars' parser takes no white space, and
+    # the boolean codes are exact): it is among the failed cells
+    return value, failed.fill_null(False)
 
 
 def _parse_text_column(frame: pl.DataFrame, col: ColumnSpec, table: str, decimal: str,
