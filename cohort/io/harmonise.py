@@ -13,6 +13,7 @@ import polars as pl
 
 from cohort.contract import Contract
 from cohort.findings import Findings, row_findings, value_text
+from cohort.io.keys import factorize
 from cohort.units import CONVERSIONS, canonical_spelling
 
 __all__ = ["CONVERSION_LOG_SCHEMA", "harmonise_measurements"]
@@ -33,46 +34,6 @@ def _unit_table(contract: Contract) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def _lookup(frame: pl.DataFrame, table: pl.DataFrame, on: list[str]) -> pl.DataFrame:
-    """Left-join ``table`` (small, one row per key) onto ``frame``, keeping its row order.
-
-    Only the key columns of ``frame`` go through the join: its other columns (millions of text
-    cells) are not gathered again.
-    """
-    found = frame.select(on).join(table, on=on, how="left", maintain_order="left")
-    if found.height != frame.height:  # a key twice in ``table``: join as such
-        return frame.join(table, on=on, how="left", maintain_order="left")
-    return frame.hstack(found.drop(on).get_columns())
-
-
-def _unit_columns(frame: pl.DataFrame, units: pl.DataFrame,
-                  spelled: dict[str, str | None]) -> pl.DataFrame | None:
-    """``__unit`` (the unit in the contract's spelling) and, for each row, the row of
-    ``units`` for its parameter and unit; None when there is nothing to look up.
-
-    Parameters and units take few values: each row gets small integer codes for them (by way of
-    an Enum), and a table of every (parameter, unit) pair seen is looked up by position. A join
-    of millions of rows on two text columns costs seconds; this costs a tenth of that.
-    """
-    params = frame.get_column("param").drop_nulls().unique()
-    seen = list(spelled)
-    if not params.len() or not seen:
-        return None
-    pairs = pl.DataFrame({"param": [p for p in params.to_list() for _ in seen],
-                          "__unit": [spelled[u] for _ in range(params.len()) for u in seen]},
-                         schema={"param": pl.String, "__unit": pl.String})
-    table = pairs.join(units, on=["param", "__unit"], how="left", maintain_order="left")
-    if table.height != pairs.height:  # a (parameter, unit) twice in ``units``
-        return None
-    unit_code = frame.get_column("unit").cast(pl.Enum(seen)).to_physical().cast(pl.Int64)
-    param_code = frame.get_column("param").cast(pl.Enum(params.to_list())).to_physical()
-    pair = param_code.cast(pl.Int64) * len(seen) + unit_code  # row of ``table``
-    spelling = pl.Series([spelled[u] for u in seen], dtype=pl.String)
-    return pl.DataFrame([spelling.gather(unit_code).alias("__unit")]
-                        + [table.get_column(c).gather(pair) for c in units.columns
-                           if c not in ("param", "__unit")])
-
-
 def _weights(subjects: pl.DataFrame | None, contract: Contract) -> pl.DataFrame | None:
     """Body weight per subject (kg), only where it is given and within the contract range."""
     if subjects is None or not {"subject_id", "weight_kg"} <= set(subjects.columns) \
@@ -83,6 +44,38 @@ def _weights(subjects: pl.DataFrame | None, contract: Contract) -> pl.DataFrame 
     return (subjects.select("subject_id",
                             pl.when(weight.is_between(lo, hi)).then(weight).alias("__weight"))
             .unique("subject_id", keep="first", maintain_order=True))
+
+
+def _pairs(frame: pl.DataFrame, units: pl.DataFrame,
+           params: list[str]) -> tuple[pl.Series, pl.DataFrame]:
+    """Each row's (parameter, unit) code, and what is known of each pair seen.
+
+    A file of millions of rows holds a few dozen pairs: the unit facts (contract spelling,
+    conversion, plausible range, what is wrong) are looked up once per pair, not once per row.
+    """
+    codes, pairs = factorize(frame, ["param", "unit"])
+    spelled = {u: canonical_spelling(u) for u in pairs.get_column("unit").drop_nulls().to_list()}
+    pairs = (pairs.with_row_index("__code")
+             .with_columns(pl.col("unit").replace_strict(spelled, default=None,
+                                                         return_dtype=pl.String)
+                           .alias("__unit"))
+             .join(units.unique(["param", "__unit"], keep="first", maintain_order=True),
+                   on=["param", "__unit"], how="left", maintain_order="left"))
+    known = pl.col("param").is_in(params)
+    accepted = pl.col("__canonical").is_not_null()
+    per_kg = pl.col("__per_kg").fill_null(False)
+    pairs = pairs.with_columns(
+        known.alias("__known"),
+        (pl.col("param").is_not_null() & ~known).alias("__unknown_param"),
+        (pl.col("unit").is_not_null() & pl.col("__unit").is_null()).alias("__unknown_unit"),
+        (known & pl.col("__unit").is_not_null() & ~accepted).alias("__not_accepted"),
+        per_kg.alias("__per_kg"),
+        # converted without more information (per-kg doses also need a weight)
+        (accepted & ~per_kg).alias("__direct"),
+        pl.when(accepted).then(pl.col("__canonical")).otherwise(pl.col("unit"))
+        .alias("__unit_out"),
+    )
+    return codes, pairs
 
 
 def harmonise_measurements(frame: pl.DataFrame, subjects: pl.DataFrame | None,
@@ -119,91 +112,109 @@ def harmonise_measurements(frame: pl.DataFrame, subjects: pl.DataFrame | None,
     params = contract.parameters
     units = _unit_table(contract)
     accepted_by_param = {code: ", ".join(p.accepted_units) for code, p in params.items()}
-    seen = frame.get_column("unit").drop_nulls().unique().to_list()
-    spelled = {u: canonical_spelling(u) for u in seen}
+    codes, pairs = _pairs(frame, units, list(params))
+    value_in = frame.get_column("value")
     # tables loaded before (from_frames on a Cohort's tables) keep what was read then
     had_original = {"value_original", "unit_original"} <= set(frame.columns)
     frame = frame.with_columns(
         (pl.coalesce("value_original", "value") if had_original else pl.col("value"))
         .alias("value_original"),
         (pl.coalesce("unit_original", "unit") if had_original else pl.col("unit"))
-        .alias("unit_original"),
-        pl.col("value").alias("__value_in"),
-        pl.col("unit").alias("__unit_in"),
-    )
-    looked_up = _unit_columns(frame, units, spelled)
-    if looked_up is None:
-        frame = frame.with_columns(pl.col("unit").replace_strict(
-            spelled, default=None, return_dtype=pl.String).alias("__unit"))
-    else:
-        frame = frame.hstack(looked_up.select("__unit").get_columns())
-    known_param = pl.col("param").is_in(list(params))
+        .alias("unit_original"))
+
+    def rows_of(per_pair: pl.Series) -> tuple[pl.Series, pl.DataFrame]:
+        """Positions of the rows whose pair is flagged, and those rows with their pair."""
+        index = (per_pair.gather(codes).arg_true() if per_pair.any()
+                 else pl.Series([], dtype=pl.UInt32))
+        rows = (frame.select("__file", "__line", *(["subject_id"] if "subject_id" in frame.columns
+                                                    else []))[index]
+                .with_columns(codes.gather(index).alias("__code"),
+                              value_in.gather(index).alias("__value_in"))
+                .join(pairs, on="__code", how="left", maintain_order="left"))
+        return index, rows
+
+    accepted_text = pl.col("param").replace_strict(accepted_by_param, default=None,
+                                                   return_dtype=pl.String)
+    _, wrong = rows_of(pairs.select(pl.col("__unknown_param") | pl.col("__unknown_unit")
+                                    | pl.col("__not_accepted")).to_series())
     findings.add_frame(row_findings(
-        frame.filter(pl.col("param").is_not_null() & ~known_param), table="measurements",
+        wrong.filter("__unknown_param"), table="measurements",
         column="param", rule="unknown_param", value=pl.col("param"),
         message=pl.format("unknown parameter {}; the contract's parameters are "
                           f"{', '.join(params)} (recode yours with a mapping file)",
                           pl.col("param"))))
-    accepted_text = pl.col("param").replace_strict(accepted_by_param, default=None,
-                                                   return_dtype=pl.String)
     findings.add_frame(row_findings(
-        frame.filter(pl.col("unit").is_not_null() & pl.col("__unit").is_null()),
-        table="measurements", column="unit", rule="unknown_unit", value=pl.col("unit"),
-        message=pl.when(known_param).then(pl.format(
+        wrong.filter("__unknown_unit"), table="measurements", column="unit",
+        rule="unknown_unit", value=pl.col("unit"),
+        message=pl.when(pl.col("__known")).then(pl.format(
             "unknown unit {} for {}; accepted: {} (recode it with a mapping file)",
             pl.col("unit"), pl.col("param"), accepted_text))
         .otherwise(pl.format("unknown unit {}; the accepted units of each parameter are in "
                              "the data dictionary", pl.col("unit")))))
-    if looked_up is None:
-        frame = _lookup(frame, units, ["param", "__unit"])
-    else:
-        frame = frame.hstack(looked_up.drop("__unit").get_columns())
-    accepted = pl.col("__canonical").is_not_null()
     findings.add_frame(row_findings(
-        frame.filter(known_param & pl.col("__unit").is_not_null() & ~accepted),
-        table="measurements", column="unit", rule="unit_not_accepted", value=pl.col("unit"),
+        wrong.filter("__not_accepted"), table="measurements", column="unit",
+        rule="unit_not_accepted", value=pl.col("unit"),
         message=pl.format("{} is not an accepted unit for {} (accepted: {}); convert the "
                           "values or correct the unit", pl.col("unit"), pl.col("param"),
                           accepted_text)))
-    weights = _weights(subjects, contract)
-    if weights is not None:
-        frame = _lookup(frame, weights, ["subject_id"])
-    else:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("__weight"))
-    per_kg = pl.col("__per_kg").fill_null(False)
-    no_weight = per_kg & pl.col("__weight").is_null()
-    if subjects is not None:
-        findings.add_frame(row_findings(
-            frame.filter(no_weight & pl.col("value").is_not_null()), table="measurements",
-            column="unit", rule="conversion_needs_weight", value=pl.col("unit"),
-            message=pl.format("{} in IU/day needs the subject's body weight to become "
-                              "IU/kg/day, but weight_kg in subjects is missing or invalid; "
-                              "give weight_kg, or doses in IU/kg/day", pl.col("param"))))
-    # a value that cannot be converted is left as read, with its unit as read: never a value
-    # in one unit labelled with another
-    convertible = accepted & ~no_weight
-    converted = pl.col("value") * pl.col("__scale") + pl.col("__offset")
-    converted = pl.when(per_kg).then(converted / pl.col("__weight")).otherwise(converted)
-    frame = frame.with_columns(
-        pl.when(convertible).then(converted).otherwise(pl.col("value")).alias("value"),
-        pl.when(convertible).then(pl.col("__canonical")).otherwise(pl.col("unit"))
-        .alias("unit"),
-    )
-    implausible = frame.filter(convertible & pl.col("value").is_not_null() & (
-        (pl.col("value") < pl.col("__lo")) | (pl.col("value") > pl.col("__hi"))))
-    if implausible.height:
-        _report_implausible(implausible, units, findings)
-    log = (frame.filter(convertible & (pl.col("__unit_in") != pl.col("unit")))
-           .group_by("param", "__unit_in", "unit", "__rule").agg(pl.len().alias("n"))
-           .select(pl.col("param"), pl.col("__unit_in").alias("from_unit"),
-                   pl.col("unit").alias("to_unit"),
+
+    direct = pairs.get_column("__direct").gather(codes)
+    converted = (value_in * pairs.get_column("__scale").gather(codes)
+                 + pairs.get_column("__offset").gather(codes))
+    value = converted.zip_with(direct, value_in)
+    unit = pairs.get_column("__unit_out").gather(codes)
+    weight = pl.Series("__weight", [], dtype=pl.Float64).extend_constant(None, frame.height)
+    index, dosed = rows_of(pairs.get_column("__per_kg"))
+    if dosed.height:
+        # doses per day become doses per kg of body weight: only these rows need the weight
+        weights = _weights(subjects, contract) if "subject_id" in dosed.columns else None
+        dosed = (dosed.join(weights, on="subject_id", how="left", maintain_order="left")
+                 if weights is not None
+                 else dosed.with_columns(pl.lit(None, dtype=pl.Float64).alias("__weight")))
+        if subjects is not None:
+            findings.add_frame(row_findings(
+                dosed.filter(pl.col("__weight").is_null() & pl.col("__value_in").is_not_null()),
+                table="measurements", column="unit", rule="conversion_needs_weight",
+                value=pl.col("unit"),
+                message=pl.format("{} in IU/day needs the subject's body weight to become "
+                                  "IU/kg/day, but weight_kg in subjects is missing or invalid; "
+                                  "give weight_kg, or doses in IU/kg/day", pl.col("param"))))
+        # a value that cannot be converted is left as read, with its unit as read: never a
+        # value in one unit labelled with another
+        weighed = pl.col("__weight").is_not_null() & pl.col("__canonical").is_not_null()
+        dosed = dosed.select(
+            weighed.alias("__ok"), pl.col("__weight"),
+            pl.when(weighed).then((pl.col("__value_in") * pl.col("__scale")
+                                   + pl.col("__offset")) / pl.col("__weight"))
+            .otherwise(pl.col("__value_in")).alias("value"),
+            pl.when(weighed).then(pl.col("__canonical")).otherwise(pl.col("unit"))
+            .alias("unit"))
+        value = value.scatter(index, dosed.get_column("value"))
+        unit = unit.scatter(index, dosed.get_column("unit"))
+        direct = direct.scatter(index, dosed.get_column("__ok"))
+        weight = weight.scatter(index, dosed.get_column("__weight"))
+    frame = frame.with_columns(value.alias("value"), unit.alias("unit"))
+    lo, hi = pairs.get_column("__lo").gather(codes), pairs.get_column("__hi").gather(codes)
+    implausible = (direct & value.is_not_null() & ((value < lo) | (value > hi))).fill_null(False)
+    if implausible.any():
+        index = implausible.arg_true()
+        rows = (frame.select("__file", "__line")[index]
+                .with_columns(codes.gather(index).alias("__code"),
+                              value_in.gather(index).alias("__value_in"),
+                              weight.gather(index))
+                .join(pairs.rename({"unit": "__unit_in"}), on="__code", how="left",
+                      maintain_order="left"))
+        _report_implausible(rows, units, findings)
+    counts = codes.filter(direct).value_counts(name="n")
+    log = (pairs.join(counts.rename({counts.columns[0]: "__code"}), on="__code", how="inner")
+           .filter(pl.col("unit") != pl.col("__unit_out"))
+           .select(pl.col("param"), pl.col("unit").alias("from_unit"),
+                   pl.col("__canonical").alias("to_unit"),
                    pl.when(pl.col("__rule") == "canonical unit")
                    .then(pl.lit("respelled to the contract's spelling"))
                    .otherwise(pl.col("__rule")).alias("rule"),
                    pl.col("n").cast(pl.Int64))
            .sort("param", "from_unit"))
-    frame = frame.drop([c for c in frame.columns if c.startswith("__") and
-                        c not in ("__file", "__line")])
     return frame, log
 
 

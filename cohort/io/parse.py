@@ -8,6 +8,8 @@ boolean columns; an empty cell means missing everywhere.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import polars as pl
 
 from cohort.contract import ColumnSpec, TableSpec
@@ -85,11 +87,16 @@ def _fast(raw: pl.Series, col: ColumnSpec, decimal: str) -> tuple[pl.Series, pl.
     cast. Only the suspicious ones (empty, padded with spaces, "NaN", "3.0" for a whole number,
     anything that does not parse) go through :func:`_parse`, which cleans, parses and explains.
     """
+    raw = raw.cast(pl.String)
     if col.type == "string":
         # white space at either end as str.strip_chars sees it (Unicode: a no-break space from
-        # Excel, a stray carriage return), not only spaces and tabs
-        padded = raw.str.contains(r"^\s|\s$") | (raw == "")
-        return raw, padded.fill_null(False)
+        # Excel, a stray carriage return), not only spaces and tabs. Text columns hold codes
+        # and identifiers, few distinct values: each is checked once, not once per row.
+        distinct = raw.unique()
+        odd = distinct.filter(distinct.str.contains(r"^\s|\s$") | (distinct == ""))
+        if not odd.len():
+            return raw, pl.Series(values=[], dtype=pl.Boolean)
+        return raw, raw.is_in(odd.implode()).fill_null(False)
     if col.type == "boolean":
         value = raw.replace_strict(_FAST_BOOLEAN, default=None, return_dtype=pl.Boolean)
     elif decimal == ",":
@@ -105,14 +112,11 @@ def _fast(raw: pl.Series, col: ColumnSpec, decimal: str) -> tuple[pl.Series, pl.
     return value, failed.fill_null(False)
 
 
-def _parse_text_column(frame: pl.DataFrame, col: ColumnSpec, table: str, decimal: str,
-                       findings: Findings) -> pl.Series:
-    """Parse one text column; report cells that do not parse; return the typed column."""
-    raw = frame.get_column(col.name).cast(pl.String)
-    value, suspicious = _fast(raw, col, decimal)
+def _careful(frame: pl.DataFrame, value: pl.Series, suspicious: pl.Series, col: ColumnSpec,
+             table: str, decimal: str, findings: Findings) -> pl.Series:
+    """Parse the suspicious cells of one text column; report those that do not parse."""
     target = POLARS_TYPES[col.type]
-    if not suspicious.any():
-        return value.cast(target).alias(col.name)
+    raw = frame.get_column(col.name).cast(pl.String)
     rows = frame.select("__file", "__line").with_columns(raw, pl.int_range(pl.len(), dtype=pl.Int64)
                                                          .alias("__index")).filter(suspicious)
     cleaned, parsed, expected = _parse(col, decimal)
@@ -151,6 +155,7 @@ def parse_table(frame: pl.DataFrame, spec: TableSpec, *, decimal: str = ".",
     means a missing value, as ``NaN`` does in a CSV file.
     """
     updates = []
+    text_columns = []
     for col in spec.columns:
         if col.name not in frame.columns:
             continue
@@ -182,7 +187,15 @@ def parse_table(frame: pl.DataFrame, spec: TableSpec, *, decimal: str = ".",
                         "mapping file"))
             updates.append(pl.lit(None, dtype=target).alias(col.name))
             continue
-        updates.append(_parse_text_column(frame, col, spec.table, decimal, findings))
+        text_columns.append(col)
+    # polars releases the GIL: the columns of a large table parse in parallel
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        fast = list(pool.map(lambda col: _fast(frame.get_column(col.name), col, decimal),
+                             text_columns))
+    for col, (value, suspicious) in zip(text_columns, fast, strict=True):
+        if suspicious.any():
+            value = _careful(frame, value, suspicious, col, spec.table, decimal, findings)
+        updates.append(value.cast(POLARS_TYPES[col.type]).alias(col.name))
     return frame.with_columns(updates) if updates else frame
 
 
