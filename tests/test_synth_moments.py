@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cohort.synth.moments import (
@@ -71,6 +71,8 @@ def test_too_few_values_raise():
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2 ** 32 - 1), n=st.integers(3, 60), decimals=st.integers(0, 2))
+# found by hypothesis: the move closest in sum of squares was the farther one in SD
+@example(seed=1290, n=21, decimals=0)
 def test_rounding_keeps_the_mean_and_sd(seed, n, decimals):
     rng = np.random.default_rng(seed)
     mean, sd = 8.23, 0.8

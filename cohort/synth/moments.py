@@ -262,8 +262,8 @@ def round_keeping_moments(x: np.ndarray, decimals: int, lower: np.ndarray | floa
     """Round to ``decimals`` keeping the mean (see :func:`round_keeping_mean`) and the SD.
 
     After the mean is restored, pairs of values move one step in opposite directions (which
-    keeps the sum) while that brings the sum of squares closer to ``(n - 1) sd^2``; the values
-    moved are those whose rounding was closest to going the other way.
+    keeps the sum) while that brings the SD closer to ``sd``; each move is the one that
+    brings it closest.
     """
     r = round_keeping_mean(x, decimals, lower, upper, mean)
     n = r.size
@@ -277,7 +277,8 @@ def round_keeping_moments(x: np.ndarray, decimals: int, lower: np.ndarray | floa
     centre = r.mean()
     for _ in range(n):
         d = r - centre
-        gap = target - float(d @ d)
+        squares = float(d @ d)
+        gap = target - squares
         ups = np.flatnonzero(r + step <= hi + 1e-9)
         downs = np.flatnonzero(r - step >= lo - 1e-9)
         if ups.size == 0 or downs.size == 0:
@@ -287,15 +288,18 @@ def round_keeping_moments(x: np.ndarray, decimals: int, lower: np.ndarray | floa
         order = downs[np.argsort(d[downs], kind="stable")]
         want = d[ups] + step - gap / (2 * step)
         pos = np.clip(np.searchsorted(d[order], want), 0, order.size - 1)
-        best_gap, best = abs(gap), None
+        # the two candidates either side of the target sum of squares are the two either
+        # side of the target SD too; between them, the SD decides (the square root is not
+        # symmetric: the closer sum of squares can be the farther SD)
+        best_miss, best = abs(np.sqrt(squares / (n - 1)) - sd), None
         for shift in (0, -1):
             cand = order[np.clip(pos + shift, 0, order.size - 1)]
             delta = 2 * step * (d[ups] - d[cand]) + 2 * step ** 2
-            miss = np.abs(gap - delta)
+            miss = np.abs(np.sqrt(np.maximum(squares + delta, 0.0) / (n - 1)) - sd)
             miss[ups == cand] = np.inf
             k = int(np.argmin(miss))
-            if miss[k] < best_gap - 1e-12:
-                best_gap, best = float(miss[k]), (ups[k], cand[k])
+            if miss[k] < best_miss - 1e-12:
+                best_miss, best = float(miss[k]), (ups[k], cand[k])
         if best is None:
             break
         r[best[0]] += step
