@@ -68,6 +68,13 @@ class Findings:
             self._frames.append(frame.select(
                 [pl.col(c).cast(t) for c, t in FINDING_SCHEMA.items()]))
 
+    def extend(self, other: Findings) -> None:
+        """Add the findings of ``other`` after these, in their order (for work done apart)."""
+        self._flush()
+        other._flush()
+        self._frames.extend(other._frames)
+        self._explained.extend(other._explained)
+
     def frame(self) -> pl.DataFrame:
         """All findings as one frame, in the order they were added."""
         self._flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -125,9 +126,32 @@ _register()
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Run the command line (raises SystemExit with the exit code, as click does)."""
     try:
         app()
     except BrokenPipeError:  # `cohort validate ... | head`
         sys.stderr.close()
         sys.exit(0)
+
+
+def entry() -> None:
+    """Console-script entry point: :func:`main`, then exit without tearing Python down.
+
+    Once the output is flushed nothing is left to do (result files are written atomically and
+    closed by then), but an orderly shutdown would still free every object of a dozen large
+    libraries, one by one: a third of a second after a validation of millions of rows.
+    """
+    code: int = 0
+    try:
+        main()
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+            code = 1
+        else:
+            code = exc.code or 0
+    for stream in (sys.stdout, sys.stderr):
+        # the reader may be gone, or the stream closed above
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            stream.flush()
+    os._exit(code)

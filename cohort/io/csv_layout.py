@@ -4,9 +4,9 @@ polars reads CSV files fast but does not say on which line a record started (a q
 span lines) and silently pads a line with too few fields with nulls. Both matter to a user who
 is told "line 57": this module finds the physical line and field count of every record with a
 vectorised (numpy) pass over the bytes, for RFC 4180 quoting (``"`` quotes, ``""`` escapes).
-It is only run when a cheap check (the file's size and a count of three byte values, see
-:func:`simple_layout`) shows that a file is not laid out one record per line with every field
-present.
+It is only run when a cheap check (a count of line breaks and, when a row may be short, the
+file's size, see :func:`simple_layout`) shows that a file is not laid out one record per line
+with every field present.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ByteCounts", "CsvLayout", "byte_counts", "ends_with_newline", "header_line",
-           "scan_layout", "simple_layout"]
+__all__ = ["ByteCounts", "CsvLayout", "byte_counts", "header_line",
+           "one_record_per_line", "scan_layout", "simple_layout"]
 
 _BLOCK = 1 << 23
 _QUOTE = ord('"')
@@ -45,72 +45,75 @@ class CsvLayout:
     blank: np.ndarray
 
 
-def header_line(path: Path, limit: int = 1 << 20) -> tuple[bytes, int]:
-    """The first line of ``path`` without its line ending (at most ``limit`` bytes), and the
+def header_line(data: bytes, limit: int = 1 << 20) -> tuple[bytes, int]:
+    """The first line of ``data`` without its line ending (at most ``limit`` bytes), and the
     length of that line ending (0, 1 for ``\\n`` or 2 for ``\\r\\n``)."""
-    with open(path, "rb") as fh:
-        first = fh.readline(limit)
+    end = data.find(b"\n", 0, limit)
+    first = data[:limit] if end < 0 else data[:end + 1]
     line = first.rstrip(b"\r\n")
     return line, len(first) - len(line)
-
-
-def ends_with_newline(path: Path) -> bool:
-    """Whether the last byte of a (non-empty) file is a line feed."""
-    with open(path, "rb") as fh:
-        fh.seek(-1, 2)
-        return fh.read(1) == b"\n"
 
 
 @dataclass(frozen=True)
 class ByteCounts:
     """The bytes of a CSV file that decide its layout (see :func:`byte_counts`)."""
 
-    quotes: int
     line_feeds: int
     carriage_returns: int
 
 
-def byte_counts(path: Path) -> ByteCounts:
-    """Count the double quotes, line feeds and carriage returns of ``path`` in one pass."""
-    quotes = line_feeds = carriage_returns = 0
-    for block in _blocks(path):
-        quotes += block.count(b'"')
-        line_feeds += block.count(b"\n")
-        carriage_returns += block.count(b"\r")
-    return ByteCounts(quotes, line_feeds, carriage_returns)
+def byte_counts(data: bytes) -> ByteCounts:
+    """Count the line feeds and carriage returns of a file's bytes."""
+    return ByteCounts(data.count(b"\n"), data.count(b"\r"))
+
+
+def one_record_per_line(height: int, eol: int, final_eol: bool, counts: ByteCounts) -> bool:
+    """True when a file with a header and ``height`` records has exactly one line per record.
+
+    Records are separated by line feeds outside quotes; a line feed inside a quoted field, or
+    a blank line that the reader skipped, makes one more. Carriage returns must be exactly
+    those of the line endings. (Blank lines that the reader keeps are rows of empty cells,
+    and short lines have empty trailing cells: see :func:`simple_layout`.)
+    """
+    lines = height + 1 if final_eol else height
+    return counts.line_feeds == lines and counts.carriage_returns == (lines if eol == 2 else 0)
 
 
 def simple_layout(size: int, header: bytes, eol: int, cell_bytes: int, width: int,
                   height: int, final_eol: bool, counts: ByteCounts,
-                  cell_quotes: int = 0) -> bool:
+                  quotes: int, cell_quotes: int = 0) -> bool:
     """True when a file of ``size`` bytes must be one record per line, every field present.
 
     The file then consists of the header line and ``height`` lines of ``width`` fields holding
     ``cell_bytes`` bytes in all, separated by ``width - 1`` delimiters, each line ended by
     ``eol`` bytes (the last one only if ``final_eol``), plus the bytes quoting adds: the quotes
-    of the file outside the header that no cell holds (the cells hold ``cell_quotes``). A short
-    line or a blank line makes the file smaller, and nothing else can make up for it: quoting is
-    counted exactly, the line feeds are exactly one per line (a line break inside a quoted field
-    adds one), and carriage returns are exactly those of the line endings.
+    of the file (``quotes``) outside the header that no cell holds (the cells hold
+    ``cell_quotes``). A short line or a blank line makes the file smaller, and nothing else can
+    make up for it: quoting is counted exactly, the line feeds are exactly one per line (a line
+    break inside a quoted field adds one), and carriage returns are exactly those of the line
+    endings.
     """
-    lines = height + 1 if final_eol else height
-    if counts.line_feeds != lines or counts.carriage_returns != (lines if eol == 2 else 0):
+    if not one_record_per_line(height, eol, final_eol, counts):
         return False
-    quoting = counts.quotes - header.count(b'"') - cell_quotes
+    quoting = quotes - header.count(b'"') - cell_quotes
     expected = len(header) + eol + cell_bytes + quoting + height * (width - 1 + eol)
     if not final_eol:
         expected -= eol
     return size == expected
 
 
-def _blocks(path: Path) -> Iterable[bytes]:
-    with open(path, "rb") as fh:
+def _blocks(source: Path | bytes) -> Iterable[bytes]:
+    if isinstance(source, bytes):
+        for start in range(0, len(source), _BLOCK):
+            yield source[start:start + _BLOCK]
+        return
+    with open(source, "rb") as fh:
         while block := fh.read(_BLOCK):
             yield block
 
 
-def scan_layout(path: Path, delimiter: str) -> CsvLayout:
-    """Find the start line and field count of every record of the CSV file ``path``.
+def scan_layout(source: Path | bytes, delimiter: str) -> CsvLayout:
+    """Find the start line and field count of every record of a CSV file (path or bytes).
 
     Quotes toggle a "inside a field" state, so delimiters and line breaks count only where
     the number of quotes before them is even (an escaped ``""`` toggles twice). Blocks without
@@ -125,7 +128,7 @@ def scan_layout(path: Path, delimiter: str) -> CsvLayout:
     start_line = 1      # line on which the current (unfinished) record started
     delims = 0          # delimiters of the current record so far
     length = 0          # bytes of the current record so far (without \r)
-    for block in _blocks(path):
+    for block in _blocks(source):
         b = np.frombuffer(block, dtype=np.uint8)
         nl_all = np.flatnonzero(b == _NEWLINE)
         is_sep = b == sep

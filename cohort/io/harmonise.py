@@ -9,6 +9,7 @@ like, never converted by guesswork.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from cohort.contract import Contract
@@ -158,10 +159,11 @@ def harmonise_measurements(frame: pl.DataFrame, subjects: pl.DataFrame | None,
                           "values or correct the unit", pl.col("unit"), pl.col("param"),
                           accepted_text)))
 
+    # a value that cannot be converted is left as read, with its unit as read: never a value
+    # in one unit labelled with another
     direct = pairs.get_column("__direct").gather(codes)
-    converted = (value_in * pairs.get_column("__scale").gather(codes)
-                 + pairs.get_column("__offset").gather(codes))
-    value = converted.zip_with(direct, value_in)
+    value = (value_in * pairs.get_column("__scale").gather(codes)
+             + pairs.get_column("__offset").gather(codes)).zip_with(direct, value_in)
     unit = pairs.get_column("__unit_out").gather(codes)
     weight = pl.Series("__weight", [], dtype=pl.Float64).extend_constant(None, frame.height)
     index, dosed = rows_of(pairs.get_column("__per_kg"))
@@ -179,8 +181,6 @@ def harmonise_measurements(frame: pl.DataFrame, subjects: pl.DataFrame | None,
                 message=pl.format("{} in IU/day needs the subject's body weight to become "
                                   "IU/kg/day, but weight_kg in subjects is missing or invalid; "
                                   "give weight_kg, or doses in IU/kg/day", pl.col("param"))))
-        # a value that cannot be converted is left as read, with its unit as read: never a
-        # value in one unit labelled with another
         weighed = pl.col("__weight").is_not_null() & pl.col("__canonical").is_not_null()
         dosed = dosed.select(
             weighed.alias("__ok"), pl.col("__weight"),
@@ -205,15 +205,15 @@ def harmonise_measurements(frame: pl.DataFrame, subjects: pl.DataFrame | None,
                 .join(pairs.rename({"unit": "__unit_in"}), on="__code", how="left",
                       maintain_order="left"))
         _report_implausible(rows, units, findings)
-    counts = codes.filter(direct).value_counts(name="n")
-    log = (pairs.join(counts.rename({counts.columns[0]: "__code"}), on="__code", how="inner")
-           .filter(pl.col("unit") != pl.col("__unit_out"))
+    converted = np.bincount(codes.filter(direct).to_numpy(), minlength=pairs.height)
+    log = (pairs.with_columns(pl.Series("n", converted, dtype=pl.Int64))
+           .filter((pl.col("n") > 0) & (pl.col("unit") != pl.col("__unit_out")))
            .select(pl.col("param"), pl.col("unit").alias("from_unit"),
                    pl.col("__canonical").alias("to_unit"),
                    pl.when(pl.col("__rule") == "canonical unit")
                    .then(pl.lit("respelled to the contract's spelling"))
                    .otherwise(pl.col("__rule")).alias("rule"),
-                   pl.col("n").cast(pl.Int64))
+                   pl.col("n"))
            .sort("param", "from_unit"))
     return frame, log
 

@@ -23,10 +23,11 @@ import polars as pl
 
 from cohort.findings import Findings
 from cohort.io.csv_layout import (
+    ByteCounts,
     CsvLayout,
     byte_counts,
-    ends_with_newline,
     header_line,
+    one_record_per_line,
     scan_layout,
     simple_layout,
 )
@@ -86,6 +87,10 @@ def sha256(path: Path) -> str:
         while block := fh.read(1 << 23):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _digest_and_counts(data: bytes) -> tuple[str, ByteCounts]:
+    return hashlib.sha256(data).hexdigest(), byte_counts(data)
 
 
 def _with_provenance(frame: pl.DataFrame, name: str, first_line: int,
@@ -172,20 +177,21 @@ def _ragged_findings(layout: CsvLayout, width: int, name: str, table: str,
 
 
 def _read_csv(path: Path, name: str, table: str, opts: CsvOptions,
-              findings: Findings) -> tuple[pl.DataFrame, np.ndarray | None] | None:
-    """Read a CSV as text cells, with the editor line of each row when it is not row + 1.
+              findings: Findings) -> tuple[pl.DataFrame, np.ndarray | None, str] | None:
+    """Read a CSV as text cells, with the editor line of each row when it is not row + 1, and
+    the SHA-256 of the file.
 
     Adds a finding and returns None when the file cannot be read: empty, undecodable, another
     delimiter, or a line with more or fewer fields than the header (polars would fail on the
     first and silently pad the second with nulls).
     """
     where = {"table": table, "file": name}
-    size = path.stat().st_size
-    if size == 0:
+    data = path.read_bytes()
+    if not data:
         findings.add(rule="empty_file", message=f"{name} is empty: expected a header line with "
                      "the column names", **where)
         return None
-    header, eol = header_line(path)
+    header, eol = header_line(data)
     encoding = opts.encoding.lower().replace("_", "-")
     utf8 = encoding in ("utf-8", "utf8")
     try:
@@ -205,43 +211,20 @@ def _read_csv(path: Path, name: str, table: str, opts: CsvOptions,
                      f"{opts.delimiter!r}; set csv.delimiter: {sep!r} in a mapping file",
                      **where)
         return None
-    source: Any = path
-    try:
-        if not utf8:
-            # polars only decodes UTF-8; other encodings are decoded here, explicitly
-            source = io.StringIO(path.read_text(encoding=opts.encoding))
-        frame = pl.read_csv(source, separator=opts.delimiter, infer_schema=False,
-                            raise_if_empty=False)
-    except UnicodeDecodeError as exc:
-        findings.add(rule="encoding", message=f"{name} cannot be decoded as {opts.encoding}: "
-                     f"{exc}", **where)
-        return None
-    except pl.exceptions.PolarsError as exc:
-        text = str(exc)
-        if "utf-8" in text.lower() or "utf8" in text.lower():
-            data = path.read_bytes()
-            line, byte, offset = _first_bad_utf8(data)
-            columns = [c.strip('"') for c in header_text.split(opts.delimiter)]
-            column = _column_at(data, line, offset, opts.delimiter, columns) if line > 1 \
-                else None
-            findings.add(rule="encoding", row=line or None, column=column,
-                         value=f"0x{byte:02X}",
-                         message=f"{name} is not valid UTF-8 (byte 0x{byte:02X} on line "
-                         f"{line}); save it as UTF-8, or set csv.encoding (e.g. latin-1 or "
-                         "cp1252) in a mapping file", **where)
-            return None
-        layout = scan_layout(path, opts.delimiter)
-        width = int(layout.fields[0]) if layout.fields.size else 0
-        if not _ragged_findings(layout, width, name, table, findings):
-            findings.add(rule="file_unreadable", message=f"{name} cannot be parsed as CSV: "
-                         f"{text.splitlines()[0]}", **where)
+    # hashing and counting run while polars parses (both release the interpreter's lock
+    # most of the time)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(_digest_and_counts, data)
+        frame = _parse_csv(data, utf8, opts, name, table, header_text, findings)
+        hashed, counts = digest.result()
+    if frame is None:
         return None
     if frame.width == 0:
         findings.add(rule="empty_file", message=f"{name} has no header line", **where)
         return None
     lines = None
-    if not utf8 or not _simple(path, size, header, eol, frame):
-        layout = scan_layout(path, opts.delimiter)
+    if not utf8 or not _simple(data, header, eol, frame, counts):
+        layout = scan_layout(data, opts.delimiter)
         if layout.line.size == frame.height + 1:
             if _ragged_findings(layout, frame.width, name, table, findings):
                 return None
@@ -254,23 +237,70 @@ def _read_csv(path: Path, name: str, table: str, opts: CsvOptions,
                          message=f"column {col!r} appears more than once in the header of {name}",
                          **where)
         frame = frame.drop(duplicated)
-    return frame, lines
+    return frame, lines, hashed
 
 
-def _simple(path: Path, size: int, header: bytes, eol: int, frame: pl.DataFrame) -> bool:
+def _parse_csv(data: bytes, utf8: bool, opts: CsvOptions, name: str, table: str,
+               header_text: str, findings: Findings) -> pl.DataFrame | None:
+    """Split the file into text cells with polars; None (and a finding) when it cannot."""
+    where = {"table": table, "file": name}
+    source: Any = data
+    try:
+        if not utf8:
+            # polars only decodes UTF-8; other encodings are decoded here, explicitly (with
+            # universal newlines, as a text file is read)
+            source = io.StringIO(io.TextIOWrapper(io.BytesIO(data),
+                                                  encoding=opts.encoding).read())
+        return pl.read_csv(source, separator=opts.delimiter, infer_schema=False,
+                           raise_if_empty=False)
+    except UnicodeDecodeError as exc:
+        findings.add(rule="encoding", message=f"{name} cannot be decoded as {opts.encoding}: "
+                     f"{exc}", **where)
+        return None
+    except pl.exceptions.PolarsError as exc:
+        text = str(exc)
+        if "utf-8" in text.lower() or "utf8" in text.lower():
+            line, byte, offset = _first_bad_utf8(data)
+            columns = [c.strip('"') for c in header_text.split(opts.delimiter)]
+            column = _column_at(data, line, offset, opts.delimiter, columns) if line > 1 \
+                else None
+            findings.add(rule="encoding", row=line or None, column=column,
+                         value=f"0x{byte:02X}",
+                         message=f"{name} is not valid UTF-8 (byte 0x{byte:02X} on line "
+                         f"{line}); save it as UTF-8, or set csv.encoding (e.g. latin-1 or "
+                         "cp1252) in a mapping file", **where)
+            return None
+        layout = scan_layout(data, opts.delimiter)
+        width = int(layout.fields[0]) if layout.fields.size else 0
+        if not _ragged_findings(layout, width, name, table, findings):
+            findings.add(rule="file_unreadable", message=f"{name} cannot be parsed as CSV: "
+                         f"{text.splitlines()[0]}", **where)
+        return None
+
+
+def _simple(data: bytes, header: bytes, eol: int, frame: pl.DataFrame,
+            counts: ByteCounts) -> bool:
     """True when the CSV file is one record per line with every field present (line = row + 2).
 
-    Cells hold ``"`` only where the file escapes them (``""``) or where a field is not quoted
-    (``5"``); they are counted only when the file has quotes at all.
+    polars fills the missing fields of a short line with nulls from the right: when the last
+    column has no empty cell, no line was short, and counting line breaks is enough. Otherwise
+    the file's size must add up (:func:`simple_layout`); cells hold ``"`` only where the file
+    escapes them (``""``) or where a field is not quoted (``5"``), and are counted only when
+    the file has quotes at all.
     """
-    counts = byte_counts(path)
+    final_eol = data.endswith(b"\n")
+    if not one_record_per_line(frame.height, eol, final_eol, counts):
+        return False
+    if not frame.height or not frame.get_column(frame.columns[-1]).null_count():
+        return True
 
     def total(expr: pl.Expr) -> int:
-        return int(frame.select(expr.sum()).sum_horizontal().item() or 0) if frame.height else 0
+        return int(frame.select(expr.sum()).sum_horizontal().item() or 0)
 
-    quotes = total(pl.all().str.count_matches('"', literal=True)) if counts.quotes else 0
-    return simple_layout(size, header, eol, total(pl.all().str.len_bytes()), frame.width,
-                         frame.height, ends_with_newline(path), counts, quotes)
+    quotes = data.count(b'"')
+    in_cells = total(pl.all().str.count_matches('"', literal=True)) if quotes else 0
+    return simple_layout(len(data), header, eol, total(pl.all().str.len_bytes()), frame.width,
+                         frame.height, final_eol, counts, quotes, in_cells)
 
 
 def _cell_text(value: Any) -> str | None:
@@ -383,14 +413,15 @@ def _candidates(root: Path, keys: set[str], findings: Findings) -> list[_Candida
 
 
 def _read_candidate(cand: _Candidate, table: str, opts: CsvOptions,
-                    findings: Findings) -> pl.DataFrame | None:
-    """Read one file or sheet, with ``__file`` and ``__line`` (None if unreadable)."""
+                    findings: Findings) -> tuple[pl.DataFrame, str | None] | None:
+    """Read one file or sheet, with ``__file`` and ``__line`` (None if unreadable), and the
+    file's SHA-256 when it was computed on the way."""
     if cand.format == "csv":
         read = _read_csv(cand.path, cand.label, table, opts, findings)
         if read is None:
             return None
-        frame, lines = read
-        return _drop_blank_rows(_with_provenance(frame, cand.label, 2, lines))
+        frame, lines, digest = read
+        return _drop_blank_rows(_with_provenance(frame, cand.label, 2, lines)), digest
     if cand.format == "parquet":
         try:
             frame = pl.read_parquet(cand.path)
@@ -399,7 +430,7 @@ def _read_candidate(cand: _Candidate, table: str, opts: CsvOptions,
                          message=f"{cand.label} cannot be read as Parquet: {exc}")
             return None
         # a Parquet file has no header line: rows are numbered 1, 2, ... as records
-        return _with_provenance(frame, cand.label, 1)
+        return _with_provenance(frame, cand.label, 1), None
     import openpyxl
 
     try:
@@ -415,7 +446,7 @@ def _read_candidate(cand: _Candidate, table: str, opts: CsvOptions,
     if sheet is None:
         return None
     frame, first_row = sheet
-    return _drop_blank_rows(_with_provenance(frame, cand.label, first_row))
+    return _drop_blank_rows(_with_provenance(frame, cand.label, first_row)), None
 
 
 def read_folder(root: Path, mapping: Mapping, table_names: list[str],
@@ -474,8 +505,9 @@ def read_folder(root: Path, mapping: Mapping, table_names: list[str],
 
     tables: dict[str, RawTable] = {}
     with ThreadPoolExecutor(max_workers=2) as pool:
+        # CSV files are hashed from the bytes read; other formats are hashed alongside
         hashes = {c.path.resolve(): pool.submit(sha256, c.path)
-                  for hits in wanted.values() for c in hits}
+                  for hits in wanted.values() for c in hits if c.format != "csv"}
         for table, hits in wanted.items():
             if not hits and table in ambiguous:
                 tables[table] = RawTable(table, pl.DataFrame(), [])
@@ -489,19 +521,21 @@ def read_folder(root: Path, mapping: Mapping, table_names: list[str],
                 continue
             frames, sources = [], []
             for cand in hits:
-                frame = _read_candidate(cand, table, mapping.csv, findings)
-                if frame is None:
+                read = _read_candidate(cand, table, mapping.csv, findings)
+                if read is None:
                     continue
+                frame, digest = read
                 frames.append(frame)
                 sources.append(SourceFile(str(cand.path.resolve()), cand.label, cand.format,
-                                          cand.sheet, "", frame.height))
+                                          cand.sheet, digest or "", frame.height))
             if not frames:
                 tables[table] = RawTable(table, pl.DataFrame(), [])
                 continue
             frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
             tables[table] = RawTable(table, frame, sources)
         for raw in tables.values():
-            raw.sources = [SourceFile(s.path, s.name, s.format, s.sheet,
+            raw.sources = [s if s.sha256 else
+                           SourceFile(s.path, s.name, s.format, s.sheet,
                                       hashes[Path(s.path)].result(), s.n_rows)
                            for s in raw.sources]
     return tables

@@ -59,13 +59,18 @@ def after_last_contact(tables: Tables, findings: Findings) -> None:
         return
     last = tables["subjects"].select("subject_id", pl.col("last_contact_day").alias("__last")) \
         .drop_nulls().unique("subject_id", keep="first", maintain_order=True)
+    if not last.height:
+        return
+    earliest = last.get_column("__last").min()
     for name, cols in DAY_COLUMNS.items():
         for col in cols:
             if not _has(tables, name, "subject_id", col):
                 continue
+            # only rows after the earliest last contact can be after their subject's, and
             # only the columns the finding needs go through the join
-            frame = tables[name].select("subject_id", col, "__file", "__line").join(
-                last, on="subject_id", how="inner", maintain_order="left")
+            frame = (tables[name].select("subject_id", col, "__file", "__line")
+                     .filter(pl.col(col) > earliest)
+                     .join(last, on="subject_id", how="inner", maintain_order="left"))
             bad = frame.filter(pl.col(col) > pl.col("__last"))
             findings.add_frame(row_findings(
                 bad, table=name, column=col, rule="after_last_contact", value=pl.col(col),

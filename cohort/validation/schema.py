@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import pandas as pd
@@ -56,31 +57,34 @@ def _failures(frame: pl.DataFrame, spec: TableSpec, contract: Contract,
     data = frame.drop("__file", "__line")
     # with a key column missing (reported as such), the rest of the key is not a key
     check_key = all(c in data.columns for c in spec.primary_key)
-    key: list[str] = []
-    try:
-        if engine == "polars":
-            schema = polars_schema(spec.table, contract=contract, check_key=check_key)
-            # the key is checked below (the same rows as pandera's check, in a fraction of
-            # its time on millions of rows)
-            key, schema.unique = list(schema.unique or []), None
-            schema.validate(data, lazy=True)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        duplicated = None
+        try:
+            if engine == "polars":
+                schema = polars_schema(spec.table, contract=contract, check_key=check_key)
+                # the key is checked alongside (the same rows as pandera's check, in a
+                # fraction of its time on millions of rows)
+                key, schema.unique = list(schema.unique or []), None
+                if key:
+                    duplicated = pool.submit(_duplicated, data, key)
+                schema.validate(data, lazy=True)
+            else:
+                pandas_schema(spec.table, contract=contract, check_key=check_key).validate(
+                    to_pandas(data), lazy=True)
+        except SchemaErrors as exc:
+            cases = exc.failure_cases
+            if isinstance(cases, pd.DataFrame):
+                cases = pl.from_pandas(cases.astype({"failure_case": str, "check": str}).assign(
+                    index=pd.to_numeric(cases["index"], errors="coerce").astype("Int64")))
+            cases = cases.select(
+                pl.col("check").cast(pl.String),
+                pl.col("column").cast(pl.String),
+                pl.col("failure_case").cast(pl.String),
+                pl.col("index").cast(pl.Int64),
+            )
         else:
-            pandas_schema(spec.table, contract=contract, check_key=check_key).validate(
-                to_pandas(data), lazy=True)
-    except SchemaErrors as exc:
-        cases = exc.failure_cases
-        if isinstance(cases, pd.DataFrame):
-            cases = pl.from_pandas(cases.astype({"failure_case": str, "check": str}).assign(
-                index=pd.to_numeric(cases["index"], errors="coerce").astype("Int64")))
-        cases = cases.select(
-            pl.col("check").cast(pl.String),
-            pl.col("column").cast(pl.String),
-            pl.col("failure_case").cast(pl.String),
-            pl.col("index").cast(pl.Int64),
-        )
-    else:
-        cases = pl.DataFrame(schema=_CASE_SCHEMA)
-    return pl.concat([cases, _duplicated(data, key)]) if key else cases
+            cases = pl.DataFrame(schema=_CASE_SCHEMA)
+        return pl.concat([cases, duplicated.result()]) if duplicated else cases
 
 
 _CASE_SCHEMA = {"check": pl.String, "column": pl.String, "failure_case": pl.String,
