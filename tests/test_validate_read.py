@@ -116,6 +116,19 @@ def test_a_long_line_in_a_quoted_file(tmp_path):
         report.findings["message"].iloc[0]
 
 
+def test_an_unmatched_quote_is_named_by_line_and_column(tmp_path):
+    folder = _copy(tmp_path)
+    # a quoted line break first (its quotes pair up), then a stray quote in a later line
+    _break_value(folder / "adverse_events.csv", "S01,Fever,", 'S01,"Fever\nand chills",')
+    _break_value(folder / "adverse_events.csv", "S02,Headache,", 'S02,Head"ache,')
+    report = cohort.validate(folder)
+    assert report.exit_code == 2
+    assert _where(report) == [("file_unreadable", "adverse_events", "adverse_events.csv", 4,
+                               "term")]
+    assert report.findings["value"].iloc[0].startswith('S02,Head"ache,')
+    assert "double quote" in report.findings["message"].iloc[0]
+
+
 def test_a_header_only_file_without_newline(tmp_path):
     folder = _copy(tmp_path)
     (folder / "adverse_events.csv").write_text(

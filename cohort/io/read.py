@@ -128,6 +128,37 @@ def _first_bad_utf8(data: bytes) -> tuple[int, int, int]:
     return 0, 0, 0
 
 
+def _unmatched_quote(data: bytes) -> tuple[int, int] | None:
+    """(line, offset within the line) of the quote that opens a field which never closes.
+
+    Quotes come in pairs in a CSV file (``"`` around a field, ``""`` inside one), and a quoted
+    field may span lines. With an odd number of quotes in all, the pairing breaks after the
+    last line that ends outside quotes: the last quote on the next line with quotes opens a
+    field that nothing closes.
+    """
+    if data.count(b'"') % 2 == 0:
+        return None
+    arr = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(arr == ord('"'))
+    breaks = np.flatnonzero(arr == ord("\n"))
+    lines, first, counts = np.unique(np.searchsorted(breaks, quotes), return_index=True,
+                                     return_counts=True)  # 0-based lines that hold quotes
+    closed = np.flatnonzero(np.cumsum(counts) % 2 == 0)
+    k = int(closed[-1]) + 1 if closed.size else 0
+    line = int(lines[k])
+    position = int(quotes[first[k] + counts[k] - 1])
+    line_start = int(breaks[line - 1]) + 1 if line > 0 else 0
+    return line + 1, position - line_start
+
+
+def _line_text(data: bytes, line: int) -> str:
+    start = 0
+    for _ in range(line - 1):
+        start = data.index(b"\n", start) + 1
+    end = data.find(b"\n", start)
+    return data[start:None if end < 0 else end].rstrip(b"\r").decode("utf-8", "replace")
+
+
 def _column_at(data: bytes, line: int, offset: int, delimiter: str,
                header: list[str]) -> str | None:
     """The header name of the field at byte ``offset`` of ``line`` (None when unsure)."""
@@ -269,6 +300,19 @@ def _parse_csv(data: bytes, utf8: bool, opts: CsvOptions, name: str, table: str,
                          message=f"{name} is not valid UTF-8 (byte 0x{byte:02X} on line "
                          f"{line}); save it as UTF-8, or set csv.encoding (e.g. latin-1 or "
                          "cp1252) in a mapping file", **where)
+            return None
+        stray = _unmatched_quote(data) if utf8 else None
+        if stray is not None:
+            line, offset = stray
+            columns = [c.strip('"') for c in header_text.split(opts.delimiter)]
+            column = _column_at(data, line, offset, opts.delimiter, columns) if line > 1 \
+                else None
+            findings.add(rule="file_unreadable", row=line, column=column,
+                         value=_line_text(data, line)[:80],
+                         message=f"line {line} of {name} has a double quote (\") that opens a "
+                         "quoted field which never closes, so the rest of the file reads as "
+                         "one cell; quote the whole field and double the quote inside it "
+                         '(e.g. "5"" tall"), or remove the quote', **where)
             return None
         layout = scan_layout(data, opts.delimiter)
         width = int(layout.fields[0]) if layout.fields.size else 0
