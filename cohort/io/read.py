@@ -242,8 +242,8 @@ def _read_csv(path: Path, name: str, table: str, opts: CsvOptions,
                      f"{opts.delimiter!r}; set csv.delimiter: {sep!r} in a mapping file",
                      **where)
         return None
-    # hashing and counting run while polars parses (both release the interpreter's lock
-    # most of the time)
+    # hashing and counting run while polars parses (polars and hashlib release the
+    # interpreter's lock)
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(_digest_and_counts, data)
         frame = _parse_csv(data, utf8, opts, name, table, header_text, findings)
