@@ -116,17 +116,25 @@ def test_a_long_line_in_a_quoted_file(tmp_path):
         report.findings["message"].iloc[0]
 
 
-def test_an_unmatched_quote_is_named_by_line_and_column(tmp_path):
+@pytest.mark.parametrize(("old", "new", "line", "column", "says"), [
+    # a stray quote: an odd number of quotes in the file
+    ("S02,Headache,", 'S02,Head"ache,', 4, "term", "inside a field"),
+    # two of them (inch marks): the quotes pair up, wrongly
+    ("S02,Headache,91,mild", 'S02,Headache 5",91,mild 2"', 4, "term", "inside a field"),
+    ("S02,Headache,", 'S02,"Head"ache,', 4, "term", "after the closing quote"),
+    ("S02,Headache,", 'S02,"Headache,', 4, "term", "never closes"),
+])
+def test_a_broken_quote_is_named_by_line_and_column(tmp_path, old, new, line, column, says):
     folder = _copy(tmp_path)
-    # a quoted line break first (its quotes pair up), then a stray quote in a later line
+    # a quoted line break first (its quotes pair up, and shift the lines after it)
     _break_value(folder / "adverse_events.csv", "S01,Fever,", 'S01,"Fever\nand chills",')
-    _break_value(folder / "adverse_events.csv", "S02,Headache,", 'S02,Head"ache,')
+    _break_value(folder / "adverse_events.csv", old, new)
     report = cohort.validate(folder)
     assert report.exit_code == 2
-    assert _where(report) == [("file_unreadable", "adverse_events", "adverse_events.csv", 4,
-                               "term")]
-    assert report.findings["value"].iloc[0].startswith('S02,Head"ache,')
-    assert "double quote" in report.findings["message"].iloc[0]
+    assert _where(report) == [("file_unreadable", "adverse_events", "adverse_events.csv", line,
+                               column)]
+    assert report.findings["value"].iloc[0].startswith(new.split(",")[0])
+    assert says in report.findings["message"].iloc[0]
 
 
 def test_a_header_only_file_without_newline(tmp_path):

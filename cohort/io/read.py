@@ -128,27 +128,72 @@ def _first_bad_utf8(data: bytes) -> tuple[int, int, int]:
     return 0, 0, 0
 
 
-def _unmatched_quote(data: bytes) -> tuple[int, int] | None:
-    """(line, offset within the line) of the quote that opens a field which never closes.
+_QUOTE_PROBLEMS = {
+    "inside": "a double quote (\") inside a field that does not start with one; quote the "
+              "whole field and double the quote inside it (e.g. \"5\"\" tall\"), or remove "
+              "the quote",
+    "after": "text after the closing quote of a quoted field; put the whole field in quotes "
+             "and double the quotes inside it, or remove them",
+    "unclosed": "a double quote (\") that opens a quoted field which never closes, so the rest "
+                "of the file reads as one cell; close it, or double a quote meant as text",
+}
 
-    Quotes come in pairs in a CSV file (``"`` around a field, ``""`` inside one), and a quoted
-    field may span lines. With an odd number of quotes in all, the pairing breaks after the
-    last line that ends outside quotes: the last quote on the next line with quotes opens a
-    field that nothing closes.
+
+def _quote_problem(data: bytes, delimiter: str) -> tuple[int, int | None, str] | None:
+    """(line, field number on that line, kind) of the first quote that breaks CSV quoting.
+
+    RFC 4180: a quote opens a field only at the field's start; inside a quoted field ``""`` is
+    a quote and a single ``"`` closes the field, which must then end. ``kind`` is a key of
+    :data:`_QUOTE_PROBLEMS`. Only the quotes are visited, so a file with few quotes (the usual
+    reason for a parse failure is one stray quote) is checked fast.
     """
-    if data.count(b'"') % 2 == 0:
-        return None
-    arr = np.frombuffer(data, dtype=np.uint8)
-    quotes = np.flatnonzero(arr == ord('"'))
-    breaks = np.flatnonzero(arr == ord("\n"))
-    lines, first, counts = np.unique(np.searchsorted(breaks, quotes), return_index=True,
-                                     return_counts=True)  # 0-based lines that hold quotes
-    closed = np.flatnonzero(np.cumsum(counts) % 2 == 0)
-    k = int(closed[-1]) + 1 if closed.size else 0
-    line = int(lines[k])
-    position = int(quotes[first[k] + counts[k] - 1])
-    line_start = int(breaks[line - 1]) + 1 if line > 0 else 0
-    return line + 1, position - line_start
+    quotes = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord('"'))
+    sep = delimiter.encode()[0]
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    bounds = (sep, ord("\n"), ord("\r"))
+    opened, i, problem = -1, 0, None
+    last = (-1, -1)  # the last quoted field closed so far
+    while i < quotes.size and problem is None:
+        p = int(quotes[i])
+        if opened < 0:
+            if p > start and data[p - 1] not in bounds:
+                problem = p, "inside"
+            opened = p
+        elif i + 1 < quotes.size and quotes[i + 1] == p + 1:
+            i += 1  # "" inside a quoted field
+        elif p + 1 < len(data) and data[p + 1] not in bounds:
+            problem = p, "after"
+        else:
+            last, opened = (opened, p), -1
+        i += 1
+    if problem is None:
+        if opened < 0:
+            return None
+        problem = opened, "unclosed"
+    position, kind = problem
+    line_start = data.rfind(b"\n", 0, position) + 1
+    field = None
+    field_open = opened if kind == "after" else -1
+    if not (0 <= field_open < line_start or last[0] < line_start <= last[1]):
+        # the line starts outside quotes: its delimiters count between pairs of quotes only
+        parts = data[line_start:position].split(b'"')
+        field = sum(part.count(sep) for part in parts[::2])
+    return data.count(b"\n", 0, position) + 1, field, kind
+
+
+def _quote_finding(data: bytes, opts: CsvOptions, header_text: str, name: str, table: str,
+                   findings: Findings) -> bool:
+    """Report the first quote that breaks CSV quoting, if there is one (then True)."""
+    found = _quote_problem(data, opts.delimiter)
+    if found is None:
+        return False
+    line, field, kind = found
+    columns = [c.strip('"') for c in header_text.split(opts.delimiter)]
+    column = columns[field] if line > 1 and field is not None and field < len(columns) else None
+    findings.add(rule="file_unreadable", table=table, file=name, row=line, column=column,
+                 value=_line_text(data, line)[:80],
+                 message=f"line {line} of {name} has {_QUOTE_PROBLEMS[kind]}")
+    return True
 
 
 def _line_text(data: bytes, line: int) -> str:
@@ -256,6 +301,12 @@ def _read_csv(path: Path, name: str, table: str, opts: CsvOptions,
     lines = None
     if not utf8 or not _simple(data, header, eol, frame, counts):
         layout = scan_layout(data, opts.delimiter)
+        ragged = layout.line.size != frame.height + 1 or bool(
+            ((layout.fields[1:] != frame.width) & ~layout.blank[1:]).any())
+        if ragged and utf8 and b'"' in data \
+                and _quote_finding(data, opts, header_text, name, table, findings):
+            # a stray quote shifts the fields of every line up to the next one
+            return None
         if layout.line.size == frame.height + 1:
             if _ragged_findings(layout, frame.width, name, table, findings):
                 return None
@@ -301,18 +352,7 @@ def _parse_csv(data: bytes, utf8: bool, opts: CsvOptions, name: str, table: str,
                          f"{line}); save it as UTF-8, or set csv.encoding (e.g. latin-1 or "
                          "cp1252) in a mapping file", **where)
             return None
-        stray = _unmatched_quote(data) if utf8 else None
-        if stray is not None:
-            line, offset = stray
-            columns = [c.strip('"') for c in header_text.split(opts.delimiter)]
-            column = _column_at(data, line, offset, opts.delimiter, columns) if line > 1 \
-                else None
-            findings.add(rule="file_unreadable", row=line, column=column,
-                         value=_line_text(data, line)[:80],
-                         message=f"line {line} of {name} has a double quote (\") that opens a "
-                         "quoted field which never closes, so the rest of the file reads as "
-                         "one cell; quote the whole field and double the quote inside it "
-                         '(e.g. "5"" tall"), or remove the quote', **where)
+        if utf8 and _quote_finding(data, opts, header_text, name, table, findings):
             return None
         layout = scan_layout(data, opts.delimiter)
         width = int(layout.fields[0]) if layout.fields.size else 0
