@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 import cohort
 from cohort.cli.app import app
+from cohort.contract import load_contract
 from cohort.errors import InvalidCohortError, MappingError
 from cohort.io.mapping import read_mapping
 
@@ -286,8 +287,42 @@ def test_adam_preset_with_a_user_mapping():
 
 def test_adam_preset_alone_lacks_the_diabetes_type():
     report = cohort.validate(ADAM, mapping="adam")
-    assert _rules(report) == [("missing_column", "subjects", 1, "diabetes_type")]
+    assert _rules(report) == [("missing_column", "subjects", 1, "diabetes_type"),
+                              ("rows_left_out", "measurements", None, "param")]
     assert report.findings["file"].iloc[0] == "adsl.csv"
+
+
+def test_adam_preset_keeps_the_contract_parameters_only():
+    # adlb.csv ends with an ALT and an AST row, which no contract table holds
+    report = cohort.validate(ADAM, mapping=ADAM / "mapping.yaml")
+    assert report.exit_code == 0
+    left = report.findings.iloc[0]
+    assert (left["severity"], left["rule"], left["file"], left["value"]) == (
+        "warning", "rows_left_out", "adlb.csv", "2")
+    assert left["message"].endswith("(ALT, AST)")
+    assert report.tables.set_index("table").loc["measurements", "rows"] == 12
+    preset = read_mapping("adam").table("measurements")
+    assert preset.keep == {"param": list(load_contract().parameters)}
+
+
+def test_keep_names_a_column_that_exists(tmp_path):
+    folder = _copy(tmp_path)
+    mapping = _mapping(folder, "tables:\n  measurements:\n    keep: {PARAMCD: [HBA1C]}\n")
+    report = cohort.validate(folder, mapping=mapping)
+    assert report.exit_code == 2
+    assert _rules(report) == [("mapping", "measurements", None, "PARAMCD")]
+
+
+def test_keep_leaves_empty_codes_to_the_contract(tmp_path):
+    folder = _copy(tmp_path)
+    _edit(folder / "measurements.csv", "S01,90,HBA1C,7.1,", "S01,90,,7.1,")
+    mapping = _mapping(folder, "tables:\n  measurements:\n    keep: {param: [HBA1C]}\n")
+    report = cohort.validate(folder, mapping=mapping)
+    rules = _rules(report)
+    # the empty code is kept and reported; every other parameter is left out, with a count
+    assert ("not_null", "measurements", 6, "param") in rules
+    left = report.findings[report.findings["rule"] == "rows_left_out"]
+    assert left["value"].tolist() == [str(102 - 24)]  # 24 HBA1C rows, one now empty
 
 
 def test_adam_preset_tolerates_missing_optional_variables(tmp_path):
@@ -307,7 +342,8 @@ def test_cdisc_day_zero_is_reported(tmp_path):
     shutil.copytree(ADAM, folder)
     _edit(folder / "adlb.csv", "7.5,%,1,DAY 1", "7.5,%,0,DAY 1")
     report = cohort.validate(folder, mapping=folder / "mapping.yaml")
-    assert _rules(report) == [("cdisc_day_zero", "measurements", 10, "day")]
+    assert _rules(report) == [("rows_left_out", "measurements", None, "param"),
+                              ("cdisc_day_zero", "measurements", 10, "day")]
 
 
 def test_adam_preset_through_the_cli():

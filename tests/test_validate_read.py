@@ -137,6 +137,25 @@ def test_a_broken_quote_is_named_by_line_and_column(tmp_path, old, new, line, co
     assert says in report.findings["message"].iloc[0]
 
 
+@pytest.mark.parametrize(("data", "expected"), [
+    (b'a,b\n1,5"x\n2,3\n', (2, 1, "inside")),
+    (b'a,b\n1,5"\n2,5"\n', (2, 1, "inside")),  # an even number: they pair up wrongly
+    (b'a,b\n1,"x"y\n', (2, 1, "after")),
+    (b'a,b\n1,"x\ny"\n2,5"\n3,4\n', (4, 1, "inside")),
+    (b'a,b\n1,"x""y",\n2,"open\n3,4\n', (3, 1, "unclosed")),
+    # the line starts inside a quoted field: its field is not known
+    (b'a,b,c\n1,"x\ny",5"\n', (3, None, "inside")),
+    (b'a,b,c\n"1,2",x,"3\n', (2, 2, "unclosed")),
+    (b'\xef\xbb\xbf"a",b\n1,2\n', None),
+    (b'a,b\r\n"1","2"\r\n"3",4', None),
+    (b'a,b\n1,""\n2,""""\n', None),
+])
+def test_quote_problems_by_hand(data, expected):
+    from cohort.io.read import _quote_problem
+
+    assert _quote_problem(data, ",") == expected
+
+
 def test_a_header_only_file_without_newline(tmp_path):
     folder = _copy(tmp_path)
     (folder / "adverse_events.csv").write_text(

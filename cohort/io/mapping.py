@@ -16,6 +16,8 @@ A mapping is a YAML file (see the README for a full example)::
         optional: [SITE]          # renamed if present; no error when a file lacks them
         unmapped: error           # or drop: columns neither mapped nor in the contract
         cdisc_days: []            # contract day columns holding CDISC study days (no day 0)
+        keep: {param: [HBA1C]}    # only rows with these codes (after recoding); a warning
+                                  # counts the rows left out
     study_days:                   # derive integer study days from dates
       origin: [FIRST_INFUSION_DATE, RANDOMISATION_DATE]   # subjects columns, first non-empty
       columns: {measurements.VISIT_DATE: day, subjects.LAST_VISIT: last_contact_day}
@@ -82,6 +84,15 @@ class TableMapping(_Strict):
     optional: list[str] = []
     unmapped: Literal["error", "drop"] = "error"
     cdisc_days: list[str] = []
+    keep: dict[str, list[Any]] = {}
+
+    @field_validator("keep", mode="before")
+    @classmethod
+    def _values(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {col: ([_scalar_key(v) for v in vals] if isinstance(vals, list) else vals)
+                    for col, vals in value.items()}
+        return value
 
     @field_validator("recode", mode="before")
     @classmethod

@@ -121,6 +121,10 @@ def _check_names(frame: pl.DataFrame, name: str, tm: TableMapping, spec: TableSp
         if col not in made:
             problem("recode", f"names {col!r}, which is not a column after renaming (columns: "
                     f"{', '.join(sorted(made))})", col)
+    for col in tm.keep:
+        if col not in made:
+            problem("keep", f"names {col!r}, which is not a column after renaming (columns: "
+                    f"{', '.join(sorted(made))})", col)
     for col in tm.cdisc_days:
         if col not in contract_cols or spec.column(col).unit != "study day":
             problem("cdisc_days", f"{col!r} is not a study-day column of {name}", col)
@@ -167,6 +171,8 @@ def apply_mapping(raw: dict[str, RawTable], mapping: Mapping, contract: Contract
         for col, values in tm.recode.items():
             frame = frame.with_columns(pl.col(col).cast(pl.String).replace(
                 list(values), [_text(v) for v in values.values()]))
+        for col, values in tm.keep.items():
+            frame = _keep(frame, col, values, table, findings)
         if tm.unmapped == "drop":
             frame = frame.drop([c for c in _data_columns(frame)
                                 if c not in spec.column_names and c not in reserved[name]])
@@ -174,6 +180,24 @@ def apply_mapping(raw: dict[str, RawTable], mapping: Mapping, contract: Contract
     if mapping.study_days:
         out = _study_days(out, mapping, contract, findings)
     return out
+
+
+def _keep(frame: pl.DataFrame, col: str, values: list[str], table: RawTable,
+          findings: Findings) -> pl.DataFrame:
+    """Keep the rows whose ``col`` is one of ``values`` (or empty: the contract reports that);
+    count the others in a warning, with the codes they had."""
+    inside = pl.col(col).is_null() | pl.col(col).cast(pl.String).is_in(values)
+    left = frame.filter(~inside)
+    if not left.height:
+        return frame
+    codes = left.get_column(col).cast(pl.String).unique(maintain_order=True).to_list()
+    files = ", ".join(s.name for s in table.sources) or table.name
+    shown = ", ".join(codes[:10]) + (f" and {len(codes) - 10} more" if len(codes) > 10 else "")
+    findings.add(rule="rows_left_out", severity="warning", table=table.name, file=files,
+                 column=col, value=str(left.height),
+                 message=f"{left.height} rows of {files} were left out because their {col} is "
+                         f"not listed under keep.{col} in the mapping ({shown})")
+    return frame.filter(inside)
 
 
 def _derive(frame: pl.DataFrame, table: str, dst: str, derive: DeriveSpec,
