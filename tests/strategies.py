@@ -43,7 +43,8 @@ _FROM_CANONICAL = {
     "lb": lambda v, w: v / 0.45359237,
 }
 
-ACTIVE_SOURCES = ["umbilical_cord", "bone_marrow", "adipose", "dental_pulp", "cord_blood"]
+ACTIVE_SOURCES = ["umbilical_cord", "bone_marrow", "adipose", "dental_pulp", "cord_blood",
+                  "peripheral_blood"]
 # terms with a delimiter, a quote and a line break: CSV writers quote them, and line numbers
 # after them must still be right
 AE_TERMS = ["Fever", "Nausea, vomiting", 'Rash "local"', "Headache\nmild", "Hypoglycaemia"]

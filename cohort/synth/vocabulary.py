@@ -41,7 +41,8 @@ DERIVED_FORMULAS = {
 OTHER_VARIABLES = ("dose_cells_per_kg", "dose_cells_total", "follow_up_months", "remission",
                    "insulin_free")
 """Further variables conditions and targets may name."""
-SOURCES = ("umbilical_cord", "bone_marrow", "adipose", "dental_pulp", "cord_blood", "placebo")
+SOURCES = ("umbilical_cord", "bone_marrow", "adipose", "dental_pulp", "cord_blood",
+           "peripheral_blood", "placebo")
 DONORS = ("allogeneic", "autologous", "none")
 ROUTES = ("intravenous", "pancreatic_artery", "other")
 DRUG_CLASSES = ("insulin", "metformin", "sulfonylurea", "dpp4", "sglt2", "glp1", "tzd", "other")
