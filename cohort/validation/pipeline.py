@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping as MappingType
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -86,17 +85,9 @@ def _mask_out_of_range(frame: pl.DataFrame, failed: pl.DataFrame) -> pl.DataFram
         if col in frame.columns)
 
 
-def _import_pandera() -> None:
-    import pandera.pandas
-    import pandera.polars  # noqa: F401
-
-
 def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: str,
          findings: Findings, contract: Contract) -> _Run:
     required = {t.table for t in contract if t.required}
-    # pandera takes a few tenths of a second to import: it does so while the files are read
-    # (polars reads without holding the interpreter lock)
-    threading.Thread(target=_import_pandera, name="import-pandera", daemon=True).start()
     if raw is None:
         raw = read_folder(Path(path), mapping, contract.names, required, findings)
     sources = {name: t.sources for name, t in raw.items()}
@@ -117,25 +108,26 @@ def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: s
         return check_table(frame, contract[name], contract, chosen, into,
                            files=file_names.get(name) or name)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        apart = Findings()
-        schema_of_measurements = None
-        if "measurements" in tables:
-            # the schema checks nothing unit harmonisation changes (values and units keep
-            # their rows and their empty cells), so both run at once; the findings are
-            # added in the usual order below
+    apart, failed_measurements = Findings(), None
+    if "measurements" in tables:
+        # the schema checks nothing unit harmonisation changes (values and units keep their
+        # rows and their empty cells), so both run at once; the findings are added in the
+        # usual order below. Nothing else uses pandera meanwhile: two threads importing its
+        # backends at once can deadlock on Python's module locks.
+        with ThreadPoolExecutor(max_workers=1) as pool:
             schema_of_measurements = pool.submit(check, "measurements",
                                                  tables["measurements"], apart)
             tables["measurements"], conversions = harmonise_measurements(
                 tables["measurements"], tables.get("subjects"), contract, findings)
-        checked = {}
-        for name, frame in tables.items():
-            if name == "measurements" and schema_of_measurements is not None:
-                failed = schema_of_measurements.result()
-                findings.extend(apart)
-            else:
-                failed = check(name, frame, findings)
-            checked[name] = _mask_out_of_range(frame, failed)
+            failed_measurements = schema_of_measurements.result()
+    checked = {}
+    for name, frame in tables.items():
+        if name == "measurements" and failed_measurements is not None:
+            failed = failed_measurements
+            findings.extend(apart)
+        else:
+            failed = check(name, frame, findings)
+        checked[name] = _mask_out_of_range(frame, failed)
     empty_required(tables, findings, required, file_names)
     check_cross_table(checked, findings, unreadable=set(read_names) - set(tables))
     summary = pd.DataFrame(
