@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Mapping as MappingType
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -85,9 +87,20 @@ def _mask_out_of_range(frame: pl.DataFrame, failed: pl.DataFrame) -> pl.DataFram
         if col in frame.columns)
 
 
+def _import_pandera() -> None:
+    # an import that fails here fails again, with its message, where pandera is used
+    with contextlib.suppress(ImportError):
+        import pandera.pandas
+        import pandera.polars  # noqa: F401
+
+
 def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: str,
          findings: Findings, contract: Contract) -> _Run:
     required = {t.table for t in contract if t.required}
+    # pandera takes most of a second to import: it does so while the files are read and
+    # parsed (polars works without holding the interpreter lock)
+    importer = threading.Thread(target=_import_pandera, name="import-pandera", daemon=True)
+    importer.start()
     if raw is None:
         raw = read_folder(Path(path), mapping, contract.names, required, findings)
     sources = {name: t.sources for name, t in raw.items()}
@@ -108,12 +121,15 @@ def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: s
         return check_table(frame, contract[name], contract, chosen, into,
                            files=file_names.get(name) or name)
 
+    # before any check: two threads importing pandera's modules at once can deadlock on
+    # Python's module locks
+    importer.join()
     apart, failed_measurements = Findings(), None
     if "measurements" in tables:
         # the schema checks nothing unit harmonisation changes (values and units keep their
         # rows and their empty cells), so both run at once; the findings are added in the
-        # usual order below. Nothing else uses pandera meanwhile: two threads importing its
-        # backends at once can deadlock on Python's module locks.
+        # usual order below. Nothing else uses pandera meanwhile (pandera loads parts of
+        # itself on first use: the same deadlock).
         with ThreadPoolExecutor(max_workers=1) as pool:
             schema_of_measurements = pool.submit(check, "measurements",
                                                  tables["measurements"], apart)
