@@ -139,8 +139,9 @@ _QUOTE_PROBLEMS = {
 }
 
 
-def _quote_problem(data: bytes, delimiter: str) -> tuple[int, int | None, str] | None:
-    """(line, field number on that line, kind) of the first quote that breaks CSV quoting.
+def _quote_problem(data: bytes, delimiter: str) -> tuple[int, int, int | None, str] | None:
+    """(line, its first byte, field number on it, kind) of the first quote that breaks CSV
+    quoting.
 
     RFC 4180: a quote opens a field only at the field's start; inside a quoted field ``""`` is
     a quote and a single ``"`` closes the field, which must then end. ``kind`` is a key of
@@ -178,7 +179,7 @@ def _quote_problem(data: bytes, delimiter: str) -> tuple[int, int | None, str] |
         # the line starts outside quotes: its delimiters count between pairs of quotes only
         parts = data[line_start:position].split(b'"')
         field = sum(part.count(sep) for part in parts[::2])
-    return data.count(b"\n", 0, position) + 1, field, kind
+    return data.count(b"\n", 0, position) + 1, line_start, field, kind
 
 
 def _quote_finding(data: bytes, opts: CsvOptions, header_text: str, name: str, table: str,
@@ -187,19 +188,17 @@ def _quote_finding(data: bytes, opts: CsvOptions, header_text: str, name: str, t
     found = _quote_problem(data, opts.delimiter)
     if found is None:
         return False
-    line, field, kind = found
+    line, start, field, kind = found
     columns = [c.strip('"') for c in header_text.split(opts.delimiter)]
     column = columns[field] if line > 1 and field is not None and field < len(columns) else None
     findings.add(rule="file_unreadable", table=table, file=name, row=line, column=column,
-                 value=_line_text(data, line)[:80],
+                 value=_line_text(data, start)[:80],
                  message=f"line {line} of {name} has {_QUOTE_PROBLEMS[kind]}")
     return True
 
 
-def _line_text(data: bytes, line: int) -> str:
-    start = 0
-    for _ in range(line - 1):
-        start = data.index(b"\n", start) + 1
+def _line_text(data: bytes, start: int) -> str:
+    """The line that starts at byte ``start``, as text."""
     end = data.find(b"\n", start)
     return data[start:None if end < 0 else end].rstrip(b"\r").decode("utf-8", "replace")
 
