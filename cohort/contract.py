@@ -62,6 +62,8 @@ class ColumnSpec(_Strict):
         default=None, description="Inclusive plausible range, in the canonical unit."
     )
     added_by_loader: bool = False
+    extra: bool = Field(default=False, description="Declared by a mapping or study spec, not "
+                        "part of the packaged contract.")
 
     @model_validator(mode="after")
     def _check(self) -> ColumnSpec:
@@ -73,19 +75,26 @@ class ColumnSpec(_Strict):
 
 
 class ParameterSpec(_Strict):
-    """A measurement parameter: canonical unit, accepted input units, plausible range."""
+    """A measurement parameter: canonical unit, accepted input units, plausible range.
+
+    ``plausible`` is None only for a declared extra parameter without a range (no range is
+    invented for it); ``extra`` marks parameters declared by a mapping or study spec.
+    """
 
     code: str
     description: str
     unit: str
     accepted_units: tuple[str, ...]
-    plausible: tuple[float, float]
+    plausible: tuple[float, float] | None
+    extra: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> ParameterSpec:
         if self.unit not in self.accepted_units:
             raise ValueError(f"canonical unit {self.unit!r} of {self.code} is not accepted")
-        if self.plausible[0] > self.plausible[1]:
+        if self.plausible is None and not self.extra:
+            raise ValueError(f"plausible range of {self.code} is missing")
+        if self.plausible is not None and self.plausible[0] > self.plausible[1]:
             raise ValueError(f"plausible range of {self.code} has min > max")
         return self
 
@@ -217,8 +226,10 @@ PANDAS_DTYPES = {"string": "string[pyarrow]", "integer": "Int64", "number": "flo
 
 def _checks(module: Any, spec: TableSpec, col: ColumnSpec) -> list[Any]:
     checks = []
-    codes = spec.allowed_codes(col)
+    codes: list[Any] | None = spec.allowed_codes(col)
     if codes is not None:
+        if col.type == "integer":  # integer codes (declared extras) are compared as numbers
+            codes = [int(c) for c in codes]
         checks.append(module.Check.isin(codes, name="allowed_values"))
     if col.range is not None:
         checks.append(module.Check.in_range(col.range[0], col.range[1], name="range"))

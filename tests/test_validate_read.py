@@ -203,7 +203,7 @@ def test_without_an_infusions_table_treated_subjects_are_reported(tmp_path):
     (folder / "infusions.csv").unlink()
     report = cohort.validate(folder)
     assert _where(report) == [("treated_without_infusion", "infusions", None, None, None)]
-    assert "3 subjects are treated" in report.findings["message"].iloc[0]
+    assert "3 subjects receive cells" in report.findings["message"].iloc[0]
 
 
 # ------------------------------------------------------------------------- Excel and Parquet

@@ -364,7 +364,8 @@ def remission_dataset(measurements: pd.DataFrame, subjects: pd.DataFrame,
         ``dose_1e9_cells_total`` in 10^9 cells; 0 for controls and placebo; a per-kg dose
         that was not recorded is total / body weight), ``n_infusions``, ``age_years``,
         ``age_at_diagnosis_years``, ``adult_onset`` (diagnosis at >= 18 years; NA when the age
-        at diagnosis is missing), ``diabetes_duration_years``, ``bmi_kg_m2``, ``sex_male``.
+        at diagnosis is missing), ``diabetes_duration_years``, ``bmi_kg_m2``, ``sex_male``;
+        then every other column of ``subjects`` as it is (``sex``, declared extras, ...).
     """
     rule = rule or RemissionRule()
     for col in ("subject_id", "arm", "control"):
@@ -401,4 +402,9 @@ def remission_dataset(measurements: pd.DataFrame, subjects: pd.DataFrame,
     data["sex_male"] = pd.array(np.where(sex.isna().to_numpy(), None,
                                          (sex == "M").fillna(False).to_numpy()),
                                 dtype="boolean")
+    # every other subjects column (sex, site, declared extras, ...) comes along as it is, so
+    # that any of them can be a subgroup or a predictor
+    for col in subj.columns:
+        if col not in data.columns:
+            data[col] = subj[col].array
     return data

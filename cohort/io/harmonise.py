@@ -15,7 +15,7 @@ import polars as pl
 from cohort.contract import Contract
 from cohort.findings import Findings, row_findings, value_text
 from cohort.io.keys import factorize
-from cohort.units import CONVERSIONS, canonical_spelling
+from cohort.units import CONVERSIONS, Conversion, canonical_spelling
 
 __all__ = ["CONVERSION_LOG_SCHEMA", "harmonise_measurements"]
 
@@ -26,13 +26,23 @@ CONVERSION_LOG_SCHEMA = {"param": pl.String, "from_unit": pl.String, "to_unit": 
 def _unit_table(contract: Contract) -> pl.DataFrame:
     rows = []
     for p in contract.parameters.values():
+        # a declared extra parameter may have a unit cohort.units does not know (taken as
+        # written), and no plausible range (none is invented)
+        lo, hi = p.plausible or (-np.inf, np.inf)
         for unit in p.accepted_units:
-            conv = CONVERSIONS[(unit, p.unit)]
+            conv = CONVERSIONS.get((unit, p.unit)) or Conversion(unit, unit, 1.0,
+                                                                 rule="canonical unit")
             rows.append({"param": p.code, "__unit": unit, "__canonical": p.unit,
                          "__scale": conv.scale, "__offset": conv.offset,
                          "__per_kg": conv.per_body_weight, "__rule": conv.rule,
-                         "__lo": p.plausible[0], "__hi": p.plausible[1]})
+                         "__lo": lo, "__hi": hi})
     return pl.DataFrame(rows)
+
+
+def _spelling(unit: str, declared: dict[str, str]) -> str | None:
+    """The contract's spelling of ``unit``; units only declared extras use are matched as
+    written (surrounding spaces aside)."""
+    return canonical_spelling(unit) or declared.get(unit.strip())
 
 
 def _weights(subjects: pl.DataFrame | None, contract: Contract) -> pl.DataFrame | None:
@@ -55,7 +65,10 @@ def _pairs(frame: pl.DataFrame, units: pl.DataFrame,
     conversion, plausible range, what is wrong) are looked up once per pair, not once per row.
     """
     codes, pairs = factorize(frame, ["param", "unit"])
-    spelled = {u: canonical_spelling(u) for u in pairs.get_column("unit").drop_nulls().to_list()}
+    declared = {u: u for u in units.get_column("__unit").to_list()
+                if canonical_spelling(u) is None}
+    spelled = {u: _spelling(u, declared)
+               for u in pairs.get_column("unit").drop_nulls().to_list()}
     pairs = (pairs.with_row_index("__code")
              .with_columns(pl.col("unit").replace_strict(spelled, default=None,
                                                          return_dtype=pl.String)

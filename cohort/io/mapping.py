@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cohort._resources import data_path
 from cohort.errors import MappingError
+from cohort.extras import Extras
 
 __all__ = ["CsvOptions", "DeriveSpec", "Mapping", "StudyDays", "TableMapping", "read_mapping"]
 
@@ -130,6 +131,7 @@ class Mapping(_Strict):
     ignore: list[str] = []
     tables: dict[str, TableMapping] = {}
     study_days: StudyDays | None = None
+    extras: Extras = Extras()
     source: str | None = Field(None, exclude=True, description="Where the mapping was read from.")
 
     def table(self, name: str) -> TableMapping:

@@ -16,6 +16,7 @@ import polars as pl
 
 from cohort.contract import Contract, load_contract
 from cohort.errors import InvalidCohortError, MappingError
+from cohort.extras import Extras, extend_contract
 from cohort.findings import FINDING_COLUMNS, Findings
 from cohort.io.cohort import Cohort, TableProvenance
 from cohort.io.harmonise import CONVERSION_LOG_SCHEMA, harmonise_measurements
@@ -207,6 +208,7 @@ def validate(path: str | Path, *, mapping: str | Path | Mapping | None = None,
     parsed = _prepare(mapping, findings)
     if parsed is None:
         return _failed(str(path), findings, contract, str(mapping))
+    contract = extend_contract(contract, parsed.extras)
     return _run(str(path), None, parsed, engine, findings, contract).report
 
 
@@ -268,6 +270,7 @@ def load_cohort(path: str | Path, *, mapping: str | Path | Mapping | None = None
     if parsed is None:
         _raise_invalid(_failed(str(path), findings, contract, str(mapping)))
     assert parsed is not None
+    contract = extend_contract(contract, parsed.extras)
     run = _run(str(path), None, parsed, engine, findings, contract)
     if not run.report.valid:
         _raise_invalid(run.report)
@@ -275,10 +278,13 @@ def load_cohort(path: str | Path, *, mapping: str | Path | Mapping | None = None
 
 
 def from_frames(tables: MappingType[str, pd.DataFrame], *,
-                engine: Literal["auto", "pandas", "polars"] = "auto") -> Cohort:
+                engine: Literal["auto", "pandas", "polars"] = "auto",
+                extras: Extras | None = None) -> Cohort:
     """Validate in-memory tables (contract column names) and return a :class:`Cohort`.
 
     Rows are reported by their 1-based position, with ``<table DataFrame>`` as the file.
+    ``extras`` declares study-specific subject variables and parameters
+    (:class:`cohort.extras.Extras`), validated like the contract's.
 
     Raises
     ------
@@ -286,7 +292,7 @@ def from_frames(tables: MappingType[str, pd.DataFrame], *,
         If the tables break the contract.
     """
     findings = Findings()
-    contract = load_contract()
+    contract = extend_contract(load_contract(), extras)
     raw: dict[str, RawTable] = {}
     for name, frame in tables.items():
         if name not in contract.names:
@@ -303,7 +309,8 @@ def from_frames(tables: MappingType[str, pd.DataFrame], *,
         if spec.required and spec.table not in raw:
             findings.add(rule="missing_table", table=spec.table,
                          message=f"required table {spec.table} was not given")
-    run = _run("<DataFrames>", raw, Mapping(), engine, findings, contract)
+    run = _run("<DataFrames>", raw, Mapping(extras=extras or Extras()), engine, findings,
+               contract)
     if not run.report.valid:
         _raise_invalid(run.report)
     return _to_cohort(run, contract, "<DataFrames>", None)

@@ -79,22 +79,52 @@ def after_last_contact(tables: Tables, findings: Findings) -> None:
                                   pl.col(col), pl.col("__last"))))
 
 
-def infusion_rules(tables: Tables, findings: Findings) -> None:
-    """Treated subjects have an active infusion starting on day 0; controls none but placebo;
-    infusion numbers run 1, 2, ... in day order; doses are given, and 0 for placebo.
+def _receives_cells(subjects: pl.DataFrame) -> pl.Expr:
+    """True for subjects receiving a cell product, False for the others, null when unknown.
 
-    An infusion whose source is missing (already reported) counts as neither active nor
-    placebo, so that it does not cause further findings.
+    ``intervention`` says it when given; without it (older cohorts, or an empty cell) a
+    control receives no cells and any other subject does.
+    """
+    by_control = ~pl.col("control")
+    if "intervention" not in subjects.columns:
+        return by_control
+    return (pl.when(pl.col("intervention").is_not_null())
+            .then(pl.col("intervention") == "cells").otherwise(by_control))
+
+
+def _who(subjects: pl.DataFrame) -> pl.Expr:
+    """How a subject's arm is described in messages: by intervention when given."""
+    by_control = pl.when(pl.col("control")).then(pl.lit("control = true")).otherwise(
+        pl.lit("control = false"))
+    if "intervention" not in subjects.columns:
+        return by_control
+    return pl.when(pl.col("intervention").is_not_null()).then(
+        pl.format("intervention = {}", pl.col("intervention"))).otherwise(by_control)
+
+
+def infusion_rules(tables: Tables, findings: Findings) -> None:
+    """Subjects receiving cells have an active infusion starting on day 0; the others none
+    but placebo; infusion numbers run 1, 2, ... in day order; doses are given, and 0 for
+    placebo.
+
+    Who receives cells is ``intervention == "cells"``, or, where ``intervention`` is absent or
+    empty, ``control == false``. An infusion whose source is missing (already reported) counts
+    as neither active nor placebo, so that it does not cause further findings.
     """
     if not _has(tables, "subjects", "subject_id", "control"):
         return
-    subjects = tables["subjects"].select("subject_id", "control", "__file", "__line")
-    treated = subjects.filter(pl.col("control") == False)  # noqa: E712 (polars expression)
+    subjects = tables["subjects"]
+    subjects = subjects.select("subject_id", "control", "__file", "__line",
+                               _receives_cells(subjects).alias("__cells"),
+                               _who(subjects).alias("__who"))
+    treated = subjects.filter(pl.col("__cells") == True)  # noqa: E712 (polars expression)
     if "infusions" not in tables:
         if treated.height:
             findings.add(rule="treated_without_infusion", table="infusions",
                          message=f"there is no infusions table, but {treated.height} subjects "
-                                 "are treated (control = false); add infusions.csv")
+                                 "receive cells (control = false, or intervention = cells); "
+                                 "add infusions.csv, or describe what the arms receive with "
+                                 "intervention (drug, standard_care, ...)")
         return
     if not _has(tables, "infusions", "subject_id", "source", "day", "infusion_number"):
         return  # unreadable, or a required column is missing: reported already
@@ -107,24 +137,28 @@ def infusion_rules(tables: Tables, findings: Findings) -> None:
     findings.add_frame(row_findings(
         treated.filter(pl.col("__n").is_null()), table="subjects", column="control",
         rule="treated_without_infusion", value=pl.col("subject_id"),
-        message=pl.format("treated subject {} (control = false) has no active infusion in "
-                          "infusions; add its infusions, or set control = true",
-                          pl.col("subject_id"))))
+        message=pl.format("subject {} receives cells ({}) but has no active infusion in "
+                          "infusions; add its infusions, or describe what it receives with "
+                          "intervention (drug, placebo, standard_care, device, surgery, other)",
+                          pl.col("subject_id"), pl.col("__who"))))
     findings.add_frame(row_findings(
         treated.filter(pl.col("__first_day").is_not_null() & (pl.col("__first_day") != 0)),
         table="subjects", column="control", rule="first_infusion_day",
         value=pl.col("__first_day"),
-        message=pl.format("the first active infusion of treated subject {} is on day {}; day 0 "
+        message=pl.format("the first active infusion of subject {} ({}) is on day {}; day 0 "
                           "is the first infusion by definition: shift the subject's days",
-                          pl.col("subject_id"), pl.col("__first_day"))))
-    controls = subjects.filter(pl.col("control")).select("subject_id")
-    bad = inf.join(controls, on="subject_id", how="semi", maintain_order="left").filter(
+                          pl.col("subject_id"), pl.col("__who"), pl.col("__first_day"))))
+    others = subjects.filter(pl.col("__cells") == False).select(  # noqa: E712
+        "subject_id", "__who")
+    bad = inf.join(others, on="subject_id", how="inner", maintain_order="left").filter(
         source.is_not_null() & (source != "placebo"))
     findings.add_frame(row_findings(
         bad, table="infusions", column="source", rule="control_with_active_infusion",
         value=source,
-        message=pl.format("control subject {} (control = true) has an active infusion ({}); "
-                          "controls may only have placebo", pl.col("subject_id"), source)))
+        message=pl.format("subject {} ({}) has an active infusion ({}); only subjects "
+                          "receiving cells (intervention = cells, or control = false) may; "
+                          "others may only have placebo", pl.col("subject_id"),
+                          pl.col("__who"), source)))
     order = (inf.filter(pl.col("day").is_not_null() & pl.col("infusion_number").is_not_null())
              .sort("subject_id", "day", "infusion_number", maintain_order=True)
              .with_columns((pl.int_range(pl.len()) + 1).over("subject_id").alias("__expected")))

@@ -129,8 +129,9 @@ def _templates(spec: TableSpec) -> pl.DataFrame:
         ]
         if col.range:
             lo, hi = col.range
+            kind = "declared" if col.extra else "plausible"
             rows.append({"column": col.name, "rule": "range", "__before": f"{col.name} ",
-                         "__after": f" is outside the plausible range {lo:g} to {hi:g}{unit}"})
+                         "__after": f" is outside the {kind} range {lo:g} to {hi:g}{unit}"})
     return pl.DataFrame(rows, schema={"column": pl.String, "rule": pl.String,
                                       "__before": pl.String, "__after": pl.String})
 
