@@ -1,4 +1,4 @@
-"""ANCOVA of change from baseline per visit (Skyler 2015), and a mixed model over visits.
+"""ANCOVA of change from baseline per visit (Skyler 2015), and the MMRM over visits.
 
 Per visit, ordinary least squares of ``change ~ arm + baseline (+ covariates)`` with the
 design matrix built from column lists (never from formula strings; R's ``lm`` parameterisation:
@@ -14,10 +14,10 @@ treatment contrasts with the reference arm first), fitted by statsmodels' ``OLS`
   polynomial coefficients R's ``emmeans`` uses for ``"poly"`` (e.g. -3, -1, 1, 3 for four
   arms), or centred dose scores.
 
-Optionally a **mixed model over visits** (statsmodels ``MixedLM``, REML, random intercept per
-subject; fixed ``arm * visit + baseline``): arm vs reference at each visit. Its p-values are
-Wald z tests (statsmodels), whereas R's ``nlme::lme`` uses t tests with containment degrees of
-freedom; the estimates and SEs agree, the p-values differ by construction at small n.
+Optionally the **repeated-measures model over visits** (``mixed=True``): the default MMRM of
+:mod:`cohort.analysis.mmrm` (``change ~ arm * visit + baseline * visit``, unstructured
+covariance, REML, Satterthwaite df), LS means and arm vs reference at each visit (rows with
+``model == "mmrm"``); ``cohort analyze mmrm`` has its other options.
 
 Every subject left out (no baseline, no value in the visit window, missing covariate) is
 listed in ``exclusions`` with the reason; nothing is dropped silently.
@@ -25,7 +25,6 @@ listed in ``exclusions`` with the reason; nothing is dropped silently.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +43,7 @@ from cohort.analysis.linear_model import (
 )
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit, resolve_visits
-from cohort.errors import AnalysisError, ConvergenceWarning
+from cohort.errors import AnalysisError
 
 __all__ = [
     "INTERCEPT",
@@ -194,13 +193,13 @@ def arm_doses(subjects: pd.DataFrame, infusions: pd.DataFrame | None) -> pd.Data
 
 @dataclass
 class AncovaResult(AnalysisResult):
-    """ANCOVA per visit (and optionally a mixed model over visits).
+    """ANCOVA per visit (and optionally the MMRM over visits).
 
-    ``summary`` columns: ``visit``, ``visit_day``, ``model`` (``"ancova"`` or ``"mixed"``),
+    ``summary`` columns: ``visit``, ``visit_day``, ``model`` (``"ancova"`` or ``"mmrm"``),
     ``kind`` (``"lsmean"``: adjusted mean change of an arm; ``"vs_reference"``: arm minus
     reference arm; ``"trend"``: linear dose-trend contrast), ``arm``, ``reference``,
     ``estimate`` (change in the parameter's canonical unit, e.g. HbA1c percentage points),
-    ``se``, ``ci_lower``, ``ci_upper``, ``df``, ``statistic`` (t; z for the mixed model),
+    ``se``, ``ci_lower``, ``ci_upper``, ``df``, ``statistic`` (t),
     ``p``, ``p_adjusted`` (when ``adjust`` was given), ``n`` (subjects in the arm(s)
     compared), ``n_excluded`` (subjects left out at that visit).
 
@@ -267,7 +266,8 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         Equally spaced orthogonal-polynomial coefficients (R ``emmeans`` ``"poly"``) or
         centred median doses (cells/kg).
     mixed : bool, keyword-only
-        Also fit the mixed model over all visits (random intercept per subject).
+        Also fit the MMRM over all scheduled visits (default model of
+        :func:`cohort.analysis.mmrm.mmrm_analysis`).
     conf_level : float, keyword-only
 
     Returns
@@ -341,9 +341,10 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         raise AnalysisError(f"no subject has both a baseline and a {param} value at the visits "
                             "asked for; first reasons: "
                             + "; ".join(excl["reason"].astype(str).unique()[:3]))
-    if mixed:
-        for r in _mixed_rows(usable, levels, covariates, conf_level, notes):
-            rows.append({**r, "n_excluded": int((excl["visit"] == r["visit"]).sum())})
+    if mixed:  # the repeated-measures model is the MMRM (cohort.analysis.mmrm)
+        from cohort.analysis.mmrm.analysis import ancova_mmrm_rows
+
+        rows += ancova_mmrm_rows(usable, excl, levels, covariates, conf_level, notes)
     summary = pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
     coefficients = pd.concat(coef_tables, ignore_index=True)
     coefficients = coefficients[["visit", *[c for c in coefficients.columns if c != "visit"]]]
@@ -355,60 +356,3 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                 "trend": trend, "trend_scores": trend_scores, "mixed": mixed,
                 "conf_level": conf_level},
         notes=notes, coefficients=coefficients, data=usable, doses=doses)
-
-
-def _mixed_rows(usable: pd.DataFrame, levels: list[str], covariates: Sequence[str],
-                conf_level: float, notes: list[str]) -> list[dict[str, Any]]:
-    from statsmodels.regression.mixed_linear_model import MixedLM
-
-    visits = list(dict.fromkeys(usable["visit"]))
-    if len(visits) < 2:
-        notes.append("mixed model skipped: it needs at least two visits")
-        return []
-    factors: dict[str, list[Any]] = {"arm": [a for a in levels if (usable["arm"] == a).any()],
-                                     "visit": visits}
-    cov_numeric, cov_factors = split_covariates(usable, covariates)
-    factors.update(cov_factors)
-    design = build_design(usable, factors=factors, numeric=["baseline", *cov_numeric],
-                          interactions=[("arm", "visit")])
-    model = MixedLM(usable["change"].to_numpy(dtype=float), design.X,
-                    groups=usable["subject_id"].to_numpy())
-    res, problems = None, []
-    for method in ("lbfgs", "bfgs", "nm", "powell"):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                res = model.fit(reml=True, method=method)
-            except (np.linalg.LinAlgError, ValueError) as exc:
-                problems = [f"{method}: {exc}"]
-                res = None
-                continue
-        problems = sorted({str(w.message).splitlines()[0] for w in caught})
-        if res.converged:
-            break
-    if res is None:
-        raise AnalysisError("the mixed model could not be fitted (" + "; ".join(problems)
-                            + "); use the per-visit ANCOVA")
-    if problems or not res.converged:
-        msg = "mixed model: " + ("; ".join(problems) or "did not converge")
-        notes.append(msg)
-        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
-    rows = []
-    ref = factors["arm"][0]
-    for v in visits:
-        n_visit = usable["visit"] == v
-        for a in factors["arm"][1:]:
-            lvec = design.row({"arm": a, "visit": v}) - design.row({"arm": ref, "visit": v})
-            tt = res.t_test(lvec[None, :])  # a contrast of the fixed effects, Wald z
-            lo, hi = np.asarray(tt.conf_int(alpha=1 - conf_level), dtype=float)[0]
-            rows.append({"visit": v, "visit_day": usable.loc[n_visit, "visit_day"].iloc[0],
-                         "model": "mixed", "kind": "vs_reference", "arm": a, "reference": ref,
-                         "estimate": float(np.ravel(tt.effect)[0]),
-                         "se": float(np.ravel(tt.sd)[0]), "ci_lower": float(lo),
-                         "ci_upper": float(hi), "df": np.nan,
-                         "statistic": float(np.ravel(tt.tvalue)[0]),
-                         "p": float(np.ravel(tt.pvalue)[0]),
-                         "n": int((n_visit & usable["arm"].isin([a, ref])).sum())})
-    notes.append("mixed model: REML, random intercept per subject, fixed arm * visit + "
-                 "baseline; Wald z tests")
-    return rows

@@ -51,7 +51,7 @@ class Design:
     numeric : list of str
         Numeric columns.
     interactions : list of (str, str)
-        Factor pairs with an interaction.
+        Factor pairs with an interaction, or (factor, numeric column) pairs.
     means : dict of str to float
         Mean of every numeric column over the rows fitted.
     """
@@ -102,7 +102,8 @@ class Design:
         spec = self._columns[name]
         value = 1.0
         for f, lv in spec:
-            value *= weights[f][lv]
+            value *= (float(numeric.get(f, self.means[f])) if f in self.numeric
+                      else weights[f][lv])
         return value
 
     @property
@@ -112,6 +113,10 @@ class Design:
             for v in lv[1:]:
                 cols[f"{f}{v}"] = [(f, v)]
         for f1, f2 in self.interactions:
+            if f2 in self.numeric:
+                for v1 in self.factors[f1][1:]:
+                    cols[f"{f1}{v1}:{f2}"] = [(f1, v1), (f2, None)]
+                continue
             for v1 in self.factors[f1][1:]:
                 for v2 in self.factors[f2][1:]:
                     cols[f"{f1}{v1}:{f2}{v2}"] = [(f1, v1), (f2, v2)]
@@ -133,7 +138,8 @@ def build_design(frame: pd.DataFrame, *, factors: Mapping[str, Sequence[Any]],
     numeric : sequence of str
         Numeric columns, entered linearly (in their own units).
     interactions : sequence of (str, str)
-        Pairs of factors whose interaction is added.
+        Pairs of factors whose interaction is added, or (factor, numeric column): one slope
+        per non-reference level (R's ``factor:x``; e.g. baseline by visit).
 
     Returns
     -------
@@ -163,6 +169,12 @@ def build_design(frame: pd.DataFrame, *, factors: Mapping[str, Sequence[Any]],
         cols.append(x)
         names.append(c)
     for f1, f2 in interactions:
+        if f2 in means:  # factor x numeric: a slope per level (R's `f:x` columns)
+            x = frame[f2].to_numpy(dtype=float)
+            for v1 in list(factors[f1])[1:]:
+                cols.append(dummies[(f1, v1)] * x)
+                names.append(f"{f1}{v1}:{f2}")
+            continue
         for v1 in list(factors[f1])[1:]:
             for v2 in list(factors[f2])[1:]:
                 cols.append(dummies[(f1, v1)] * dummies[(f2, v2)])

@@ -210,7 +210,10 @@ def ancova_cmd(
     trend: bool = typer.Option(True, "--trend/--no-trend", help="Linear dose-trend contrast."),
     trend_scores: TrendScores = typer.Option(TrendScores.poly, "--trend-scores",
                                              help="poly (emmeans) or dose (centred cells/kg)."),
-    mixed: bool = typer.Option(False, "--mixed", help="Also fit the mixed model over visits."),
+    mmrm: bool = typer.Option(False, "--mmrm", help="Also fit the MMRM over the visits "
+                              "(change ~ arm * visit + baseline * visit, unstructured, REML, "
+                              "Satterthwaite); `cohort analyze mmrm` has its options."),
+    mixed: bool = typer.Option(False, "--mixed", hidden=True, help="Old name of --mmrm."),
     plot: Path | None = PLOT,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
@@ -231,7 +234,7 @@ def ancova_cmd(
                               visit_days=days, half_width=window, last=last,
                               baseline_window=bw, covariates=covariate, reference=reference,
                               arm_order=order, adjust=adjust, trend=trend,
-                              trend_scores=trend_scores.value, mixed=mixed)
+                              trend_scores=trend_scores.value, mixed=mmrm or mixed)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     _emit(res, fmt, path, ["visit", "model", "kind", "arm", "reference", "estimate", "se",

@@ -112,6 +112,7 @@ def _register() -> None:
     # heavy at module level
     from cohort.cli import (  # noqa: F401
         analyze,
+        analyze_mmrm,
         analyze_regression,
         analyze_remission,
         analyze_survival,

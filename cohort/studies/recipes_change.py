@@ -99,8 +99,8 @@ def _ancova(ctx: StudyContext, target: Target, *, mixed: bool) -> Reproduced:
         res = ctx.memo(("mixed", param, ref), lambda: ancova_analysis(
             ctx.measurements, ctx.subjects, infusions, param=param, visits=visits,
             reference=ref, trend=False, mixed=True))
-        method = (f"mixed model over all visits (REML, random intercept per subject, "
-                  f"arm x visit + baseline), {arm} minus {ref} at {when}")
+        method = (f"MMRM over all visits (change ~ arm * visit + baseline * visit, "
+                  f"unstructured, REML, Satterthwaite), {arm} minus {ref} at {when}")
     else:
         res = ctx.memo(("ancova", param, label, ref), lambda: ancova_analysis(
             ctx.measurements, ctx.subjects, infusions, param=param, reference=ref,
@@ -108,7 +108,7 @@ def _ancova(ctx: StudyContext, target: Target, *, mixed: bool) -> Reproduced:
         method = (f"ANCOVA of {param} change at {when}: lm(change ~ arm + baseline) over all "
                   f"arms, least-squares mean difference {arm} minus {ref}")
     s = res.summary
-    row = _one(s[(s["model"] == ("mixed" if mixed else "ancova"))
+    row = _one(s[(s["model"] == ("mmrm" if mixed else "ancova"))
                  & (s["kind"] == "vs_reference") & (s["arm"] == arm) & (s["visit"] == label)],
                f"estimate of {arm} vs {ref} at {label}")
     return _from_row(row, method)

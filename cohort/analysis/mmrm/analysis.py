@@ -1,0 +1,263 @@
+"""MMRM of change from baseline over visits on a cohort (the repeated-measures analysis).
+
+Default model (the usual primary analysis of a trial's continuous endpoint)::
+
+    change ~ arm * visit + baseline * visit (+ covariates), unstructured covariance, REML,
+    Satterthwaite degrees of freedom
+
+fitted to every record with a value (missing visits are not imputed: the likelihood is valid
+under missing at random), with the reference arm and the first visit as reference levels.
+Reported per visit: LS means of each arm (baseline at its mean over the records analysed,
+factor covariates averaged with equal weights, as R ``emmeans`` and SAS ``LSMEANS``) and each
+arm minus the reference arm. Every record left out (no baseline, no value in the visit window,
+a missing covariate) is in ``exclusions`` with its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cohort.analysis._common import arm_levels as _arm_levels
+from cohort.analysis._common import prepare_changes, split_covariates
+from cohort.analysis.mmrm.model import MmrmModel, mmrm
+from cohort.analysis.result import AnalysisResult, json_safe
+from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit, resolve_visits
+from cohort.errors import AnalysisError
+
+__all__ = ["SUMMARY_COLUMNS", "MmrmResult", "ancova_mmrm_rows", "mmrm_analysis", "mmrm_rows"]
+
+SUMMARY_COLUMNS = ["visit", "visit_day", "model", "kind", "arm", "reference", "estimate", "se",
+                   "ci_lower", "ci_upper", "df", "statistic", "p", "p_adjusted", "n",
+                   "n_excluded"]
+
+
+@dataclass
+class MmrmResult(AnalysisResult):
+    """MMRM of change from baseline over visits.
+
+    ``summary`` columns: ``visit``, ``visit_day``, ``model`` (``"mmrm"``), ``kind``
+    (``"lsmean"``: adjusted mean change of an arm at the visit; ``"vs_reference"``: arm minus
+    reference arm), ``arm``, ``reference``, ``estimate`` (change in the parameter's canonical
+    unit, e.g. HbA1c percentage points), ``se``, ``ci_lower``, ``ci_upper``, ``df`` (by the
+    method in ``params["df"]``), ``statistic`` (t), ``p``, ``p_adjusted`` (when an adjustment
+    was asked for), ``n`` (subjects with a value at the visit in the arm(s)), ``n_excluded``
+    (records of that visit left out).
+
+    Attributes
+    ----------
+    coefficients : DataFrame
+        ``term``, ``estimate``, ``se``, ``df``, ``statistic``, ``p``, ``ci_lower``,
+        ``ci_upper`` of every fixed effect (R's treatment-contrast names).
+    covariance : DataFrame
+        Covariance parameters: ``parameter`` (SAS's name), ``estimate``, ``se``.
+    covariance_matrix : DataFrame
+        Estimated covariance of one subject's changes over the visits (unit squared).
+    history : DataFrame
+        The optimiser's path (``iteration``, ``step``, ``step_length``, ``minus2ll``,
+        ``gradient_norm``, ``criterion``).
+    fit_statistics : dict
+        ``minus2ll`` (-2 (restricted) log-likelihood), ``aic``, ``bic`` (SAS's definitions:
+        ``n_subjects`` in BIC), ``converged``, ``iterations``, ``n_records``,
+        ``n_subjects``, ``n_covariance_parameters``.
+    data : DataFrame or None
+        The records analysed.
+    """
+
+    coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
+    covariance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    covariance_matrix: pd.DataFrame = field(default_factory=pd.DataFrame)
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fit_statistics: dict[str, Any] = field(default_factory=dict)
+    data: pd.DataFrame | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`AnalysisResult.to_dict`, plus the model's tables and fit statistics."""
+        out = super().to_dict()
+        out["coefficients"] = json_safe(self.coefficients)
+        out["covariance"] = json_safe(self.covariance)
+        out["covariance_matrix"] = json_safe(self.covariance_matrix.reset_index(
+            names="visit"))
+        out["history"] = json_safe(self.history)
+        out["fit_statistics"] = json_safe(self.fit_statistics)
+        return out
+
+
+def mmrm_rows(model: MmrmModel, data: pd.DataFrame, *, arms: list[str], visit_days: dict,
+              excluded: pd.Series, conf_level: float) -> list[dict[str, Any]]:
+    """Summary rows (LS means and arm vs reference per visit) of a change-from-baseline MMRM
+    fitted with factors ``arm`` and ``visit``; shared with the ANCOVA's repeated-measures
+    option."""
+    rows = []
+    ref = arms[0]
+    for v in model.visits:
+        at = data["visit"] == v
+        counts = data.loc[at, "arm"].value_counts()
+        common = {"visit": v, "visit_day": visit_days.get(v), "model": "mmrm",
+                  "n_excluded": int(excluded.get(v, 0))}
+        for a in arms:
+            rows.append({**common, "kind": "lsmean", "arm": a, "reference": None,
+                         "n": int(counts.get(a, 0)),
+                         **model.lsmean({"arm": a, "visit": v}, conf_level)})
+        for a in arms[1:]:
+            rows.append({**common, "kind": "vs_reference", "arm": a, "reference": ref,
+                         "n": int(counts.get(a, 0) + counts.get(ref, 0)),
+                         **model.difference({"arm": a, "visit": v}, {"arm": ref, "visit": v},
+                                            conf_level)})
+    return rows
+
+
+def fit_change_mmrm(usable: pd.DataFrame, *, arms: list[str], visits: list[str],
+                    covariates: Sequence[str], covariance: str, method: str, df: str,
+                    baseline: bool = True) -> MmrmModel:
+    """Fit ``change ~ arm * visit + baseline * visit (+ covariates)`` on change rows."""
+    if len(visits) < 2:
+        raise AnalysisError(f"an MMRM needs at least two visits; only {visits} has data: for "
+                            "one visit use the ANCOVA (`cohort analyze ancova`)")
+    cells = usable.groupby(["visit", "arm"]).size()
+    for v in visits:
+        for a in arms:
+            if cells.get((v, a), 0) == 0:
+                raise AnalysisError(
+                    f"no subject of arm {a!r} has a value at visit {v!r}: the arm-by-visit "
+                    "effect cannot be estimated; drop that visit (--visit-days) or check "
+                    "the data")
+    cov_numeric, cov_factors = split_covariates(usable, covariates)
+    factors: dict[str, list[Any]] = {"arm": arms, "visit": visits, **cov_factors}
+    numeric = (["baseline"] if baseline else []) + cov_numeric
+    inter = [("arm", "visit")] + ([("visit", "baseline")] if baseline else [])
+    return mmrm(usable, response="change", subject="subject_id", visit="visit",
+                visit_levels=visits, factors=factors, numeric=numeric, interactions=inter,
+                covariance=covariance, method=method, df=df)
+
+
+def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
+                  param: str = "HBA1C", visit_days: Sequence[int] | None = None,
+                  visits: Sequence[Visit] | None = None, half_width: int | None = None,
+                  baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
+                  covariates: Sequence[str] = (), reference: str | None = None,
+                  covariance: str = "us", method: str = "reml", df: str = "satterthwaite",
+                  conf_level: float = 0.95) -> MmrmResult:
+    """MMRM of change from baseline over the visits: LS means and arms vs reference.
+
+    Parameters
+    ----------
+    measurements, subjects : DataFrame
+        Contract tables (values in canonical units).
+    param : str, keyword-only
+        Parameter code (default ``"HBA1C"``, %).
+    visit_days, visits, half_width : keyword-only
+        The visits (see :func:`cohort.derive.visits.resolve_visits`); at least two.
+    baseline_window : (int, int), keyword-only
+        Baseline window in study days.
+    covariates : sequence of str, keyword-only
+        Extra subjects columns (numeric: linear; text/boolean: factor), main effects.
+    reference : str or None, keyword-only
+        Reference arm; default: the control arm.
+    covariance : {"us", "cs", "csh", "ar1", "ar1h", "toep", "toeph"}, keyword-only
+        Covariance structure over visits (SAS's parametrisation, see
+        :mod:`cohort.analysis.mmrm.covariance`).
+    method : {"reml", "ml"}, keyword-only
+    df : {"satterthwaite", "kr", "kr-linear", "residual", "between-within"}, keyword-only
+        Denominator degrees of freedom (see :mod:`cohort.analysis.mmrm.dof`).
+    conf_level : float, keyword-only
+
+    Returns
+    -------
+    MmrmResult
+    """
+    if not 0 < conf_level < 1:
+        raise AnalysisError(f"conf_level must be between 0 and 1, got {conf_level!r}")
+    visit_list = resolve_visits(visit_days=visit_days, visits=visits, half_width=half_width,
+                                last=False)
+    if len(visit_list) < 2:
+        raise AnalysisError(f"an MMRM needs at least two visits, got {len(visit_list)} "
+                            f"({', '.join(v.label for v in visit_list)}): for one visit use "
+                            "`cohort analyze ancova`")
+    covariates = list(covariates)
+    for c in covariates:
+        if c in ("arm", "baseline", "change", "subject_id", "visit"):
+            raise AnalysisError(f"{c!r} is already in the model; give other covariates")
+    levels, notes = _arm_levels(subjects, reference, None)
+    usable, excl = prepare_changes(measurements, subjects, param=param, visit_list=visit_list,
+                                   last=False, baseline_window=baseline_window,
+                                   subject_columns=["arm", *covariates])
+    usable["arm"] = usable["arm"].astype(str)
+    if usable.empty:
+        raise AnalysisError(f"no subject has both a baseline and a {param} value at the visits "
+                            "asked for")
+    order = [v.label for v in visit_list]
+    present = [v for v in order if (usable["visit"] == v).any()]
+    arms = [a for a in levels if (usable["arm"] == a).any()]
+    if levels[0] not in arms or len(arms) < 2:
+        raise AnalysisError(f"only arm(s) {arms} have subjects with a baseline and a {param} "
+                            f"value; the comparison needs the reference arm {levels[0]!r} and "
+                            "at least one other")
+    model = fit_change_mmrm(usable, arms=arms, visits=present, covariates=covariates,
+                            covariance=covariance, method=method, df=df)
+    days = {v.label: v.day for v in visit_list}
+    rows = mmrm_rows(model, usable, arms=arms, visit_days=days,
+                     excluded=excl["visit"].value_counts() if len(excl) else pd.Series(),
+                     conf_level=conf_level)
+    summary = pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
+    fit = model.fit
+    notes.append(describe(model, covariates))
+    return MmrmResult(
+        summary=summary, exclusions=excl.reset_index(drop=True),
+        params={"param": param, "visits": [v.__dict__ for v in visit_list],
+                "baseline_window": list(baseline_window), "covariates": covariates,
+                "reference": arms[0], "covariance": covariance, "method": method, "df": df,
+                "conf_level": conf_level},
+        notes=notes, coefficients=model.coefficients(conf_level),
+        covariance=fit.covariance_parameters(),
+        covariance_matrix=pd.DataFrame(fit.sigma, index=present, columns=present),
+        history=fit.history, fit_statistics=fit_statistics(model), data=usable)
+
+
+def fit_statistics(model: MmrmModel) -> dict[str, Any]:
+    """-2 log L, AIC, BIC (SAS's definitions) and the fit's size and convergence."""
+    fit = model.fit
+    q = fit.structure.n_params
+    k = q if fit.reml else q + len(fit.beta)
+    return {"minus2ll": fit.minus2ll, "aic": fit.minus2ll + 2 * k,
+            "bic": fit.minus2ll + k * float(np.log(fit.n_subjects)),
+            "converged": fit.converged, "iterations": int(fit.history["iteration"].max()),
+            "n_records": fit.n_obs, "n_subjects": fit.n_subjects,
+            "n_covariance_parameters": q}
+
+
+def describe(model: MmrmModel, covariates: Sequence[str]) -> str:
+    """One line saying which model was fitted."""
+    from cohort.analysis.mmrm.covariance import STRUCTURES
+
+    fit = model.fit
+    cov = f" + {' + '.join(covariates)}" if covariates else ""
+    return (f"MMRM: change ~ arm * visit + baseline * visit{cov}; {STRUCTURES[fit.structure.code]}"
+            f" covariance; {'REML' if fit.reml else 'ML'}; {model.df_method} df; converged in "
+            f"{int(fit.history['iteration'].max())} iteration(s); missing visits not imputed "
+            "(valid under missing at random)")
+
+
+def ancova_mmrm_rows(usable: pd.DataFrame, excl: pd.DataFrame, levels: list[str],
+                     covariates: Sequence[str], conf_level: float,
+                     notes: list[str]) -> list[dict[str, Any]]:
+    """The ANCOVA's repeated-measures option: the default MMRM over the scheduled visits of
+    the ANCOVA's change rows (the last available follow-up is not a scheduled visit and is
+    left out of it), as summary rows with ``model == "mmrm"``."""
+    from cohort.derive.visits import LAST_VISIT_LABEL
+
+    rows = usable[usable["visit"] != LAST_VISIT_LABEL]
+    visits = list(dict.fromkeys(rows["visit"]))
+    arms = [a for a in levels if (rows["arm"] == a).any()]
+    model = fit_change_mmrm(rows, arms=arms, visits=visits, covariates=covariates,
+                            covariance="us", method="reml", df="satterthwaite")
+    days = dict(zip(rows["visit"], rows["visit_day"], strict=False))
+    notes.append(describe(model, covariates) + "; `cohort analyze mmrm` has the other "
+                 "covariance structures and df methods")
+    return mmrm_rows(model, rows, arms=arms, visit_days=days,
+                     excluded=excl["visit"].value_counts() if len(excl) else pd.Series(),
+                     conf_level=conf_level)

@@ -1,0 +1,114 @@
+"""``cohort analyze mmrm``: mixed model for repeated measures of change from baseline.
+
+Heavy libraries are imported inside the command so that ``cohort --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from cohort.cli.analyze import analyze_app
+from cohort.cli.analyze_regression import (
+    BASELINE_WINDOW,
+    FMT,
+    MAPPING,
+    PARAM,
+    PATH_ARG,
+    WINDOW,
+    _emit,
+    parse_int_list,
+    parse_window,
+)
+from cohort.cli.app import OutputFormat, guarded
+
+
+class Covariance(StrEnum):
+    """Covariance structures over visits (SAS type= in brackets)."""
+
+    us = "us"
+    cs = "cs"
+    csh = "csh"
+    ar1 = "ar1"
+    ar1h = "ar1h"
+    toep = "toep"
+    toeph = "toeph"
+
+
+class DfMethod(StrEnum):
+    """Denominator degrees of freedom."""
+
+    satterthwaite = "satterthwaite"
+    kr = "kr"
+    kr_linear = "kr-linear"
+    residual = "residual"
+    between_within = "between-within"
+
+
+class Method(StrEnum):
+    """Estimation method."""
+
+    reml = "reml"
+    ml = "ml"
+
+
+COLUMNS = ["visit", "kind", "arm", "reference", "estimate", "se", "df", "statistic", "p",
+           "ci_lower", "ci_upper", "n", "n_excluded"]
+
+
+def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | None,
+             baseline_window: str, covariate: list[str], reference: str | None,
+             cov: Covariance, df: DfMethod, method: Method, mapping: str | None,
+             fmt: OutputFormat) -> None:
+    """Load the cohort, fit the MMRM and print it (shared with ``ancova --mixed``)."""
+    days = parse_int_list(visit_days, "--visit-days")
+    bw = parse_window(baseline_window, "--baseline-window")
+    from cohort.cli.app import load_for_cli
+
+    c = load_for_cli(path, mapping)
+    from cohort.analysis.mmrm.analysis import mmrm_analysis
+
+    res = mmrm_analysis(c.measurements, c.subjects, param=param, visit_days=days,
+                        half_width=window, baseline_window=bw, covariates=covariate,
+                        reference=reference, covariance=cov.value, method=method.value,
+                        df=df.value)
+    _emit(res, fmt, path, COLUMNS)
+    if fmt is OutputFormat.text:
+        fs = res.fit_statistics
+        print(f"-2 {'Res ' if method is Method.reml else ''}Log Like {fs['minus2ll']:.4f}, "
+              f"AIC {fs['aic']:.4f}, BIC {fs['bic']:.4f}; {fs['n_records']} records of "
+              f"{fs['n_subjects']} subjects", file=sys.stderr)
+
+
+@analyze_app.command("mmrm")
+@guarded
+def mmrm_cmd(
+    path: Path = PATH_ARG,
+    param: str = PARAM,
+    visit_days: str | None = typer.Option(None, "--visit-days",
+                                          help="Nominal study days of the visits (at least "
+                                          "two), comma-separated (e.g. 7,56,84)."),
+    window: int | None = WINDOW,
+    baseline_window: str = BASELINE_WINDOW,
+    covariate: list[str] = typer.Option([], "--covariate", help="Extra subjects column "
+                                        "(repeatable; numeric: linear, text: factor)."),
+    reference: str | None = typer.Option(None, "--reference", help="Reference arm (default: "
+                                         "the control arm)."),
+    cov: Covariance = typer.Option(Covariance.us, "--cov", help="Covariance over visits: us "
+                                   "(unstructured), cs, csh, ar1, ar1h, toep, toeph (SAS "
+                                   "UN, CS, CSH, AR(1), ARH(1), TOEP, TOEPH)."),
+    df: DfMethod = typer.Option(DfMethod.satterthwaite, "--df", help="Degrees of freedom: "
+                                "satterthwaite, kr (SAS ddfm=kr), kr-linear (SAS "
+                                "ddfm=kr(linear)), residual, between-within."),
+    method: Method = typer.Option(Method.reml, "--method", help="reml or ml."),
+    mapping: str | None = MAPPING,
+    fmt: OutputFormat = FMT,
+) -> None:
+    """MMRM of change from baseline: change ~ arm * visit + baseline * visit, per-visit LS
+    means and arms vs reference (unstructured, REML, Satterthwaite by default)."""
+    run_mmrm(path, param=param, visit_days=visit_days, window=window,
+             baseline_window=baseline_window, covariate=covariate, reference=reference,
+             cov=cov, df=df, method=method, mapping=mapping, fmt=fmt)
