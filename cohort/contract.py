@@ -17,11 +17,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cohort._resources import data_path
 from cohort.errors import ContractError
+from cohort.io.yaml_safe import load_yaml_file
 
 if TYPE_CHECKING:  # pandera is imported lazily: `cohort --help` must stay fast
     import pandera.pandas as pa_pd
@@ -87,6 +87,9 @@ class ParameterSpec(_Strict):
     accepted_units: tuple[str, ...]
     plausible: tuple[float, float] | None
     extra: bool = False
+    typical_median: tuple[float, float] | None = None
+    """Range of the median of a file's non-zero values in one unit (canonical unit): a median
+    outside it, plausible in another unit, means the unit is wrong for the whole file."""
 
     @model_validator(mode="after")
     def _check(self) -> ParameterSpec:
@@ -202,10 +205,7 @@ def load_contract(folder: Path | None = None) -> Contract:
     tables: dict[str, TableSpec] = {}
     for name in TABLE_ORDER:
         path = folder / f"{name}.yaml"
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ContractError(f"cannot read contract file {path}: {exc}") from exc
+        raw = load_yaml_file(path, what="contract file", error=ContractError)
         try:
             spec = TableSpec.model_validate(raw)
         except ValidationError as exc:

@@ -10,6 +10,7 @@ import pytest
 
 import cohort
 from cohort.errors import CohortError
+from cohort.io.outputs import MANIFEST
 from cohort.io.write import atomic_write_text, write_folder_atomically
 
 EXAMPLE = Path(__file__).parent / "data" / "example"
@@ -35,7 +36,7 @@ def test_an_earlier_cohort_folder_is_replaced(tmp_path):
     out = tmp_path / "out"
     cohort.write_cohort(_tables(), out, fmt="parquet")
     cohort.write_cohort(_tables(), out, fmt="csv")
-    assert sorted(p.suffix for p in out.iterdir()) == [".csv"] * 5
+    assert sorted(p.suffix for p in out.iterdir() if p.name != MANIFEST) == [".csv"] * 5
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary folders left
 
 
@@ -43,8 +44,8 @@ def test_a_folder_with_more_than_a_cohort_is_left_alone(tmp_path):
     project = tmp_path / "project"
     (project / "src").mkdir(parents=True)
     (project / "notes.docx").write_bytes(b"x")
-    with pytest.raises(CohortError, match=r"holds more than a cohort \(notes.docx, src/\); "
-                                          r"writing a cohort replaces the whole folder"):
+    with pytest.raises(CohortError, match=r"is not empty and is not a cohort folder written by "
+                                          r"cohort \(no .cohort-output.json\)"):
         cohort.write_cohort(_tables(), project)
     assert sorted(p.name for p in project.iterdir()) == ["notes.docx", "src"]
 

@@ -48,6 +48,8 @@ from cohort.analysis.logistic import binary_outcome, fit_ml, numeric_column, sub
 from cohort.analysis.prediction import calibration_table, roc_table
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.errors import AnalysisError, SpecError
+from cohort.io.files import UnreadableFileError, read_file_bytes
+from cohort.io.yaml_safe import MAX_BYTES, decode_text, load_yaml_text
 from cohort.units import CONVERSIONS, canonical_spelling
 
 __all__ = [
@@ -122,13 +124,20 @@ def load_model(path: str | Path) -> ModelSpec:
     if suffix not in (".json", ".yaml", ".yml"):
         raise SpecError(f"model file {path}: use a .json, .yaml or .yml file (models are "
                         "stored as data, never pickled)")
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise SpecError(f"model file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
     try:
-        raw = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise SpecError(f"model file {path} is not valid {suffix[1:].upper()}: {exc}") from None
+        data = read_file_bytes(path, "model file", max_bytes=MAX_BYTES)
+    except UnreadableFileError as exc:
+        raise SpecError(str(exc)) from None
+    text = decode_text(data, f"model file {path}", SpecError)
+    if suffix == ".json":
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"model file {path} is not valid JSON: {exc}") from None
+    else:
+        raw = load_yaml_text(text, source=f"model file {path}", error=SpecError)
     return _validate(raw, str(path))
 
 

@@ -60,8 +60,14 @@ def guarded(func: F) -> F:
             raise  # click prints usage errors itself, with exit code 2
         except CohortError as exc:
             raise fail(str(exc)) from None
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-            raise fail(str(exc)) from None
+        except BrokenPipeError:
+            raise  # `cohort ... | head`: handled by main()
+        except OSError as exc:  # the file system refused (full, read-only, not a folder...)
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise fail(f"{where}{exc.strerror or exc}") from None
+        except MemoryError:
+            raise fail("out of memory: the input or the options ask for more than this "
+                       "machine holds (a smaller --n or a smaller file?)") from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
         except Exception as exc:  # the last line of defence: no traceback for users

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from cohort.cli.app import OutputFormat, app, guarded, load_for_cli
+from cohort.cli.safe_output import OVERWRITE
 
 
 def _study_spec(study: str) -> Any:
@@ -40,8 +41,9 @@ def _reproduce(spec: Any, study: str, cohort: Any, path: Path, mapping: str | No
 @guarded
 def report(
     path: Path = typer.Argument(..., help="Cohort folder (or .xlsx workbook)."),
-    out: Path = typer.Option(..., "--out", "-o", help="HTML file to write (replaced if it "
-                             "exists; written atomically)."),
+    out: Path = typer.Option(..., "--out", "-o", help="HTML file to write (atomically); an "
+                             "existing file is replaced only if it is a cohort report, or "
+                             "with --overwrite."),
     mapping: str | None = typer.Option(None, "--mapping", "-m",
                                        help="Mapping file (YAML) or preset name (adam)."),
     study: str | None = typer.Option(None, "--study",
@@ -54,6 +56,7 @@ def report(
     fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
                                      help="text: a summary on stderr; json: one JSON document "
                                      "(sections and run manifest) on stdout."),
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """Write one self-contained HTML report of a cohort.
 
@@ -65,11 +68,15 @@ def report(
     allow says "not computable" and why. Figures are embedded; no scripts, no links out.
     """
     from cohort.errors import CohortError
+    from cohort.io.outputs import check_output_file, input_files
+    from cohort.io.write import write_output_file
     from cohort.report.study import build_report
 
     if out.is_dir():
         raise CohortError(f"--out {out} is a folder; give the HTML file to write, e.g. "
                           f"--out {out / 'report.html'}")
+    inputs = input_files(path, mapping)
+    check_output_file(out, kind="html", inputs=inputs, overwrite=overwrite)  # before the work
     spec = _study_spec(study) if study is not None else None
     cohort = load_for_cli(path, mapping)
     reproduction = None
@@ -79,7 +86,7 @@ def report(
     typer.echo(f"cohort: building the report of {path} ...", err=True)
     built = build_report(cohort, reproduction=reproduction, title=title, seed=seed,
                          command="cohort report", options={"out": str(out), "study": study})
-    built.html.write(out)
+    write_output_file(out, built.html.render(), kind="html", inputs=inputs, overwrite=overwrite)
     statuses = built.sections
     skipped = [s for s in statuses if s.status != "ok"]
     if fmt is OutputFormat.json:

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from cohort.cli.app import EXIT_INTERNAL, OutputFormat, app, guarded, load_for_cli
+from cohort.cli.safe_output import OVERWRITE
 
 
 @app.command()
@@ -28,12 +29,14 @@ def reproduce(
                                     "(default: the committed cohort of the spec's seed)."),
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Folder to write reproduce.json (and report.html) "
-                                    "into; with --all, one subfolder per study."),
+                                    "into; with --all, one subfolder per study. New, empty, "
+                                    "or an earlier output of `cohort reproduce`."),
     all_studies: bool = typer.Option(False, "--all",
                                      help="Reproduce every registered study (progress on "
                                      "stderr)."),
     fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
                                      help="text: a table; json: one JSON document on stdout."),
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """Reproduce a published study: every published target next to the number reproduced on
     the study's synthetic cohort, or on your cohort with --data.
@@ -44,12 +47,16 @@ def reproduce(
     3 when a report could not be written (a bug).
     """
     from cohort.errors import CohortError
+    from cohort.io.outputs import check_output_folder, input_files
 
+    inputs = input_files(data, mapping, study if study and Path(study).is_file() else None)
+    if out is not None:  # refuse before the work, not after it
+        check_output_folder(out, kind="reproduce", inputs=inputs, overwrite=overwrite)
     if all_studies:
         if study is not None or data is not None or mapping is not None:
             raise CohortError("--all reproduces every registered study on its synthetic "
                               "cohort; give no STUDY, --data or --mapping with it")
-        _all(out=out, seed=seed, fmt=fmt)
+        _all(out=out, seed=seed, fmt=fmt, overwrite=overwrite)
         return
     if study is None:
         raise CohortError("give a STUDY (see `cohort studies`) or a spec file, or --all")
@@ -59,7 +66,11 @@ def reproduce(
     if mapping is not None and data is None:
         raise CohortError(f"--mapping {mapping} applies to your own cohort: give --data too")
     result = _run(study, data=data, mapping=mapping, seed=seed, out=out, fmt=fmt)
-    written = _write(result, out) if out is not None else {}
+    written = {}
+    if out is not None:
+        command = getattr(result, "command", None)
+        written = _write_folder(out, {"": result}, overwrite=overwrite, inputs=inputs,
+                                command=command)[""]
     if fmt is OutputFormat.json:
         doc = result.to_dict()
         doc["written"] = {k: str(v) for k, v in written.items()}
@@ -101,14 +112,33 @@ def _run(study: str, *, data: Path | None, mapping: str | None, seed: int | None
                             options=options, seed=used, files_kept=kept)
 
 
-def _write(result: Any, out: Path) -> dict[str, Any]:
-    """reproduce.json (atomically) and, when the report builder exists, report.html."""
-    from cohort.io.write import atomic_write_text
+def _write_folder(out: Path, results: dict[str, Any], *, overwrite: bool,
+                  inputs: list[Path], command: str | None) -> dict[str, dict[str, Any]]:
+    """Write each result into ``out`` (or its subfolder named by the key), as one atomic
+    folder with cohort's manifest; return what was written per key."""
+    from cohort.io.write import write_output_folder
 
-    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, dict[str, Any]] = {}
+
+    def fill(tmp: Path) -> None:
+        for key, result in results.items():
+            folder = tmp / key if key else tmp
+            folder.mkdir(exist_ok=True)
+            final = out / key if key else out
+            written[key] = {name: (final / name if isinstance(path, Path) else path)
+                            for name, path in _write(result, folder).items()}
+
+    write_output_folder(out, fill, kind="reproduce", command=command, inputs=inputs,
+                        overwrite=overwrite)
+    return written
+
+
+def _write(result: Any, out: Path) -> dict[str, Any]:
+    """reproduce.json and, when the report builder exists, report.html, into folder ``out``."""
     written: dict[str, Any] = {}
     path = out / "reproduce.json"
-    atomic_write_text(path, json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
+    path.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n",
+                    encoding="utf-8")
     written["reproduce.json"] = path
     write_report = _report_writer()
     if write_report is None:
@@ -118,6 +148,8 @@ def _write(result: Any, out: Path) -> dict[str, Any]:
     try:
         write_report(result.cohort, html, reproduction=result,
                      title=f"{spec.study.id}: {spec.study.title}")
+    except OSError:
+        raise  # a full or read-only disk: the whole folder is not written (exit 2)
     except Exception as exc:  # the numbers are written; say why the report is not
         typer.echo(f"cohort: error: {spec.study.id}: report.html not written "
                    f"({type(exc).__name__}: {exc})", err=True)
@@ -135,7 +167,7 @@ def _report_writer() -> Any:
     return getattr(report_study, "write_report", None)
 
 
-def _all(*, out: Path | None, seed: int | None, fmt: OutputFormat) -> None:
+def _all(*, out: Path | None, seed: int | None, fmt: OutputFormat, overwrite: bool) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -153,10 +185,12 @@ def _all(*, out: Path | None, seed: int | None, fmt: OutputFormat) -> None:
             result = _run(e.id, data=None, mapping=None, seed=seed,
                           out=None if out is None else out / e.id, fmt=fmt)
             results.append(result)
-            if out is not None:
-                progress.update(task, description=f"writing {e.id}")
-                written[e.id] = _write(result, out / e.id)
             progress.advance(task)
+        if out is not None:
+            progress.update(task, description=f"writing {out}")
+            written = _write_folder(out, {r.study.study.id: r for r in results},
+                                    overwrite=overwrite, inputs=[],
+                                    command="cohort reproduce --all")
         progress.update(task, description="done")
     failed = [k for k, w in written.items() if "report_error" in w]
     if fmt is OutputFormat.json:

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from cohort.cli.app import EXIT_INVALID, OutputFormat, app, fail, guarded
+from cohort.cli.safe_output import OVERWRITE
 
 
 @app.command()
@@ -46,7 +47,8 @@ def synth(
     study: str = typer.Argument(..., help="A registered study (see `cohort studies`) or the "
                                 "path of a study spec (.yaml)."),
     out: Path | None = typer.Option(None, "--out", "-o",
-                                    help="Cohort folder to write (replaced if it exists)."),
+                                    help="Cohort folder to write: new, empty, or an "
+                                    "earlier output of `cohort synth` (then replaced)."),
     seed: int | None = typer.Option(None, "--seed", min=0,
                                     help="Random seed (default: the spec's study.seed)."),
     n: int | None = typer.Option(None, "--n", min=1,
@@ -59,6 +61,7 @@ def synth(
                                help="Match published means and SDs exactly (default on)."),
     fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
                                      help="text or json (one JSON document on stdout)."),
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """Generate a synthetic cohort from a published study's spec (or your own spec file).
 
@@ -67,13 +70,17 @@ def synth(
     """
     if out is None and not check:
         raise fail("give --out DIR (or --check to only score the cohort)")
+    from cohort.io.outputs import check_output_folder, input_files
     from cohort.synth.generate import synthesize
     from cohort.synth.registry import resolve_spec
 
+    inputs = input_files(study) if Path(study).is_file() else []
+    if out is not None:  # refuse before the work, not after it
+        check_output_folder(out, kind="cohort", inputs=inputs, overwrite=overwrite)
     spec, ref = resolve_spec(study)
     result = synthesize(spec, seed=seed, n=n, exact=exact)
     if out is not None:
-        result.write(out, spec_ref=ref)
+        result.write(out, spec_ref=ref, overwrite=overwrite, inputs=inputs)
         typer.echo(f"wrote {out} ({result.n} subjects; "
                    + ", ".join(f"{k} {v} rows" for k, v in result.summary()["rows"].items())
                    + ")", err=True)

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from cohort.cli.app import OutputFormat, app, guarded
+from cohort.cli.safe_output import OVERWRITE
 
 
 @app.command()
@@ -116,14 +117,15 @@ def _print_text(report: Any, max_rows: int) -> None:
 def dictionary(
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Write the Markdown here instead of stdout."),
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """Print the data dictionary (Markdown), generated from the contract in schemas/."""
     from cohort.contract import data_dictionary
-    from cohort.io.write import atomic_write_text
+    from cohort.io.write import write_output_file
 
     text = data_dictionary()
     if out is None:
         typer.echo(text)
     else:
-        atomic_write_text(out, text + "\n")
+        write_output_file(out, text + "\n", kind="dictionary", overwrite=overwrite)
         typer.echo(f"wrote {out}", err=True)

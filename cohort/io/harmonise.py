@@ -15,6 +15,7 @@ import polars as pl
 from cohort.contract import Contract
 from cohort.findings import Findings, row_findings, value_text
 from cohort.io.keys import factorize
+from cohort.io.unit_groups import LOOKALIKE_UNITS, unit_group_findings
 from cohort.units import CONVERSIONS, Conversion, canonical_spelling
 
 __all__ = ["CONVERSION_LOG_SCHEMA", "harmonise_measurements"]
@@ -43,6 +44,17 @@ def _spelling(unit: str, declared: dict[str, str]) -> str | None:
     """The contract's spelling of ``unit``; units only declared extras use are matched as
     written (surrounding spaces aside)."""
     return canonical_spelling(unit) or declared.get(unit.strip())
+
+
+def _with_lookalikes(units: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    """The accepted units plus units values are often mistakenly given in (named in messages,
+    never accepted)."""
+    extra = [{"param": code, "__unit": unit, "__canonical": p.unit, "__scale": scale,
+              "__offset": 0.0, "__per_kg": False, "__rule": "", "__lo": p.plausible[0],
+              "__hi": p.plausible[1]}
+             for code, p in contract.parameters.items() if p.plausible is not None
+             for unit, scale in LOOKALIKE_UNITS.get(code, ())]
+    return pl.concat([units, pl.DataFrame(extra, schema=units.schema)]) if extra else units
 
 
 def _weights(subjects: pl.DataFrame | None, contract: Contract) -> pl.DataFrame | None:
@@ -217,7 +229,13 @@ def harmonise_measurements(frame: pl.DataFrame, subjects: pl.DataFrame | None,
                               weight.gather(index))
                 .join(pairs.rename({"unit": "__unit_in"}), on="__code", how="left",
                       maintain_order="left"))
-        _report_implausible(rows, units, findings)
+        _report_implausible(rows, _with_lookalikes(units, contract), findings)
+    if "subject_id" in frame.columns:
+        unit_group_findings(
+            frame.select("__file", "__line", "subject_id", "param", "value").with_columns(
+                pairs.get_column("__unit").gather(codes).alias("__unit_in"),
+                value_in.alias("__value_in"), (direct & ~implausible).alias("__checked")),
+            _weights(subjects, contract), contract, findings)
     converted = np.bincount(codes.filter(direct).to_numpy(), minlength=pairs.height)
     log = (pairs.with_columns(pl.Series("n", converted, dtype=pl.Int64))
            .filter((pl.col("n") > 0) & (pl.col("unit") != pl.col("__unit_out")))

@@ -30,12 +30,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cohort._resources import data_path
 from cohort.errors import MappingError
 from cohort.extras import Extras
+from cohort.io.yaml_safe import load_yaml_file
 
 __all__ = ["CsvOptions", "DeriveSpec", "Mapping", "StudyDays", "TableMapping", "read_mapping"]
 
@@ -155,14 +155,7 @@ def preset_names() -> list[str]:
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MappingError(f"mapping file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MappingError(f"cannot read mapping file {path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise MappingError(f"mapping file {path} is not valid YAML: {exc}") from None
+    raw = load_yaml_file(path, what="mapping file", error=MappingError)
     if raw is None:
         return {}
     if not isinstance(raw, dict):

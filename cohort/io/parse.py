@@ -165,10 +165,7 @@ def parse_table(frame: pl.DataFrame, spec: TableSpec, *, decimal: str = ".",
             updates.append(pl.lit(None, dtype=target).alias(col.name))
             continue
         if _nested(dtype):
-            findings.add(rule="type", table=spec.table, column=col.name,
-                         file=_file_names(frame), value=str(dtype),
-                         message=f"{col.name} holds {dtype} values; the contract expects "
-                                 f"{col.type} values in plain cells")
+            _nested_findings(frame, col.name, col.type, dtype, spec.table, findings)
             updates.append(pl.lit(None, dtype=target).alias(col.name))
             continue
         if _already_typed(dtype, col) and col.type != "string":
@@ -199,8 +196,16 @@ def parse_table(frame: pl.DataFrame, spec: TableSpec, *, decimal: str = ".",
     return frame.with_columns(updates) if updates else frame
 
 
-def _file_names(frame: pl.DataFrame) -> str | None:
-    if "__file" not in frame.columns or not frame.height:
-        return None
-    return ", ".join(frame.get_column("__file").cast(pl.String).unique(maintain_order=True)
-                     .to_list())
+def _nested_findings(frame: pl.DataFrame, column: str, expected: str, dtype: pl.DataType,
+                     table: str, findings: Findings) -> None:
+    """One ``type`` finding per non-empty cell of a list, struct or binary column (Parquet),
+    on its row, with the cell as Python prints it."""
+    series = frame.get_column(column)
+    texts = pl.Series("__value", [None if v is None else str(v)[:200] for v in series.to_list()],
+                      dtype=pl.String)
+    rows = frame.select("__file", "__line").with_columns(texts).filter(
+        pl.col("__value").is_not_null())
+    findings.add_frame(row_findings(
+        rows, table=table, column=column, rule="type", value=pl.col("__value"),
+        message=f"{column} holds {dtype} values (lists, structures or bytes); the contract "
+                f"expects {expected} values in plain cells"))

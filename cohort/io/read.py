@@ -9,9 +9,14 @@ reading.
 
 from __future__ import annotations
 
+import codecs
+import errno
 import hashlib
 import io
 import math
+import os
+import re
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -31,6 +36,7 @@ from cohort.io.csv_layout import (
     scan_layout,
     simple_layout,
 )
+from cohort.io.files import UnreadableFileError, file_kind, read_file_bytes
 from cohort.io.mapping import CsvOptions, Mapping
 
 __all__ = ["RawTable", "SourceFile", "read_folder", "sha256"]
@@ -116,6 +122,40 @@ def _drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
     if not frame.select(blank.any()).item():
         return frame
     return frame.filter(~blank)
+
+
+_LEADING_BLANK = re.compile(rb"(?:[ \t\r]*\n)+")
+"""Blank lines at the top of a CSV file (polars would skip them and number every row wrong)."""
+
+_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32 (with a byte-order mark)", "utf-32"),
+         (codecs.BOM_UTF32_BE, "UTF-32 (with a byte-order mark)", "utf-32"),
+         (codecs.BOM_UTF16_LE, "UTF-16 (with a byte-order mark)", "utf-16"),
+         (codecs.BOM_UTF16_BE, "UTF-16 (with a byte-order mark)", "utf-16"))
+
+_NUL_PATTERNS = (((1, 2, 3), "UTF-32 little-endian (no byte-order mark)", "utf-32-le"),
+                 ((0, 1, 2), "UTF-32 big-endian (no byte-order mark)", "utf-32-be"),
+                 ((1, 3), "UTF-16 little-endian (no byte-order mark)", "utf-16-le"),
+                 ((0, 2), "UTF-16 big-endian (no byte-order mark)", "utf-16-be"))
+
+
+def _wide_encoding(data: bytes) -> tuple[str, str] | None:
+    """(what, codec) when the bytes are text in UTF-16 or UTF-32, else None.
+
+    With a byte-order mark the mark says it; without one, text in UTF-16 has a NUL byte in
+    every other position for each ASCII character (UTF-32: three of every four), which no CSV
+    file in UTF-8 or a single-byte encoding has.
+    """
+    for bom, what, codec in _BOMS:
+        if data.startswith(bom):
+            return what, codec
+    head = data[:4096]
+    if len(head) < 8 or head.count(0) < len(head) // 4:
+        return None
+    share = [head[i::4].count(0) / len(head[i::4]) for i in range(4)]
+    for positions, what, codec in _NUL_PATTERNS:
+        if all(share[i] > 0.8 for i in positions):
+            return what, codec
+    return None
 
 
 def _first_bad_utf8(data: bytes) -> tuple[int, int, int]:
@@ -261,14 +301,42 @@ def _read_csv(path: Path, name: str, table: str, opts: CsvOptions,
     first and silently pad the second with nulls).
     """
     where = {"table": table, "file": name}
-    data = path.read_bytes()
+    try:
+        data = read_file_bytes(path, name)  # a regular file, never a blocking read
+    except UnreadableFileError as exc:
+        findings.add(rule="file_unreadable", message=str(exc), **where)
+        return None
     if not data:
         findings.add(rule="empty_file", message=f"{name} is empty: expected a header line with "
                      "the column names", **where)
         return None
-    header, eol = header_line(data)
     encoding = opts.encoding.lower().replace("_", "-")
-    utf8 = encoding in ("utf-8", "utf8")
+    utf8 = encoding in ("utf-8", "utf8", "utf-8-sig")
+    wide = _wide_encoding(data)
+    if wide is not None and not encoding.startswith(("utf-16", "utf-32", "utf16", "utf32")):
+        findings.add(rule="encoding", value=wide[1],
+                     message=f"{name} is {wide[0]} text, not {opts.encoding}: save it as UTF-8, "
+                     f"or set csv.encoding: {wide[1]} in a mapping file", **where)
+        return None
+    if encoding.startswith(("utf-16", "utf-32", "utf16", "utf32")):
+        # polars reads UTF-8 only, and the line scanner counts single-byte line feeds: decode
+        # here (the lines stay the lines), then read as UTF-8
+        try:
+            data = data.decode(opts.encoding).encode("utf-8")
+        except (UnicodeDecodeError, LookupError) as exc:
+            findings.add(rule="encoding", message=f"{name} cannot be decoded as "
+                         f"{opts.encoding}: {exc}", **where)
+            return None
+        utf8 = True
+    blank = _LEADING_BLANK.match(data)
+    if blank is not None:
+        n = blank.group().count(b"\n")
+        lines_text = "line 1 is" if n == 1 else f"lines 1-{n} are"
+        findings.add(rule="missing_header", row=1,
+                     message=f"{lines_text} blank in {name}: the header (the column names) must "
+                     "be on line 1; delete the blank line(s) above it", **where)
+        return None
+    header, eol = header_line(data)
     try:
         header_text = header.decode("utf-8-sig" if utf8 else opts.encoding)
     except LookupError:
@@ -455,14 +523,45 @@ class _Candidate:
         return self.path.name if self.sheet is None else f"{self.path.name}[{self.sheet}]"
 
 
+def _regular_files(root: Path, findings: Findings) -> list[Path]:
+    """The regular files of ``root`` (not hidden), and a finding for each entry named like a
+    table file that is not one: a folder, FIFO, device or link loop named ``subjects.csv``
+    cannot be read (and a read of it could block or never end)."""
+    files = []
+    for p in sorted(root.iterdir()):
+        if p.name.startswith((".", "~$")):
+            continue
+        try:
+            mode = os.stat(p).st_mode
+        except OSError as exc:
+            mode, problem = None, ("is a symbolic link loop" if exc.errno == errno.ELOOP else
+                                   "is a symbolic link to nothing" if p.is_symlink() else
+                                   f"cannot be read ({exc.strerror})")
+        else:
+            problem = None if stat.S_ISREG(mode) else f"is {file_kind(mode)}, not a regular file"
+        if problem is None:
+            files.append(p)
+        elif p.suffix.lower() in FORMATS or p.suffix.lower() in UNSUPPORTED:
+            findings.add(rule="file_unreadable", file=p.name, message=f"{p.name} {problem}")
+    return files
+
+
+def _unreadable_entry(root: Path, keys: list[str]) -> bool:
+    """True when ``root`` has an entry named like one of the table's files that is not a
+    regular file (already reported as ``file_unreadable``: no ``missing_table`` on top)."""
+    if not root.is_dir():
+        return False
+    return any(p.stem.lower() in keys and p.suffix.lower() in FORMATS and not p.is_file()
+               for p in root.iterdir() if not p.name.startswith("."))
+
+
 def _candidates(root: Path, keys: set[str], findings: Findings) -> list[_Candidate]:
     """Every file or sheet that could hold a table.
 
     A workbook whose name is a table key is that table (its sheet of the same name, else its
     first sheet); any other workbook holds one table per sheet.
     """
-    files = [root] if root.is_file() else sorted(
-        p for p in root.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
+    files = [root] if root.is_file() else _regular_files(root, findings)
     out: list[_Candidate] = []
     for path in files:
         suffix = path.suffix.lower()
@@ -549,9 +648,21 @@ def read_folder(root: Path, mapping: Mapping, table_names: list[str],
     findings : Findings
         Where problems are reported; unreadable files are skipped after a finding.
     """
-    if not root.exists():
+    try:
+        mode = os.stat(root).st_mode
+    except FileNotFoundError:
         findings.add(rule="folder_missing", file=str(root),
                      message=f"{root} does not exist: expected a cohort folder or workbook")
+        return {}
+    except OSError as exc:
+        what = "is a symbolic link loop" if exc.errno == errno.ELOOP else \
+            f"cannot be read ({exc.strerror})"
+        findings.add(rule="file_unreadable", file=str(root), message=f"{root} {what}")
+        return {}
+    if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):
+        findings.add(rule="file_unreadable", file=str(root),
+                     message=f"{root} is {file_kind(mode)}: expected a cohort folder or an "
+                     ".xlsx workbook")
         return {}
     if root.is_file() and FORMATS.get(root.suffix.lower()) != "xlsx":
         findings.add(rule="file_unreadable", file=root.name,
@@ -596,7 +707,7 @@ def read_folder(root: Path, mapping: Mapping, table_names: list[str],
                 tables[table] = RawTable(table, pl.DataFrame(), [])
                 continue
             if not hits:
-                if table in required:
+                if table in required and not _unreadable_entry(root, keys_of[table]):
                     findings.add(rule="missing_table", table=table,
                                  message=f"required table {table} is missing: expected "
                                  f"{table}.csv, {table}.parquet or {table}.xlsx (or a sheet "

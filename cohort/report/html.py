@@ -153,6 +153,7 @@ class HtmlReport:
         return (
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<meta name=\"generator\" content=\"cohort\">"
             f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>"
             f"<h1>{html.escape(self.title)}</h1>{nav}{''.join(self._parts)}</body></html>\n")
 

@@ -12,6 +12,7 @@ byte when written.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,16 +108,20 @@ class SynthResult:
         return "\n".join(lines) + "\n"
 
     def write(self, out: str | Path, *, fmt: str = "csv", readme: bool = True,
-              spec_ref: str | None = None) -> Path:
+              spec_ref: str | None = None, overwrite: bool = False,
+              inputs: Iterable[str | Path] = ()) -> Path:
         """Write the cohort folder atomically (through :func:`cohort.io.write.write_cohort`).
 
-        Booleans are written as ``true``/``false``. An existing folder is replaced whole.
+        Booleans are written as ``true``/``false``. An existing folder is replaced whole when
+        it is an earlier output of cohort (or with ``overwrite=True``); ``inputs`` are never
+        written over.
         """
         from cohort.io.write import write_cohort
 
         tables = {name: _for_file(frame) for name, frame in self.tables.items()}
         extra = {"README.md": self.readme(spec_ref)} if readme else None
-        return write_cohort(tables, out, fmt=fmt, extra_files=extra)
+        return write_cohort(tables, out, fmt=fmt, extra_files=extra, overwrite=overwrite,
+                            inputs=inputs, command=self.command(spec_ref, str(out)))
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready description of the run."""

@@ -23,7 +23,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from cohort.errors import SpecError
@@ -960,19 +959,13 @@ def load_spec(path: str | Path) -> StudySpec:
         If the file cannot be read or parsed, or the spec is invalid (the message names the
         key path of every problem).
     """
+    from cohort.io.yaml_safe import load_yaml_file
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         raise SpecError(f"study spec {path} does not exist; give a registered study name "
-                        "(see `cohort studies`) or the path of a spec file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read study spec {path}: {exc}") from None
-    try:
-        # libyaml's safe loader when present (same safety, ~10x faster on the larger specs)
-        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise SpecError(f"study spec {path} is not valid YAML: {exc}") from None
+                        "(see `cohort studies`) or the path of a spec file")
+    raw = load_yaml_file(path, what="study spec", error=SpecError)
     return spec_from_dict(raw, source=str(path))
 
 
