@@ -106,7 +106,11 @@ def cohorts(draw: st.DrawFn, max_subjects: int = 6) -> GeneratedCohort:
             for code in codes:
                 p = params[code]
                 lo, hi = p.plausible
+                if p.typical_median is not None:  # a file's median must be typical too
+                    lo, hi = max(lo, p.typical_median[0]), min(hi, p.typical_median[1])
                 canonical = lo + (hi - lo) * draw(st.floats(0.1, 0.9))
+                if code == "WEIGHT":  # a subject's weight stays near subjects.weight_kg
+                    canonical = weight * draw(st.floats(0.8, 1.2))
                 unit = draw(st.sampled_from(p.accepted_units))
                 measurements.append({
                     "subject_id": sid, "day": day, "param": code,
