@@ -154,10 +154,12 @@ def write_output_file(path: Path | str, data: bytes | str, *, kind: str,
 
 
 def _write_table(frame: pd.DataFrame, path: Path, fmt: str) -> None:
+    from cohort.io import serialise  # polars: imported only when a table is written
+
     if fmt == "csv":
-        frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+        serialise.write_csv(frame, path)
     elif fmt == "parquet":
-        frame.to_parquet(path, index=False)
+        serialise.write_parquet(frame, path)
     else:
         raise ValueError(f"unknown table format {fmt!r}; use csv, parquet or xlsx")
 
