@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cohort.io.serialise import format_floats, write_csv
+from cohort.io.serialise import FLOAT_FORMAT, format_floats, write_csv
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None)
 
@@ -42,14 +42,14 @@ EDGE_FLOATS = [
 
 def test_edge_floats_format_as_percent_g():
     got = format_floats(np.array(EDGE_FLOATS)).to_list()
-    assert got == [None if math.isnan(v) else "%.10g" % v for v in EDGE_FLOATS]
+    assert got == [None if math.isnan(v) else FLOAT_FORMAT % v for v in EDGE_FLOATS]
 
 
 @given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), max_size=200))
 @SETTINGS
 def test_any_float_formats_as_percent_g(values):
     got = format_floats(np.array(values, dtype=np.float64)).to_list()
-    assert got == [None if math.isnan(v) else "%.10g" % v for v in values]
+    assert got == [None if math.isnan(v) else FLOAT_FORMAT % v for v in values]
 
 
 @given(st.lists(st.integers(-10**6, 10**6), min_size=1, max_size=200),
@@ -58,7 +58,7 @@ def test_any_float_formats_as_percent_g(values):
 def test_rounded_decimals_format_as_percent_g(mantissas, decimals):
     # measurements are mostly short decimals: 7.1, 60, 0.25
     values = np.array(mantissas, dtype=np.float64) / 10.0**decimals
-    assert format_floats(values).to_list() == ["%.10g" % v for v in values.tolist()]
+    assert format_floats(values).to_list() == [FLOAT_FORMAT % v for v in values.tolist()]
 
 
 def test_every_kind_of_column_matches_pandas(tmp_path):
