@@ -79,6 +79,9 @@ def _print_text(report: Any, max_rows: int) -> None:
     for r in report.conversions.itertuples():
         console.print(f"converted {r.n} {escape(r.param)} values from {escape(r.from_unit)} "
                       f"to {escape(r.to_unit)} ({escape(r.rule)})")
+    for r in report.derivations.itertuples():
+        console.print(f"derived {r.n} {escape(r.table)}.{escape(r.column)} values: "
+                      f"{escape(r.rule)}")
     if report.findings.empty:
         return
     shown = report.findings.head(max_rows)

@@ -35,9 +35,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from cohort._resources import data_path
 from cohort.errors import MappingError
 from cohort.extras import Extras
+from cohort.io.dates import check_format
 from cohort.io.yaml_safe import load_yaml_file
 
-__all__ = ["CsvOptions", "DeriveSpec", "Mapping", "StudyDays", "TableMapping", "read_mapping"]
+__all__ = ["CensoredSpec", "CsvOptions", "DeriveSpec", "Mapping", "StudyDays", "TableMapping",
+           "read_mapping"]
 
 
 class _Strict(BaseModel):
@@ -72,10 +74,36 @@ class DeriveSpec(_Strict):
         return {_scalar_key(k): v for k, v in value.items()} if isinstance(value, dict) else value
 
 
+def _formats(value: Any) -> Any:
+    """A date format or a list of them, each checked (:func:`cohort.io.dates.check_format`)."""
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, list):
+        for item in items:
+            problem = check_format(item) if isinstance(item, str) else None
+            if problem:
+                raise ValueError(problem)
+    return items
+
+
+class CensoredSpec(_Strict):
+    """How censored values (``<10``, ``>33.3``, ``below LOD``) of ``value`` are read and used.
+
+    A censored cell is kept: its limit is the value as read (``value_original``) and its
+    qualifier (``<`` or ``>``) goes to ``qualifier``; ``value`` follows the declared rule.
+    """
+
+    below: Literal["half_limit", "limit", "exclude"]
+    above: Literal["limit", "exclude"] = "limit"
+    limits: dict[str, float] = Field(
+        default={}, description="Limit of detection per parameter code (after recoding), in "
+        "the unit of the row, for cells such as 'below LOD' that do not give it.")
+
+
 class TableMapping(_Strict):
     """How one contract table is built from the user's files."""
 
     file: str | list[str] | None = None
+    missing_file: Literal["error", "skip"] = "error"
     sheet: str | None = None
     columns: dict[str, str] = {}
     recode: dict[str, dict[str, Any]] = {}
@@ -86,6 +114,17 @@ class TableMapping(_Strict):
     unmapped: Literal["error", "drop"] = "error"
     cdisc_days: list[str] = []
     keep: dict[str, list[Any]] = {}
+    date_formats: dict[str, list[str]] = {}
+    drop_empty: list[str] = []
+    compute: list[Literal["bmi_kg_m2"]] = []
+    censored: CensoredSpec | None = None
+
+    @field_validator("date_formats", mode="before")
+    @classmethod
+    def _date_formats(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {col: _formats(fmt) for col, fmt in value.items()}
+        return value
 
     @field_validator("keep", mode="before")
     @classmethod
@@ -112,10 +151,18 @@ class TableMapping(_Strict):
 
 
 class StudyDays(_Strict):
-    """Derive study days from calendar dates (ISO 8601 text or date-typed columns)."""
+    """Derive study days, and the subjects columns that dates give, from calendar dates."""
 
     origin: str | list[str]
-    columns: dict[str, str]
+    columns: dict[str, str] = {}
+    birth_date: str | None = Field(None, description="subjects column: date of birth; gives "
+                                   "age_years at day 0")
+    diagnosis_date: str | None = Field(None, description="subjects column: date of diabetes "
+                                       "diagnosis; gives diabetes_duration_years (and, with "
+                                       "birth_date, age_at_diagnosis_years)")
+    last_contact: Literal["latest"] | None = Field(None, description="latest: "
+                                                   "last_contact_day is the subject's latest "
+                                                   "dated record in any table")
 
     @property
     def origins(self) -> list[str]:
@@ -126,17 +173,27 @@ class StudyDays(_Strict):
 class Mapping(_Strict):
     """A parsed mapping file."""
 
-    extends: str | None = None
+    extends: str | list[str] | None = None
     csv: CsvOptions = CsvOptions()
+    date_format: list[str] = []
     ignore: list[str] = []
     tables: dict[str, TableMapping] = {}
     study_days: StudyDays | None = None
     extras: Extras = Extras()
     source: str | None = Field(None, exclude=True, description="Where the mapping was read from.")
 
+    @field_validator("date_format", mode="before")
+    @classmethod
+    def _date_format(cls, value: Any) -> Any:
+        return [] if value is None else _formats(value)
+
     def table(self, name: str) -> TableMapping:
         """The mapping of table ``name`` (empty if the mapping does not mention it)."""
         return self.tables.get(name, TableMapping())
+
+    def date_formats(self, table: str, column: str) -> list[str]:
+        """Declared formats of a date column: its own, else the mapping's ``date_format``."""
+        return self.table(table).date_formats.get(column) or list(self.date_format)
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -164,8 +221,91 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
+def _parent_path(parent: Any, child: Path) -> Path:
+    """The file ``extends: parent`` names in ``child``: a path relative to ``child``'s folder,
+    or a preset name."""
+    if not isinstance(parent, str) or not parent.strip():
+        raise MappingError(f"{child}: extends must name a preset ({', '.join(preset_names())}) "
+                           f"or a mapping file, got {parent!r}")
+    path = child.parent / parent
+    if path.is_file():
+        return path
+    if parent in preset_names():
+        return data_path("presets") / f"{parent}.yaml"
+    raise MappingError(f"{child}: extends: {parent!r} is not a preset; presets: "
+                       f"{', '.join(preset_names())}; nor a mapping file ({path} does not "
+                       "exist)")
+
+
+def _remove(base: Any, spec: Any, where: str, path: Path) -> Any:
+    """``base`` without what ``spec`` names: a list names keys (or list items) to remove, a
+    dict descends into the key it names."""
+    label = where or "the extended mapping"
+    if isinstance(spec, str):
+        spec = [spec]
+    if isinstance(spec, list):
+        if isinstance(base, dict):
+            missing = [k for k in spec if _scalar_key(k) not in map(_scalar_key, base)]
+            if missing:
+                raise MappingError(f"{path}: remove: {label} has no {', '.join(map(str, missing))}"
+                                   f" to remove (it has: {', '.join(map(str, base))})")
+            names = {_scalar_key(k) for k in spec}
+            return {k: v for k, v in base.items() if _scalar_key(k) not in names}
+        if isinstance(base, list):
+            missing = [k for k in spec if k not in base]
+            if missing:
+                raise MappingError(f"{path}: remove: {label} does not list "
+                                   f"{', '.join(map(str, missing))}")
+            return [v for v in base if v not in spec]
+        raise MappingError(f"{path}: remove: {label} is a single value; remove it by its key "
+                           "one level up")
+    if isinstance(spec, dict):
+        if not isinstance(base, dict):
+            raise MappingError(f"{path}: remove: {label} has no keys below it")
+        out = dict(base)
+        for key, sub in spec.items():
+            if key not in out:
+                raise MappingError(f"{path}: remove: {label} has no {key} (it has: "
+                                   f"{', '.join(map(str, out))})")
+            out[key] = _remove(out[key], sub, f"{where}.{key}" if where else str(key), path)
+        return out
+    raise MappingError(f"{path}: remove: expected a list of keys or a mapping, got {spec!r}")
+
+
+def _load_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], list[str]]:
+    """The raw mapping at ``path`` with everything it extends merged under it, and the names
+    of what it extends."""
+    raw = _load_yaml(path)
+    parents = raw.pop("extends", None)
+    remove = raw.pop("remove", None)
+    base: dict[str, Any] = {}
+    names: list[str] = []
+    for parent in ([] if parents is None else
+                   parents if isinstance(parents, list) else [parents]):
+        parent_path = _parent_path(parent, path)
+        here = parent_path.resolve()
+        if here == path.resolve():
+            raise MappingError(f"{path}: extends: {parent!r} is this file itself")
+        if here in seen:
+            chain = " -> ".join(str(p) for p in (*seen, here))
+            raise MappingError(f"{path}: extends: {parent!r} makes a cycle ({chain})")
+        loaded, _ = _load_chain(parent_path, (*seen, path.resolve()))
+        base = _merge(base, loaded)
+        names.append(str(parent))
+    if remove is not None:
+        if not parents:
+            raise MappingError(f"{path}: remove: only a mapping that extends another can "
+                               "remove keys from it")
+        base = _remove(base, remove, "", path)
+    return _merge(base, raw), names
+
+
 def read_mapping(source: str | Path) -> Mapping:
     """Read a mapping file, or a bundled preset by name (``"adam"``).
+
+    ``extends`` names a preset or another mapping file (relative to this one), or a list of
+    them, merged in order under this file; ``remove`` takes keys out of what is extended
+    (``remove: {tables: {measurements: {columns: [AVALU]}}}``).
 
     Raises
     ------
@@ -175,18 +315,13 @@ def read_mapping(source: str | Path) -> Mapping:
     path = Path(source)
     if not path.exists() and str(source) in preset_names():
         path = data_path("presets") / f"{source}.yaml"
-    raw = _load_yaml(path)
-    parent = raw.pop("extends", None)
-    if parent is not None:
-        if parent not in preset_names():
-            raise MappingError(
-                f"{path}: extends: {parent!r} is not a preset; presets: "
-                f"{', '.join(preset_names())}")
-        raw = _merge(_load_yaml(data_path("presets") / f"{parent}.yaml"), raw)
+    raw, parents = _load_chain(path, ())
     try:
         mapping = Mapping.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise MappingError(f"mapping file {path} is invalid: {problems}") from None
-    return mapping.model_copy(update={"source": str(path), "extends": parent})
+    extends: str | list[str] | None = (None if not parents else
+                                       parents[0] if len(parents) == 1 else parents)
+    return mapping.model_copy(update={"source": str(path), "extends": extends})

@@ -14,6 +14,7 @@ import polars as pl
 
 from cohort.contract import ColumnSpec, TableSpec
 from cohort.findings import Findings, row_findings
+from cohort.io.censored import CENSORED_PATTERN, NO_LIMIT_PATTERN
 
 __all__ = ["MISSING_TOKENS", "parse_table"]
 
@@ -68,12 +69,20 @@ def _type_message(col: ColumnSpec, expected: str, decimal: str) -> pl.Expr:
     if col.type == "boolean":
         return pl.lit(f"{base} (or 1/0); recode other codes (yes/no, Y/N) with a mapping file")
     text = pl.col("__text")
+    if col.name == "value" and col.type == "number":
+        censored = (pl.lit(f"{base}; it is a censored value (a limit with < or >): declare how "
+                           "to use it with tables.measurements.censored in a mapping file "
+                           "(below: half_limit, limit or exclude)"))
+        hinted = pl.when(text.str.contains(CENSORED_PATTERN)
+                         | text.str.contains(NO_LIMIT_PATTERN)).then(censored)
+    else:
+        hinted = pl.when(pl.lit(False)).then(pl.lit(base))
     if decimal == "." and col.type in ("number", "integer"):
-        return (pl.when(text.str.contains(_DECIMAL_COMMA))
+        return (hinted.when(text.str.contains(_DECIMAL_COMMA))
                 .then(pl.lit(f"{base}; it has a decimal comma: set csv.decimal: ',' in a "
                              "mapping file"))
                 .otherwise(pl.lit(base)))
-    return pl.lit(base)
+    return hinted.otherwise(pl.lit(base))
 
 
 _FAST_BOOLEAN = {"true": True, "false": False, "1": True, "0": False, "True": True,

@@ -674,6 +674,7 @@ def read_folder(root: Path, mapping: Mapping, table_names: list[str],
     claimed: set[_Candidate] = set()
     wanted: dict[str, list[_Candidate]] = {}
     ambiguous: set[str] = set()
+    named_missing: set[str] = set()
     for table in table_names:
         sheet = mapping.table(table).sheet
         hits = []
@@ -688,6 +689,16 @@ def read_folder(root: Path, mapping: Mapping, table_names: list[str],
                 ambiguous.add(table)
             elif found:
                 hits.append(found[0])
+            elif mapping.table(table).files is not None \
+                    and mapping.table(table).missing_file == "error" \
+                    and not _unreadable_entry(root, [key]):
+                # a file the mapping names is never skipped silently
+                named_missing.add(table)
+                findings.add(rule="missing_table", table=table, file=key,
+                             message=f"{mapping.source or 'the mapping'}: tables.{table}.file "
+                             f"names {key!r}, but {root.name} has no file or sheet {key} "
+                             "(.csv, .parquet, .xlsx); correct the name, or set "
+                             f"tables.{table}.missing_file: skip if it may be absent")
         wanted[table] = hits
     ignore = {i.lower() for i in mapping.ignore}
     for cand in cands:
@@ -707,7 +718,8 @@ def read_folder(root: Path, mapping: Mapping, table_names: list[str],
                 tables[table] = RawTable(table, pl.DataFrame(), [])
                 continue
             if not hits:
-                if table in required and not _unreadable_entry(root, keys_of[table]):
+                if table in required and table not in named_missing \
+                        and not _unreadable_entry(root, keys_of[table]):
                     findings.add(rule="missing_table", table=table,
                                  message=f"required table {table} is missing: expected "
                                  f"{table}.csv, {table}.parquet or {table}.xlsx (or a sheet "

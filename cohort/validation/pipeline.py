@@ -19,6 +19,7 @@ from cohort.errors import InvalidCohortError, MappingError
 from cohort.extras import Extras, extend_contract
 from cohort.findings import FINDING_COLUMNS, Findings
 from cohort.io.cohort import Cohort, TableProvenance
+from cohort.io.derive_columns import DerivationLog
 from cohort.io.harmonise import CONVERSION_LOG_SCHEMA, harmonise_measurements
 from cohort.io.mapping import Mapping, read_mapping
 from cohort.io.parse import POLARS_TYPES, parse_table
@@ -105,7 +106,8 @@ def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: s
     if raw is None:
         raw = read_folder(Path(path), mapping, contract.names, required, findings)
     sources = {name: t.sources for name, t in raw.items()}
-    mapped = apply_mapping(raw, mapping, contract, findings)
+    derivations = DerivationLog()
+    mapped = apply_mapping(raw, mapping, contract, findings, derivations)
     read_names = list(raw)
     # the text cells are not needed once parsed: on a large file they are a gigabyte
     raw = None
@@ -145,7 +147,10 @@ def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: s
         else:
             failed = check(name, frame, findings)
         checked[name] = _mask_out_of_range(frame, failed)
-    empty_required(tables, findings, required, file_names)
+    # a table a mapping step emptied is reported already, naming the step
+    emptied = set(findings.frame().filter(pl.col("rule") == "empty_table")
+                  .get_column("table").drop_nulls().to_list())
+    empty_required(tables, findings, required - emptied, file_names)
     check_cross_table(checked, findings, unreadable=set(read_names) - set(tables))
     summary = pd.DataFrame(
         [{"table": name, "files": ", ".join(s.name for s in sources.get(name, [])),
@@ -158,7 +163,7 @@ def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: s
         findings=_sort_findings(findings.frame(), contract, findings.explained()),
         tables=summary,
         conversions=conversions.to_pandas(), path=path, mapping=mapping.source,
-        engine=chosen, files=files)
+        engine=chosen, files=files, derivations=derivations.frame().to_pandas())
     return _Run(tables, sources, conversions, report)
 
 

@@ -28,6 +28,9 @@ class ValidationReport:
         What was read: ``table``, ``files``, ``rows``.
     conversions : DataFrame
         Unit conversions applied: ``param``, ``from_unit``, ``to_unit``, ``rule``, ``n``.
+    derivations : DataFrame
+        What a mapping derived (study days and ages from dates, BMI, censored values):
+        ``table``, ``column``, ``rule``, ``n``.
     path : str
         The folder or workbook validated.
     mapping : str or None
@@ -43,6 +46,8 @@ class ValidationReport:
     mapping: str | None = None
     engine: str = "pandas"
     files: list[dict[str, Any]] = field(default_factory=list)
+    derivations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["table", "column", "rule", "n"]))
 
     @property
     def n_errors(self) -> int:
@@ -94,6 +99,7 @@ class ValidationReport:
             "files": self.files,
             "tables": self.tables.to_dict("records"),
             "conversions": self.conversions.to_dict("records"),
+            "derivations": self.derivations.to_dict("records"),
             "summary": self.summary.to_dict("records"),
             "findings": records,
             "findings_truncated": len(findings) < len(self.findings),
