@@ -209,7 +209,7 @@ def _row(it: int, kind: str, length: float, ev: Evaluation, crit: float) -> dict
 def _residual_covariance(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray,
                          t: int) -> np.ndarray:
     """Pairwise covariance of OLS residuals by visit (a starting point only)."""
-    beta = np.linalg.lstsq(x, y, rcond=None)[0]
+    beta = np.linalg.solve(x.T @ x, x.T @ y)  # full rank (checked by the caller)
     r = y - x @ beta
     n_sub = int(subject.max()) + 1
     mat = np.full((n_sub, t), np.nan)

@@ -73,23 +73,24 @@ def pattern_statistics(y: np.ndarray, x: np.ndarray, subject: np.ndarray,
     """
     n_sub = int(subject.max()) + 1
     p = x.shape[1]
-    mask = np.zeros((n_sub, n_visits), dtype=bool)
-    mask[subject, visit] = True
-    ybig = np.zeros((n_sub, n_visits))
-    ybig[subject, visit] = y
-    xbig = np.zeros((n_sub, n_visits, p))
-    xbig[subject, visit] = x
-    codes = mask @ (1 << np.arange(n_visits))
+    codes = np.zeros(n_sub, dtype=np.int64)
+    np.add.at(codes, subject, 1 << visit.astype(np.int64))
+    # records sorted by pattern, subject, visit: each pattern's records are one block in
+    # which every subject has its k visits in order, so the block reshapes to (n_p, k * p)
+    order = np.lexsort((visit, subject, codes[subject]))
+    xs_all, ys_all, pat_of = x[order], y[order], codes[subject[order]]
+    bounds = np.flatnonzero(np.diff(pat_of)) + 1
     out = []
-    for code in np.unique(codes):
-        rows = np.flatnonzero(codes == code)
-        vis = np.flatnonzero(mask[rows[0]])
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(order)], strict=True):
+        code = int(pat_of[lo])
+        vis = np.flatnonzero([(code >> j) & 1 for j in range(n_visits)])
         k = len(vis)
-        xs = xbig[rows][:, vis, :].reshape(len(rows), k * p)
-        ys = ybig[rows][:, vis]
+        n_p = (hi - lo) // k
+        xs = xs_all[lo:hi].reshape(n_p, k * p)
+        ys = ys_all[lo:hi].reshape(n_p, k)
         sxx = (xs.T @ xs).reshape(k, p, k, p).transpose(0, 2, 1, 3)
         sxy = (xs.T @ ys).reshape(k, p, k).transpose(0, 2, 1)
-        out.append(Pattern(vis, len(rows), np.ascontiguousarray(sxx),
+        out.append(Pattern(vis, n_p, np.ascontiguousarray(sxx),
                            np.ascontiguousarray(sxy), ys.T @ ys))
     return out
 

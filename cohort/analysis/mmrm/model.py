@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cohort.analysis.linear_model import Design, build_design, first_dependent_column
+from cohort.analysis.linear_model import Design, build_design
 from cohort.analysis.mmrm.covariance import STRUCTURES, make_structure
 from cohort.analysis.mmrm.dof import (
     DF_METHODS,
@@ -184,9 +184,9 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
                           interactions=list(interactions))
     x = design.X
     n_obs, p = x.shape
-    if np.linalg.matrix_rank(x) < p:
-        j = first_dependent_column(x)
-        bad = design.names[p - 1 if j is None else j]
+    j = _first_dependent(x)
+    if j is not None:
+        bad = design.names[j]
         raise AnalysisError(f"the MMRM cannot estimate {bad!r}: it is constant or a "
                             "combination of the other terms in the records analysed (e.g. a "
                             "visit with no subject in an arm)")
@@ -200,6 +200,35 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
     elif df == "between-within":
         bw = between_within_df(x, subj)
     return MmrmModel(fit, design, visit_levels, df, vcov, w, bw)
+
+
+def _first_dependent(x: np.ndarray) -> int | None:
+    """First column that is (numerically) a combination of the ones before it.
+
+    A Cholesky factorisation of ``X'X`` column by column (cheaper than the SVD of
+    ``matrix_rank`` or a QR of the N x p design when N is large): column ``j`` is dependent
+    when its squared residual norm after the earlier columns is below 1e-10 of its squared
+    norm (the column is within 1e-5 relative of their span: not estimable in practice).
+    """
+    g = x.T @ x
+    p = g.shape[0]
+    lo = np.zeros((p, p))
+    kept: list[int] = []
+    for j in range(p):
+        v = g[j, j]
+        if v <= 0:
+            return j
+        if kept:
+            lj = np.linalg.solve(lo[np.ix_(kept, kept)], g[kept, j])
+            resid = v - float(lj @ lj)
+        else:
+            lj, resid = np.zeros(0), v
+        if resid <= 1e-10 * v:
+            return j
+        lo[j, kept] = lj
+        lo[j, j] = np.sqrt(resid)
+        kept.append(j)
+    return None
 
 
 def _check_estimable(structure: Any, subj: np.ndarray, vis: np.ndarray, n_obs: int, p: int,
