@@ -260,3 +260,40 @@ def test_ancova_mixed_is_a_hidden_alias_of_mmrm():
     assert a.exit_code == b.exit_code == 0, a.output
     sa, sb = json.loads(a.stdout)["summary"], json.loads(b.stdout)["summary"]
     assert sa == sb and any(r["model"] == "mmrm" for r in sa)
+
+
+# ---------------------------------------------------------------------- multiplicity
+
+MULT = pd.read_csv(Path(__file__).parent / "fixtures" / "multiplicity" / "multiplicity_r.csv")
+
+
+def _r(dataset: str, quantity: str) -> float:
+    hit = MULT.loc[(MULT.dataset == dataset) & (MULT.quantity == quantity), "value"]
+    assert len(hit) == 1, quantity
+    return float(hit.iloc[0])
+
+
+@pytest.mark.parametrize("adjust", ["dunnett", "holm", "bonferroni"])
+def test_adjusted_comparisons_against_emmeans(sky, adjust):
+    """Complete data, unstructured covariance: each visit's comparisons are the per-visit
+    ANCOVA's (df 56), so emmeans' adjustments of lm(change ~ arm + baseline) apply
+    (tests/fixtures/multiplicity/multiplicity.R; Dunnett: mvtnorm at abseps 1e-7)."""
+    res = mmrm_analysis(sky.measurements, sky.subjects, visit_days=DAYS, adjust=adjust)
+    s = res.summary[res.summary.kind == "vs_reference"]
+    for visit, wk in [("day 56", "week8"), ("day 84", "week12")]:
+        for r in s[s.visit == visit].itertuples():
+            if adjust == "dunnett":
+                assert r.p_adjusted == pytest.approx(_r(wk, f"precise:{r.arm}:p"), abs=5e-5)
+            else:
+                assert r.p_adjusted == pytest.approx(_r(wk, f"{adjust}:({r.arm}):p"),
+                                                     rel=1e-5)
+    assert s["ci_lower_adjusted"].lt(s["ci_lower"]).all()
+    assert res.summary.loc[res.summary.kind == "lsmean", "p_adjusted"].isna().all()
+    assert res.params["adjust"] == adjust and any(adjust in n for n in res.notes)
+
+
+def test_cli_unknown_adjustment_exit_2():
+    res = RUNNER.invoke(app, ["analyze", "mmrm", str(SKYLER), "--visit-days", "7,56",
+                              "--adjust", "tukey"])
+    assert res.exit_code == 2 and "--adjust: unknown multiplicity adjustment 'tukey'" \
+        in res.output

@@ -56,16 +56,23 @@ class Method(StrEnum):
 
 
 COLUMNS = ["visit", "kind", "arm", "reference", "estimate", "se", "df", "statistic", "p",
-           "ci_lower", "ci_upper", "n", "n_excluded"]
+           "ci_lower", "ci_upper", "p_adjusted", "n", "n_excluded"]
 
 
 def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | None,
              baseline_window: str, covariate: list[str], reference: str | None,
-             cov: Covariance, df: DfMethod, method: Method, mapping: str | None,
-             fmt: OutputFormat) -> None:
+             cov: Covariance, df: DfMethod, method: Method, adjust: str | None,
+             mapping: str | None, fmt: OutputFormat) -> None:
     """Load the cohort, fit the MMRM and print it (shared with ``ancova --mixed``)."""
+    from cohort.analysis.multiplicity import check_adjust
+    from cohort.errors import AnalysisError
+
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
+    try:
+        adjust = check_adjust(adjust)
+    except AnalysisError as exc:
+        raise AnalysisError(f"--adjust: {exc}") from None
     from cohort.cli.app import load_for_cli
 
     c = load_for_cli(path, mapping)
@@ -74,8 +81,9 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
     res = mmrm_analysis(c.measurements, c.subjects, param=param, visit_days=days,
                         half_width=window, baseline_window=bw, covariates=covariate,
                         reference=reference, covariance=cov.value, method=method.value,
-                        df=df.value)
-    _emit(res, fmt, path, COLUMNS)
+                        df=df.value, adjust=adjust)
+    cols = COLUMNS if adjust != "none" else [c for c in COLUMNS if c != "p_adjusted"]
+    _emit(res, fmt, path, cols)
     if fmt is OutputFormat.text:
         fs = res.fit_statistics
         print(f"-2 {'Res ' if method is Method.reml else ''}Log Like {fs['minus2ll']:.4f}, "
@@ -104,6 +112,9 @@ def mmrm_cmd(
                                 "satterthwaite, kr (SAS ddfm=kr), kr-linear (SAS "
                                 "ddfm=kr(linear)), residual, between-within."),
     method: Method = typer.Option(Method.reml, "--method", help="reml or ml."),
+    adjust: str | None = typer.Option(None, "--adjust", help="Multiplicity adjustment of the "
+                                      "arms vs reference at each visit: none, dunnett, holm, "
+                                      "hochberg, bonferroni, sidak."),
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
@@ -111,4 +122,4 @@ def mmrm_cmd(
     means and arms vs reference (unstructured, REML, Satterthwaite by default)."""
     run_mmrm(path, param=param, visit_days=visit_days, window=window,
              baseline_window=baseline_window, covariate=covariate, reference=reference,
-             cov=cov, df=df, method=method, mapping=mapping, fmt=fmt)
+             cov=cov, df=df, method=method, adjust=adjust, mapping=mapping, fmt=fmt)

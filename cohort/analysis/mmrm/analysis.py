@@ -32,8 +32,8 @@ from cohort.errors import AnalysisError
 __all__ = ["SUMMARY_COLUMNS", "MmrmResult", "ancova_mmrm_rows", "mmrm_analysis", "mmrm_rows"]
 
 SUMMARY_COLUMNS = ["visit", "visit_day", "model", "kind", "arm", "reference", "estimate", "se",
-                   "ci_lower", "ci_upper", "df", "statistic", "p", "p_adjusted", "n",
-                   "n_excluded"]
+                   "ci_lower", "ci_upper", "df", "statistic", "p", "p_adjusted",
+                   "ci_lower_adjusted", "ci_upper_adjusted", "n", "n_excluded"]
 
 
 @dataclass
@@ -44,9 +44,11 @@ class MmrmResult(AnalysisResult):
     (``"lsmean"``: adjusted mean change of an arm at the visit; ``"vs_reference"``: arm minus
     reference arm), ``arm``, ``reference``, ``estimate`` (change in the parameter's canonical
     unit, e.g. HbA1c percentage points), ``se``, ``ci_lower``, ``ci_upper``, ``df`` (by the
-    method in ``params["df"]``), ``statistic`` (t), ``p``, ``p_adjusted`` (when an adjustment
-    was asked for), ``n`` (subjects with a value at the visit in the arm(s)), ``n_excluded``
-    (records of that visit left out).
+    method in ``params["df"]``), ``statistic`` (t), ``p``, ``p_adjusted``,
+    ``ci_lower_adjusted``, ``ci_upper_adjusted`` (arm-vs-reference rows, when an adjustment
+    was asked for: one family per visit; Holm and Hochberg intervals are Bonferroni's), ``n``
+    (subjects with a value at the visit in the arm(s)), ``n_excluded`` (records of that visit
+    left out).
 
     Attributes
     ----------
@@ -88,10 +90,13 @@ class MmrmResult(AnalysisResult):
 
 
 def mmrm_rows(model: MmrmModel, data: pd.DataFrame, *, arms: list[str], visit_days: dict,
-              excluded: pd.Series, conf_level: float) -> list[dict[str, Any]]:
+              excluded: pd.Series, conf_level: float,
+              adjust: str = "none") -> list[dict[str, Any]]:
     """Summary rows (LS means and arm vs reference per visit) of a change-from-baseline MMRM
     fitted with factors ``arm`` and ``visit``; shared with the ANCOVA's repeated-measures
-    option."""
+    option. ``adjust`` (not ``"none"``) adds ``p_adjusted`` and family-wise intervals
+    (``ci_lower_adjusted``, ``ci_upper_adjusted``) to the arm-vs-reference rows, one family
+    per visit (:func:`adjust_visit_family`)."""
     rows = []
     ref = arms[0]
     for v in model.visits:
@@ -103,12 +108,43 @@ def mmrm_rows(model: MmrmModel, data: pd.DataFrame, *, arms: list[str], visit_da
             rows.append({**common, "kind": "lsmean", "arm": a, "reference": None,
                          "n": int(counts.get(a, 0)),
                          **model.lsmean({"arm": a, "visit": v}, conf_level)})
+        family = []
         for a in arms[1:]:
-            rows.append({**common, "kind": "vs_reference", "arm": a, "reference": ref,
-                         "n": int(counts.get(a, 0) + counts.get(ref, 0)),
-                         **model.difference({"arm": a, "visit": v}, {"arm": ref, "visit": v},
-                                            conf_level)})
+            family.append({**common, "kind": "vs_reference", "arm": a, "reference": ref,
+                           "n": int(counts.get(a, 0) + counts.get(ref, 0)),
+                           **model.difference({"arm": a, "visit": v},
+                                              {"arm": ref, "visit": v}, conf_level)})
+        if adjust != "none":
+            lmat = np.array([model.design.row({"arm": a, "visit": v})
+                             - model.design.row({"arm": ref, "visit": v}) for a in arms[1:]])
+            adj = adjust_visit_family(model, lmat, [r["df"] for r in family], adjust,
+                                      conf_level)
+            for r, extra in zip(family, adj, strict=True):
+                r.update(extra)
+        rows += family
     return rows
+
+
+def adjust_visit_family(model: MmrmModel, lmat: np.ndarray, dfs: Sequence[float],
+                        method: str, conf_level: float) -> list[dict[str, float]]:
+    """Multiplicity adjustment of the ``k`` comparisons of one visit (rows of ``lmat``).
+
+    Through :func:`cohort.analysis.multiplicity.adjust_comparisons` with the model's own
+    covariance of the ``k`` estimates (Dunnett: multivariate t with that correlation). Each
+    comparison keeps its own df, as R ``emmeans`` does for ``adjust = "mvt"`` on an mmrm fit
+    (emmeans rounds them to integers; we do not).
+    """
+    from cohort.analysis.multiplicity import adjust_comparisons
+
+    est = lmat @ model.beta
+    cov = lmat @ model.vcov @ lmat.T
+    out = []
+    for i, df in enumerate(dfs):
+        a = adjust_comparisons(est, cov, df=float(df), method=method, conf_level=conf_level)
+        out.append({"p_adjusted": float(a.p_adjusted[i]),
+                    "ci_lower_adjusted": float(a.ci_lower[i]),
+                    "ci_upper_adjusted": float(a.ci_upper[i])})
+    return out
 
 
 def fit_change_mmrm(usable: pd.DataFrame, *, arms: list[str], visits: list[str],
@@ -141,7 +177,7 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
                   baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
                   covariates: Sequence[str] = (), reference: str | None = None,
                   covariance: str = "us", method: str = "reml", df: str = "satterthwaite",
-                  conf_level: float = 0.95) -> MmrmResult:
+                  adjust: str | None = None, conf_level: float = 0.95) -> MmrmResult:
     """MMRM of change from baseline over the visits: LS means and arms vs reference.
 
     Parameters
@@ -164,12 +200,18 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
     method : {"reml", "ml"}, keyword-only
     df : {"satterthwaite", "kr", "kr-linear", "residual", "between-within"}, keyword-only
         Denominator degrees of freedom (see :mod:`cohort.analysis.mmrm.dof`).
+    adjust : {None, "none", "dunnett", "holm", "hochberg", "bonferroni", "sidak"}, keyword-only
+        Multiplicity adjustment of the arms-vs-reference comparisons at each visit (see
+        :mod:`cohort.analysis.multiplicity`); None or ``"none"``: none.
     conf_level : float, keyword-only
 
     Returns
     -------
     MmrmResult
     """
+    from cohort.analysis.multiplicity import check_adjust
+
+    adjust = check_adjust(adjust)
     if not 0 < conf_level < 1:
         raise AnalysisError(f"conf_level must be between 0 and 1, got {conf_level!r}")
     visit_list = resolve_visits(visit_days=visit_days, visits=visits, half_width=half_width,
@@ -202,16 +244,22 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
     days = {v.label: v.day for v in visit_list}
     rows = mmrm_rows(model, usable, arms=arms, visit_days=days,
                      excluded=excl["visit"].value_counts() if len(excl) else pd.Series(),
-                     conf_level=conf_level)
+                     conf_level=conf_level, adjust=adjust)
     summary = pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
     fit = model.fit
     notes.append(describe(model, covariates))
+    if adjust != "none":
+        notes.append(f"p_adjusted and ci_*_adjusted: {adjust} adjustment of the "
+                     f"{len(arms) - 1} comparison(s) with {arms[0]!r} at each visit (one family "
+                     "per visit)" + (", multivariate t with the model's correlation of the "
+                                     "comparisons and each comparison's df"
+                                     if adjust == "dunnett" else ""))
     return MmrmResult(
         summary=summary, exclusions=excl.reset_index(drop=True),
         params={"param": param, "visits": [v.__dict__ for v in visit_list],
                 "baseline_window": list(baseline_window), "covariates": covariates,
                 "reference": arms[0], "covariance": covariance, "method": method, "df": df,
-                "conf_level": conf_level},
+                "adjust": adjust, "conf_level": conf_level},
         notes=notes, coefficients=model.coefficients(conf_level),
         covariance=fit.covariance_parameters(),
         covariance_matrix=pd.DataFrame(fit.sigma, index=present, columns=present),
