@@ -297,3 +297,18 @@ def test_cli_unknown_adjustment_exit_2():
                               "--adjust", "tukey"])
     assert res.exit_code == 2 and "--adjust: unknown multiplicity adjustment 'tukey'" \
         in res.output
+
+
+def test_missing_values_are_refused_by_the_core():
+    d = pd.DataFrame({"s": [1, 1, 2, 2, 3, 3], "v": ["a", "b"] * 3,
+                      "y": [1.0, np.nan, 1.5, 2.5, 0.5, 1.0]})
+    with pytest.raises(AnalysisError, match="1 record\\(s\\) with a missing 'y'"):
+        mmrm(d, response="y", subject="s", visit="v", visit_levels=["a", "b"])
+    with pytest.raises(AnalysisError, match="column 'arm' is not in the data"):
+        mmrm(d.dropna(), response="y", subject="s", visit="v", visit_levels=["a", "b"],
+             factors={"arm": ["x", "y"]})
+
+
+def test_a_visit_without_any_value_is_an_error_not_dropped(sky):
+    with pytest.raises(AnalysisError, match=r"at visit\(s\) \['day 200'\]"):
+        mmrm_analysis(sky.measurements, sky.subjects, visit_days=[7, 56, 200])

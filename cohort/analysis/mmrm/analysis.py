@@ -234,6 +234,10 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
                             "asked for")
     order = [v.label for v in visit_list]
     present = [v for v in order if (usable["visit"] == v).any()]
+    if len(present) < len(order):
+        empty = [v for v in order if v not in present]
+        raise AnalysisError(f"no subject has a baseline and a {param} value at visit(s) "
+                            f"{empty}; drop them from the visits (--visit-days)")
     arms = [a for a in levels if (usable["arm"] == a).any()]
     if levels[0] not in arms or len(arms) < 2:
         raise AnalysisError(f"only arm(s) {arms} have subjects with a baseline and a {param} "
@@ -299,6 +303,9 @@ def ancova_mmrm_rows(usable: pd.DataFrame, excl: pd.DataFrame, levels: list[str]
     from cohort.derive.visits import LAST_VISIT_LABEL
 
     rows = usable[usable["visit"] != LAST_VISIT_LABEL]
+    if len(rows) < len(usable):
+        notes.append("MMRM: the last available follow-up is not a scheduled visit and is not "
+                     "part of the repeated-measures model")
     visits = list(dict.fromkeys(rows["visit"]))
     arms = [a for a in levels if (rows["arm"] == a).any()]
     model = fit_change_mmrm(rows, arms=arms, visits=visits, covariates=covariates,

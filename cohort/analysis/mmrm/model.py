@@ -164,6 +164,15 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
     if df in ("kr", "kr-linear") and method != "reml":
         raise AnalysisError("Kenward-Roger degrees of freedom need REML (method='reml'), as "
                             "in SAS and R mmrm")
+    used = [response, subject, visit, *(factors or {}), *numeric]
+    for col in dict.fromkeys(used):
+        if col not in data.columns:
+            raise AnalysisError(f"column {col!r} is not in the data; columns: "
+                                f"{list(data.columns)}")
+        n_na = int(data[col].isna().sum())
+        if n_na:
+            raise AnalysisError(f"{n_na} record(s) with a missing {col!r}: drop (and report) "
+                                "them before the MMRM, which uses every record it is given")
     visit_levels = list(visit_levels)
     if len(visit_levels) < 2:
         raise AnalysisError(f"an MMRM needs at least two visits; got {visit_levels}: for one "
