@@ -139,8 +139,13 @@ def adjust_visit_family(model: MmrmModel, lmat: np.ndarray, dfs: Sequence[float]
     est = lmat @ model.beta
     cov = lmat @ model.vcov @ lmat.T
     out = []
+    done: dict[float, Any] = {}  # one integration per distinct df (all equal when balanced)
     for i, df in enumerate(dfs):
-        a = adjust_comparisons(est, cov, df=float(df), method=method, conf_level=conf_level)
+        key = round(float(df), 8)
+        if key not in done:
+            done[key] = adjust_comparisons(est, cov, df=float(df), method=method,
+                                           conf_level=conf_level)
+        a = done[key]
         out.append({"p_adjusted": float(a.p_adjusted[i]),
                     "ci_lower_adjusted": float(a.ci_lower[i]),
                     "ci_upper_adjusted": float(a.ci_upper[i])})
