@@ -7,10 +7,12 @@ Tolerances, from the precision of each reference:
 - Kaplan-Meier estimates, Greenwood CIs, log-rank statistics: closed-form products and sums
   of the same numbers, so only rounding differs: rtol 1e-12.
 - medians and their CIs, numbers at risk: observed times and counts, compared exactly.
-- Cox coefficients, SEs, CIs, p values and cox.zph: both sides are Newton iterations; R stops
-  when the relative change in log-likelihood is below 1e-9, and its coefficients are then at
-  the maximum to ~1e-11 (checked with eps = 1e-14), so rtol 1e-7 leaves room for neither fit
-  being exact, not for a wrong formula (lifelines' default stop was 7e-6 off: it fails this).
+- Cox coefficients, SEs, CIs, p values and cox.zph: both sides are Newton iterations; ours
+  stops at the maximum (Newton step < 1e-10 relative), R's default stop (relative change in
+  log-likelihood below 1e-9) leaves its coefficients up to 3.3e-9 (relative) from the maximum
+  (lung's age coefficient; R with eps = 1e-14 agrees with ours to 1e-12, see
+  test_survival_robust.py), so rtol 5e-9 here, 2e-8 for what is derived from them (p values
+  triple a relative difference); lifelines' default stop was 7e-6 off: it fails this.
 - Weibull (interval-censored): lifelines and R's survreg use different optimisers with
   gradient tolerances near 1e-7 relative; rtol 1e-5.
 """
@@ -36,7 +38,7 @@ from cohort.errors import SmallSampleWarning
 
 FIX = Path(__file__).parent / "fixtures" / "survival"
 KM_RTOL = 1e-12
-COX_RTOL = 1e-7
+COX_RTOL = 5e-9
 R_TIMES_MONTHS = (0, 6, 12, 24, 36)
 
 
@@ -71,7 +73,9 @@ def assert_curve(curve: pd.DataFrame, ref: pd.DataFrame) -> None:
     for col in ("n_risk", "n_event", "n_censor"):
         np.testing.assert_array_equal(curve[col], ref[col], err_msg=col)
     np.testing.assert_allclose(curve["estimate"], ref["surv"], rtol=KM_RTOL, atol=1e-15)
-    np.testing.assert_allclose(curve["std_err"], ref["std_err"], rtol=KM_RTOL)
+    # reference.R's std_err is survfit's $std.err: the SE of log S
+    np.testing.assert_allclose(curve["se_log_surv"], ref["std_err"], rtol=KM_RTOL)
+    np.testing.assert_allclose(curve["std_err"], ref["std_err"] * ref["surv"], rtol=KM_RTOL)
     np.testing.assert_allclose(curve["ci_lower"], ref["lower"], rtol=KM_RTOL)
     np.testing.assert_allclose(curve["ci_upper"], ref["upper"], rtol=KM_RTOL)
 
@@ -229,7 +233,8 @@ def assert_cox(res, ref: pd.DataFrame) -> None:
     for ours, theirs in (("coef", "coef"), ("se", "se"), ("estimate", "hr"),
                          ("ci_lower", "hr_lower"), ("ci_upper", "hr_upper"), ("z", "z"),
                          ("p", "p")):
-        np.testing.assert_allclose(s[ours], ref[theirs], rtol=COX_RTOL, err_msg=ours)
+        np.testing.assert_allclose(s[ours], ref[theirs], rtol=COX_RTOL if ours == "coef"
+                                   else 4 * COX_RTOL, err_msg=ours)
     assert (s["n"] == ref["n"]).all()
     assert (s["n_events"] == ref["nevent"]).all()
     np.testing.assert_allclose(res.loglik, ref["loglik"][0], rtol=1e-10)
@@ -250,9 +255,8 @@ def test_cox_efron_and_zph_against_R(insulin_free):
     assert res.params["ties"] == "efron"
 
 
-@pytest.mark.parametrize("batch_mode", [True, False])
-def test_cox_lung_with_missing_covariate_against_R(lung, batch_mode):
-    res = cox_ph(lung, covariates=["age", "sex", "ph_ecog"], batch_mode=batch_mode)
+def test_cox_lung_with_missing_covariate_against_R(lung):
+    res = cox_ph(lung, covariates=["age", "sex", "ph_ecog"])
     assert_cox(res, r("coxph_lung"))
     assert_zph(res.ph_test, r("coxzph_lung"))
     # R drops the row with a missing ph.ecog silently; we count it

@@ -10,7 +10,15 @@ import pandas as pd
 import pytest
 
 import cohort.analysis.survival as survival
-from cohort.analysis import cox, interval_censored, kaplan_meier, logrank, ph_test, risk_sets
+from cohort.analysis import (
+    concordance,
+    cox,
+    interval_censored,
+    kaplan_meier,
+    logrank,
+    ph_test,
+    risk_sets,
+)
 from cohort.errors import SmallSampleWarning
 
 FIX = Path(__file__).parent / "fixtures" / "survival"
@@ -19,8 +27,8 @@ PUBLIC = {
     kaplan_meier: ["ConfType", "KaplanMeierResult", "kaplan_meier"],
     risk_sets: ["DEFAULT_LANDMARKS_MONTHS", "MONTH_DAYS", "at_risk_table"],
     logrank: ["LogRankResult", "log_rank"],
-    cox: ["BATCH_MODE_ROWS", "CONCORDANCE_MAX_ROWS", "MIN_EVENTS_PER_PARAMETER", "CoxResult",
-          "cox_ph"],
+    cox: ["MIN_EVENTS_PER_PARAMETER", "CoxResult", "cox_ph"],
+    concordance: ["Concordance", "concordance"],
     ph_test: ["ph_test"],
     interval_censored: ["IntervalCensoredResult", "weibull_interval"],
 }

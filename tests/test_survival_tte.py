@@ -200,7 +200,27 @@ def test_separation_is_a_convergence_warning_not_a_crash():
     data = frame(stop=[1.0, 2, 3, 4, 5, 6, 7, 8], event=[1, 1, 1, 1, 0, 0, 0, 0],
                  x=[1.0, 1, 1, 1, 0, 0, 0, 0])
     with pytest.warns(SmallSampleWarning), pytest.warns(
-            ConvergenceWarning, match="lifelines: .*complete separation"):
+            ConvergenceWarning, match="complete separation"):
         res = cox_ph(data, covariates=["x"])
     assert res.summary["ci_upper"].iloc[0] == np.inf
     assert any("complete separation" in n for n in res.notes)
+
+
+def test_subjects_never_insulin_independent_are_listed_in_the_exclusions():
+    # issue 13: they appeared only in the counts; the analysis of time to resumption leaves
+    # them out, so the exclusions list them with the reason
+    from cohort.derive.insulin import insulin_episodes
+
+    rows = [("A", 90, 0.3), ("A", 180, 0.0), ("A", 270, 0.0),   # independent from day 180
+            ("B", 90, 0.3), ("B", 180, 0.2),                    # never insulin-free
+            ("C", 90, 0.3), ("C", 180, 0.0)]                    # one zero dose: too short
+    m = pd.DataFrame([{"subject_id": s, "day": d, "param": "INSULIN_DOSE", "value": v,
+                       "unit": "IU/kg/day"} for s, d, v in rows])
+    subjects = pd.DataFrame({"subject_id": ["A", "B", "C"], "last_contact_day": [300] * 3})
+    res = insulin_episodes(m, subjects)
+    assert res.counts()["n_independent"] == 1
+    assert res.exclusions.to_dict("records") == [
+        {"subject_id": "B", "reason": "never insulin-independent (never insulin-free): no time "
+                                      "to insulin resumption"},
+        {"subject_id": "C", "reason": "never insulin-independent (insulin-free run too short "
+                                      "for the definition): no time to insulin resumption"}]

@@ -1,11 +1,20 @@
-"""Cox proportional-hazards model with hazard ratios and the proportional-hazards test.
+"""Cox proportional-hazards model with hazard ratios, global tests and the PH test.
 
-lifelines' ``CoxPHFitter`` (Efron ties, like R's ``coxph``) on a design matrix built from column
-lists (treatment coding, first level as reference, columns named as R does, e.g. ``groupB``;
-no formula string), ``batch_mode=True`` from 5,000 rows (lifelines picked its slow path at 1M
-rows), with tighter convergence limits than lifelines' defaults (see ``_COX_FIT_OPTIONS``).
-Hazard-ratio CIs are Wald: ``exp(coef +- z * se)``. The proportional-hazards test is R's
-``cox.zph`` (:func:`cohort.analysis.ph_test.ph_test`).
+Fitted by :mod:`cohort.analysis.cox_fit` (Efron ties, R's ``coxph`` formulas, numpy only) on a
+design matrix built from column lists (treatment coding, reference level as given or the first
+in sorted order, columns named as R does, e.g. ``groupB``; no formula string).
+
+* **Variance**: when a subject contributes several rows (``--episodes all``, two eyes of one
+  patient) the rows are not independent, and the cluster-robust (sandwich) variance of
+  ``coxph(..., cluster = id)`` is used by default, clustered on ``subject_id`` (or the
+  ``cluster`` column given); the naive (model-based) SEs are kept beside it in ``se_naive``.
+* **Intervals and tests**: hazard-ratio CIs are Wald, ``exp(coef +- z * se)``; the global
+  likelihood-ratio, Wald and score tests are R's (the Wald test with the variance in use, the
+  LR and score tests assume independent rows, and a robust score test is added when robust, as
+  R's ``summary.coxph``).
+* **Concordance**: Harrell's C of the linear predictor at any n
+  (:mod:`cohort.analysis.concordance`, as R's ``concordance``).
+* The proportional-hazards test is R's ``cox.zph`` (:func:`cohort.analysis.ph_test.ph_test`).
 """
 
 from __future__ import annotations
@@ -18,29 +27,23 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cohort.analysis._lifelines import call_lifelines, warn_at_caller
+from cohort.analysis._lifelines import warn_at_caller
+from cohort.analysis.concordance import concordance as concordance_index
+from cohort.analysis.cox_fit import RiskSets, fit_cox, robust_variance
 from cohort.analysis.ph_test import ph_test
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.analysis.risk_sets import prepare_tte
-from cohort.errors import AnalysisError, SmallSampleWarning
+from cohort.errors import AnalysisError, ConvergenceWarning, SmallSampleWarning
 
-__all__ = ["BATCH_MODE_ROWS", "CONCORDANCE_MAX_ROWS", "MIN_EVENTS_PER_PARAMETER", "CoxResult",
-           "cox_ph"]
+__all__ = ["MIN_EVENTS_PER_PARAMETER", "CoxOptionError", "CoxResult", "cox_ph"]
 
-BATCH_MODE_ROWS = 5_000
-"""From this many rows the Cox fit uses lifelines' batch mode."""
 
-CONCORDANCE_MAX_ROWS = 20_000
-"""lifelines' concordance index is pure Python (12 s of a 14 s Cox fit at 200,000 rows): it
-is reported up to this many rows only (NaN above)."""
+class CoxOptionError(AnalysisError):
+    """An option of the Cox model that does not fit the data (a reference level that is not
+    there, a cluster column with one cluster): the caller's error, never skipped as a note."""
 
 MIN_EVENTS_PER_PARAMETER = 10
 """Below this many events per Cox coefficient a SmallSampleWarning is raised."""
-
-_COX_FIT_OPTIONS = {"precision": 1e-12, "r_precision": 1e-14}
-"""lifelines' default stop (relative log-likelihood change < 1e-9 after damped Newton steps) left
-coefficients 7e-6 (relative) from the maximum (its Newton-decrement stop fires early too);
-with these limits they agree with R's coxph to 1e-11."""
 
 
 def _is_categorical(s: pd.Series) -> bool:
@@ -60,7 +63,10 @@ def _design(data: pd.DataFrame, covariates: Sequence[str],
                                     "it cannot be estimated")
             ref = reference.get(cov, levels[0])
             if ref not in levels:
-                raise AnalysisError(f"reference level {ref!r} of {cov!r} is not among its "
+                # a level given on the command line is text: match it by its text
+                ref = next((lvl for lvl in levels if str(lvl) == str(ref)), ref)
+            if ref not in levels:
+                raise CoxOptionError(f"reference level {ref!r} of {cov!r} is not among its "
                                     f"values: {', '.join(map(str, levels))}")
             idx = []
             for lvl in levels:
@@ -89,37 +95,106 @@ class CoxResult(AnalysisResult):
     ----------
     summary : DataFrame
         One row per coefficient: ``term`` (e.g. ``groupB``, ``age_years``), ``covariate``,
-        ``coef`` (log hazard ratio), ``se``, ``estimate`` (hazard ratio), ``ci_lower``,
-        ``ci_upper`` (Wald CI of the HR), ``z``, ``p``, ``n``, ``n_events``.
+        ``coef`` (log hazard ratio), ``se`` (the SE in use: robust when ``variance`` is
+        ``"robust"``), ``se_naive`` (model-based, R's ``se(coef)``), ``se_robust`` (R's
+        ``robust se``; NaN when naive), ``estimate`` (hazard ratio), ``ci_lower``, ``ci_upper``
+        (Wald CI of the HR from ``se``), ``z``, ``p``, ``variance``, ``n``, ``n_events``.
+    tests : DataFrame
+        Global tests that every coefficient is 0: ``test`` (``likelihood_ratio``, ``wald``,
+        ``score``, and ``robust_score`` when robust), ``statistic`` (chi-square), ``df``,
+        ``p``, ``assumes_independence`` (True for the LR and score tests: with several rows
+        per subject only the Wald and robust score tests allow for it, as R notes).
     ph_test : DataFrame
         :func:`ph_test`: ``term``, ``chisq``, ``df``, ``p`` (last row ``GLOBAL``).
     loglik : float
-        Partial log-likelihood at the fit.
+        Partial log-likelihood at the fit (``loglik_null`` at coefficients 0).
     concordance : float
-        Harrell's C of the fitted linear predictor (NaN above 20,000 rows).
+        Harrell's C of the linear predictor (R's ``concordance``); counts in
+        ``concordance_counts``.
     """
 
+    tests: pd.DataFrame = field(default_factory=pd.DataFrame)
     ph_test: pd.DataFrame = field(default_factory=pd.DataFrame)
     loglik: float = np.nan
+    loglik_null: float = np.nan
     concordance: float = np.nan
+    concordance_counts: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Base keys plus ``ph_test``, ``loglik``, ``concordance``."""
+        """Base keys plus ``tests``, ``ph_test``, ``loglik``, ``loglik_null``, ``concordance``,
+        ``concordance_counts``."""
         out = super().to_dict()
-        out.update(json_safe({"ph_test": self.ph_test, "loglik": self.loglik,
-                              "concordance": self.concordance}))
+        out.update(json_safe({"tests": self.tests, "ph_test": self.ph_test,
+                              "loglik": self.loglik, "loglik_null": self.loglik_null,
+                              "concordance": self.concordance,
+                              "concordance_counts": self.concordance_counts}))
         return out
+
+
+def _cluster_codes(data: pd.DataFrame, cluster: str | None, robust: bool | None,
+                   notes: list[str]) -> tuple[np.ndarray | None, str | None]:
+    """The cluster of each row when the variance is robust (None: naive)."""
+    if cluster is not None:
+        if robust is False:
+            raise CoxOptionError(f"cluster={cluster!r} asks for the robust variance; it cannot "
+                                "be combined with robust=False (--naive-se)")
+        ids = data[cluster]
+        if ids.isna().any():
+            raise CoxOptionError(f"cluster column {cluster!r} is missing for "
+                                f"{int(ids.isna().sum())} rows")
+        n_clusters = ids.nunique()
+        if n_clusters < 2:
+            raise CoxOptionError(f"cluster column {cluster!r} has a single cluster "
+                                f"({ids.iloc[0]!r}): a cluster-robust variance needs at "
+                                "least 2 clusters (and many more to be reliable)")
+        notes.append(f"robust (sandwich) SEs clustered on {cluster} ({n_clusters} clusters, "
+                     f"{len(ids)} rows), as R's coxph(..., cluster = {cluster})")
+        return ids.astype(str).to_numpy(), cluster
+    repeated = int(data["subject_id"].duplicated().sum())
+    if robust is None:
+        robust = repeated > 0
+        if robust:
+            n_subj = int(data["subject_id"].nunique())
+            notes.append(f"robust (sandwich) SEs clustered on subject_id: {n_subj} subjects "
+                         f"contribute {len(data)} rows (rows of one subject are not "
+                         "independent); naive SEs in se_naive")
+            return data["subject_id"].to_numpy(), "subject_id"
+        return None, None
+    if not robust:
+        if repeated:
+            notes.append(f"naive SEs on request although {repeated} rows repeat a subject: "
+                         "rows of one subject are treated as independent")
+        return None, None
+    return _cluster_codes(data, "subject_id", True, notes)
+
+
+def _global_tests(fit: Any, beta: np.ndarray, var: np.ndarray, rscore: float | None,
+                  robust: bool) -> pd.DataFrame:
+    p = len(beta)
+    try:
+        wald = float(beta @ np.linalg.solve(var, beta))
+    except np.linalg.LinAlgError:
+        wald = np.nan
+    rows = [("likelihood_ratio", 2 * (fit.loglik - fit.loglik0), True),
+            ("wald", wald, False), ("score", fit.score0, True)]
+    if robust:
+        rows.append(("robust_score", rscore, False))
+    return pd.DataFrame({
+        "test": [r[0] for r in rows], "statistic": [float(r[1]) for r in rows], "df": p,
+        "p": [float(stats.chi2.sf(r[1], p)) if np.isfinite(r[1]) else np.nan for r in rows],
+        "assumes_independence": [bool(r[2] and robust) for r in rows]})
 
 
 def cox_ph(tte: pd.DataFrame, *, covariates: Sequence[str],
            reference: Mapping[str, Any] | None = None, conf_level: float = 0.95,
-           batch_mode: bool | None = None) -> CoxResult:
-    """Cox proportional-hazards model (Efron ties) with hazard ratios and the PH test.
+           cluster: str | None = None, robust: bool | None = None) -> CoxResult:
+    """Cox proportional-hazards model (Efron ties) with hazard ratios, global and PH tests.
 
     Parameters
     ----------
     tte : DataFrame
-        A time-to-event table (times in days) with the covariate columns.
+        A time-to-event table with the covariate columns (coefficients do not depend on the
+        time unit).
     covariates : sequence of str, keyword-only
         Columns: numeric ones enter as they are (per unit of the column, e.g. per year of
         ``age_years``), text/boolean ones as treatment-coded dummies.
@@ -127,8 +202,13 @@ def cox_ph(tte: pd.DataFrame, *, covariates: Sequence[str],
         Reference level per categorical covariate (default: the first in sorted order).
     conf_level : float, keyword-only
         Level of the HR confidence intervals (default 0.95).
-    batch_mode : bool, optional, keyword-only
-        lifelines' batch mode; default: on from 5,000 rows.
+    cluster : str, optional, keyword-only
+        Column whose values identify clusters of dependent rows (e.g. a patient of two eyes):
+        the cluster-robust variance of ``coxph(..., cluster = ...)``.
+    robust : bool, optional, keyword-only
+        ``None`` (default): robust, clustered on ``subject_id``, whenever a subject contributes
+        several rows; naive otherwise. ``False``: naive SEs (said in the notes when rows repeat
+        a subject). ``True``: robust even with one row per subject.
 
     Returns
     -------
@@ -139,7 +219,9 @@ def cox_ph(tte: pd.DataFrame, *, covariates: Sequence[str],
         raise AnalysisError("a Cox model needs at least one covariate (e.g. the group column)")
     if len(set(covariates)) != len(covariates):
         raise AnalysisError(f"covariates listed twice: {covariates}")
-    data, exclusions = prepare_tte(tte, None, covariates)
+    if not 0 < conf_level < 1:
+        raise AnalysisError(f"conf_level must be between 0 and 1, got {conf_level!r}")
+    data, exclusions = prepare_tte(tte, None, covariates + ([cluster] if cluster else []))
     na = data[covariates].isna()
     if na.any(axis=None):
         bad = na.any(axis=1).to_numpy()
@@ -151,52 +233,87 @@ def cox_ph(tte: pd.DataFrame, *, covariates: Sequence[str],
     if not data["event"].any():
         raise AnalysisError("no events (every row is censored): a Cox model cannot be "
                             "estimated")
+    for cov in reference or {}:
+        if cov not in covariates or not _is_categorical(data[cov]):
+            raise CoxOptionError(f"a reference level is given for {cov!r}, which is not a "
+                                 "categorical covariate of the model (covariates: "
+                                 f"{', '.join(covariates)})")
     x, terms = _design(data, covariates, dict(reference or {}))
     n_events = int(data["event"].sum())
-    notes = []
+    notes: list[str] = []
     if n_events < MIN_EVENTS_PER_PARAMETER * x.shape[1]:
         msg = (f"{n_events} events for {x.shape[1]} Cox coefficient(s) (fewer than "
                f"{MIN_EVENTS_PER_PARAMETER} per coefficient): estimates may be unstable and "
                "the Wald CIs too narrow")
         warn_at_caller(msg, SmallSampleWarning)
         notes.append(msg)
-    delayed = bool((data["start"] > 0).any())
-    frame = x.copy()
-    frame["__stop"] = data["stop"].to_numpy()
-    frame["__event"] = data["event"].to_numpy(dtype=int)
-    if delayed:
-        frame["__start"] = data["start"].to_numpy()
-    batch = len(frame) >= BATCH_MODE_ROWS if batch_mode is None else batch_mode
-
-    from lifelines import CoxPHFitter
-
-    fitter = call_lifelines("the Cox model", lambda: CoxPHFitter(alpha=1 - conf_level).fit(
-        frame, duration_col="__stop", event_col="__event",
-        entry_col="__start" if delayed else None, batch_mode=batch,
-        fit_options=_COX_FIT_OPTIONS), notes)
-    coef = fitter.params_.reindex(x.columns).to_numpy(dtype=float)
-    se = fitter.standard_errors_.reindex(x.columns).to_numpy(dtype=float)
+    codes, cluster_col = _cluster_codes(data, cluster, robust, notes)
+    start, stop = data["start"].to_numpy(), data["stop"].to_numpy()
+    event = data["event"].to_numpy(dtype=bool)
+    xm = x.to_numpy(dtype=float)
+    fit, rs = fit_cox(start, stop, event, xm, risk_sets=RiskSets.build(start, stop, event))
+    _convergence_notes(fit, list(x.columns), notes)
+    coef = fit.beta
+    se_naive = np.sqrt(np.diag(fit.var))
+    var, rscore = fit.var, None
+    if codes is not None:
+        var, rscore = robust_variance(rs, xm, fit, codes)
+    se = np.sqrt(np.diag(var))
     z = float(stats.norm.ppf(1 - (1 - conf_level) / 2))
     term_of = {x.columns[j]: cov for cov, idx in terms.items() for j in idx}
-    with np.errstate(over="ignore"):  # a separated covariate: HR and CI are inf, not a crash
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        # a separated covariate: HR and CI are inf, not a crash
         summary = pd.DataFrame({
             "term": list(x.columns), "covariate": [term_of[c] for c in x.columns],
-            "coef": coef, "se": se, "estimate": np.exp(coef),
-            "ci_lower": np.exp(coef - z * se), "ci_upper": np.exp(coef + z * se),
-            "z": coef / se, "p": 2 * stats.norm.sf(np.abs(coef / se)),
+            "coef": coef, "se": se, "se_naive": se_naive,
+            "se_robust": se if codes is not None else np.nan,
+            "estimate": np.exp(coef), "ci_lower": np.exp(coef - z * se),
+            "ci_upper": np.exp(coef + z * se), "z": coef / se,
+            "p": 2 * stats.norm.sf(np.abs(coef / se)),
+            "variance": "robust" if codes is not None else "naive",
             "n": len(data), "n_events": n_events})
-    zph = ph_test(data["start"].to_numpy(), data["stop"].to_numpy(),
-                  data["event"].to_numpy(), x.to_numpy(), coef, terms)
+    zph = ph_test(start, stop, event, xm, coef, terms)
     bad_ph = zph.loc[(zph["term"] != "GLOBAL") & (zph["p"] < 0.05), "term"].tolist()
     if bad_ph:
         notes.append(f"proportional hazards doubtful for {', '.join(bad_ph)} (cox.zph p < "
                      "0.05)")
+    conc = concordance_index(start, stop, event, xm @ coef)
     return CoxResult(
         summary=summary, exclusions=exclusions,
-        params={"covariates": covariates, "reference": dict(reference or {}),
-                "conf_level": conf_level, "ties": "efron", "batch_mode": batch,
-                "delayed_entry": delayed},
-        notes=notes, ph_test=zph, loglik=float(fitter.log_likelihood_),
-        concordance=(float(fitter.concordance_index_) if len(data) <= CONCORDANCE_MAX_ROWS
-                     else np.nan))
+        params={"covariates": covariates, "reference": _references(data, terms, reference),
+                "conf_level": conf_level, "ties": "efron", "delayed_entry": bool(
+                    (start > 0).any()), "variance": summary["variance"].iloc[0],
+                "cluster": cluster_col,
+                "n_clusters": len(np.unique(codes)) if codes is not None else None,
+                "iterations": fit.iterations},
+        notes=notes, tests=_global_tests(fit, coef, var, rscore, codes is not None),
+        ph_test=zph, loglik=fit.loglik, loglik_null=fit.loglik0,
+        concordance=conc.c_index, concordance_counts=conc.to_dict())
 
+
+def _references(data: pd.DataFrame, terms: Mapping[str, Sequence[int]],
+                reference: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The reference level in use per categorical covariate (given or first sorted)."""
+    out = {}
+    for cov in terms:
+        s = data[cov]
+        if _is_categorical(s):
+            levels = sorted(s.unique(), key=lambda v: (str(type(v)), v))
+            ref = (reference or {}).get(cov, levels[0])
+            out[cov] = next((lvl for lvl in levels if str(lvl) == str(ref)), ref)
+    return out
+
+
+def _convergence_notes(fit: Any, names: list[str], notes: list[str]) -> None:
+    if fit.infinite:
+        msg = ("the log-likelihood converged before the coefficient of "
+               f"{', '.join(names[j] for j in fit.infinite)}: it may be infinite (complete "
+               "separation: the covariate separates events from censorings); its HR and CI "
+               "are not meaningful")
+    elif not fit.converged:
+        msg = (f"the Cox fit did not converge in {fit.iterations} Newton steps (largest "
+               f"score component {fit.gradient_norm:.3g}): the estimates are not reliable")
+    else:
+        return
+    warn_at_caller(msg, ConvergenceWarning)
+    notes.append(msg)

@@ -3,10 +3,12 @@
 Conventions, chosen to match R's ``survival`` package (``survfit``; the reference tests
 compare with it), and why parts are computed here rather than by lifelines:
 
-* **Estimate**: lifelines' ``KaplanMeierFitter`` for right-censored data. With delayed entry
-  (``start > 0``) the product-limit estimate is computed here, because lifelines counts a
-  subject entering at time t as at risk at t, while R (and the ``(start, stop]`` convention)
-  does not.
+* **Estimate**: the product-limit estimate ``cumprod(1 - d / n)`` over the event table, as
+  R's ``survfit`` (lifelines' ``KaplanMeierFitter`` gives the same for right-censored data,
+  but counts a subject entering at time t as at risk at t, while R and the ``(start, stop]``
+  convention do not).
+* **Standard errors**: two, named for what they are: ``std_err`` is the SE of S (what
+  ``summary(survfit)`` prints) and ``se_log_surv`` the SE of log S (survfit's ``$std.err``).
 * **Confidence intervals** use Greenwood's variance with the ``conf_type="log"`` transform
   (R's default), computed here from the event table because lifelines' band is "log-log"
   only: ``S * exp(+-z * se)``, ``se = sqrt(sum d / (n (n - d)))``, upper bound capped at 1,
@@ -30,7 +32,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cohort.analysis._lifelines import call_lifelines
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.analysis.risk_sets import (
     DEFAULT_LANDMARKS_MONTHS,
@@ -75,22 +76,18 @@ def _curve(start: np.ndarray, stop: np.ndarray, event: np.ndarray, conf_type: Co
            z: float) -> pd.DataFrame:
     table = event_table(start, stop, event)
     n, d = table["n_risk"].to_numpy(float), table["n_event"].to_numpy(float)
-    if np.any(start > 0):
-        surv = np.cumprod(1.0 - d / n)
-    else:
-        from lifelines import KaplanMeierFitter
-
-        kmf = call_lifelines("Kaplan-Meier", lambda: KaplanMeierFitter().fit(stop, event))
-        sf = kmf.survival_function_.iloc[:, 0]
-        surv = sf.reindex(table["time"].to_numpy()).to_numpy(dtype=float)
-        if np.isnan(surv).any():  # pragma: no cover - lifelines' timeline is the stop times
-            raise RuntimeError("lifelines' Kaplan-Meier timeline does not match the stop times")
+    # the product-limit estimate as R's survfit computes it, on (start, stop] risk sets
+    surv = np.cumprod(1.0 - d / n)
     with np.errstate(divide="ignore", invalid="ignore"):
         green = np.cumsum(np.where(d > 0, d / (n * (n - d)), 0.0))
-    se = np.sqrt(green)
-    lower, upper = _confidence(surv, se, conf_type, z)
+    se_log = np.sqrt(green)
+    lower, upper = _confidence(surv, se_log, conf_type, z)
     table["estimate"] = surv
-    table["std_err"] = se
+    # R's summary(survfit) prints std.err = S * se(log S); survfit's own $std.err is se(log S)
+    with np.errstate(invalid="ignore"):
+        table["std_err"] = np.where(surv > 0, surv * se_log, np.where(np.isfinite(se_log),
+                                                                     0.0, np.nan))
+    table["se_log_surv"] = se_log
     table["ci_lower"] = lower
     table["ci_upper"] = upper
     return table
@@ -152,8 +149,11 @@ class KaplanMeierResult(AnalysisResult):
         ``estimate_months``, ``ci_lower_months``, ``ci_upper_months``, ``conf_level``.
     curve : DataFrame
         The step function: ``group``, ``time`` (days), ``n_risk``, ``n_event``, ``n_censor``,
-        ``estimate`` (survival), ``std_err`` (of the cumulative hazard, R's ``std.err``),
-        ``ci_lower``, ``ci_upper``.
+        ``estimate`` (survival), ``std_err`` (standard error of the survival estimate S, by
+        Greenwood's formula: the ``std.err`` that R's ``summary(survfit)`` prints),
+        ``se_log_surv`` (standard error of log S, i.e. of the cumulative hazard: the
+        ``std.err`` stored in R's ``survfit`` object, on which the log CIs are built;
+        ``std_err = estimate * se_log_surv``), ``ci_lower``, ``ci_upper``.
     landmarks : DataFrame
         ``group``, ``months``, ``time`` (days), ``estimate``, ``ci_lower``, ``ci_upper``,
         ``n_risk``, ``note`` (``beyond follow-up`` when the time is after the group's last

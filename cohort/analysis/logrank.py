@@ -1,10 +1,11 @@
 """Log-rank tests between groups (R's ``survdiff``), overall and pairwise.
 
-lifelines' ``multivariate_logrank_test`` gives the statistic for right-censored data (it equals
-``survdiff``). With delayed entry the same statistic on ``(start, stop]`` risk sets is
-computed here, because neither ``survdiff`` nor lifelines has a counting-process form (lifelines
-would count late entrants as at risk from time 0). Pairwise tests re-run the test on each pair
-of groups; ``p_holm`` is Holm-adjusted over the pairs (statsmodels ``multipletests``).
+The statistic is computed here, once, on ``(start, stop]`` risk sets with numpy (sorted
+cumulative counts): with every ``start`` 0 it is ``survdiff``'s statistic (and lifelines'
+``multivariate_logrank_test``'s), and with delayed entry the counting-process form that neither
+``survdiff`` nor lifelines has (lifelines would count late entrants as at risk from time 0).
+Pairwise tests re-run the test on each pair of groups; ``p_holm`` is Holm-adjusted over the
+pairs (statsmodels ``multipletests``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cohort.analysis._lifelines import call_lifelines
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.analysis.risk_sets import entry_times, prepare_tte, split_groups
 from cohort.errors import AnalysisError
@@ -60,13 +60,8 @@ def _logrank_counting(start: np.ndarray, stop: np.ndarray, event: np.ndarray,
 def _logrank(data: pd.DataFrame, group: str) -> tuple[float, int, float, pd.DataFrame]:
     start, stop = data["start"].to_numpy(), data["stop"].to_numpy()
     event, groups = data["event"].to_numpy(), data[group].to_numpy()
+    # computed once: the (start, stop] form is survdiff's statistic when every start is 0
     chisq, df, table = _logrank_counting(start, stop, event, groups)
-    if not (start > 0).any():
-        from lifelines.statistics import multivariate_logrank_test
-
-        res = call_lifelines("log-rank test",
-                              lambda: multivariate_logrank_test(stop, groups, event))
-        chisq, df = float(res.test_statistic), int(res.degrees_of_freedom)
     p = float(stats.chi2.sf(chisq, df)) if df > 0 and np.isfinite(chisq) else np.nan
     return chisq, df, p, table
 

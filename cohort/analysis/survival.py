@@ -27,13 +27,8 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from cohort.analysis.cox import (
-    BATCH_MODE_ROWS,
-    CONCORDANCE_MAX_ROWS,
-    MIN_EVENTS_PER_PARAMETER,
-    CoxResult,
-    cox_ph,
-)
+from cohort.analysis.concordance import Concordance, concordance
+from cohort.analysis.cox import MIN_EVENTS_PER_PARAMETER, CoxOptionError, CoxResult, cox_ph
 from cohort.analysis.interval_censored import IntervalCensoredResult, weibull_interval
 from cohort.analysis.kaplan_meier import ConfType, KaplanMeierResult, kaplan_meier
 from cohort.analysis.logrank import LogRankResult, log_rank
@@ -43,11 +38,10 @@ from cohort.analysis.risk_sets import DEFAULT_LANDMARKS_MONTHS, MONTH_DAYS, at_r
 from cohort.errors import AnalysisError
 
 __all__ = [
-    "BATCH_MODE_ROWS",
-    "CONCORDANCE_MAX_ROWS",
     "DEFAULT_LANDMARKS_MONTHS",
     "MIN_EVENTS_PER_PARAMETER",
     "MONTH_DAYS",
+    "Concordance",
     "ConfType",
     "CoxResult",
     "IntervalCensoredResult",
@@ -56,6 +50,7 @@ __all__ = [
     "SurvivalResult",
     "analyze_survival",
     "at_risk_table",
+    "concordance",
     "cox_ph",
     "kaplan_meier",
     "log_rank",
@@ -83,8 +78,9 @@ class SurvivalResult(AnalysisResult):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON keys: ``analysis``, ``params``, ``counts``, ``summary``, ``landmarks``,
-        ``at_risk``, ``curve``, ``logrank``, ``logrank_expected``, ``cox``, ``ph_test``,
-        ``interval``, ``interval_landmarks``, ``exclusions``, ``n_excluded``, ``notes``."""
+        ``at_risk``, ``curve``, ``logrank``, ``logrank_expected``, ``cox``, ``cox_tests``,
+        ``concordance``, ``ph_test``, ``interval``, ``interval_landmarks``, ``exclusions``,
+        ``n_excluded``, ``notes``."""
         out = super().to_dict()
         km = self.km
         out.update(json_safe({
@@ -95,6 +91,9 @@ class SurvivalResult(AnalysisResult):
             "logrank": self.logrank.summary if self.logrank else None,
             "logrank_expected": self.logrank.expected if self.logrank else None,
             "cox": self.cox.summary if self.cox else None,
+            "cox_tests": self.cox.tests if self.cox else None,
+            "concordance": ({"c_index": self.cox.concordance, **self.cox.concordance_counts}
+                            if self.cox else None),
             "ph_test": self.cox.ph_test if self.cox else None,
             "interval": self.interval.summary if self.interval else None,
             "interval_landmarks": self.interval.landmarks if self.interval else None,
@@ -108,7 +107,9 @@ def analyze_survival(tte: pd.DataFrame, *, group: str | None = None,
                      landmarks_months: Sequence[float] | None = DEFAULT_LANDMARKS_MONTHS,
                      at_risk_months: Sequence[float] | None = None, pairwise: bool = True,
                      interval: bool = False, counts: Mapping[str, Any] | None = None,
-                     exclusions: pd.DataFrame | None = None) -> SurvivalResult:
+                     exclusions: pd.DataFrame | None = None,
+                     reference: Mapping[str, Any] | None = None, cluster: str | None = None,
+                     robust: bool | None = None) -> SurvivalResult:
     """Run the survival analyses that apply to a time-to-event table.
 
     Kaplan-Meier always; log-rank when ``group`` has 2+ levels and there are events; Cox on
@@ -130,6 +131,9 @@ def analyze_survival(tte: pd.DataFrame, *, group: str | None = None,
         Cohort-level counts to carry (e.g. :meth:`InsulinEpisodes.counts`).
     exclusions : DataFrame, keyword-only
         Upstream exclusions (``subject_id``, ``reason``) to report with the analysis ones.
+    reference, cluster, robust
+        As in :func:`cox_ph` (reference levels; cluster-robust variance, by default whenever a
+        subject contributes several rows).
 
     Returns
     -------
@@ -146,8 +150,9 @@ def analyze_survival(tte: pd.DataFrame, *, group: str | None = None,
     cov = ([group] if group and len(km.summary) >= 2 else []) + [
         c for c in covariates if c != group]
     if cov:
-        cox = _optional("Cox model", lambda: cox_ph(tte, covariates=cov,
-                                                    conf_level=conf_level), notes)
+        cox = _optional("Cox model", lambda: cox_ph(
+            tte, covariates=cov, conf_level=conf_level, reference=reference, cluster=cluster,
+            robust=robust), notes)
     if interval:
         ic = _optional("interval-censored fit", lambda: weibull_interval(
             tte, group=group, conf_level=conf_level, landmarks_months=landmarks_months), notes)
@@ -165,6 +170,8 @@ def _optional(what: str, run: Callable[[], _R], notes: list[str]) -> _R | None:
     """Run one part of :func:`analyze_survival`; a part that cannot run becomes a note."""
     try:
         res = run()
+    except CoxOptionError:
+        raise
     except AnalysisError as exc:
         notes.append(f"{what} not run: {exc}")
         return None

@@ -174,8 +174,10 @@ class InsulinEpisodes:
         ``end_reason`` (``last_contact``/``death``), ``reason`` (why a subject has no episode,
         ``<NA>`` otherwise).
     exclusions : DataFrame
-        ``subject_id``, ``reason``: subjects without usable insulin records, and ignored records
-        (after a death).
+        ``subject_id``, ``reason``: subjects without usable insulin records, subjects who never
+        became insulin-independent (with the reason, e.g. ``never insulin-independent
+        (insulin-free run too short for the definition): ...``), and ignored records (after a
+        death).
     rule : IndependenceRule
         The definition used.
     """
@@ -439,6 +441,11 @@ def insulin_episodes(measurements: pd.DataFrame, subjects: pd.DataFrame,
         exclusions,
         pd.DataFrame({"subject_id": universe[no_records],
                       "reason": f"no INSULIN_DOSE records on or after day {rule.from_day}"}),
+        # they have records but no episode: no time to resumption, so they are not in the
+        # analysis either, and say why (not only in the counts)
+        pd.DataFrame({"subject_id": universe[never],
+                      "reason": [f"never insulin-independent ({r}): no time to insulin "
+                                 "resumption" for r in reason[never]]}),
     ], ignore_index=True)
     notes = [f"insulin independence: {rule.describe()}"]
     if len(death):
