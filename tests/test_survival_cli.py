@@ -126,7 +126,11 @@ def test_supplied_adtte_with_declared_codes(cohort_dir, tmp_path):
     assert summ["MSC"]["n_events"] == 1 and summ["SOC"]["n_events"] == 2
     assert [r["term"] for r in doc["cox"]] == ["TRT01PSOC", "age_years"]
     assert doc["source"] == {"kind": "tte_file", "file": str(f),
-                             "event_codes": "CNSR:0=event,1=censored", "param": None}
+                             "event_codes": "CNSR:0=event,1=censored", "param": None,
+                             "subject_col": "USUBJID", "time_col": "AVAL",
+                             "time_unit_in": "days"}
+    # cohort subjects without a row in the file are said, not silently absent
+    assert any("4 of 9 cohort subjects have no row in adtte.csv" in n for n in doc["notes"])
 
 
 @pytest.mark.parametrize("args, message", [
@@ -141,10 +145,26 @@ def test_supplied_adtte_with_declared_codes(cohort_dir, tmp_path):
     (["--landmarks", "-6"], "times must be >= 0 months"),
     (["--tte", "{missing}", "--event-codes", "CNSR:0=event,1=censored"], "no such file"),
     (["--hba1c-below", "53"], "hba1c_below is an HbA1c in %"),
+    (["--group", "arm", "--reference", "C"], "reference level 'C' of 'arm' is not among its "
+     "values: A, B"),
+    (["--reference", "A"], "--reference names a level of --group"),
+    (["--group", "arm", "--cluster", "study_id"], "cluster column 'study_id' has a single "
+     "cluster \\('T'\\)"),
+    (["--group", "arm", "--cluster", "arm", "--naive-se"], "contradict each other"),
+    (["--time-unit", "fortnights"], "Invalid value for '--time-unit'"),
+    (["--time-unit", "weeks", "--landmarks", "-1"], "times must be >= 0 weeks"),
+    (["--tte", "{other}", "--event-codes", "CNSR:0=event,1=censored"],
+     "2 of 3 subjects in USUBJID are not subjects of the cohort \\(Z1, Z2\\)"),
+    (["--tte", "{adtte}", "--event-codes", "CNSR:0=event,1=censored", "--time-col", "DAYS"],
+     "no column\\(s\\) DAYS"),
+    (["--subject-col", "ID"], "only meaningful with --tte"),
 ])
 def test_bad_input_exits_2_with_a_message(cohort_dir, tmp_path, args, message):
     f = write_adtte(tmp_path / "adtte.csv", ["0", "1", "0", "0", "1"])
-    args = [a.format(adtte=f, missing=tmp_path / "nope.csv") for a in args]
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"USUBJID": ["A1", "Z1", "Z2"], "AVAL": ["1", "2", "3"],
+                  "CNSR": ["0", "1", "0"]}).to_csv(other, index=False)
+    args = [a.format(adtte=f, missing=tmp_path / "nope.csv", other=other) for a in args]
     result = run(str(cohort_dir), *args)
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
@@ -171,3 +191,73 @@ def test_example_cohort_runs(example_dir):
     doc = json.loads(result.stdout)
     assert doc["summary"][0]["n"] == 1 and doc["summary"][0]["n_events"] == 0
     assert np.isnan(float("nan")) and doc["summary"][0]["estimate"] is None
+
+
+def test_time_unit_for_input_and_output(cohort_dir, tmp_path):
+    # the same file in days and in weeks gives the same analysis, shown in the unit asked for
+    f = write_adtte(tmp_path / "adtte.csv", ["0", "1", "0", "0", "1"])
+    days = json.loads(run(str(cohort_dir), "--tte", str(f), "--event-codes",
+                          "CNSR:0=event,1=censored", "--group", "TRT01P", "--format",
+                          "json").stdout)
+    weeks_file = tmp_path / "weeks.csv"
+    frame = pd.read_csv(f, dtype=str)
+    frame["AVAL"] = (frame["AVAL"].astype(float) / 7).map(repr)
+    frame.to_csv(weeks_file, index=False)
+    result = run(str(cohort_dir), "--tte", str(weeks_file), "--event-codes",
+                 "CNSR:0=event,1=censored", "--group", "TRT01P", "--time-unit", "weeks",
+                 "--landmarks", "4,52", "--at-risk", "0,13,26", "--format", "json")
+    assert result.exit_code == 0, result.output
+    weeks = json.loads(result.stdout)
+    for a, b in zip(days["summary"], weeks["summary"], strict=True):
+        assert a["estimate"] == pytest.approx(b["estimate"], rel=1e-12)
+        assert b["estimate_weeks"] == pytest.approx(b["estimate"] / 7, rel=1e-12)
+    assert [r["weeks"] for r in weeks["at_risk"] if r["group"] == "SOC"] == [0, 13, 26]
+    # at-risk counts at exactly 13 weeks = day 91: B2 (day 90) is no longer at risk
+    assert [r["n_risk"] for r in weeks["at_risk"] if r["group"] == "SOC"] == [3, 2, 1]
+    assert [r["weeks"] for r in weeks["landmarks"] if r["group"] == "MSC"] == [4, 52]
+    assert weeks["params"]["time_unit"] == "weeks"
+    assert weeks["source"]["time_unit_in"] == "weeks"
+    text = run(str(cohort_dir), "--tte", str(weeks_file), "--event-codes",
+               "CNSR:0=event,1=censored", "--group", "TRT01P", "--time-unit", "weeks",
+               "--at-risk", "0,13,26")
+    assert text.exit_code == 0, text.output
+    assert "median (weeks)" in text.stdout and "Number at risk (weeks)" in text.stdout
+
+
+def test_all_episodes_are_robust_by_default_and_naive_on_request(tmp_path):
+    # two insulin-free episodes per subject (free, resumed, free again): rows of one subject
+    rows, arms = [], {}
+    for i in range(8):
+        sid, shift = f"S{i}", 30 * (i % 4)
+        arms[sid] = "AB"[i % 2]
+        rows += [(sid, 30, 0.4), (sid, 90, 0.0), (sid, 180, 0.0), (sid, 270 + shift, 0.2),
+                 (sid, 360 + shift, 0.0), (sid, 450 + shift, 0.0)]
+        if i % 3:
+            rows.append((sid, 600 + 20 * i, 0.3))
+    meas = pd.DataFrame(rows, columns=["subject_id", "day", "value"]).assign(
+        param="INSULIN_DOSE", unit="IU/kg/day")
+    subjects = pd.DataFrame({"subject_id": list(arms), "study_id": "T",
+                             "arm": list(arms.values()), "control": True,
+                             "diabetes_type": "T1D", "sex": "F", "age_years": 30.0,
+                             "last_contact_day": 800})
+    cohort.write_cohort({"subjects": subjects, "measurements": meas}, tmp_path / "c")
+    doc = json.loads(run(str(tmp_path / "c"), "--group", "arm", "--episodes", "all",
+                         "--reference", "B", "--format", "json").stdout)
+    cox = doc["cox"][0]
+    assert cox["term"] == "armA" and cox["variance"] == "robust"
+    assert cox["se"] == cox["se_robust"] != cox["se_naive"]
+    assert [t["test"] for t in doc["cox_tests"]] == ["likelihood_ratio", "wald", "score",
+                                                     "robust_score"]
+    assert any("robust (sandwich) SEs clustered on subject_id: 8 subjects contribute 16 rows"
+               in n for n in doc["notes"])
+    assert 0 <= doc["concordance"]["c_index"] <= 1
+    naive = json.loads(run(str(tmp_path / "c"), "--group", "arm", "--episodes", "all",
+                           "--naive-se", "--format", "json").stdout)
+    assert naive["cox"][0]["variance"] == "naive"
+    assert naive["cox"][0]["se"] == pytest.approx(cox["se_naive"], rel=1e-12)
+    assert any("naive SEs on request although 8 rows repeat a subject" in n
+               for n in naive["notes"])
+    text = run(str(tmp_path / "c"), "--group", "arm", "--episodes", "all", "--reference", "B")
+    assert "Cox SEs: robust SEs clustered on subject_id (8 clusters); reference level arm = B" \
+        in text.stdout
+    assert "robust score test" in text.stdout

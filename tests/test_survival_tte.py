@@ -85,9 +85,16 @@ def test_adtte_problems_are_clear():
         tte_from_adtte(adtte(), event_codes="CNSR:0=event,1=censored,2=censored")
     with pytest.raises(AnalysisError, match="PARAMCD 'OS' not in the dataset"):
         tte_from_adtte(adtte(), event_codes="CNSR:0=event,1=censored,2=censored", param="OS")
-    with pytest.raises(AnalysisError, match="AVALU says \\['MONTHS'\\]; times must be in days"):
+    with pytest.raises(AnalysisError, match="AVALU says \\['MONTHS'\\] but the times are "
+                       "declared in days"):
         tte_from_adtte(adtte(AVALU="MONTHS"), event_codes="CNSR:0=event,1=censored,2=censored",
                        param="INSRES")
+    # declared: converted to days
+    months = tte_from_adtte(adtte(AVALU="MONTHS"), param="INSRES", time_unit="months",
+                            event_codes="CNSR:0=event,1=censored,2=censored")
+    days = tte_from_adtte(adtte(), param="INSRES",
+                          event_codes="CNSR:0=event,1=censored,2=censored")
+    np.testing.assert_allclose(months["stop"], days["stop"] * 30.4375, rtol=1e-15)
     with pytest.raises(AnalysisError, match="no column\\(s\\) STATUS"):
         tte_from_adtte(adtte(), event_codes="STATUS:1=event,0=censored", param="INSRES")
     missing = adtte(CNSR=[0, None, 0, 1, 1, 1])

@@ -36,12 +36,14 @@ from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.analysis.risk_sets import (
     DEFAULT_LANDMARKS_MONTHS,
     MONTH_DAYS,
+    TimeUnit,
     counts_at,
     event_table,
     grouped_counts,
-    months_to_days,
     prepare_tte,
     split_groups,
+    to_days,
+    unit_days,
 )
 from cohort.errors import AnalysisError
 
@@ -177,7 +179,9 @@ class KaplanMeierResult(AnalysisResult):
 def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: float = 0.95,
                  conf_type: ConfType = "log",
                  landmarks_months: Sequence[float] | None = DEFAULT_LANDMARKS_MONTHS,
-                 at_risk_months: Sequence[float] | None = None) -> KaplanMeierResult:
+                 at_risk_months: Sequence[float] | None = None,
+                 time_unit: TimeUnit = "months", landmarks: Sequence[float] | None = None,
+                 at_risk: Sequence[float] | None = None) -> KaplanMeierResult:
     """Kaplan-Meier survival by group, with CIs, medians, landmarks and numbers at risk.
 
     Parameters
@@ -194,6 +198,13 @@ def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: flo
         Landmark times in months (1 month = 30.4375 days); default 6, 12, 24, 36, 48.
     at_risk_months : sequence of float, keyword-only
         Times (months) of the at-risk table; default 0 and the landmarks.
+    time_unit : {"days", "weeks", "months", "years"}, keyword-only
+        Unit of ``landmarks`` and ``at_risk`` and of the extra output columns named after it
+        (``estimate_<unit>``, ... in the summary, a ``<unit>`` column in the landmark and
+        at-risk tables); 1 month = 30.4375 days, 1 year = 365.25 days. Default months.
+    landmarks, at_risk : sequence of float, keyword-only
+        Landmark and at-risk times in ``time_unit``; when given they replace
+        ``landmarks_months`` and ``at_risk_months``.
 
     Returns
     -------
@@ -205,9 +216,15 @@ def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: flo
         raise AnalysisError(f"conf_type must be 'log', 'log-log' or 'plain', got {conf_type!r}")
     data, exclusions = prepare_tte(tte, group)
     z = float(stats.norm.ppf(1 - (1 - conf_level) / 2))
-    land_days = months_to_days(landmarks_months, "landmarks")
-    risk_days = (np.unique(np.concatenate([[0.0], land_days])) if at_risk_months is None
-                 else months_to_days(at_risk_months, "at-risk times"))
+    factor = unit_days(time_unit)
+    land_days = (to_days(landmarks, time_unit, "landmarks") if landmarks is not None
+                 else to_days(landmarks_months, "months", "landmarks"))
+    if at_risk is not None:
+        risk_days = to_days(at_risk, time_unit, "at-risk times")
+    elif at_risk_months is not None:
+        risk_days = to_days(at_risk_months, "months", "at-risk times")
+    else:
+        risk_days = np.unique(np.concatenate([[0.0], land_days]))
     rows, curves, lands, tables = [], [], [], []
     for lvl, sub in split_groups(data, group):
         start, stop = sub["start"].to_numpy(), sub["stop"].to_numpy()
@@ -223,6 +240,8 @@ def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: flo
         beyond = land_days > t[-1]
         take = np.clip(idx, 0, len(t) - 1)
         land = pd.DataFrame({"group": lvl, "months": land_days / MONTH_DAYS, "time": land_days})
+        if time_unit != "months":
+            land.insert(2, time_unit, land_days / factor)
         for col in ("estimate", "ci_lower", "ci_upper"):
             vals = np.where(idx < 0, 1.0, curve[col].to_numpy()[take])
             land[col] = np.where(beyond, np.nan, vals)
@@ -233,10 +252,13 @@ def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: flo
     summary = pd.DataFrame(rows)
     for col in ("estimate", "ci_lower", "ci_upper"):
         summary[f"{col}_months"] = summary[col] / MONTH_DAYS
+    if time_unit != "months":
+        for col in ("estimate", "ci_lower", "ci_upper"):
+            summary[f"{col}_{time_unit}"] = summary[col] / factor
     summary["conf_level"] = conf_level
     curve = pd.concat(curves, ignore_index=True)
     curve = curve[["group"] + [c for c in curve.columns if c != "group"]]
-    at_risk = grouped_counts(tables, risk_days)
+    risk_table = grouped_counts(tables, risk_days, time_unit)
     notes = []
     if (summary["n_events"] == 0).any():
         notes.append("no events in " + ", ".join(map(str, summary.loc[
@@ -250,7 +272,9 @@ def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: flo
         params={"group": group, "conf_level": conf_level, "conf_type": conf_type,
                 "landmarks_months": [float(m) for m in land_days / MONTH_DAYS],
                 "at_risk_months": [float(m) for m in risk_days / MONTH_DAYS],
-                "month_days": MONTH_DAYS},
+                "month_days": MONTH_DAYS, "time_unit": time_unit,
+                "landmarks": [float(m) for m in land_days / factor],
+                "at_risk": [float(m) for m in risk_days / factor]},
         notes=notes, curve=curve, landmarks=pd.concat(lands, ignore_index=True),
-        at_risk=at_risk)
+        at_risk=risk_table)
 

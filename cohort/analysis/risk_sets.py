@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from cohort.analysis.time_to_event import check_tte
+from cohort.analysis.time_units import MONTH_DAYS, UNIT_DAYS, TimeUnit, unit_days
 from cohort.errors import AnalysisError
 
-__all__ = ["DEFAULT_LANDMARKS_MONTHS", "MONTH_DAYS", "at_risk_table"]
+__all__ = ["DEFAULT_LANDMARKS_MONTHS", "MONTH_DAYS", "UNIT_DAYS", "TimeUnit", "at_risk_table",
+           "to_days"]
 
-MONTH_DAYS = 30.4375
-"""Days per month (365.25 / 12) for landmarks and at-risk times given in months."""
 
 DEFAULT_LANDMARKS_MONTHS: tuple[float, ...] = (6, 12, 24, 36, 48)
 """Default landmark times in months."""
@@ -108,21 +108,32 @@ def counts_at(table: pd.DataFrame, times: np.ndarray) -> pd.DataFrame:
                          "n_censor": np.diff(cum_c, prepend=0).astype(np.int64)})
 
 
-def grouped_counts(tables: Sequence[tuple[Any, pd.DataFrame]],
-                   times: np.ndarray) -> pd.DataFrame:
-    """:func:`counts_at` per ``(group, event table)``, with ``group`` and ``months`` columns."""
+def grouped_counts(tables: Sequence[tuple[Any, pd.DataFrame]], times: np.ndarray,
+                   time_unit: str = "months") -> pd.DataFrame:
+    """:func:`counts_at` per ``(group, event table)``, with ``group``, ``months`` and (when
+    another unit is asked for) a column named after ``time_unit``."""
     parts = [counts_at(table, times).assign(group=lvl) for lvl, table in tables]
     out = pd.concat(parts, ignore_index=True)
     out.insert(1, "months", out["time"] / MONTH_DAYS)
-    return out[["group", "time", "months", "n_risk", "n_event", "n_censor"]]
+    cols = ["group", "time", "months"]
+    if time_unit != "months":
+        out[time_unit] = out["time"] / unit_days(time_unit)
+        cols.append(time_unit)
+    return out[[*dict.fromkeys([*cols, "n_risk", "n_event", "n_censor"])]]
+
+
+def to_days(values: Sequence[float] | None, unit: str, what: str) -> np.ndarray:
+    """Times in ``unit`` as sorted unique days; ``what`` names them in the error message."""
+    factor = unit_days(unit)
+    arr = np.asarray([] if values is None else list(values), dtype=float)
+    if arr.size and (not np.all(np.isfinite(arr)) or np.any(arr < 0)):
+        raise AnalysisError(f"{what} must be >= 0 {unit}, got {list(values or [])}")
+    return np.unique(arr) * factor
 
 
 def months_to_days(months: Sequence[float] | None, what: str) -> np.ndarray:
     """Times in months (1 month = 30.4375 days) as sorted unique days; ``what`` names them."""
-    arr = np.asarray([] if months is None else list(months), dtype=float)
-    if arr.size and (not np.all(np.isfinite(arr)) or np.any(arr < 0)):
-        raise AnalysisError(f"{what} must be >= 0 months, got {list(months or [])}")
-    return np.unique(arr) * MONTH_DAYS
+    return to_days(months, "months", what)
 
 
 def at_risk_table(tte: pd.DataFrame, times: Sequence[float], *,

@@ -34,13 +34,20 @@ from cohort.analysis.kaplan_meier import ConfType, KaplanMeierResult, kaplan_mei
 from cohort.analysis.logrank import LogRankResult, log_rank
 from cohort.analysis.ph_test import ph_test
 from cohort.analysis.result import AnalysisResult, json_safe
-from cohort.analysis.risk_sets import DEFAULT_LANDMARKS_MONTHS, MONTH_DAYS, at_risk_table
+from cohort.analysis.risk_sets import (
+    DEFAULT_LANDMARKS_MONTHS,
+    MONTH_DAYS,
+    UNIT_DAYS,
+    TimeUnit,
+    at_risk_table,
+)
 from cohort.errors import AnalysisError
 
 __all__ = [
     "DEFAULT_LANDMARKS_MONTHS",
     "MIN_EVENTS_PER_PARAMETER",
     "MONTH_DAYS",
+    "UNIT_DAYS",
     "Concordance",
     "ConfType",
     "CoxResult",
@@ -48,6 +55,7 @@ __all__ = [
     "KaplanMeierResult",
     "LogRankResult",
     "SurvivalResult",
+    "TimeUnit",
     "analyze_survival",
     "at_risk_table",
     "concordance",
@@ -109,7 +117,9 @@ def analyze_survival(tte: pd.DataFrame, *, group: str | None = None,
                      interval: bool = False, counts: Mapping[str, Any] | None = None,
                      exclusions: pd.DataFrame | None = None,
                      reference: Mapping[str, Any] | None = None, cluster: str | None = None,
-                     robust: bool | None = None) -> SurvivalResult:
+                     robust: bool | None = None, time_unit: TimeUnit = "months",
+                     landmarks: Sequence[float] | None = None,
+                     at_risk: Sequence[float] | None = None) -> SurvivalResult:
     """Run the survival analyses that apply to a time-to-event table.
 
     Kaplan-Meier always; log-rank when ``group`` has 2+ levels and there are events; Cox on
@@ -131,6 +141,9 @@ def analyze_survival(tte: pd.DataFrame, *, group: str | None = None,
         Cohort-level counts to carry (e.g. :meth:`InsulinEpisodes.counts`).
     exclusions : DataFrame, keyword-only
         Upstream exclusions (``subject_id``, ``reason``) to report with the analysis ones.
+    time_unit, landmarks, at_risk
+        As in :func:`kaplan_meier`: landmark and at-risk times in ``time_unit`` (replacing
+        ``landmarks_months`` and ``at_risk_months`` when given).
     reference, cluster, robust
         As in :func:`cox_ph` (reference levels; cluster-robust variance, by default whenever a
         subject contributes several rows).
@@ -140,7 +153,8 @@ def analyze_survival(tte: pd.DataFrame, *, group: str | None = None,
     SurvivalResult
     """
     km = kaplan_meier(tte, group=group, conf_level=conf_level, conf_type=conf_type,
-                      landmarks_months=landmarks_months, at_risk_months=at_risk_months)
+                      landmarks_months=landmarks_months, at_risk_months=at_risk_months,
+                      time_unit=time_unit, landmarks=landmarks, at_risk=at_risk)
     notes = list(km.notes)
     lr = cox = ic = None
     if group and len(km.summary) >= 2:
@@ -155,7 +169,8 @@ def analyze_survival(tte: pd.DataFrame, *, group: str | None = None,
             robust=robust), notes)
     if interval:
         ic = _optional("interval-censored fit", lambda: weibull_interval(
-            tte, group=group, conf_level=conf_level, landmarks_months=landmarks_months), notes)
+            tte, group=group, conf_level=conf_level,
+            landmarks_months=km.params["landmarks_months"]), notes)
     parts = [e for e in (exclusions, km.exclusions, cox.exclusions if cox else None)
              if e is not None and len(e)]
     excl = (pd.concat(parts, ignore_index=True).drop_duplicates() if parts

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from cohort.analysis.time_units import UNIT_DAYS
 from cohort.derive.insulin import ORIGINS, episode_times
 from cohort.errors import AnalysisError
 
@@ -43,7 +44,9 @@ TTE_COLUMNS = ["subject_id", "episode", "start", "stop", "event", "censor_reason
 """The required columns of a time-to-event table (in this order)."""
 
 KINDS = ("event", "censored")
-_TIME_UNITS_DAYS = {"DAYS", "DAY", "D"}
+_AVALU = {"days": {"DAYS", "DAY", "D"}, "weeks": {"WEEKS", "WEEK", "WK", "W"},
+          "months": {"MONTHS", "MONTH", "MO"}, "years": {"YEARS", "YEAR", "YR", "Y"}}
+"""AVALU values accepted for each time unit."""
 
 
 def _code_text(value: Any) -> str:
@@ -321,7 +324,8 @@ def tte_from_episodes(episodes: pd.DataFrame, subjects: pd.DataFrame | None = No
 def tte_from_adtte(frame: pd.DataFrame, *, event_codes: EventCodes | str,
                    param: str | None = None, subject_col: str = "USUBJID",
                    time_col: str | None = "AVAL", start_date_col: str = "STARTDT",
-                   end_date_col: str = "ADT", columns: Sequence[str] = ()) -> pd.DataFrame:
+                   end_date_col: str = "ADT", columns: Sequence[str] = (),
+                   time_unit: str = "days") -> pd.DataFrame:
     """A time-to-event table from a CDISC ADTTE dataset (or any one-row-per-subject table).
 
     Parameters
@@ -343,6 +347,9 @@ def tte_from_adtte(frame: pd.DataFrame, *, event_codes: EventCodes | str,
         Date columns used when ``time_col`` is None.
     columns : sequence of str, keyword-only
         Group/covariate columns to carry (e.g. ``["TRT01P"]``).
+    time_unit : {"days", "weeks", "months", "years"}, keyword-only
+        Unit of ``time_col`` (default days; 1 month = 30.4375 days, 1 year = 365.25 days): the
+        times are converted to days. An ``AVALU`` column, if present, must say the same unit.
 
     Returns
     -------
@@ -376,12 +383,16 @@ def tte_from_adtte(frame: pd.DataFrame, *, event_codes: EventCodes | str,
         raise AnalysisError(f"param={param!r} given but the dataset has no PARAMCD column")
     event = codes.apply(data[codes.column])
     if time_col:
+        if time_unit not in UNIT_DAYS:
+            raise AnalysisError(f"time unit must be one of {', '.join(UNIT_DAYS)}, got "
+                                f"{time_unit!r}")
         if "AVALU" in data.columns:
             units = set(data["AVALU"].dropna().astype(str).str.strip().str.upper())
-            if units - _TIME_UNITS_DAYS:
-                raise AnalysisError(f"AVALU says {sorted(units)}; times must be in days: "
-                                    "convert AVAL to days first")
-        time = pd.to_numeric(data[time_col], errors="coerce")
+            if units - _AVALU[time_unit]:
+                raise AnalysisError(f"AVALU says {sorted(units)} but the times are declared in "
+                                    f"{time_unit} (--time-unit); declare the unit AVALU names "
+                                    "or convert AVAL")
+        time = pd.to_numeric(data[time_col], errors="coerce") * UNIT_DAYS[time_unit]
         bad = time.isna() & data[time_col].notna()
         if bad.any():
             raise AnalysisError(f"{time_col} is not numeric in {int(bad.sum())} rows (first: "

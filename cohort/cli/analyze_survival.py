@@ -28,6 +28,15 @@ class Episodes(StrEnum):
     all = "all"
 
 
+class TimeUnitOption(StrEnum):
+    """Units of time for input (``--tte`` times, landmarks, at-risk times) and output."""
+
+    days = "days"
+    weeks = "weeks"
+    months = "months"
+    years = "years"
+
+
 class ConfType(StrEnum):
     """Transforms of the Kaplan-Meier confidence band."""
 
@@ -36,16 +45,17 @@ class ConfType(StrEnum):
     plain = "plain"
 
 
-def _numbers(text: str, option: str) -> list[float]:
+def _numbers(text: str, option: str, unit: str = "months") -> list[float]:
     from cohort.errors import AnalysisError
 
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise AnalysisError(f"{option}: expected numbers separated by commas (months), got "
+        raise AnalysisError(f"{option}: expected numbers separated by commas ({unit}), got "
                             f"{text!r}") from None
-    if any(v < 0 for v in values) or any(v != v for v in values):
-        raise AnalysisError(f"{option}: times must be >= 0 months, got {text!r}")
+    if any(v < 0 for v in values) or any(v != v or v in (float("inf"), -float("inf"))
+                                         for v in values):
+        raise AnalysisError(f"{option}: times must be >= 0 {unit}, got {text!r}")
     return values
 
 
@@ -94,11 +104,27 @@ def survival(
                                   help="Clock: days since the insulin stop (the insulin-free "
                                   "duration), or study days since the first infusion with "
                                   "delayed entry at the insulin stop."),
-    landmarks: str = typer.Option("6,12,24,36,48", "--landmarks",
-                                  help="Landmark times in months (1 month = 30.4375 days)."),
+    landmarks: str | None = typer.Option(None, "--landmarks",
+                                         help="Landmark times in the --time-unit (default "
+                                         "6,12,24,36,48 months; 1 month = 30.4375 days)."),
     at_risk: str | None = typer.Option(None, "--at-risk",
-                                       help="Times (months) of the numbers-at-risk table; "
-                                       "default 0 and the landmarks."),
+                                       help="Times (in the --time-unit) of the numbers-at-risk "
+                                       "table; default 0 and the landmarks."),
+    time_unit: TimeUnitOption | None = typer.Option(
+        None, "--time-unit",
+        help="Unit of --tte times, --landmarks, --at-risk and of the times shown (1 month = "
+        "30.4375 days, 1 year = 365.25 days). Default: --tte times in days, shown in months."),
+    reference: str | None = typer.Option(None, "--reference",
+                                         help="Reference level of --group in the Cox model "
+                                         "(default: the first in sorted order)."),
+    cluster: str | None = typer.Option(None, "--cluster",
+                                       help="Column of dependent rows' cluster (e.g. patient "
+                                       "of two eyes): cluster-robust Cox SEs. By default they "
+                                       "are clustered on the subject whenever a subject has "
+                                       "several rows (e.g. --episodes all)."),
+    naive_se: bool = typer.Option(False, "--naive-se",
+                                  help="Naive (model-based) Cox SEs even when a subject has "
+                                  "several rows."),
     covariates: str | None = typer.Option(None, "--covariates",
                                           help="Extra Cox covariates, comma-separated "
                                           "(e.g. age_years,bmi_kg_m2)."),
@@ -111,6 +137,13 @@ def survival(
                                            "code=censored, e.g. 'CNSR:0=event,1=censored'."),
     param: str | None = typer.Option(None, "--param",
                                      help="PARAMCD to analyse when --tte holds several."),
+    subject_col: str = typer.Option("USUBJID", "--subject-col",
+                                    help="With --tte: the subject column (checked against "
+                                    "the cohort's subjects)."),
+    time_col: str = typer.Option("AVAL", "--time-col",
+                                 help="With --tte: the time column (in days, or the "
+                                 "--time-unit). The event column is the one --event-codes "
+                                 "names."),
     episodes: Episodes = typer.Option(Episodes.first, "--episodes",
                                       help="first: each subject's first insulin-free episode; "
                                       "all: every episode."),
@@ -146,12 +179,20 @@ def survival(
 
     --tte FILE analyses any time-to-event endpoint instead (status codes declared).
     """
-    land = _numbers(landmarks, "--landmarks")
-    risk = _numbers(at_risk, "--at-risk") if at_risk is not None else None
+    unit = time_unit.value if time_unit is not None else "months"
+    land = _numbers(landmarks, "--landmarks", unit) if landmarks is not None else None
+    risk = _numbers(at_risk, "--at-risk", unit) if at_risk is not None else None
     from cohort.errors import AnalysisError, CohortWarning
 
     if tte is None and event_codes is not None:
         raise AnalysisError("--event-codes is only meaningful with --tte FILE")
+    if tte is None and (subject_col != "USUBJID" or time_col != "AVAL"):
+        raise AnalysisError("--subject-col and --time-col are only meaningful with --tte FILE")
+    if reference is not None and not group:
+        raise AnalysisError("--reference names a level of --group: give --group too")
+    if naive_se and cluster is not None:
+        raise AnalysisError("--naive-se and --cluster contradict each other: --cluster asks "
+                            "for cluster-robust SEs")
     if tte is not None and event_codes is None:
         raise AnalysisError("--event-codes is required with --tte (status codes are never "
                             "inferred): e.g. 'CNSR:0=event,1=censored' for CDISC ADTTE")
@@ -170,6 +211,7 @@ def survival(
     counts: dict[str, Any] = {}
     upstream = pd.DataFrame(columns=["subject_id", "reason"])
     derived = None
+    missing_note = None
     if tte is not None:
         frame = _read_table(tte)
         in_file = [c for c in wanted if c in frame.columns]
@@ -179,8 +221,12 @@ def survival(
                 numeric = pd.to_numeric(frame[col], errors="coerce")
                 if numeric.notna().sum() == frame[col].notna().sum():
                     frame[col] = numeric
+        if cluster is not None and cluster in frame.columns and cluster not in in_file:
+            in_file.append(cluster)
         table = tte_from_adtte(frame, event_codes=event_codes or "", param=param,
-                               columns=in_file)
+                               columns=in_file, subject_col=subject_col, time_col=time_col,
+                               time_unit=time_unit.value if time_unit is not None else "days")
+        missing_note = _check_subjects(table, data.subjects, tte, subject_col)
         from_subjects = [c for c in wanted if c not in frame.columns]
         if from_subjects:
             subj = data.subjects
@@ -194,7 +240,8 @@ def survival(
         counts = {"n_rows": len(table), "n_events": int(table["event"].sum()),
                   "n_censored": int((~table["event"]).sum())}
         source = {"kind": "tte_file", "file": str(tte), "event_codes": event_codes,
-                  "param": param}
+                  "param": param, "subject_col": subject_col, "time_col": time_col,
+                  "time_unit_in": time_unit.value if time_unit is not None else "days"}
     else:
         rule = IndependenceRule(min_records=min_records, min_days=min_days,
                                 hba1c_below=hba1c_below,
@@ -204,16 +251,20 @@ def survival(
         counts = derived.counts()
         upstream = derived.exclusions
         table = tte_from_episodes(derived.episodes, data.subjects, origin=origin.value,
-                                  which=episodes.value, columns=wanted)
+                                  which=episodes.value,
+                                  columns=list(dict.fromkeys(
+                                      wanted + ([cluster] if cluster else []))))
         source = {"kind": "insulin_episodes", "rule": rule.to_dict(), "origin": origin.value,
                   "episodes": episodes.value}
     with warnings.catch_warnings(record=True) as caught:
         # shown once on stderr (and kept in the notes), never as a Python warning trace
         warnings.simplefilter("always", CohortWarning)
         result = analyze_survival(table, group=group, covariates=cov,
-                                  conf_type=conf_type.value, landmarks_months=land,
-                                  at_risk_months=risk, interval=interval, counts=counts,
-                                  exclusions=upstream)
+                                  conf_type=conf_type.value, time_unit=unit, landmarks=land,
+                                  at_risk=risk, interval=interval, counts=counts,
+                                  exclusions=upstream,
+                                  reference={group: reference} if reference else None,
+                                  cluster=cluster, robust=False if naive_se else None)
     for w in caught:
         if issubclass(w.category, CohortWarning):
             typer.echo(f"cohort: warning: {w.message}", err=True)
@@ -221,6 +272,8 @@ def survival(
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if derived is not None:
         result.notes[:0] = derived.notes
+    if missing_note:
+        result.notes.insert(0, missing_note)
     if plot is not None:
         _write_plot(result, plot)
     if fmt is OutputFormat.json:
@@ -231,6 +284,58 @@ def survival(
         typer.echo(json.dumps(doc, allow_nan=False))
     else:
         _print_text(result, source)
+
+
+def _print_cox(console: Any, cox: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    params = cox.params
+    if params["variance"] == "robust":
+        how = f"robust SEs clustered on {params['cluster']} ({params['n_clusters']} clusters)"
+    else:
+        how = "naive SEs"
+    refs = ", ".join(f"{k} = {v}" for k, v in params["reference"].items())
+    ct = Table(title="Cox proportional hazards (Efron ties)")
+    for col in ("term", "HR", "95% CI", "SE", "p", "PH test p"):
+        ct.add_column(col)
+    ph = cox.ph_test.set_index("term")["p"]
+    for r in cox.summary.to_dict("records"):
+        ct.add_row(escape(r["term"]), f"{r['estimate']:.3f}",
+                   f"{r['ci_lower']:.3f} - {r['ci_upper']:.3f}", f"{r['se']:.4g}",
+                   f"{r['p']:.4g}", f"{ph.get(r['covariate'], float('nan')):.4g}")
+    console.print(ct)
+    console.print(f"Cox SEs: {how}" + (f"; reference level {refs}" if refs else ""))
+    names = {"likelihood_ratio": "likelihood ratio", "wald": "Wald", "score": "score (log-rank)",
+             "robust_score": "robust score"}
+    for r in cox.tests.to_dict("records"):
+        console.print(f"{names[r['test']]} test: chi2 {r['statistic']:.3f} on {r['df']} df, p "
+                      f"{r['p']:.4g}" + (" (assumes independent rows)"
+                                         if r["assumes_independence"] else ""))
+    console.print(f"concordance {cox.concordance:.4f}; PH global test p "
+                  f"{ph.get('GLOBAL', float('nan')):.4g}")
+
+
+def _check_subjects(table: Any, subjects: Any, path: Path, subject_col: str) -> str | None:
+    """Subjects of a --tte file must be subjects of the cohort (a file of another study, or
+    IDs written differently, would otherwise pass with every covariate missing)."""
+    from cohort.errors import AnalysisError
+
+    known = set(subjects["subject_id"].astype(str))
+    ids = table["subject_id"].astype(str)
+    unknown = sorted(set(ids) - known)
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more"
+                                          if len(unknown) > 5 else "")
+        raise AnalysisError(f"--tte {path}: {len(unknown)} of {ids.nunique()} subjects in "
+                            f"{subject_col} are not subjects of the cohort ({shown}); check "
+                            "that the file belongs to this cohort and that the IDs are "
+                            "written alike")
+    absent = sorted(known - set(ids))
+    if absent:
+        return (f"{len(absent)} of {len(known)} cohort subjects have no row in {path.name} "
+                f"(e.g. {', '.join(absent[:3])}): not in this analysis")
+    return None
 
 
 def _write_plot(result: Any, out: Path) -> None:
@@ -267,27 +372,32 @@ def _print_text(result: Any, source: dict[str, Any]) -> None:
     if result.counts:
         console.print("counts: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))
     km = result.km
+    unit = km.params.get("time_unit", "months")
+    per = {"days": "", "weeks": "; weeks = days / 7", "months": "; months = days / 30.4375",
+           "years": "; years = days / 365.25"}[unit]
     t = Table(title=f"Kaplan-Meier ({km.params['conf_type']} CI, "
-              f"{km.params['conf_level']:.0%}); months = days / 30.4375")
-    for col in ("group", "n", "events", "censored", "median (months)", "CI"):
+              f"{km.params['conf_level']:.0%}){per}")
+    for col in ("group", "n", "events", "censored", f"median ({unit})", "CI"):
         t.add_column(col)
-    for r in km.summary.itertuples():
-        t.add_row(escape(str(r.group)), str(r.n), str(r.n_events), str(r.n_censored),
-                  _fmt(r.estimate_months), f"{_fmt(r.ci_lower_months)} - "
-                  f"{_fmt(r.ci_upper_months)}")
+    summary = km.summary
+    for r in summary.to_dict("records"):
+        t.add_row(escape(str(r["group"])), str(r["n"]), str(r["n_events"]),
+                  str(r["n_censored"]), _fmt(r[f"estimate_{unit}"]),
+                  f"{_fmt(r[f'ci_lower_{unit}'])} - {_fmt(r[f'ci_upper_{unit}'])}")
     console.print(t)
     lt = Table(title="Landmarks: still event-free (95% CI)")
-    for col in ("group", "months", "estimate", "CI", "n at risk"):
+    for col in ("group", unit, "estimate", "CI", "n at risk"):
         lt.add_column(col)
-    for r in km.landmarks.itertuples():
-        if r.note:
-            lt.add_row(escape(str(r.group)), f"{r.months:g}", "-", escape(r.note), "0")
+    for r in km.landmarks.to_dict("records"):
+        if r["note"]:
+            lt.add_row(escape(str(r["group"])), f"{r[unit]:g}", "-", escape(r["note"]), "0")
             continue
-        lt.add_row(escape(str(r.group)), f"{r.months:g}", _fmt(r.estimate, 3, "-"),
-                   f"{_fmt(r.ci_lower, 3, '-')} - {_fmt(r.ci_upper, 3, '-')}", str(r.n_risk))
+        lt.add_row(escape(str(r["group"])), f"{r[unit]:g}", _fmt(r["estimate"], 3, "-"),
+                   f"{_fmt(r['ci_lower'], 3, '-')} - {_fmt(r['ci_upper'], 3, '-')}",
+                   str(r["n_risk"]))
     console.print(lt)
-    at = km.at_risk.pivot(index="group", columns="months", values="n_risk")
-    rt = Table(title="Number at risk (months)")
+    at = km.at_risk.pivot(index="group", columns=unit, values="n_risk")
+    rt = Table(title=f"Number at risk ({unit})")
     rt.add_column("group")
     for m in at.columns:
         rt.add_column(f"{m:g}")
@@ -300,16 +410,7 @@ def _print_text(result: Any, source: dict[str, Any]) -> None:
                           f"p {r.p:.4g}" + (f" (Holm {r.p_holm:.4g})"
                                             if r.comparison != "overall" else ""))
     if result.cox is not None:
-        ct = Table(title="Cox proportional hazards (Efron ties)")
-        for col in ("term", "HR", "95% CI", "p", "PH test p"):
-            ct.add_column(col)
-        ph = result.cox.ph_test.set_index("term")["p"]
-        for r in result.cox.summary.itertuples():
-            ct.add_row(escape(r.term), f"{r.estimate:.3f}",
-                       f"{r.ci_lower:.3f} - {r.ci_upper:.3f}", f"{r.p:.4g}",
-                       f"{ph.get(r.covariate, float('nan')):.4g}")
-        console.print(ct)
-        console.print(f"PH global test p {ph.get('GLOBAL', float('nan')):.4g}")
+        _print_cox(console, result.cox)
     if result.interval is not None:
         for r in result.interval.summary.itertuples():
             console.print(f"Weibull (interval view) {escape(str(r.group))} {r.parameter}: "
