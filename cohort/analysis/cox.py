@@ -248,9 +248,14 @@ def cox_ph(tte: pd.DataFrame, *, covariates: Sequence[str],
         warn_at_caller(msg, SmallSampleWarning)
         notes.append(msg)
     codes, cluster_col = _cluster_codes(data, cluster, robust, notes)
-    start, stop = data["start"].to_numpy(), data["stop"].to_numpy()
-    event = data["event"].to_numpy(dtype=bool)
-    xm = x.to_numpy(dtype=float)
+    # rows sorted by stop time once: every risk-set sum is then a plain cumulative sum (the
+    # results do not depend on the order of the rows)
+    order = np.argsort(data["stop"].to_numpy(), kind="stable")
+    start, stop = data["start"].to_numpy()[order], data["stop"].to_numpy()[order]
+    event = data["event"].to_numpy(dtype=bool)[order]
+    xm = x.to_numpy(dtype=float)[order]
+    if codes is not None:
+        codes = codes[order]
     fit, rs = fit_cox(start, stop, event, xm, risk_sets=RiskSets.build(start, stop, event))
     _convergence_notes(fit, list(x.columns), notes)
     coef = fit.beta

@@ -39,7 +39,7 @@ class RiskSets:
     """Sorted indices that turn risk-set sums into cumulative sums (built once per data set)."""
 
     times: np.ndarray          # distinct event times, ascending (m)
-    stop_order: np.ndarray     # rows by stop time
+    stop_order: np.ndarray | None  # rows by stop time (None: the rows are in that order)
     stop_pos: np.ndarray       # per event time: first sorted row with stop >= t
     entry_order: np.ndarray | None  # rows by entry time (None: everyone at risk from 0)
     entry_pos: np.ndarray | None    # per event time: first sorted row with entry >= t
@@ -54,7 +54,9 @@ class RiskSets:
     def build(cls, start: np.ndarray, stop: np.ndarray, event: np.ndarray) -> RiskSets:
         event = np.asarray(event, dtype=bool)
         times = np.unique(stop[event])
-        stop_order = np.argsort(stop, kind="stable")
+        # rows already sorted by stop (cox_ph sorts them once): no gathers per iteration
+        presorted = bool(np.all(stop[1:] >= stop[:-1]))
+        stop_order = np.arange(len(stop)) if presorted else np.argsort(stop, kind="stable")
         stop_pos = np.searchsorted(stop[stop_order], times, side="left")
         entry = entry_times(start)
         if np.any(start > 0):
@@ -68,11 +70,21 @@ class RiskSets:
         dead, dtime = dead[by_time], dtime[by_time]
         d = np.bincount(dtime, minlength=len(times))
         k = np.arange(len(dead)) - np.repeat(np.cumsum(d) - d, d)
-        return cls(times=times, stop_order=stop_order, stop_pos=stop_pos,
+        # binary searches of sorted needles (an order of magnitude faster than random ones)
+        if presorted:
+            last = np.searchsorted(times, stop, side="right")
+        else:
+            last = np.empty(len(stop), dtype=np.int64)
+            last[stop_order] = np.searchsorted(times, stop[stop_order], side="right")
+        if entry_order is None:
+            first = np.zeros(len(stop), dtype=np.int64)
+        else:
+            first = np.empty(len(stop), dtype=np.int64)
+            first[entry_order] = np.searchsorted(times, entry[entry_order], side="right")
+        return cls(times=times, stop_order=None if presorted else stop_order, stop_pos=stop_pos,
                    entry_order=entry_order, entry_pos=entry_pos, deaths=dead,
-                   death_time=dtime, tie_frac=k / d[dtime], n_deaths=d,
-                   first=np.searchsorted(times, entry, side="right"),
-                   last=np.searchsorted(times, stop, side="right"))
+                   death_time=dtime, tie_frac=k / d[dtime], n_deaths=d, first=first,
+                   last=last)
 
     def sums(self, f: np.ndarray) -> np.ndarray:
         """Per event time, the sum of ``f`` (rows x k) over the rows at risk."""
@@ -93,12 +105,15 @@ def group_sum(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
                             for j in range(values.shape[1])]).reshape(size, values.shape[1])
 
 
-def _tail_sums(f: np.ndarray, order: np.ndarray, pos: np.ndarray) -> np.ndarray:
+def _tail_sums(f: np.ndarray, order: np.ndarray | None, pos: np.ndarray) -> np.ndarray:
     # summed from the last row backwards, as R's coxph does: small late risk sets keep their
     # precision (a total minus a prefix would not)
-    rc = np.cumsum(f[order][::-1], axis=0)[::-1]
-    rc = np.vstack([rc, np.zeros((1, f.shape[1]))])
-    return rc[pos]
+    g = f if order is None else f[order]
+    rc = np.cumsum(g[::-1], axis=0)[::-1]
+    out = np.zeros((len(pos), f.shape[1]))
+    inside = pos < len(g)
+    out[inside] = rc[pos[inside]]
+    return out
 
 
 @dataclass

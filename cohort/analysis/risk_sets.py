@@ -13,7 +13,9 @@ events and censorings counted since the previous displayed time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,25 @@ ALL = "all"
 """Group label when the table is not split by group."""
 
 
+_CHECKED: ContextVar[frozenset[int]] = ContextVar("cohort_checked_tte", default=frozenset())
+"""ids of tables :func:`checked_once` has checked, for the duration of that block only."""
+
+
+@contextmanager
+def checked_once(tte: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """Check ``tte`` once for several analyses of it (KM, log-rank, Cox in one run).
+
+    Yields the checked copy; within the block :func:`prepare_tte` does not check that copy
+    again (nothing outside the block holds it, so it cannot change in between).
+    """
+    data = check_tte(tte)
+    token = _CHECKED.set(_CHECKED.get() | {id(data)})
+    try:
+        yield data
+    finally:
+        _CHECKED.reset(token)
+
+
 def prepare_tte(tte: pd.DataFrame, group: str | None,
                 extra: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check the table, drop rows unusable for the analysis and say why.
@@ -41,7 +62,7 @@ def prepare_tte(tte: pd.DataFrame, group: str | None,
     Returns the rows kept and the exclusions (``subject_id``, ``reason``): rows missing the
     group, rows never at risk (``stop`` equal to a delayed entry ``start``).
     """
-    data = check_tte(tte)
+    data = tte if id(tte) in _CHECKED.get() else check_tte(tte)
     for col in ([group] if group else []) + list(extra):
         if col not in data.columns:
             raise AnalysisError(f"the time-to-event table has no column {col!r}; columns: "
@@ -71,7 +92,8 @@ def split_groups(data: pd.DataFrame, group: str | None) -> list[tuple[Any, pd.Da
     if not group:
         return [(ALL, data)]
     levels = sorted(data[group].unique(), key=lambda v: (str(type(v)), v))
-    return [(lvl, data[data[group] == lvl]) for lvl in levels]
+    codes = data[group].to_numpy()
+    return [(lvl, data[codes == lvl]) for lvl in levels]
 
 
 def entry_times(start: np.ndarray) -> np.ndarray:
@@ -82,17 +104,17 @@ def entry_times(start: np.ndarray) -> np.ndarray:
 def event_table(start: np.ndarray, stop: np.ndarray, event: np.ndarray) -> pd.DataFrame:
     """Per distinct stop time: ``time``, ``n_risk`` (in ``(start, stop]``), ``n_event``,
     ``n_censor``."""
-    times = np.unique(stop)
-    pos = np.searchsorted(times, stop)
+    times, pos, n_stop = np.unique(stop, return_inverse=True, return_counts=True)
     n_event = np.bincount(pos[event], minlength=len(times))
-    n_censor = np.bincount(pos[~event], minlength=len(times))
     n = len(stop)
-    n_risk = ((n - np.searchsorted(np.sort(stop), times, side="left"))
-              - (n - np.searchsorted(np.sort(entry_times(start)), times, side="left")))
+    # at risk at t: stop >= t, minus rows entering at or after t (sorted needles: fast)
+    n_risk = n - np.concatenate([[0], np.cumsum(n_stop)[:-1]])
+    late = start[start > 0]
+    if len(late):
+        n_risk = n_risk - (len(late) - np.searchsorted(np.sort(late), times, side="left"))
     return pd.DataFrame({"time": times, "n_risk": n_risk.astype(np.int64),
                          "n_event": n_event.astype(np.int64),
-                         "n_censor": n_censor.astype(np.int64)})
-
+                         "n_censor": (n_stop - n_event).astype(np.int64)})
 
 
 def counts_at(table: pd.DataFrame, times: np.ndarray) -> pd.DataFrame:

@@ -40,6 +40,7 @@ from cohort.analysis.risk_sets import (
     UNIT_DAYS,
     TimeUnit,
     at_risk_table,
+    checked_once,
 )
 from cohort.errors import AnalysisError
 
@@ -152,6 +153,23 @@ def analyze_survival(tte: pd.DataFrame, *, group: str | None = None,
     -------
     SurvivalResult
     """
+    with checked_once(tte) as checked:
+        return _analyze(checked, group=group, covariates=covariates, conf_level=conf_level,
+                        conf_type=conf_type, landmarks_months=landmarks_months,
+                        at_risk_months=at_risk_months, pairwise=pairwise, interval=interval,
+                        counts=counts, exclusions=exclusions, reference=reference,
+                        cluster=cluster, robust=robust, time_unit=time_unit,
+                        landmarks=landmarks, at_risk=at_risk)
+
+
+def _analyze(tte: pd.DataFrame, *, group: str | None, covariates: Sequence[str],
+             conf_level: float, conf_type: ConfType,
+             landmarks_months: Sequence[float] | None,
+             at_risk_months: Sequence[float] | None, pairwise: bool, interval: bool,
+             counts: Mapping[str, Any] | None, exclusions: pd.DataFrame | None,
+             reference: Mapping[str, Any] | None, cluster: str | None, robust: bool | None,
+             time_unit: TimeUnit, landmarks: Sequence[float] | None,
+             at_risk: Sequence[float] | None) -> SurvivalResult:
     km = kaplan_meier(tte, group=group, conf_level=conf_level, conf_type=conf_type,
                       landmarks_months=landmarks_months, at_risk_months=at_risk_months,
                       time_unit=time_unit, landmarks=landmarks, at_risk=at_risk)

@@ -294,7 +294,7 @@ def _print_cox(console: Any, cox: Any) -> None:
     if params["variance"] == "robust":
         how = f"robust SEs clustered on {params['cluster']} ({params['n_clusters']} clusters)"
     else:
-        how = "naive SEs"
+        how = "naive (model-based)"
     refs = ", ".join(f"{k} = {v}" for k, v in params["reference"].items())
     ct = Table(title="Cox proportional hazards (Efron ties)")
     for col in ("term", "HR", "95% CI", "SE", "p", "PH test p"):
