@@ -83,6 +83,18 @@ def _dominance(kp: np.ndarray, rank_p: np.ndarray, kq: np.ndarray, rank_q: np.nd
     return out
 
 
+def _same_rank(kp: np.ndarray, rank_p: np.ndarray, kq: np.ndarray, rank_q: np.ndarray,
+               width: int) -> np.ndarray:
+    """Per query q: the number of points p with ``kp >= kq`` and ``rank_p == rank_q``."""
+    w = np.int64(width)
+    keys = np.sort(rank_p * w + kp)
+    lo, order = _sort_with_order(rank_q * w + kq)
+    out = np.empty(len(kq), dtype=np.int64)
+    out[order] = (np.searchsorted(keys, (lo // w + 1) * w, side="left")
+                  - np.searchsorted(keys, lo, side="left"))
+    return out
+
+
 def concordance(start: np.ndarray, stop: np.ndarray, event: np.ndarray,
                 score: np.ndarray) -> Concordance:
     """Harrell's C of a risk score (higher = earlier event) on ``(start, stop]`` data.
@@ -128,16 +140,16 @@ def concordance(start: np.ndarray, stop: np.ndarray, event: np.ndarray,
     # rows with stop >= each grid time
     tail = np.cumsum(np.bincount(k_stop, minlength=span)[::-1])[::-1]
     total = tail[k_ev]
-    # rows at risk at each event time (stop >= t, minus those entering at or after t), with a
-    # lower score; query rank r + 1 counts "<= r"
-    q_key = np.concatenate([k_ev, k_ev])
-    q_rank = np.concatenate([r_ev, r_ev + 1])
-    counts = _dominance(k_stop, rank, q_key, q_rank, n_bits + 1, span)
+    # rows at risk at each event time (stop >= t, minus those entering at or after t) with a
+    # lower score, and with the same score
+    below = _dominance(k_stop, rank, k_ev, r_ev, n_bits, span)
+    equal = _same_rank(k_stop, rank, k_ev, r_ev, span)
     if len(late):
         k_entry = inv[len(stop):]
-        counts -= _dominance(k_entry, rank[late], q_key, q_rank, n_bits + 1, span)
+        below -= _dominance(k_entry, rank[late], k_ev, r_ev, n_bits, span)
+        equal -= _same_rank(k_entry, rank[late], k_ev, r_ev, span)
         total -= np.cumsum(np.bincount(k_entry, minlength=span)[::-1])[::-1][k_ev]
-    below, below_eq = counts[:len(ev)], counts[len(ev):]
+    below_eq = below + equal
     # events at the same time are tied on y, not comparable (the row itself is one of them)
     grp = np.searchsorted(ev_key, ti * width, side="left")
     t_below = np.searchsorted(ev_key, ev_key, side="left") - grp

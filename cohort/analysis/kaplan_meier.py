@@ -226,7 +226,8 @@ def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: flo
     else:
         risk_days = np.unique(np.concatenate([[0.0], land_days]))
     rows, curves, lands, tables = [], [], [], []
-    for lvl, sub in split_groups(data, group):
+    needed = ["start", "stop", "event", *([group] if group else [])]
+    for lvl, sub in split_groups(data[needed], group):
         start, stop = sub["start"].to_numpy(), sub["stop"].to_numpy()
         event = sub["event"].to_numpy()
         curve = _curve(start, stop, event, conf_type, z)

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from cohort.analysis.result import AnalysisResult, json_safe
-from cohort.analysis.risk_sets import entry_times, prepare_tte, split_groups
+from cohort.analysis.risk_sets import group_levels, prepare_tte
 from cohort.errors import AnalysisError
 
 __all__ = ["LogRankResult", "log_rank"]
@@ -34,9 +34,11 @@ def _logrank_counting(start: np.ndarray, stop: np.ndarray, event: np.ndarray,
     n_event = np.zeros((len(times), len(levels)))
     for j, lvl in enumerate(levels):
         m = groups == lvl
-        s_stop, s_start = np.sort(stop[m]), np.sort(entry_times(start[m]))
-        n_risk[:, j] = ((m.sum() - np.searchsorted(s_stop, times, side="left"))
-                        - (m.sum() - np.searchsorted(s_start, times, side="left")))
+        s_stop = np.sort(stop[m])
+        n_risk[:, j] = m.sum() - np.searchsorted(s_stop, times, side="left")
+        late = start[m & (start > 0)]
+        if len(late):
+            n_risk[:, j] -= len(late) - np.searchsorted(np.sort(late), times, side="left")
         n_event[:, j] = np.bincount(np.searchsorted(times, stop[m & event]),
                                     minlength=len(times))
     big_n, big_d = n_risk.sum(1), n_event.sum(1)
@@ -106,7 +108,7 @@ def log_rank(tte: pd.DataFrame, *, group: str, pairwise: bool = True) -> LogRank
     LogRankResult
     """
     data, exclusions = prepare_tte(tte, group)
-    levels = [lvl for lvl, _ in split_groups(data, group)]
+    levels = group_levels(data, group)
     if len(levels) < 2:
         raise AnalysisError(f"the log-rank test needs at least 2 groups in {group!r}; found "
                             f"{len(levels)} ({', '.join(map(str, levels))})")

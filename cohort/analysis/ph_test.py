@@ -70,10 +70,13 @@ def ph_test(start: np.ndarray, stop: np.ndarray, event: np.ndarray, x: np.ndarra
         cs = np.vstack([np.cumsum(f[order][::-1], axis=0)[::-1], np.zeros((1, f.shape[1]))])
         return cs[np.searchsorted(keys[order], times, side="left")]
 
-    risk = tail_sums(stop) - tail_sums(entry_times(start))
+    risk = tail_sums(stop)
+    if np.any(start > 0):
+        risk -= tail_sums(entry_times(start))
     pos = np.searchsorted(times, stop[event])
-    dead = np.zeros((len(times), f.shape[1]))
-    np.add.at(dead, pos, f[event])
+    fe = f[event]
+    dead = np.column_stack([np.bincount(pos, weights=fe[:, j], minlength=len(times))
+                            for j in range(f.shape[1])])
     d = np.bincount(pos, minlength=len(times))
     # Efron: the k-th of d tied deaths sees the tied deaths' weights reduced by k/d
     tj = np.repeat(np.arange(len(times)), d)

@@ -84,14 +84,20 @@ def prepare_tte(tte: pd.DataFrame, group: str | None,
     if len(data) == 0:
         raise AnalysisError("no rows left to analyse after exclusions: "
                             + "; ".join(exclusions["reason"].unique()))
-    return data.reset_index(drop=True), exclusions
+    # a checked table has a fresh RangeIndex: copy only when rows were dropped
+    return (data.reset_index(drop=True) if len(exclusions) else data), exclusions
+
+
+def group_levels(data: pd.DataFrame, group: str) -> list[Any]:
+    """The levels of ``group`` in sorted order (the order of every table and test)."""
+    return sorted(data[group].unique(), key=lambda v: (str(type(v)), v))
 
 
 def split_groups(data: pd.DataFrame, group: str | None) -> list[tuple[Any, pd.DataFrame]]:
     """``(level, rows)`` per group level in sorted order; one ``("all", data)`` without group."""
     if not group:
         return [(ALL, data)]
-    levels = sorted(data[group].unique(), key=lambda v: (str(type(v)), v))
+    levels = group_levels(data, group)
     codes = data[group].to_numpy()
     return [(lvl, data[codes == lvl]) for lvl in levels]
 
