@@ -70,3 +70,19 @@ def test_derivatives_match_finite_differences(code):
         num2 = (st_.derivatives(theta + e, 1)[1] - st_.derivatives(theta - e, 1)[1]) / (2 * h)
         np.testing.assert_allclose(d2[k], num2, rtol=1e-5, atol=1e-5)
     assert st_.linear == (np.abs(d2).max() == 0)
+
+
+@pytest.mark.parametrize("df", ["satterthwaite", "kr", "kr-linear", "residual",
+                                "between-within"])
+def test_one_row_f_test_is_the_squared_t(small, df):
+    from cohort.analysis.mmrm.type3 import f_test
+
+    m = mmrm(small, response="FEV1", subject="USUBJID", visit="AVISIT", visit_levels=VISITS,
+             factors={"ARMCD": ARMS, "AVISIT": VISITS}, interactions=[("ARMCD", "AVISIT")],
+             covariance="ar1h", df=df)
+    lvec = m.design.row({"ARMCD": "TRT", "AVISIT": "VIS3"}) - m.design.row(
+        {"ARMCD": "PBO", "AVISIT": "VIS3"})
+    c, f = m.contrast(lvec), f_test(m, lvec)
+    assert f["statistic"] == pytest.approx(c["statistic"] ** 2, rel=1e-9)
+    assert f["den_df"] == pytest.approx(c["df"], rel=1e-9)
+    assert f["p"] == pytest.approx(c["p"], rel=1e-7)

@@ -85,6 +85,10 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
     cols = COLUMNS if adjust != "none" else [c for c in COLUMNS if c != "p_adjusted"]
     _emit(res, fmt, path, cols)
     if fmt is OutputFormat.text:
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.float_format", "{:.4g}".format):
+            print(f"\nType 3 tests ({df.value} df):\n{res.type3.to_string(index=False)}")
         fs = res.fit_statistics
         print(f"-2 {'Res ' if method is Method.reml else ''}Log Like {fs['minus2ll']:.4f}, "
               f"AIC {fs['aic']:.4f}, BIC {fs['bic']:.4f}; {fs['n_records']} records of "

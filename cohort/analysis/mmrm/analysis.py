@@ -25,6 +25,7 @@ import pandas as pd
 from cohort.analysis._common import arm_levels as _arm_levels
 from cohort.analysis._common import prepare_changes, split_covariates
 from cohort.analysis.mmrm.model import MmrmModel, mmrm
+from cohort.analysis.mmrm.type3 import type3_tests
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit, resolve_visits
 from cohort.errors import AnalysisError
@@ -59,6 +60,10 @@ class MmrmResult(AnalysisResult):
         Covariance parameters: ``parameter`` (SAS's name), ``estimate``, ``se``.
     covariance_matrix : DataFrame
         Estimated covariance of one subject's changes over the visits (unit squared).
+    type3 : DataFrame
+        SAS's Type 3 F tests of the model's terms (``effect``, ``num_df``, ``den_df``,
+        ``statistic``, ``p``; :func:`cohort.analysis.mmrm.type3.type3_tests`), e.g. the
+        ``arm:visit`` interaction.
     history : DataFrame
         The optimiser's path (``iteration``, ``step``, ``step_length``, ``minus2ll``,
         ``gradient_norm``, ``criterion``).
@@ -73,6 +78,7 @@ class MmrmResult(AnalysisResult):
     coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
     covariance: pd.DataFrame = field(default_factory=pd.DataFrame)
     covariance_matrix: pd.DataFrame = field(default_factory=pd.DataFrame)
+    type3: pd.DataFrame = field(default_factory=pd.DataFrame)
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
     fit_statistics: dict[str, Any] = field(default_factory=dict)
     data: pd.DataFrame | None = None
@@ -84,6 +90,7 @@ class MmrmResult(AnalysisResult):
         out["covariance"] = json_safe(self.covariance)
         out["covariance_matrix"] = json_safe(self.covariance_matrix.reset_index(
             names="visit"))
+        out["type3"] = json_safe(self.type3)
         out["history"] = json_safe(self.history)
         out["fit_statistics"] = json_safe(self.fit_statistics)
         return out
@@ -272,6 +279,7 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
         notes=notes, coefficients=model.coefficients(conf_level),
         covariance=fit.covariance_parameters(),
         covariance_matrix=pd.DataFrame(fit.sigma, index=present, columns=present),
+        type3=type3_tests(model),
         history=fit.history, fit_statistics=fit_statistics(model), data=usable)
 
 
