@@ -128,7 +128,7 @@ def test_supplied_adtte_with_declared_codes(cohort_dir, tmp_path):
     assert doc["source"] == {"kind": "tte_file", "file": str(f),
                              "event_codes": "CNSR:0=event,1=censored", "param": None,
                              "subject_col": "USUBJID", "time_col": "AVAL",
-                             "time_unit_in": "days"}
+                             "episode_col": None, "time_unit_in": "days"}
     # cohort subjects without a row in the file are said, not silently absent
     assert any("4 of 9 cohort subjects have no row in adtte.csv" in n for n in doc["notes"])
 
@@ -261,3 +261,26 @@ def test_all_episodes_are_robust_by_default_and_naive_on_request(tmp_path):
     assert "Cox SEs: robust SEs clustered on subject_id (8 clusters); reference level arm = B" \
         in text.stdout
     assert "robust score test" in text.stdout
+
+
+def test_tte_file_with_two_rows_per_subject_is_robust_by_default(cohort_dir, tmp_path):
+    # two eyes per patient (survival::diabetic's design) in a --tte file: --episode-col tells
+    # the rows apart, the Cox SEs are clustered on the subject
+    d = pd.read_csv(Path(__file__).parent / "fixtures" / "survival" / "diabetic.csv")
+    d = d[d["id"].isin(d["id"].unique()[:9])].copy()
+    d["USUBJID"] = d["id"].map(dict(zip(d["id"].unique(), PLAN, strict=True)))
+    d["EYE"] = (d["eye"] == "right").astype(int) + 1
+    d["AVAL"] = d["time"]
+    d["STATUS"] = d["status"]
+    f = tmp_path / "eyes.csv"
+    d[["USUBJID", "EYE", "AVAL", "STATUS", "trt"]].to_csv(f, index=False)
+    args = [str(cohort_dir), "--tte", str(f), "--event-codes", "STATUS:1=event,0=censored",
+            "--time-unit", "months", "--covariates", "trt", "--format", "json"]
+    res = run(*args, "--episode-col", "EYE")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["cox"][0]["variance"] == "robust"
+    assert any("robust (sandwich) SEs clustered on subject_id: 9 subjects contribute 18 rows"
+               in n for n in doc["notes"])
+    dup = run(*args)
+    assert dup.exit_code == 2 and "duplicate (subject_id, episode) rows" in dup.stderr

@@ -54,8 +54,12 @@ def test_km_without_extras_and_in_days(km):
     assert not ax.collections
     assert not [t for t in ax.texts if t.get_gid() == "at_risk"]
     assert max(ln.get_xdata()[-1] for ln in ax.get_lines()) == 1095.0
-    with pytest.raises(AnalysisError, match="time_unit must be 'months' or 'days'"):
-        plot_km(km, time_unit="weeks")  # type: ignore[arg-type]
+    weeks = plot_km(km, ci=False, at_risk=False, censor_marks=False, time_unit="weeks")
+    assert max(ln.get_xdata()[-1] for ln in weeks.get_lines()) == pytest.approx(1095.0 / 7)
+    assert weeks.get_xlabel() == "Time since origin (weeks)"
+    with pytest.raises(AnalysisError, match="time_unit must be one of days, weeks, months, "
+                       "years, got 'fortnights'"):
+        plot_km(km, time_unit="fortnights")  # type: ignore[arg-type]
 
 
 def test_swimmer_bars_and_markers():

@@ -115,3 +115,54 @@ def test_any_generated_cohort_gives_valid_times_and_curves(case):
             continue  # nobody is ever at risk: kaplan_meier says so (tested elsewhere)
         km = kaplan_meier(tte, group="arm")
         check_curve(km)
+
+
+def _pairs(start, stop, event, score):
+    """Concordance counts by the pairwise definition (R's concordance, reverse = TRUE); a row
+    with start 0 is at risk from the origin, time 0 included."""
+    conc = disc = tx = ty = txy = 0
+    entry = np.where(start > 0, start, -np.inf)
+    for i in np.flatnonzero(event):
+        for j in range(len(stop)):
+            if j == i or not (entry[j] < stop[i] <= stop[j]):
+                continue
+            if event[j] and stop[j] == stop[i]:
+                if j < i:
+                    txy, ty = (txy + 1, ty) if score[i] == score[j] else (txy, ty + 1)
+                continue
+            conc += score[i] > score[j]
+            disc += score[i] < score[j]
+            tx += score[i] == score[j]
+    return conc, disc, tx, ty, txy
+
+
+@SETTINGS
+@given(tte=tte_tables(delayed=True), scores=st.lists(st.integers(0, 5), min_size=25,
+                                                      max_size=25))
+def test_concordance_equals_the_pairwise_definition(tte, scores):
+    from cohort.analysis.survival import concordance
+
+    start, stop = tte["start"].to_numpy(), tte["stop"].to_numpy()
+    event = tte["event"].to_numpy(dtype=bool)
+    score = np.asarray(scores[:len(tte)], dtype=float)
+    c = concordance(start, stop, event, score)
+    assert (c.concordant, c.discordant, c.tied_x, c.tied_y, c.tied_xy) == _pairs(
+        start, stop, event, score)
+    assert np.isnan(c.c_index) or 0 <= c.c_index <= 1
+
+
+@SETTINGS
+@given(tte=tte_tables(delayed=True), xs=st.lists(st.floats(-2, 2), min_size=25, max_size=25))
+def test_cox_score_residuals_sum_to_the_score(tte, xs):
+    # the robust variance rests on the score residuals: per row, summing to the score vector
+    from cohort.analysis.cox_fit import RiskSets, _evaluate, score_residuals
+
+    start, stop = tte["start"].to_numpy(), tte["stop"].to_numpy()
+    event = tte["event"].to_numpy(dtype=bool)
+    if not event.any():
+        return
+    x = np.column_stack([np.asarray(xs[:len(tte)]), (tte["group"] == "a").to_numpy(float)])
+    rs = RiskSets.build(start, stop, event)
+    beta = np.array([0.3, -0.2])
+    resid = score_residuals(rs, x, beta)
+    np.testing.assert_allclose(resid.sum(0), _evaluate(rs, x, beta).score, atol=1e-9)

@@ -186,7 +186,7 @@ def test_concordance_equals_the_pairwise_definition_on_small_data():
         conc = disc = tx = ty = txy = 0
         for i in np.flatnonzero(event):
             for j in range(n):
-                if j == i or not (start[j] < stop[i] <= stop[j]):
+                if j == i or not (start[j] < stop[i] <= stop[j]):  # stop >= 1 here
                     continue
                 if event[j] and stop[j] == stop[i]:
                     if j > i or not event[j]:

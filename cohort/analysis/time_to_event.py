@@ -245,7 +245,9 @@ def check_tte(frame: pd.DataFrame) -> pd.DataFrame:
     dup = out.duplicated(["subject_id", "episode"]).to_numpy()
     if dup.any():
         raise AnalysisError(f"duplicate (subject_id, episode) rows for subjects "
-                            f"{_ids(out, dup)}; one row per subject and episode")
+                            f"{_ids(out, dup)}; one row per subject and episode (several "
+                            "rows of one subject, e.g. two eyes, need an episode column: "
+                            "--episode-col, episode_col=)")
     if "lower" in out.columns or "upper" in out.columns:
         _check_interval(out)
     first = [c for c in TTE_COLUMNS if c in out.columns]
@@ -325,7 +327,7 @@ def tte_from_adtte(frame: pd.DataFrame, *, event_codes: EventCodes | str,
                    param: str | None = None, subject_col: str = "USUBJID",
                    time_col: str | None = "AVAL", start_date_col: str = "STARTDT",
                    end_date_col: str = "ADT", columns: Sequence[str] = (),
-                   time_unit: str = "days") -> pd.DataFrame:
+                   time_unit: str = "days", episode_col: str | None = None) -> pd.DataFrame:
     """A time-to-event table from a CDISC ADTTE dataset (or any one-row-per-subject table).
 
     Parameters
@@ -350,6 +352,10 @@ def tte_from_adtte(frame: pd.DataFrame, *, event_codes: EventCodes | str,
     time_unit : {"days", "weeks", "months", "years"}, keyword-only
         Unit of ``time_col`` (default days; 1 month = 30.4375 days, 1 year = 365.25 days): the
         times are converted to days. An ``AVALU`` column, if present, must say the same unit.
+    episode_col : str, optional, keyword-only
+        Column that tells apart several rows of one subject (two eyes of a patient, recurrent
+        events: 1, 2, ...); without it every subject has one row (``episode`` 1) and a repeated
+        subject is an error.
 
     Returns
     -------
@@ -362,7 +368,7 @@ def tte_from_adtte(frame: pd.DataFrame, *, event_codes: EventCodes | str,
         raise AnalysisError("event_codes must be an EventCodes or a string such as "
                             "'CNSR:0=event,1=censored'")
     data = frame.copy().reset_index(drop=True)
-    needed = [subject_col, codes.column, *columns]
+    needed = [subject_col, codes.column, *columns, *([episode_col] if episode_col else [])]
     needed += [time_col] if time_col else [start_date_col, end_date_col]
     missing = [c for c in needed if c not in data.columns]
     if missing:
@@ -408,7 +414,8 @@ def tte_from_adtte(frame: pd.DataFrame, *, event_codes: EventCodes | str,
             break
     tte = pd.DataFrame({
         "subject_id": data[subject_col].astype(object),
-        "episode": 1,
+        "episode": (pd.to_numeric(data[episode_col], errors="coerce").to_numpy()
+                    if episode_col else 1),
         "start": 0.0,
         "stop": time.to_numpy(dtype=float, na_value=np.nan),
         "event": event,

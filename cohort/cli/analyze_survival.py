@@ -140,6 +140,11 @@ def survival(
     subject_col: str = typer.Option("USUBJID", "--subject-col",
                                     help="With --tte: the subject column (checked against "
                                     "the cohort's subjects)."),
+    episode_col: str | None = typer.Option(None, "--episode-col",
+                                           help="With --tte: the column telling apart "
+                                           "several rows of one subject (e.g. eye, or event "
+                                           "number 1, 2, ...); Cox SEs are then clustered on "
+                                           "the subject."),
     time_col: str = typer.Option("AVAL", "--time-col",
                                  help="With --tte: the time column (in days, or the "
                                  "--time-unit). The event column is the one --event-codes "
@@ -186,8 +191,10 @@ def survival(
 
     if tte is None and event_codes is not None:
         raise AnalysisError("--event-codes is only meaningful with --tte FILE")
-    if tte is None and (subject_col != "USUBJID" or time_col != "AVAL"):
-        raise AnalysisError("--subject-col and --time-col are only meaningful with --tte FILE")
+    if tte is None and (subject_col != "USUBJID" or time_col != "AVAL"
+                        or episode_col is not None):
+        raise AnalysisError("--subject-col, --time-col and --episode-col are only meaningful "
+                            "with --tte FILE")
     if reference is not None and not group:
         raise AnalysisError("--reference names a level of --group: give --group too")
     if naive_se and cluster is not None:
@@ -207,7 +214,9 @@ def survival(
 
     data = load_for_cli(path, mapping)
     cov = _names(covariates)
-    wanted = ([group] if group else []) + cov
+    # columns to carry: the group, covariates and cluster, from the --tte file or subjects
+    wanted = list(dict.fromkeys(([group] if group else []) + cov + ([cluster] if cluster
+                                                                     else [])))
     counts: dict[str, Any] = {}
     upstream = pd.DataFrame(columns=["subject_id", "reason"])
     derived = None
@@ -221,10 +230,9 @@ def survival(
                 numeric = pd.to_numeric(frame[col], errors="coerce")
                 if numeric.notna().sum() == frame[col].notna().sum():
                     frame[col] = numeric
-        if cluster is not None and cluster in frame.columns and cluster not in in_file:
-            in_file.append(cluster)
         table = tte_from_adtte(frame, event_codes=event_codes or "", param=param,
                                columns=in_file, subject_col=subject_col, time_col=time_col,
+                               episode_col=episode_col,
                                time_unit=time_unit.value if time_unit is not None else "days")
         missing_note = _check_subjects(table, data.subjects, tte, subject_col)
         from_subjects = [c for c in wanted if c not in frame.columns]
@@ -241,6 +249,7 @@ def survival(
                   "n_censored": int((~table["event"]).sum())}
         source = {"kind": "tte_file", "file": str(tte), "event_codes": event_codes,
                   "param": param, "subject_col": subject_col, "time_col": time_col,
+                  "episode_col": episode_col,
                   "time_unit_in": time_unit.value if time_unit is not None else "days"}
     else:
         rule = IndependenceRule(min_records=min_records, min_days=min_days,
@@ -252,8 +261,7 @@ def survival(
         upstream = derived.exclusions
         table = tte_from_episodes(derived.episodes, data.subjects, origin=origin.value,
                                   which=episodes.value,
-                                  columns=list(dict.fromkeys(
-                                      wanted + ([cluster] if cluster else []))))
+                                  columns=wanted)
         source = {"kind": "insulin_episodes", "rule": rule.to_dict(), "origin": origin.value,
                   "episodes": episodes.value}
     with warnings.catch_warnings(record=True) as caught:
@@ -348,7 +356,7 @@ def _write_plot(result: Any, out: Path) -> None:
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("png", "pdf", "svg"):
         raise AnalysisError(f"--plot {out}: use a .png, .pdf or .svg file name")
-    ax = plot_km(result.km)
+    ax = plot_km(result.km, time_unit=result.km.params.get("time_unit", "months"))
     buf = io.BytesIO()
     ax.figure.savefig(buf, format=fmt, bbox_inches="tight", dpi=150)
     atomic_write_bytes(out, buf.getvalue())

@@ -14,12 +14,12 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.transforms import blended_transform_factory
 
-from cohort.analysis.survival import MONTH_DAYS, KaplanMeierResult
+from cohort.analysis.survival import UNIT_DAYS, KaplanMeierResult
 from cohort.errors import AnalysisError
 
 __all__ = ["plot_km", "plot_swimmer"]
 
-TimeUnit = Literal["months", "days"]
+TimeUnit = Literal["days", "weeks", "months", "years"]
 
 
 def _new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
@@ -32,9 +32,9 @@ def _new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
 
 
 def _scale(unit: TimeUnit) -> float:
-    if unit not in ("months", "days"):
-        raise AnalysisError(f"time_unit must be 'months' or 'days', got {unit!r}")
-    return MONTH_DAYS if unit == "months" else 1.0
+    if unit not in UNIT_DAYS:
+        raise AnalysisError(f"time_unit must be one of {', '.join(UNIT_DAYS)}, got {unit!r}")
+    return UNIT_DAYS[unit]
 
 
 def _colors(n: int, palette: Any) -> list[Any]:
@@ -62,7 +62,7 @@ def plot_km(result: KaplanMeierResult, *, ax: Axes | None = None, ci: bool = Tru
         group; the x ticks are the at-risk times.
     censor_marks : bool, keyword-only
         Mark censoring times with ``+``.
-    time_unit : {"months", "days"}, keyword-only
+    time_unit : {"days", "weeks", "months", "years"}, keyword-only
         x-axis unit (1 month = 30.4375 days).
     palette : seaborn palette, optional, keyword-only
         Colours of the groups.
@@ -138,7 +138,7 @@ def plot_swimmer(episodes: pd.DataFrame, *, ax: Axes | None = None,
         Where to draw.
     follow_up : Series, optional, keyword-only
         End of observation (study day) per ``subject_id``; drawn as a thin grey line from day 0.
-    time_unit : {"months", "days"}, keyword-only
+    time_unit : {"days", "weeks", "months", "years"}, keyword-only
         x-axis unit (study time since the first infusion; 1 month = 30.4375 days).
     order : {"entry", "duration", "subject"}, keyword-only
         Row order: first entry day, total insulin-free time (longest on top), or subject id.
