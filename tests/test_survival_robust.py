@@ -145,6 +145,8 @@ def test_explicit_cluster_column(diabetic):
     ({"cluster": "nope"}, "no column 'nope'"),
     ({"cluster": "one", "robust": False}, "cannot be combined with robust=False"),
     ({"reference": {"laser": "ruby"}}, "reference level 'ruby' of 'laser' is not among"),
+    ({"reference": {"trt": 1}}, "a reference level is given for 'trt', which is not a "
+     "categorical covariate"),
 ])
 def test_bad_cluster_or_reference_is_a_clear_error(diabetic, kwargs, message):
     with pytest.raises(AnalysisError, match=message):
@@ -221,3 +223,10 @@ def test_km_std_err_is_the_se_of_s_as_summary_survfit_prints(diabetic):
     np.testing.assert_allclose(curve["se_log_surv"], ref["se_log_surv"], rtol=1e-12)
     np.testing.assert_allclose(curve["ci_lower"], ref["lower"], rtol=1e-12)
     np.testing.assert_allclose(curve["ci_upper"], ref["upper"], rtol=1e-12)
+
+
+def test_collinear_covariates_are_refused_by_name(diabetic):
+    # R's coxph reports NA for the aliased coefficient; a Newton fit would wander
+    with pytest.raises(AnalysisError, match="Cox covariates are collinear: age2 is a linear "
+                       "combination of trt, age"):
+        cox_ph(diabetic.assign(age2=2 * diabetic["age"] + 1), covariates=["trt", "age", "age2"])

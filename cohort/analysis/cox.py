@@ -242,6 +242,7 @@ def cox_ph(tte: pd.DataFrame, *, covariates: Sequence[str],
                                  "categorical covariate of the model (covariates: "
                                  f"{', '.join(covariates)})")
     x, terms = _design(data, covariates, dict(reference or {}))
+    _check_aliased(x)
     n_events = int(data["event"].sum())
     notes: list[str] = []
     if n_events < MIN_EVENTS_PER_PARAMETER * x.shape[1]:
@@ -297,6 +298,25 @@ def cox_ph(tte: pd.DataFrame, *, covariates: Sequence[str],
         notes=notes, tests=_global_tests(fit, coef, var, rscore, codes is not None),
         ph_test=zph, loglik=fit.loglik, loglik_null=fit.loglik0,
         concordance=conc.c_index, concordance_counts=conc.to_dict())
+
+
+def _check_aliased(x: pd.DataFrame) -> None:
+    """Refuse a design whose columns are collinear (R's coxph would report NA for the aliased
+    coefficient; a Newton fit would wander on a flat ridge)."""
+    z = x.to_numpy(dtype=float)
+    z = z - z.mean(0)
+    sd = z.std(0)
+    z = z / np.where(sd > 0, sd, 1.0)
+    gram = z.T @ z / max(1, len(z))    # correlations of the columns (p x p)
+    kept: list[int] = []
+    for j in range(z.shape[1]):
+        idx = [*kept, j]
+        if np.linalg.eigvalsh(gram[np.ix_(idx, idx)]).min() > 1e-10:
+            kept.append(j)
+            continue
+        others = ", ".join(str(x.columns[k]) for k in kept)
+        raise AnalysisError(f"Cox covariates are collinear: {x.columns[j]} is a linear "
+                            f"combination of {others} in these rows; drop one of them")
 
 
 def _references(data: pd.DataFrame, terms: Mapping[str, Sequence[int]],
