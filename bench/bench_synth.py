@@ -57,8 +57,8 @@ def run(n: int, study: str, repeats: int, write: bool) -> dict[str, Any]:
     """Time the synthesis and its baselines; return the results."""
     import numpy as np
 
+    from cohort.spec.registry import resolve_spec
     from cohort.synth import load_spec, synthesize
-    from cohort.synth.registry import resolve_spec
 
     spec = resolve_spec(study)[0] if "/" not in study else load_spec(study)
     synthesize(spec, seed=SEED, n=max(len(spec.arms), 1000))  # warm caches and lazy imports

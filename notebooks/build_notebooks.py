@@ -98,8 +98,8 @@ SETUP = """
     from cohort.studies.display import published_text
     from cohort.studies.recipes import COUNT_ANALYSES
     from cohort.synth import ANALYSES, resolve_spec, synthesize
-    from cohort.synth.fidelity import scorecard
-    from cohort.synth.readme import provenance_rows
+    from cohort.studies.scorecard import scorecard
+    from cohort.spec.readme import provenance_rows
 
     STUDY = "{{STUDY}}"
     spec, _ = resolve_spec(STUDY)

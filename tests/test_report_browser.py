@@ -40,8 +40,8 @@ def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def report_file(tmp_path_factory) -> Path:
     """The lu2021 report with its published-vs-reproduced table: every kind of figure."""
     from cohort import load_cohort
+    from cohort.spec.registry import resolve_spec
     from cohort.studies.reproduce import reproduce_cohort
-    from cohort.synth.registry import resolve_spec
 
     out = tmp_path_factory.mktemp("browser") / "lu2021.html"
     cohort = load_cohort(COHORTS["lu2021"])
@@ -80,7 +80,7 @@ def test_chromium_dom_has_every_section_and_every_figure(report_file: Path,
         width, height = png_size(data_uri_png(src))
         assert width > 0 and height > 0
     # the published-vs-reproduced table is there, with every target of the study
-    from cohort.synth.registry import resolve_spec
+    from cohort.spec.registry import resolve_spec
 
     table = dom.table("Published vs reproduced")
     assert len(table) == len(resolve_spec("lu2021")[0].targets)

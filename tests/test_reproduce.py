@@ -16,9 +16,9 @@ import pytest
 
 from cohort.analysis.result import AnalysisResult
 from cohort.errors import CohortError
+from cohort.spec.analyses import ANALYSES
+from cohort.spec.registry import registered_studies
 from cohort.studies import RECIPES, ReproductionResult, reproduce
-from cohort.synth.analyses import ANALYSES
-from cohort.synth.registry import registered_studies
 
 STUDIES = ["skyler2015", "lu2021", "nguyen2021", "matsuoka2025", "couri2009"]
 INTERFACE_COLUMNS = [

@@ -15,9 +15,9 @@ import yaml
 from scipy import stats
 
 import cohort
+from cohort.spec import spec_from_dict
+from cohort.spec.registry import study_folder
 from cohort.studies import reproduce_cohort
-from cohort.synth.registry import study_folder
-from cohort.synth.spec import spec_from_dict
 
 FOLDER = study_folder() / "skyler2015"
 EXTRA = [

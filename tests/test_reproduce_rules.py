@@ -10,13 +10,13 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cohort.spec import Target, spec_from_dict
+from cohort.spec.inputs import target_inputs
+from cohort.spec.registry import study_folder
 from cohort.studies.agreement import judge, printed_unit
 from cohort.studies.base import Reproduced
 from cohort.studies.display import fmt_number, fmt_p, published_text, reproduced_text
-from cohort.studies.inputs import target_inputs
 from cohort.studies.recipes import COUNT_ANALYSES
-from cohort.synth.registry import study_folder
-from cohort.synth.spec import Target, spec_from_dict
 
 
 def target(**kw) -> Target:

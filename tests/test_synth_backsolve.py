@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from cohort.errors import SpecError
-from cohort.synth import backsolve
-from cohort.synth.values import parse_value
+from cohort.spec import backsolve
+from cohort.spec.values import parse_value
 
 FIXTURES = Path(__file__).parent / "fixtures" / "synth"
 
@@ -119,7 +119,7 @@ def test_back_solved_sd_reproduces_p(mean, n, p):
 def test_backsolve_errors_reach_users_as_spec_errors():
     import yaml
 
-    from cohort.synth.spec import spec_from_dict
+    from cohort.spec import spec_from_dict
 
     raw = yaml.safe_load((FIXTURES / "new_study.yaml").read_text(encoding="utf-8"))
     raw["baseline"]["variables"]["HBA1C"]["dist"]["placebo"]["sd"] = {

@@ -17,8 +17,8 @@ from scipy import stats
 import cohort
 from cohort._resources import data_path
 from cohort.io.outputs import MANIFEST
+from cohort.studies.scorecard import baseline_table, scorecard
 from cohort.synth import load_spec, synthesize
-from cohort.synth.fidelity import baseline_table, scorecard
 
 STUDIES = ["couri2009", "lu2021", "matsuoka2025", "nguyen2021", "skyler2015"]
 FIXTURES = Path(__file__).parent / "fixtures" / "synth"

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from cohort.cli.app import app
 from cohort.errors import SpecError
-from cohort.synth.analyses import ANALYSES
-from cohort.synth.registry import registered_studies
-from cohort.synth.spec import load_spec, spec_from_dict
+from cohort.spec import load_spec, spec_from_dict
+from cohort.spec.analyses import ANALYSES
+from cohort.spec.registry import registered_studies
 
 FIXTURES = Path(__file__).parent / "fixtures" / "synth"
 NEW_STUDY = FIXTURES / "new_study.yaml"
@@ -163,12 +163,12 @@ def test_every_bundled_spec_is_valid_and_marked():
 
 
 def test_bundled_readmes_are_generated_from_the_specs():
-    from cohort.synth.readme import render_readme
+    from cohort.spec.readme import render_readme
 
     for e in registered_studies():
         readme = e.spec_path.parent / "README.md"
         assert readme.read_text(encoding="utf-8") == render_readme(load_spec(e.spec_path)), (
-            f"{readme} is out of date: regenerate it with cohort.synth.readme.render_readme")
+            f"{readme} is out of date: regenerate it with cohort.spec.readme.render_readme")
 
 
 def test_published_and_assumed_are_both_listed_in_a_readme():

@@ -22,7 +22,7 @@ def _study_spec(study: str) -> Any:
         raise CohortError(f"--study {study}: study reproduction (cohort.studies.reproduce) is "
                           "not available in this installation; run the report without "
                           "--study") from None
-    from cohort.synth.registry import resolve_spec
+    from cohort.spec.registry import resolve_spec
 
     return resolve_spec(study)[0]
 

@@ -96,8 +96,8 @@ def _command(study: str, *, data: Any, mapping: Any, seed: Any, out: Any, fmt: A
 
 def _run(study: str, *, data: Path | None, mapping: str | None, seed: int | None,
          out: Path | None, fmt: OutputFormat) -> Any:
+    from cohort.spec.registry import resolve_spec
     from cohort.studies.reproduce import open_study_cohort, reproduce_cohort
-    from cohort.synth.registry import resolve_spec
 
     spec, ref = resolve_spec(study)
     command = _command(ref, data=data, mapping=mapping, seed=seed, out=out, fmt=fmt)
@@ -171,7 +171,7 @@ def _all(*, out: Path | None, seed: int | None, fmt: OutputFormat, overwrite: bo
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from cohort.synth.registry import registered_studies
+    from cohort.spec.registry import registered_studies
 
     entries = registered_studies()
     results, written = [], {}

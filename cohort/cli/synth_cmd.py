@@ -19,7 +19,7 @@ def studies(
                                      help="text: a table; json: one JSON document on stdout."),
 ) -> None:
     """List the registered published studies (synthetic/<study>/spec.yaml)."""
-    from cohort.synth.registry import registered_studies
+    from cohort.spec.registry import registered_studies
 
     entries = registered_studies()
     if fmt is OutputFormat.json:
@@ -71,8 +71,8 @@ def synth(
     if out is None and not check:
         raise fail("give --out DIR (or --check to only score the cohort)")
     from cohort.io.outputs import check_output_folder, input_files
+    from cohort.spec.registry import resolve_spec
     from cohort.synth.generate import synthesize
-    from cohort.synth.registry import resolve_spec
 
     inputs = input_files(study) if Path(study).is_file() else []
     if out is not None:  # refuse before the work, not after it
@@ -86,7 +86,7 @@ def synth(
                    + ")", err=True)
     card = None
     if check:
-        from cohort.synth.fidelity import scorecard
+        from cohort.studies.scorecard import scorecard
 
         card = scorecard(spec, result.tables)
     for note in result.notes:
@@ -129,7 +129,7 @@ def _print_text(result: Any, card: Any, ref: str, out: Path | None) -> None:
                   f"({escape(arms)}), seed {result.seed}{where}")
     if card is None:
         return
-    from cohort.synth.fidelity import TOLERANCE_RULE
+    from cohort.studies.scorecard import TOLERANCE_RULE
 
     table = Table(show_lines=False)
     for col in ("target", "published", "cmp", "generated", "tol", "status"):

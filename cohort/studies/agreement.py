@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import math
 
+from cohort.spec.model import Target
 from cohort.studies.base import Reproduced
-from cohort.synth.spec import Target
 
 __all__ = ["AGREES", "DIFFERS", "NOT_COMPUTABLE", "judge", "printed_unit"]
 
@@ -43,7 +43,7 @@ def printed_unit(value: float) -> float:
     A whole number counts as printed without decimals (a list of durations ``[80, 61]`` is
     read from YAML as floats).
     """
-    from cohort.synth.backsolve import decimals_of
+    from cohort.spec.backsolve import decimals_of
 
     if float(value).is_integer() and abs(value) >= 1:
         return 1.0
@@ -60,7 +60,7 @@ def _value_check(target: Target, rep: Reproduced, counts: frozenset[str]
                  ) -> tuple[bool, str]:
     published = float(target.value)  # type: ignore[arg-type]
     x = rep.value
-    tol = target.tolerance
+    tol = target.agreement_tolerance
     if target.analysis == "logistic_or_direction":
         ok = not math.isnan(x) and x != 0 and math.copysign(1, x) == math.copysign(1, published)
         return ok, "same direction (sign of the log odds ratio)"
@@ -77,6 +77,9 @@ def _value_check(target: Target, rep: Reproduced, counts: frozenset[str]
     if rep.has_ci:
         ok = rep.ci_lower - _SLACK <= published <= rep.ci_upper + _SLACK
         return ok, "published value inside reproduced 95% CI"
+    if target.tolerance is not None:
+        return (abs(x - published) <= tol + _SLACK,
+                f"within {_g(tol)} (stated tolerance: {target.tolerance.reason})")
     return (abs(x - published) <= tol + _SLACK,
             f"within {_g(tol)} (printed precision)")
 

@@ -15,21 +15,19 @@ import warnings
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from cohort.derive.visits import Visit, baseline_values, make_visits
+from cohort.derive.visits import Visit, make_visits
 from cohort.studies.base import NotComputable
+from cohort.studies.subjects import MONTH_DAYS, subject_frame, subject_values
 
 if TYPE_CHECKING:
     from cohort.io.cohort import Cohort
-    from cohort.synth.blocks import Condition
-    from cohort.synth.spec import StudySpec
+    from cohort.spec.blocks import Condition
+    from cohort.spec.model import StudySpec
 
 __all__ = ["MONTH_DAYS", "StudyContext", "warning_text"]
 
-MONTH_DAYS = 30.4375
-"""Days per month (365.25 / 12), as in :mod:`cohort.analysis.survival`."""
 
 TABLES_WITH_FILES = ("infusions", "adverse_events", "medications")
 
@@ -150,70 +148,21 @@ class StudyContext:
 
     # subjects ---------------------------------------------------------------------------
     def subject_frame(self) -> pd.DataFrame:
-        """One row per subject: the subjects columns plus derived baseline variables.
-
-        Added columns: the baseline of every measured parameter, named by its code
-        (``HBA1C`` in %, ``CPEP_FAST`` in nmol/L, ...; last value on or before day 0 within
-        days -90 to 0, :func:`cohort.derive.visits.baseline_values`); ``dose_cells_total``
-        (cells) and ``dose_cells_per_kg`` (cells/kg), cumulative over all infusions
-        (:func:`cohort.analysis.dose_response.subject_doses`; absent without an infusions
-        table); ``follow_up_months`` (``last_contact_day`` / 30.4375).
-        """
-        if self._frame is not None:
-            return self._frame
-        frame = self.subjects.copy()
-        frame["subject_id"] = frame["subject_id"].astype(str)
-        meas = self.measurements
-        for param in sorted(pd.unique(meas["param"].dropna().astype(str))):
-            if param in frame.columns:
-                continue
-            base = baseline_values(meas, param, subjects=frame)
-            frame[param] = base["baseline"].to_numpy(dtype=float)
-        if len(self.cohort.infusions):
-            from cohort.analysis.dose_response import subject_doses
-
-            doses = subject_doses(self.subjects, self.cohort.infusions).set_index("subject_id")
-            for col in ("dose_cells_total", "dose_cells_per_kg"):
-                frame[col] = frame["subject_id"].map(doses[col]).astype(float).to_numpy()
-        frame["follow_up_months"] = (frame["last_contact_day"].astype("Float64")
-                                     .to_numpy(dtype=float, na_value=np.nan) / MONTH_DAYS)
-        self._frame = frame
-        return frame
+        """One row per subject: :func:`cohort.studies.subjects.subject_frame` (built once)."""
+        if self._frame is None:
+            self._frame = subject_frame(self.cohort)
+        return self._frame
 
     def condition_mask(self, frame: pd.DataFrame, cond: Condition) -> pd.Series:
-        """Which rows of ``frame`` meet a spec condition (missing values do not)."""
-        if cond.all_of is not None:
-            mask = pd.Series(True, index=frame.index)
-            for c in cond.all_of:
-                mask &= self.condition_mask(frame, c)
-            return mask
-        var = str(cond.variable)
-        if var not in frame.columns:
-            raise NotComputable(f"the subgroup condition uses {var!r}, which the cohort does "
-                                "not record (not a subjects column, a measured parameter or a "
-                                "dose)")
-        x = frame[var]
-        mask = pd.Series(x.notna().to_numpy(dtype=bool), index=frame.index)
-        tests = (("below", np.less), ("at_least", np.greater_equal), ("above", np.greater),
-                 ("at_most", np.less_equal))
-        for attr, op in tests:
-            bound = getattr(cond, attr)
-            if bound is not None:
-                vals = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                mask &= op(np.nan_to_num(vals, nan=np.inf if attr in ("below", "at_most")
-                                         else -np.inf), bound)
-        if isinstance(cond.equals, bool):
-            try:
-                flags = x.astype("boolean")
-            except (TypeError, ValueError):
-                raise NotComputable(f"the subgroup condition compares {var!r} with "
-                                    f"{cond.equals}, but {var} is not true/false") from None
-            mask &= (flags == cond.equals).fillna(False).to_numpy(dtype=bool)
-        elif cond.equals is not None:
-            mask &= (x.astype(str) == _as_text(cond.equals)).fillna(False).to_numpy(dtype=bool)
-        if cond.in_ is not None:
-            mask &= x.astype(str).isin(cond.in_).fillna(False).to_numpy(dtype=bool)
-        return mask.astype(bool)
+        """Which rows of ``frame`` meet a spec condition (:func:`cohort.spec.condition_mask`;
+        missing values do not); NotComputable when it cannot be evaluated on this cohort."""
+        from cohort.spec.conditions import ConditionError, condition_mask
+
+        try:
+            mask = condition_mask(cond, subject_values(frame), len(frame))
+        except ConditionError as exc:
+            raise NotComputable(str(exc)) from None
+        return pd.Series(mask, index=frame.index)
 
     def select(self, *, arm: str | None = None, arms: list[str] | None = None,
                among: Any = None) -> pd.DataFrame:
@@ -236,7 +185,7 @@ class StudyContext:
             labels = [self.arm_label(a) for a in names]
             frame = frame[frame["arm"].astype(str).isin(labels)]
         if among is not None:
-            from cohort.synth.blocks import Condition
+            from cohort.spec.blocks import Condition
 
             cond = among if isinstance(among, Condition) else Condition.model_validate(among)
             missing = pd.Series(False, index=frame.index)
@@ -283,9 +232,3 @@ class StudyContext:
         if isinstance(value, NotComputable):
             raise NotComputable(str(value))
         return value
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

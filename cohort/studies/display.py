@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from cohort.spec.model import Target
 from cohort.studies.base import Reproduced
-from cohort.synth.spec import Target
 
 __all__ = ["fmt_number", "fmt_p", "published_text", "reproduced_text"]
 

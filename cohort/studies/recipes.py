@@ -1,6 +1,6 @@
 """The recipe of every analysis a published target can name.
 
-:data:`RECIPES` maps each id of :data:`cohort.synth.spec.ANALYSES` to a function
+:data:`RECIPES` maps each id of :data:`cohort.spec.model.ANALYSES` to a function
 ``recipe(context, target) -> Reproduced`` that computes the target on a cohort by calling the
 analysis modules (it never computes statistics itself), or raises
 :class:`~cohort.studies.base.NotComputable` saying what the cohort lacks. A test checks that
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from cohort.spec.model import Target
 from cohort.studies import recipes_baseline as base
 from cohort.studies import recipes_change as change
 from cohort.studies import recipes_events as events
 from cohort.studies.base import NotComputable, Reproduced
 from cohort.studies.context import StudyContext
-from cohort.synth.spec import Target
 
 __all__ = ["COUNT_ANALYSES", "RECIPES", "Recipe", "compute"]
 

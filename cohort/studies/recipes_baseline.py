@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
+from cohort.spec.model import Target
 from cohort.studies.base import NotComputable, Reproduced
 from cohort.studies.context import StudyContext
-from cohort.synth.spec import Target
 
 __all__ = ["arm_size", "baseline_count", "baseline_stat"]
 

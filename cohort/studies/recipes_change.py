@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from cohort.derive.visits import LAST_VISIT_LABEL
+from cohort.spec.model import Target
 from cohort.studies.base import NotComputable, Reproduced, num
 from cohort.studies.context import StudyContext
-from cohort.synth.spec import Target
 
 __all__ = [
     "ancova_diff",

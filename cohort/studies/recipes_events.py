@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cohort.spec.model import Target
 from cohort.studies.base import NotComputable, Reproduced, num
 from cohort.studies.context import MONTH_DAYS, StudyContext
-from cohort.synth.spec import Target
 
 __all__ = [
     "PREDICTOR_COLUMNS",

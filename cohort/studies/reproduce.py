@@ -26,19 +26,19 @@ import pandas as pd
 
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.errors import CohortError
+from cohort.spec.inputs import target_inputs
 from cohort.studies.agreement import NOT_COMPUTABLE, judge
 from cohort.studies.base import Reproduced
 from cohort.studies.context import StudyContext, warning_text
 from cohort.studies.display import published_text, reproduced_text
-from cohort.studies.inputs import target_inputs
 from cohort.studies.recipes import COUNT_ANALYSES, compute
 
 if TYPE_CHECKING:
     from cohort.io.cohort import Cohort
-    from cohort.synth.spec import StudySpec, Target
+    from cohort.spec.model import StudySpec, Target
 
-__all__ = ["SUMMARY_COLUMNS", "ReproductionResult", "open_study_cohort", "reproduce",
-           "reproduce_cohort"]
+__all__ = ["SUMMARY_COLUMNS", "ReproductionResult", "compute_targets", "open_study_cohort",
+           "reproduce", "reproduce_cohort"]
 
 SUMMARY_COLUMNS = [
     "target", "description", "analysis", "source", "published", "published_value",
@@ -66,7 +66,7 @@ class ReproductionResult(AnalysisResult):
         (``agrees``, ``differs`` or ``not computable``), ``agreement_rule`` (the check(s)
         applied, see :mod:`cohort.studies.agreement`), ``inputs`` (``published``,
         ``assumed`` or ``mixed``: the marks of the spec parameters the target rests on, see
-        :mod:`cohort.studies.inputs`), ``assumed_inputs`` (those spec entries that are
+        :mod:`cohort.spec.inputs`), ``assumed_inputs`` (those spec entries that are
         assumed), ``calibrated`` (the generator was built to hit it), ``status``
         (``computed`` or ``not computable``), ``reason`` (why not computable), ``method``
         (what was computed), ``notes`` (caveats and warnings), ``published_values`` and
@@ -137,7 +137,7 @@ class ReproductionResult(AnalysisResult):
 
 
 def _spec_dir(ref: str) -> Path:
-    from cohort.synth.registry import study_folder
+    from cohort.spec.registry import study_folder
 
     if "/" not in ref and "\\" not in ref and not ref.endswith((".yaml", ".yml")):
         return study_folder() / ref
@@ -165,7 +165,7 @@ def open_study_cohort(spec: StudySpec, ref: str, *, seed: int | None = None
     if (seed is None or seed == default) and committed.is_dir():
         return (load_cohort(committed), f"synthetic cohort {committed} (committed, seed "
                 f"{default})", default, True)
-    from cohort.synth.generate import synthesize
+    from cohort.synth import synthesize
 
     used = default if seed is None else int(seed)
     result = synthesize(spec, seed=used)
@@ -225,7 +225,7 @@ def reproduce(study: str | Path, *, data: str | Path | None = None, seed: int | 
     CohortError
         If both ``data`` and ``seed`` are given, or ``mapping`` without ``data``.
     """
-    from cohort.synth.registry import resolve_spec
+    from cohort.spec.registry import resolve_spec
 
     if data is not None and seed is not None:
         raise CohortError("give either data (your cohort) or seed (a synthetic cohort "
@@ -272,6 +272,39 @@ def _row(target: Target, rep: Reproduced | None, agreement: str, rule: str,
     }
 
 
+def compute_targets(spec: StudySpec, cohort: Cohort, *,
+                    targets: list[Target] | None = None) -> pd.DataFrame:
+    """Compute targets of ``spec`` (default: all) on a validated ``cohort``.
+
+    Returns
+    -------
+    DataFrame
+        One row per target, columns :data:`SUMMARY_COLUMNS`.
+    """
+    ctx = StudyContext(spec, cohort)
+    rows = []
+    for target in spec.targets if targets is None else targets:
+        ctx.notes = []
+        rep: Reproduced | None = None
+        reason = None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                rep = compute(ctx, target)
+            except CohortError as exc:
+                reason = str(exc)
+            except Exception as exc:  # a bug must not hide the other targets' numbers
+                reason = (f"internal error in {target.analysis} ({type(exc).__name__}: "
+                          f"{exc}); this is a bug in cohort: please report it")
+        notes = [*ctx.notes, *(warning_text(w) for w in caught), *(rep.notes if rep else [])]
+        if rep is None:
+            agreement, rule = NOT_COMPUTABLE, ""
+        else:
+            agreement, rule = judge(target, rep, counts=COUNT_ANALYSES)
+        rows.append(_row(target, rep, agreement, rule, reason, notes, spec))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
 def reproduce_cohort(spec: StudySpec, cohort: Cohort, *, data_description: str = "",
                      command: str | None = None, options: dict[str, Any] | None = None,
                      seed: int | None = None, files_kept: bool = True) -> ReproductionResult:
@@ -302,28 +335,7 @@ def reproduce_cohort(spec: StudySpec, cohort: Cohort, *, data_description: str =
     """
     from cohort.manifest import run_manifest
 
-    ctx = StudyContext(spec, cohort)
-    rows = []
-    for target in spec.targets:
-        ctx.notes = []
-        rep: Reproduced | None = None
-        reason = None
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                rep = compute(ctx, target)
-            except CohortError as exc:
-                reason = str(exc)
-            except Exception as exc:  # a bug must not hide the other targets' numbers
-                reason = (f"internal error in {target.analysis} ({type(exc).__name__}: "
-                          f"{exc}); this is a bug in cohort: please report it")
-        notes = [*ctx.notes, *(warning_text(w) for w in caught), *(rep.notes if rep else [])]
-        if rep is None:
-            agreement, rule = NOT_COMPUTABLE, ""
-        else:
-            agreement, rule = judge(target, rep, counts=COUNT_ANALYSES)
-        rows.append(_row(target, rep, agreement, rule, reason, notes, spec))
-    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    summary = compute_targets(spec, cohort)
     options = {"study": spec.study.id, **(options or {})}
     manifest = run_manifest(command=command or f"cohort reproduce {spec.study.id}",
                             options=options, seed=seed,

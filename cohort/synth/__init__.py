@@ -1,5 +1,6 @@
-"""Synthetic cohorts modelled on published studies: specs, back-solving, the generator and
-its fidelity scorecard.
+"""Synthetic cohorts modelled on published studies: the generator that turns a study spec
+(:mod:`cohort.spec`) into contract tables. The spec names and the fidelity scorecard are
+re-exported here for older imports.
 
 Names are imported lazily, so listing the registered studies does not load numpy or pandas.
 """
@@ -10,15 +11,15 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _LAZY = {
-    "ANALYSES": "cohort.synth.analyses",
-    "StudySpec": "cohort.synth.spec",
+    "ANALYSES": "cohort.spec.analyses",
+    "StudySpec": "cohort.spec.model",
     "SynthResult": "cohort.synth.generate",
     "arm_sizes": "cohort.synth.generate",
-    "load_spec": "cohort.synth.spec",
-    "registered_studies": "cohort.synth.registry",
-    "resolve_spec": "cohort.synth.registry",
-    "scorecard": "cohort.synth.fidelity",
-    "spec_from_dict": "cohort.synth.spec",
+    "load_spec": "cohort.spec.load",
+    "registered_studies": "cohort.spec.registry",
+    "resolve_spec": "cohort.spec.registry",
+    "scorecard": "cohort.studies.scorecard",
+    "spec_from_dict": "cohort.spec.load",
     "synthesize": "cohort.synth.generate",
 }
 
@@ -36,11 +37,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from cohort.synth.analyses import ANALYSES
-    from cohort.synth.fidelity import scorecard
+    from cohort.spec.analyses import ANALYSES
+    from cohort.spec.load import load_spec, spec_from_dict
+    from cohort.spec.model import StudySpec
+    from cohort.spec.registry import registered_studies, resolve_spec
+    from cohort.studies.scorecard import scorecard
     from cohort.synth.generate import SynthResult, arm_sizes, synthesize
-    from cohort.synth.registry import registered_studies, resolve_spec
-    from cohort.synth.spec import StudySpec, load_spec, spec_from_dict
 
 
 def __getattr__(name: str) -> Any:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from cohort.errors import SpecError
-from cohort.synth.blocks import Bounds, Normal
+from cohort.spec.blocks import Bounds, Normal
+from cohort.spec.model import Treatment, Variable
+from cohort.spec.vocabulary import DEFAULT_BOUNDS
 from cohort.synth.draw import allocate, normal_params, sample, scale_count
 from cohort.synth.moments import (
     MomentMatchError,
@@ -15,9 +17,7 @@ from cohort.synth.moments import (
     round_keeping_mean,
     round_keeping_moments,
 )
-from cohort.synth.spec import Treatment, Variable
 from cohort.synth.state import SynthState
-from cohort.synth.vocabulary import DEFAULT_BOUNDS
 
 __all__ = ["generate_baseline", "generate_treatment"]
 

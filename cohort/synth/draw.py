@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 from scipy import special
 
-from cohort.synth.blocks import Constant, LogUniform, MedianIQR, Normal, Quantiles, Uniform
+from cohort.spec.blocks import Constant, LogUniform, MedianIQR, Normal, Quantiles, Uniform
 
 __all__ = [
     "allocate",

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cohort.errors import SpecError
+from cohort.spec.model import StudySpec
 from cohort.synth.baseline import generate_baseline, generate_treatment
 from cohort.synth.outcomes import (
     apply_insulin_events,
@@ -33,7 +34,6 @@ from cohort.synth.outcomes import (
     generate_remission,
     generate_trajectory,
 )
-from cohort.synth.spec import StudySpec
 from cohort.synth.state import Cell, SynthState
 from cohort.synth.tables import build_tables
 
@@ -221,7 +221,7 @@ def _cells(spec: StudySpec, sizes: dict[str, int]) -> tuple[list[Cell], np.ndarr
 def _resolve_spec(spec: StudySpec | str | Path) -> StudySpec:
     if isinstance(spec, StudySpec):
         return spec
-    from cohort.synth.registry import resolve_spec
+    from cohort.spec.registry import resolve_spec
 
     return resolve_spec(spec)[0]
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from cohort.errors import SpecError
+from cohort.spec.model import FromHbA1c, Trajectory
+from cohort.spec.vocabulary import DAYS_PER_MONTH, DEFAULT_BOUNDS
 from cohort.synth.draw import pick_by_score, sample, scale_count
 from cohort.synth.moments import (
     MomentMatchError,
@@ -17,9 +19,7 @@ from cohort.synth.moments import (
     match_moments,
     round_keeping_mean,
 )
-from cohort.synth.spec import FromHbA1c, Trajectory
 from cohort.synth.state import Episodes, SynthState
-from cohort.synth.vocabulary import DAYS_PER_MONTH, DEFAULT_BOUNDS
 
 __all__ = [
     "apply_insulin_events",

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cohort.errors import SpecError
-from cohort.synth.blocks import Condition
+from cohort.spec.blocks import Condition
+from cohort.spec.conditions import condition_mask
+from cohort.spec.model import Predictor, StudySpec
 from cohort.synth.draw import rng_for
-from cohort.synth.spec import Predictor, StudySpec
 
 __all__ = ["Cell", "Episodes", "SynthState"]
 
@@ -126,44 +127,8 @@ class SynthState:
                         "variables declared earlier")
 
     def mask(self, cond: Condition | None) -> np.ndarray:
-        """Subjects matching a condition (all if None)."""
-        if cond is None:
-            return np.ones(self.n, dtype=bool)
-        if cond.all_of is not None:
-            out = np.ones(self.n, dtype=bool)
-            for c in cond.all_of:
-                out &= self.mask(c)
-            return out
-        assert cond.variable is not None
-        x = self.variable(cond.variable)
-        out = np.ones(self.n, dtype=bool)
-        if x.dtype.kind == "f":
-            with np.errstate(invalid="ignore"):
-                for attr, op in (("below", np.less), ("at_least", np.greater_equal),
-                                 ("above", np.greater), ("at_most", np.less_equal)):
-                    v = getattr(cond, attr)
-                    if v is not None:
-                        out &= op(x, v)
-            if cond.equals is not None:
-                out &= x == float(cond.equals)
-            out &= ~np.isnan(x)
-            if cond.in_ is not None:
-                raise SpecError(f"condition on {cond.variable!r}: `in` needs a categorical "
-                                "variable")
-            return out
-        for attr in ("below", "at_least", "above", "at_most"):
-            if getattr(cond, attr) is not None:
-                raise SpecError(f"condition on {cond.variable!r}: {attr} needs a numeric "
-                                "variable")
-        if cond.equals is not None:
-            want = cond.equals
-            if x.dtype == bool:
-                out &= x == bool(want)
-            else:
-                out &= x == str(want)
-        if cond.in_ is not None:
-            out &= np.isin(x.astype(str), np.asarray(cond.in_, dtype=str))
-        return out
+        """Subjects matching a condition (all if None; :func:`cohort.spec.condition_mask`)."""
+        return condition_mask(cond, self.variable, self.n)
 
     def score(self, predictors: list[Predictor], idx: np.ndarray) -> np.ndarray:
         """Latent selection score (log-odds scale) of subjects ``idx``."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cohort.spec.vocabulary import CANONICAL_UNITS, DRUG_CLASSES, PARAMS
 from cohort.synth.state import SynthState
-from cohort.synth.vocabulary import CANONICAL_UNITS, DRUG_CLASSES, PARAMS
 
 __all__ = ["build_tables", "subject_ids"]
 

@@ -2,7 +2,7 @@
 
 Every block of a study spec is marked ``published: <source>`` or ``assumed: <reason>``, and an
 entry or a single value inside it may carry its own mark, which then wins (see
-:mod:`cohort.synth.blocks`). For a target, :func:`target_inputs` collects the spec entries its
+:mod:`cohort.spec.blocks`). For a target, :func:`target_inputs` collects the spec entries its
 reproduced number rests on and the *effective* mark of every number in them (the nearest mark
 on the way down from the spec's top):
 
@@ -47,8 +47,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cohort.synth.spec import StudySpec, Target
-from cohort.synth.values import Value
+from cohort.spec.model import StudySpec, Target
+from cohort.spec.values import Value
 
 __all__ = ["Inputs", "target_inputs"]
 
@@ -213,7 +213,7 @@ def _variable_paths(spec: StudySpec, variable: str, arms: list[str], *, analysis
 def _among_paths(spec: StudySpec, among: Any, arms: list[str]) -> list[tuple[Path, bool]]:
     if among is None:
         return []
-    from cohort.synth.blocks import Condition
+    from cohort.spec.blocks import Condition
 
     cond = Condition.model_validate(among) if isinstance(among, dict) else among
     out = []

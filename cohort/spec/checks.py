@@ -1,6 +1,6 @@
 """Checks across the parts of a study spec: group keys, visit labels, variables (internal).
 
-Each check yields a message naming the key path; :class:`cohort.synth.spec.StudySpec` joins
+Each check yields a message naming the key path; :class:`cohort.spec.model.StudySpec` joins
 them into one validation error.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from cohort.synth.blocks import Condition, Normal
-from cohort.synth.vocabulary import OTHER_VARIABLES
+from cohort.spec.blocks import Condition, Normal
+from cohort.spec.vocabulary import OTHER_VARIABLES
 
 if TYPE_CHECKING:
-    from cohort.synth.spec import Predictor, StudySpec
+    from cohort.spec.model import Predictor, StudySpec
 
 __all__ = ["cross_checks", "key_size"]
 

@@ -4,7 +4,7 @@ Every numeric field of a spec accepts
 
 * a number: ``8.2``;
 * a back-solved number: ``{backsolve: sd_from_paired_p, mean: 0.58, n: 48, p: 2e-7}``, computed
-  when the spec is read by the helper of that name in :mod:`cohort.synth.backsolve`;
+  when the spec is read by the helper of that name in :mod:`cohort.spec.backsolve`;
 * a number with its own provenance: ``{value: 3, assumed: "control rate not published"}``
   (the value itself may be back-solved), overriding the mark of the block it sits in.
 
@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator
 
-from cohort.synth import backsolve
+from cohort.spec import backsolve
 
 __all__ = ["BACKSOLVERS", "Count", "Num", "Value", "parse_value"]
 

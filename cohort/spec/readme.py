@@ -10,8 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cohort.synth.blocks import Marked, MaybeMarked
-from cohort.synth.spec import StudySpec, iter_values
+from cohort.spec.blocks import Marked, MaybeMarked
+from cohort.spec.model import StudySpec
+from cohort.spec.provenance import iter_values
 
 __all__ = ["provenance_rows", "render_readme"]
 

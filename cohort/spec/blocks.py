@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from cohort.synth.values import Num
+from cohort.spec.values import Num
 
 __all__ = [
     "Bounds",

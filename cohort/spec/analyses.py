@@ -1,0 +1,116 @@
+"""The analyses a published target can name: stable ids with their parameters.
+
+The analyses themselves live in :mod:`cohort.analysis` and :mod:`cohort.derive`; a spec's
+targets refer to them by these ids, so ``cohort reproduce`` can run each one and put the
+published number next to the reproduced one. A target naming an id not listed here is a
+``SpecError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ANALYSES", "AnalysisInfo"]
+
+@dataclass(frozen=True)
+class AnalysisInfo:
+    """An analysis a published target is reproduced by.
+
+    Attributes
+    ----------
+    description : str
+        What the analysis computes.
+    required, optional : tuple of str
+        Parameter names the target must / may give under ``params``.
+    baseline : bool
+        True for a baseline target (the synthesis scorecard checks it on a generated cohort).
+    """
+
+    description: str
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    baseline: bool = False
+
+
+_BASE_OPT = ("arm", "among")
+
+ANALYSES: dict[str, AnalysisInfo] = {
+    "arm_size": AnalysisInfo("number of subjects in an arm (or stratum)", ("arm",),
+                             ("among",), True),
+    "baseline_mean": AnalysisInfo("mean of a baseline variable", ("variable",), _BASE_OPT, True),
+    "baseline_sd": AnalysisInfo("SD (n - 1) of a baseline variable", ("variable",), _BASE_OPT,
+                                True),
+    "baseline_median": AnalysisInfo("median of a baseline variable", ("variable",), _BASE_OPT,
+                                    True),
+    "baseline_min": AnalysisInfo("minimum of a baseline variable", ("variable",), _BASE_OPT,
+                                 True),
+    "baseline_max": AnalysisInfo("maximum of a baseline variable", ("variable",), _BASE_OPT,
+                                 True),
+    "baseline_count": AnalysisInfo(
+        "subjects with a level of a category, or with a baseline value below a threshold",
+        ("variable",), (*_BASE_OPT, "level", "below", "at_least"), True),
+    "baseline_proportion": AnalysisInfo(
+        "proportion (0-1) of subjects with a level, or below a threshold", ("variable",),
+        (*_BASE_OPT, "level", "below", "at_least"), True),
+    "ancova_ls_mean_diff": AnalysisInfo(
+        "baseline-adjusted least-squares mean difference in change (ANCOVA per visit)",
+        ("param", "visit", "arm", "reference")),
+    "mixed_model_diff": AnalysisInfo(
+        "difference in change from a repeated-measures model over visits",
+        ("param", "visit", "arm", "reference")),
+    "responder_count": AnalysisInfo("subjects below a threshold at a visit",
+                                    ("param", "visit", "arm", "below"), ("among",)),
+    "responder_fisher": AnalysisInfo(
+        "Fisher exact test (two-sided) of the proportion below a threshold between two arms",
+        ("param", "visit", "arm", "reference", "below"), ("among",)),
+    "paired_t_change": AnalysisInfo(
+        "mean change from baseline and paired t-test p-value", ("param", "visit"), _BASE_OPT),
+    "mean_by_visit": AnalysisInfo("mean value at a visit", ("param", "visit"), _BASE_OPT),
+    "dose_correlation": AnalysisInfo(
+        "correlation between cell dose and change from baseline", ("param", "visit"),
+        ("dose", "arm", "method")),
+    "dose_subgroup_diff": AnalysisInfo(
+        "difference in change between dose subgroups (>= threshold vs below)",
+        ("param", "visit", "threshold"), ("dose", "arm")),
+    "subgroup_change": AnalysisInfo("mean change from baseline within a subgroup",
+                                    ("param", "visit", "among"), ("arm", "scale")),
+    "subgroup_diff": AnalysisInfo(
+        "difference in change from baseline between two arms within a subgroup (t-test)",
+        ("param", "visit", "arm", "reference", "among"), ("scale",)),
+    "interaction_p": AnalysisInfo(
+        "p-value of a treatment-by-subgroup (effect-modification) term",
+        ("param", "visit", "modifier"), ("threshold", "arm")),
+    "remission_count": AnalysisInfo(
+        "subjects in C-peptide remission (rise >= threshold in fasting and/or postprandial)",
+        ("arm", "visit"), ("threshold_pct",)),
+    "remission_rate": AnalysisInfo("proportion (0-1) in C-peptide remission", ("arm", "visit"),
+                                   ("threshold_pct",)),
+    "remission_fisher": AnalysisInfo("Fisher exact test of remission between two arms",
+                                     ("arm", "reference", "visit"), ("threshold_pct",)),
+    "logistic_or_direction": AnalysisInfo(
+        "sign of a predictor's coefficient in a logistic model of remission (+1 or -1)",
+        ("predictor",), ("arm", "covariates", "visit")),
+    "insulin_free_count": AnalysisInfo("subjects with at least one insulin-free episode",
+                                       (), ("arm",)),
+    "insulin_free_duration_min": AnalysisInfo("shortest insulin-free duration (months)", (),
+                                              ("arm",)),
+    "insulin_free_duration_max": AnalysisInfo("longest insulin-free duration (months)", (),
+                                              ("arm",)),
+    "km_median": AnalysisInfo("Kaplan-Meier median insulin-free duration (months)", (),
+                              ("arm", "episode")),
+    "censored_count": AnalysisInfo("insulin-free episodes censored at last contact", (),
+                                   ("arm", "episode")),
+    "censored_durations": AnalysisInfo("durations (months) of censored insulin-free episodes,"
+                                       " longest first", (), ("arm", "episode", "largest")),
+    "censored_duration_mean": AnalysisInfo("mean duration (months) of censored insulin-free "
+                                           "episodes", (), ("arm", "episode")),
+    "resumption_count": AnalysisInfo("subjects who resumed insulin after an insulin-free "
+                                     "episode", (), ("arm",)),
+    "reentry_count": AnalysisInfo("subjects insulin-free again after resuming", (), ("arm",)),
+    "med_reduction_rate": AnalysisInfo(
+        "proportion (0-1) of subjects who lowered a glucose-lowering drug dose", (), ("arm",)),
+    "adverse_event_count": AnalysisInfo("number of adverse events", (),
+                                        ("arm", "term", "serious", "severity")),
+}
+"""Stable analysis ids a target may name, with their parameters."""
+

@@ -1,0 +1,99 @@
+"""A published target: the number a paper reports and the analysis that reproduces it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from cohort.spec.analyses import ANALYSES
+from cohort.spec.blocks import (
+    _Strict,
+)
+
+# ---------------------------------------------------------------------------------------------
+# targets
+
+
+class Tolerance(_Strict):
+    """How far a reproduced estimate may be from the published one and still agree, with the
+    reason (e.g. the paper rounded an intermediate step)."""
+
+    value: float = Field(ge=0, description="Largest absolute difference that agrees, in the "
+                         "unit of the published value.")
+    reason: str = Field(min_length=1, description="Why the published precision is not the "
+                        "right yardstick here.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare(cls, raw: Any) -> Any:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            raise ValueError(f"a tolerance needs its reason: write tolerance: {{value: {raw}, "
+                             "reason: <why the published precision is not enough>}")
+        return raw
+
+
+class Target(_Strict):
+    """A published number and the analysis that reproduces it."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    analysis: str
+    description: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    value: int | float | None = None
+    values: list[float] | None = Field(None, description="For analyses that give a list "
+                                       "(e.g. censored durations).")
+    comparison: Literal["=", "<", ">", "<=", ">="] = "="
+    decimals: int | None = Field(None, ge=0, description="Printed precision (default: as "
+                                 "written).")
+    ci: tuple[float, float] | None = None
+    se: float | None = None
+    p: float | None = Field(None, ge=0, le=1)
+    p_comparison: Literal["=", "<", ">"] = "="
+    source: str = Field(min_length=1)
+    note: str | None = None
+    tolerance: Tolerance | None = Field(None, description="Agreement within this absolute "
+                                        "difference instead of the printed precision.")
+    calibrated: bool = Field(False, description="The generator is built to hit this number "
+                             "exactly at the published n.")
+
+    @field_validator("analysis")
+    @classmethod
+    def _analysis(cls, raw: str) -> str:
+        if raw not in ANALYSES:
+            raise ValueError(f"unknown analysis {raw!r}; known analyses: "
+                             f"{', '.join(sorted(ANALYSES))}")
+        return raw
+
+    @model_validator(mode="after")
+    def _check(self) -> Target:
+        info = ANALYSES[self.analysis]
+        missing = [k for k in info.required if k not in self.params]
+        if missing:
+            raise ValueError(f"target {self.id!r} ({self.analysis}) needs params "
+                             f"{', '.join(missing)}")
+        unknown = sorted(set(self.params) - set(info.required) - set(info.optional))
+        if unknown:
+            raise ValueError(f"target {self.id!r} ({self.analysis}): unknown params "
+                             f"{', '.join(unknown)}; allowed: "
+                             f"{', '.join(info.required + info.optional)}")
+        if self.value is None and self.p is None and self.values is None:
+            raise ValueError(f"target {self.id!r} needs a value, values or a p")
+        if self.ci is not None and self.ci[0] > self.ci[1]:
+            raise ValueError(f"target {self.id!r}: ci lower bound above upper bound")
+        return self
+
+    @property
+    def printed_tolerance(self) -> float:
+        """Half a unit of the printed precision of ``value``."""
+        if self.value is None:
+            return 0.0
+        from cohort.spec.backsolve import decimals_of
+
+        d = self.decimals if self.decimals is not None else decimals_of(self.value)
+        return 0.5 * 10 ** -d
+
+    @property
+    def agreement_tolerance(self) -> float:
+        """The stated tolerance, else half a unit of the printed precision."""
+        return self.tolerance.value if self.tolerance is not None else self.printed_tolerance
