@@ -93,13 +93,13 @@ SETUP = """
     from matplotlib.figure import Figure
 
     import cohort
+    from cohort.spec.readme import provenance_rows
     from cohort.studies.agreement import judge
     from cohort.studies.base import Reproduced
     from cohort.studies.display import published_text
     from cohort.studies.recipes import COUNT_ANALYSES
-    from cohort.synth import ANALYSES, resolve_spec, synthesize
     from cohort.studies.scorecard import scorecard
-    from cohort.spec.readme import provenance_rows
+    from cohort.synth import ANALYSES, resolve_spec, synthesize
 
     STUDY = "{{STUDY}}"
     spec, _ = resolve_spec(STUDY)
