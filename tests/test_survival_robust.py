@@ -8,7 +8,8 @@ Tolerances, from the precision of each reference:
   maximum here; ours is at the maximum, so coefficients, SEs (naive and robust), z, p and the
   global tests agree to rtol 1e-8 (observed <= 3e-10);
 - R's fit with eps = 1e-14 is at the maximum too: coefficients to rtol 1e-11;
-- concordance counts are integers: exact.
+- concordance counts are integers: exact; its standard error (R's infinitesimal jackknife,
+  a sum of squares over rows) rtol 1e-10.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def assert_matches(res, ref: dict, *, robust: bool, rtol: float = RTOL) -> None:
     assert [counts[k] for k in ("concordant", "discordant", "tied_x", "tied_y", "tied_xy")] \
         == conc[:5]
     np.testing.assert_allclose(res.concordance, conc[5], rtol=1e-12)
+    # R's infinitesimal-jackknife SE (per cluster when robust): depends on the ranks only
+    np.testing.assert_allclose(counts["std_err"], conc[6], rtol=1e-10)
     assert res.summary["n"].iloc[0] == ref["n"]
     assert res.summary["n_events"].iloc[0] == ref["nevent"]
 
@@ -167,6 +170,7 @@ def test_concordance_above_20000_rows_against_R(which):
     ref = REF["concordance"][f"grid_50000_{which}"]
     assert [c.concordant, c.discordant, c.tied_x, c.tied_y, c.tied_xy] == ref[:5]
     assert c.c_index == pytest.approx(ref[5], rel=1e-12)
+    assert c.std_err == pytest.approx(ref[6], rel=1e-10)
 
 
 def test_concordance_counting_process_against_R(heart):
@@ -174,6 +178,7 @@ def test_concordance_counting_process_against_R(heart):
                     heart["event"].to_numpy(bool), heart["age"].to_numpy(float))
     ref = REF["concordance"]["heart_age"]
     assert [c.concordant, c.discordant, c.tied_x, c.tied_y, c.tied_xy] == ref[:5]
+    assert c.std_err == pytest.approx(ref[6], rel=1e-10)
 
 
 def test_concordance_equals_the_pairwise_definition_on_small_data():

@@ -31,7 +31,7 @@ __all__ = ["Concordance", "concordance"]
 
 @dataclass(frozen=True)
 class Concordance:
-    """Pair counts and Harrell's C (see the module docstring for the definitions)."""
+    """Pair counts, Harrell's C and its standard error (R's infinitesimal jackknife)."""
 
     concordant: int
     discordant: int
@@ -39,6 +39,7 @@ class Concordance:
     tied_y: int
     tied_xy: int
     c_index: float
+    std_err: float = float("nan")
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -58,28 +59,44 @@ def _sort_with_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return keys[order], order
 
 
+def _count_in(keys: np.ndarray, lo: np.ndarray, hi: np.ndarray, space: int) -> np.ndarray:
+    """Per query, the number of ``keys`` in ``[lo, hi)`` (all integers in ``[0, space)``).
+
+    A table of cumulative counts when the key space is small (times in whole days: no sort at
+    all); otherwise sorted keys and binary searches of sorted needles.
+    """
+    if space <= 8 * (len(keys) + len(lo)) + 1024:
+        cum = np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=space))])
+        return cum[hi] - cum[lo]
+    block = np.sort(keys)
+    lo_sorted, order = _sort_with_order(lo)
+    out = np.empty(len(lo), dtype=np.int64)
+    out[order] = (np.searchsorted(block, hi[order], side="left")
+                  - np.searchsorted(block, lo_sorted, side="left"))
+    return out
+
+
 def _dominance(kp: np.ndarray, rank_p: np.ndarray, kq: np.ndarray, rank_q: np.ndarray,
                n_bits: int, width: int) -> np.ndarray:
     """Per query q: the number of points p with ``kp >= kq`` and ``rank_p < rank_q``.
 
     Keys are integer ranks below ``width``. ``rank_p < rank_q`` is split by the highest bit
     where the two ranks differ: at bit b the query has a 1 and the point a 0, and both share
-    the bits above b. Per bit, the points of each such block are sorted by key and counted
-    with ``searchsorted`` (the queries sorted too: binary searches of sorted needles are an
-    order of magnitude faster than of random ones).
+    the bits above b. Per bit, the points of each such block are counted by key
+    (:func:`_count_in`).
     """
     out = np.zeros(len(kq), dtype=np.int64)
     w = np.int64(width)
+    top = int(max(rank_p.max(initial=0), rank_q.max(initial=0)))
     for b in range(n_bits):
         pm = ((rank_p >> b) & 1) == 0
         qm = np.flatnonzero(((rank_q >> b) & 1) == 1)
         if not pm.any() or not len(qm):
             continue
-        block = np.sort((rank_p[pm] >> (b + 1)) * w + kp[pm])
-        lo, order = _sort_with_order((rank_q[qm] >> (b + 1)) * w + kq[qm])
-        hi = (lo // w + 1) * w
-        out[qm[order]] += (np.searchsorted(block, hi, side="left")
-                           - np.searchsorted(block, lo, side="left"))
+        g = rank_q[qm] >> (b + 1)
+        space = ((top >> (b + 1)) + 1) * width
+        out[qm] += _count_in((rank_p[pm] >> (b + 1)) * w + kp[pm], g * w + kq[qm],
+                             (g + 1) * w, int(space))
     return out
 
 
@@ -87,16 +104,36 @@ def _same_rank(kp: np.ndarray, rank_p: np.ndarray, kq: np.ndarray, rank_q: np.nd
                width: int) -> np.ndarray:
     """Per query q: the number of points p with ``kp >= kq`` and ``rank_p == rank_q``."""
     w = np.int64(width)
-    keys = np.sort(rank_p * w + kp)
-    lo, order = _sort_with_order(rank_q * w + kq)
-    out = np.empty(len(kq), dtype=np.int64)
-    out[order] = (np.searchsorted(keys, (lo // w + 1) * w, side="left")
-                  - np.searchsorted(keys, lo, side="left"))
+    top = int(max(rank_p.max(initial=0), rank_q.max(initial=0)))
+    return _count_in(rank_p * w + kp, rank_q * w + kq, (rank_q + 1) * w, (top + 1) * width)
+
+
+def _at_risk_pairs(k_stop: np.ndarray, rank: np.ndarray, k_ev: np.ndarray, r_ev: np.ndarray,
+                   n_bits: int, span: int, late: np.ndarray, k_entry: np.ndarray,
+                   ev: np.ndarray, t_below: np.ndarray, t_eq: np.ndarray,
+                   t_all: np.ndarray) -> np.ndarray:
+    """Per row j, its comparable pairs as the row at risk: events i in ``(entry_j, stop_j]``
+    (not tied with j on y) with a higher score (concordant), lower (discordant), equal."""
+    last = span - 1
+    f_ev = last - k_ev                  # flipped keys: "t_i <= stop_j" is "f_i >= f_j"
+    n_ev_upto = np.cumsum(np.bincount(k_ev, minlength=span))
+
+    def counts(k_q: np.ndarray, r_q: np.ndarray) -> np.ndarray:
+        lower = _dominance(f_ev, r_ev, last - k_q, r_q, n_bits, span)
+        same = _same_rank(f_ev, r_ev, last - k_q, r_q, span)
+        return np.column_stack([n_ev_upto[k_q] - lower - same, lower, same])
+
+    out = counts(k_stop, rank).astype(float)
+    if len(late):
+        # events at or before a late row's entry are not in its risk set
+        out[late] -= counts(k_entry, rank[late])
+    # events at j's own event time are tied with it on y (j itself among them)
+    out[ev] -= np.column_stack([t_all - t_below - t_eq, t_below, t_eq])
     return out
 
 
 def concordance(start: np.ndarray, stop: np.ndarray, event: np.ndarray,
-                score: np.ndarray) -> Concordance:
+                score: np.ndarray, *, cluster: np.ndarray | None = None) -> Concordance:
     """Harrell's C of a risk score (higher = earlier event) on ``(start, stop]`` data.
 
     Parameters
@@ -107,11 +144,16 @@ def concordance(start: np.ndarray, stop: np.ndarray, event: np.ndarray,
         Event at ``stop``.
     score : ndarray
         Risk score, e.g. a Cox model's linear predictor.
+    cluster : ndarray, optional, keyword-only
+        Cluster of each row (e.g. the subject): the standard error then sums each cluster's
+        influence first, as R's ``concordance(..., cluster = )`` and ``coxph(cluster = )``.
 
     Returns
     -------
     Concordance
-        Counts and C as R's ``concordance(..., reverse = TRUE)`` (``coxph``'s concordance).
+        Counts, C and its standard error as R's ``concordance(..., reverse = TRUE)``
+        (``coxph``'s concordance): the infinitesimal jackknife, ``sum(dfbeta^2) / 4`` with
+        ``dfbeta`` each row's (or cluster's) influence on Somers' d.
     """
     start = np.asarray(start, dtype=float)
     stop = np.asarray(stop, dtype=float)
@@ -155,13 +197,28 @@ def concordance(start: np.ndarray, stop: np.ndarray, event: np.ndarray,
     t_below = np.searchsorted(ev_key, ev_key, side="left") - grp
     t_eq = np.searchsorted(ev_key, ev_key, side="right") - grp - t_below
     t_all = np.searchsorted(ev_key, (ti + 1) * width, side="left") - grp
-    conc = int((below - t_below).sum())
-    tied_x = int((below_eq - below - t_eq).sum())
-    disc = int((total - below_eq - (t_all - t_below - t_eq)).sum())
+    ev_conc = below - t_below
+    ev_tx = below_eq - below - t_eq
+    ev_disc = total - below_eq - (t_all - t_below - t_eq)
+    conc, disc, tied_x = int(ev_conc.sum()), int(ev_disc.sum()), int(ev_tx.sum())
     tied_xy = int(((t_eq - 1).sum()) // 2)
     # R counts pairs tied on both in tied_xy only
     tied_y = int(((t_all - 1).sum()) // 2) - tied_xy
     denom = conc + disc + tied_x
     c = (conc + tied_x / 2) / denom if denom else float("nan")
+    std_err = float("nan")
+    if denom:
+        # R's infinitesimal jackknife: each row's pairs (as the event and as the row at risk)
+        pairs = np.zeros((len(stop), 3))
+        pairs[ev] = np.column_stack([ev_conc, ev_disc, ev_tx])
+        pairs += _at_risk_pairs(k_stop, rank, k_ev, r_ev, n_bits, span, late,
+                                inv[len(stop):], ev, t_below, t_eq, t_all)
+        somer = (conc - disc) / denom
+        dfbeta = ((pairs[:, 0] - pairs[:, 1]) / denom
+                  - somer / denom * pairs.sum(1))
+        if cluster is not None:
+            codes = np.unique(np.asarray(cluster), return_inverse=True)[1]
+            dfbeta = np.bincount(codes, weights=dfbeta)
+        std_err = float(np.sqrt((dfbeta ** 2).sum() / 4))
     return Concordance(concordant=conc, discordant=disc, tied_x=tied_x, tied_y=tied_y,
-                       tied_xy=tied_xy, c_index=float(c))
+                       tied_xy=tied_xy, c_index=float(c), std_err=std_err)

@@ -109,8 +109,8 @@ class CoxResult(AnalysisResult):
     loglik : float
         Partial log-likelihood at the fit (``loglik_null`` at coefficients 0).
     concordance : float
-        Harrell's C of the linear predictor (R's ``concordance``); counts in
-        ``concordance_counts``.
+        Harrell's C of the linear predictor (R's ``concordance``); counts and ``std_err`` (R's
+        infinitesimal jackknife, summed per cluster when robust) in ``concordance_counts``.
     """
 
     tests: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -286,7 +286,7 @@ def cox_ph(tte: pd.DataFrame, *, covariates: Sequence[str],
     if bad_ph:
         notes.append(f"proportional hazards doubtful for {', '.join(bad_ph)} (cox.zph p < "
                      "0.05)")
-    conc = concordance_index(start, stop, event, xm @ coef)
+    conc = concordance_index(start, stop, event, xm @ coef, cluster=codes)
     return CoxResult(
         summary=summary, exclusions=exclusions,
         params={"covariates": covariates, "reference": _references(data, terms, reference),

@@ -320,7 +320,8 @@ def _print_cox(console: Any, cox: Any) -> None:
         console.print(f"{names[r['test']]} test: chi2 {r['statistic']:.3f} on {r['df']} df, p "
                       f"{r['p']:.4g}" + (" (assumes independent rows)"
                                          if r["assumes_independence"] else ""))
-    console.print(f"concordance {cox.concordance:.4f}; PH global test p "
+    console.print(f"concordance {cox.concordance:.4f} (se "
+                  f"{cox.concordance_counts.get('std_err', float('nan')):.4f}); PH global test p "
                   f"{ph.get('GLOBAL', float('nan')):.4g}")
 
 
