@@ -195,10 +195,17 @@ def _fmt(structure: CovarianceStructure, theta: np.ndarray) -> str:
 
 def _eval(theta: np.ndarray, patterns: list[Pattern], structure: CovarianceStructure,
           reml: bool, n_obs: int) -> Evaluation | None:
+    # near the boundary (a variance -> 0, a correlation -> 1) the derivatives overflow: such
+    # a point is treated as infeasible (the step is halved), not reported as a numpy warning
     try:
-        return evaluate(theta, patterns, structure, reml=reml, n_obs=n_obs)
-    except SingularCovarianceError:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            ev = evaluate(theta, patterns, structure, reml=reml, n_obs=n_obs)
+    except (SingularCovarianceError, np.linalg.LinAlgError):
         return None
+    parts = [ev.f, ev.grad, ev.hess, ev.expected]
+    if not all(np.all(np.isfinite(x)) for x in parts):
+        return None
+    return ev
 
 
 def _row(it: int, kind: str, length: float, ev: Evaluation, crit: float) -> dict[str, object]:
