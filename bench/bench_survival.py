@@ -54,9 +54,10 @@ c2 <- cpu()
 cat(sprintf(paste0('{"read": %.17g, "analysis": %.17g, "analysis_cpu": %.17g, ',
                    '"median": [%.17g, %.17g], ',
                    '"logrank": %.17g, "coef": [%.17g, %.17g], "se": [%.17g, %.17g], ',
-                   '"concordance": %.17g, "zph_global": %.17g}\n'),
+                   '"concordance": %.17g, "concordance_se": %.17g, "zph_global": %.17g}\n'),
     t1 - t0, t2 - t1, c2 - c1, med[1], med[2], lr$chisq, coef(fit)[1], coef(fit)[2],
     sqrt(diag(fit$var))[1], sqrt(diag(fit$var))[2], fit$concordance[["concordance"]],
+    fit$concordance[["std"]],
     zph$table["GLOBAL", "chisq"]))
 """
 
@@ -106,6 +107,7 @@ def worker(csv: Path) -> dict[str, Any]:
             "logrank": float(lr.summary["statistic"].iloc[0]),
             "coef": s["coef"].tolist(), "se": s["se"].tolist(),
             "concordance": cox.concordance,
+            "concordance_se": cox.concordance_counts["std_err"],
             "zph_global": float(cox.ph_test["chisq"].iloc[-1])}
 
 
@@ -129,7 +131,8 @@ def _r_available() -> str | None:
 
 def _max_rel(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, float]:
     out = {}
-    for key in ("median", "logrank", "coef", "se", "concordance", "zph_global"):
+    for key in ("median", "logrank", "coef", "se", "concordance", "concordance_se",
+                "zph_global"):
         a = np.atleast_1d(np.asarray(ours[key], dtype=float))
         b = np.atleast_1d(np.asarray(theirs[key], dtype=float))
         out[key] = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
