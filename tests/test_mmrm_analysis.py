@@ -235,6 +235,7 @@ def test_cli_text_and_options():
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--visit-days", "56"], "at least two visits"),
+    (["--visit-days", "7,56", "--vcov", "empirical"], "empirical (sandwich) SEs go with"),
     (["--visit-days", "7,56", "--df", "kr", "--method", "ml"], "need REML"),
     (["--visit-days", "7,x"], "comma-separated whole numbers"),
 ])
@@ -312,3 +313,12 @@ def test_missing_values_are_refused_by_the_core():
 def test_a_visit_without_any_value_is_an_error_not_dropped(sky):
     with pytest.raises(AnalysisError, match=r"at visit\(s\) \['day 200'\]"):
         mmrm_analysis(sky.measurements, sky.subjects, visit_days=[7, 56, 200])
+
+
+def test_empirical_ses_on_skyler(sky, default):
+    res = mmrm_analysis(sky.measurements, sky.subjects, visit_days=DAYS, vcov="empirical",
+                        df="between-within")
+    assert res.params["vcov"] == "empirical" and any("sandwich" in n for n in res.notes)
+    np.testing.assert_allclose(res.summary["estimate"], default.summary["estimate"],
+                               rtol=1e-9, atol=1e-12)
+    assert not np.allclose(res.summary["se"], default.summary["se"])

@@ -48,6 +48,13 @@ class DfMethod(StrEnum):
     between_within = "between-within"
 
 
+class Vcov(StrEnum):
+    """Covariance of the fixed effects."""
+
+    model = "model"
+    empirical = "empirical"
+
+
 class Method(StrEnum):
     """Estimation method."""
 
@@ -62,7 +69,7 @@ COLUMNS = ["visit", "kind", "arm", "reference", "estimate", "se", "df", "statist
 def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | None,
              baseline_window: str, covariate: list[str], reference: str | None,
              cov: Covariance, df: DfMethod, method: Method, adjust: str | None,
-             mapping: str | None, fmt: OutputFormat) -> None:
+             mapping: str | None, fmt: OutputFormat, vcov: str = "model") -> None:
     """Load the cohort, fit the MMRM and print it (shared with ``ancova --mixed``)."""
     from cohort.analysis.multiplicity import check_adjust
     from cohort.errors import AnalysisError
@@ -81,7 +88,7 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
     res = mmrm_analysis(c.measurements, c.subjects, param=param, visit_days=days,
                         half_width=window, baseline_window=bw, covariates=covariate,
                         reference=reference, covariance=cov.value, method=method.value,
-                        df=df.value, adjust=adjust)
+                        df=df.value, vcov=vcov, adjust=adjust)
     cols = COLUMNS if adjust != "none" else [c for c in COLUMNS if c != "p_adjusted"]
     _emit(res, fmt, path, cols)
     if fmt is OutputFormat.text:
@@ -116,6 +123,9 @@ def mmrm_cmd(
                                 "satterthwaite, kr (SAS ddfm=kr), kr-linear (SAS "
                                 "ddfm=kr(linear)), residual, between-within."),
     method: Method = typer.Option(Method.reml, "--method", help="reml or ml."),
+    vcov: Vcov = typer.Option(Vcov.model, "--vcov", help="model (model-based SEs) or "
+                              "empirical (sandwich, SAS EMPIRICAL; with --df between-within "
+                              "or residual)."),
     adjust: str | None = typer.Option(None, "--adjust", help="Multiplicity adjustment of the "
                                       "arms vs reference at each visit: none, dunnett, holm, "
                                       "hochberg, bonferroni, sidak."),
@@ -126,4 +136,5 @@ def mmrm_cmd(
     means and arms vs reference (unstructured, REML, Satterthwaite by default)."""
     run_mmrm(path, param=param, visit_days=visit_days, window=window,
              baseline_window=baseline_window, covariate=covariate, reference=reference,
-             cov=cov, df=df, method=method, adjust=adjust, mapping=mapping, fmt=fmt)
+             cov=cov, df=df, method=method, adjust=adjust, mapping=mapping, fmt=fmt,
+             vcov=vcov.value)

@@ -2,9 +2,9 @@
 
 Modules: :mod:`.covariance` (structures in SAS's parametrisation), :mod:`.likelihood`
 (REML/ML with analytic derivatives), :mod:`.fit` (Newton-Raphson), :mod:`.dof`
-(Satterthwaite, Kenward-Roger, residual, between-within), :mod:`.model` (design, LS means,
-contrasts), :mod:`.type3` (F tests, SAS Type 3), :mod:`.analysis` (change from baseline per
-visit on a cohort).
+(Satterthwaite, Kenward-Roger, residual, between-within), :mod:`.robust` (sandwich),
+:mod:`.model` (design, LS means, contrasts), :mod:`.type3` (F tests, SAS Type 3),
+:mod:`.analysis` (change from baseline per visit on a cohort).
 """
 
 from cohort.analysis.mmrm.analysis import MmrmResult, mmrm_analysis

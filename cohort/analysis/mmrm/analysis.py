@@ -161,7 +161,7 @@ def adjust_visit_family(model: MmrmModel, lmat: np.ndarray, dfs: Sequence[float]
 
 def fit_change_mmrm(usable: pd.DataFrame, *, arms: list[str], visits: list[str],
                     covariates: Sequence[str], covariance: str, method: str, df: str,
-                    baseline: bool = True) -> MmrmModel:
+                    vcov: str = "model", baseline: bool = True) -> MmrmModel:
     """Fit ``change ~ arm * visit + baseline * visit (+ covariates)`` on change rows."""
     if len(visits) < 2:
         raise AnalysisError(f"an MMRM needs at least two visits; only {visits} has data: for "
@@ -180,7 +180,7 @@ def fit_change_mmrm(usable: pd.DataFrame, *, arms: list[str], visits: list[str],
     inter = [("arm", "visit")] + ([("visit", "baseline")] if baseline else [])
     return mmrm(usable, response="change", subject="subject_id", visit="visit",
                 visit_levels=visits, factors=factors, numeric=numeric, interactions=inter,
-                covariance=covariance, method=method, df=df)
+                covariance=covariance, method=method, df=df, vcov=vcov)
 
 
 def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
@@ -189,7 +189,8 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
                   baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
                   covariates: Sequence[str] = (), reference: str | None = None,
                   covariance: str = "us", method: str = "reml", df: str = "satterthwaite",
-                  adjust: str | None = None, conf_level: float = 0.95) -> MmrmResult:
+                  vcov: str = "model", adjust: str | None = None,
+                  conf_level: float = 0.95) -> MmrmResult:
     """MMRM of change from baseline over the visits: LS means and arms vs reference.
 
     Parameters
@@ -212,6 +213,9 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
     method : {"reml", "ml"}, keyword-only
     df : {"satterthwaite", "kr", "kr-linear", "residual", "between-within"}, keyword-only
         Denominator degrees of freedom (see :mod:`cohort.analysis.mmrm.dof`).
+    vcov : {"model", "empirical"}, keyword-only
+        Model-based covariance of the fixed effects, or the empirical sandwich (SAS
+        ``EMPIRICAL``; needs ``df`` residual or between-within).
     adjust : {None, "none", "dunnett", "holm", "hochberg", "bonferroni", "sidak"}, keyword-only
         Multiplicity adjustment of the arms-vs-reference comparisons at each visit (see
         :mod:`cohort.analysis.multiplicity`); None or ``"none"``: none.
@@ -256,7 +260,7 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
                             f"value; the comparison needs the reference arm {levels[0]!r} and "
                             "at least one other")
     model = fit_change_mmrm(usable, arms=arms, visits=present, covariates=covariates,
-                            covariance=covariance, method=method, df=df)
+                            covariance=covariance, method=method, df=df, vcov=vcov)
     days = {v.label: v.day for v in visit_list}
     rows = mmrm_rows(model, usable, arms=arms, visit_days=days,
                      excluded=excl["visit"].value_counts() if len(excl) else pd.Series(),
@@ -275,7 +279,7 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
         params={"param": param, "visits": [v.__dict__ for v in visit_list],
                 "baseline_window": list(baseline_window), "covariates": covariates,
                 "reference": arms[0], "covariance": covariance, "method": method, "df": df,
-                "adjust": adjust, "conf_level": conf_level},
+                "vcov": vcov, "adjust": adjust, "conf_level": conf_level},
         notes=notes, coefficients=model.coefficients(conf_level),
         covariance=fit.covariance_parameters(),
         covariance_matrix=pd.DataFrame(fit.sigma, index=present, columns=present),
@@ -302,7 +306,9 @@ def describe(model: MmrmModel, covariates: Sequence[str]) -> str:
     fit = model.fit
     cov = f" + {' + '.join(covariates)}" if covariates else ""
     return (f"MMRM: change ~ arm * visit + baseline * visit{cov}; {STRUCTURES[fit.structure.code]}"
-            f" covariance; {'REML' if fit.reml else 'ML'}; {model.df_method} df; converged in "
+            f" covariance; {'REML' if fit.reml else 'ML'}; {model.df_method} df"
+            f"{'; empirical (sandwich) SEs' if model.vcov_type == 'empirical' else ''}; "
+            "converged in "
             f"{int(fit.history['iteration'].max())} iteration(s); missing visits not imputed "
             "(valid under missing at random)")
 

@@ -28,6 +28,7 @@ from cohort.analysis.mmrm.dof import (
     satterthwaite_df,
 )
 from cohort.analysis.mmrm.fit import MmrmFit, fit_covariance
+from cohort.analysis.mmrm.robust import empirical_vcov
 from cohort.errors import AnalysisError
 
 __all__ = ["MmrmModel", "mmrm"]
@@ -47,7 +48,10 @@ class MmrmModel:
     df_method : str
     vcov : ndarray
         Covariance of the fixed effects used for inference (Kenward-Roger adjusted for
-        ``kr``/``kr-linear``, else model-based).
+        ``kr``/``kr-linear``, the sandwich for ``vcov_type == "empirical"``, else
+        model-based).
+    vcov_type : str
+        ``"model"`` or ``"empirical"``.
     """
 
     fit: MmrmFit
@@ -57,6 +61,7 @@ class MmrmModel:
     vcov: np.ndarray
     _w: np.ndarray | None = None
     _bw: np.ndarray | None = None
+    vcov_type: str = "model"
 
     @property
     def beta(self) -> np.ndarray:
@@ -119,7 +124,7 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
          visit_levels: Sequence[Any], factors: Mapping[str, Sequence[Any]] | None = None,
          numeric: Sequence[str] = (), interactions: Sequence[tuple[str, str]] = (),
          covariance: str = "us", method: str = "reml", df: str = "satterthwaite",
-         theta: np.ndarray | None = None) -> MmrmModel:
+         vcov: str = "model", theta: np.ndarray | None = None) -> MmrmModel:
     """Fit a mixed model for repeated measures (functional core).
 
     Parameters
@@ -141,6 +146,10 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
     covariance : {"us", "cs", "csh", "ar1", "ar1h", "toep", "toeph"}
     method : {"reml", "ml"}
     df : {"satterthwaite", "kr", "kr-linear", "residual", "between-within"}
+    vcov : {"model", "empirical"}
+        Covariance of the fixed effects: model-based, or the empirical sandwich (SAS
+        ``EMPIRICAL``, :mod:`.robust`; with ``df`` residual or between-within, SAS's default
+        for it being between-within).
     theta : ndarray or None
         Fixed covariance parameters (SAS ``PARMS / NOITER``); None: estimated.
 
@@ -161,6 +170,11 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
         raise AnalysisError(f"method must be 'reml' or 'ml', got {method!r}")
     if df not in DF_METHODS:
         raise AnalysisError(f"unknown df method {df!r}; use one of " + ", ".join(DF_METHODS))
+    if vcov not in ("model", "empirical"):
+        raise AnalysisError(f"vcov must be 'model' or 'empirical', got {vcov!r}")
+    if vcov == "empirical" and df not in ("residual", "between-within"):
+        raise AnalysisError("empirical (sandwich) SEs go with residual or between-within "
+                            f"degrees of freedom (SAS's default: between-within), not {df!r}")
     if df in ("kr", "kr-linear") and method != "reml":
         raise AnalysisError("Kenward-Roger degrees of freedom need REML (method='reml'), as "
                             "in SAS and R mmrm")
@@ -203,12 +217,14 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
     _check_estimable(structure, subj, vis, n_obs, p, method, visit_levels)
     y = data[response].to_numpy(dtype=float)
     fit = fit_covariance(y, x, subj, vis, structure, reml=method == "reml", theta=theta)
-    vcov, w, bw = fit.vcov, None, None
+    vcov_beta, w, bw = fit.vcov, None, None
     if df in ("kr", "kr-linear"):
-        vcov, w = kenward_roger(fit, linear=df == "kr-linear")
+        vcov_beta, w = kenward_roger(fit, linear=df == "kr-linear")
     elif df == "between-within":
         bw = between_within_df(x, subj)
-    return MmrmModel(fit, design, visit_levels, df, vcov, w, bw)
+    if vcov == "empirical":
+        vcov_beta = empirical_vcov(fit, y, x, subj, vis)
+    return MmrmModel(fit, design, visit_levels, df, vcov_beta, w, bw, vcov)
 
 
 def _first_dependent(x: np.ndarray) -> int | None:
