@@ -124,7 +124,8 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
          visit_levels: Sequence[Any], factors: Mapping[str, Sequence[Any]] | None = None,
          numeric: Sequence[str] = (), interactions: Sequence[tuple[str, str]] = (),
          covariance: str = "us", method: str = "reml", df: str = "satterthwaite",
-         vcov: str = "model", theta: np.ndarray | None = None) -> MmrmModel:
+         vcov: str = "model", weights: str | None = None,
+         theta: np.ndarray | None = None) -> MmrmModel:
     """Fit a mixed model for repeated measures (functional core).
 
     Parameters
@@ -150,6 +151,10 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
         Covariance of the fixed effects: model-based, or the empirical sandwich (SAS
         ``EMPIRICAL``, :mod:`.robust`; with ``df`` residual or between-within, SAS's default
         for it being between-within).
+    weights : str or None
+        Column of positive record weights (SAS ``WEIGHT``, R mmrm ``weights =``): a record's
+        covariance row and column are divided by the square root of its weight,
+        ``V_i = W_i^-1/2 Sigma W_i^-1/2``.
     theta : ndarray or None
         Fixed covariance parameters (SAS ``PARMS / NOITER``); None: estimated.
 
@@ -178,7 +183,8 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
     if df in ("kr", "kr-linear") and method != "reml":
         raise AnalysisError("Kenward-Roger degrees of freedom need REML (method='reml'), as "
                             "in SAS and R mmrm")
-    used = [response, subject, visit, *(factors or {}), *numeric]
+    used = [response, subject, visit, *(factors or {}), *numeric,
+            *([weights] if weights else [])]
     for col in dict.fromkeys(used):
         if col not in data.columns:
             raise AnalysisError(f"column {col!r} is not in the data; columns: "
@@ -216,14 +222,29 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
     structure = make_structure(covariance, len(visit_levels))
     _check_estimable(structure, subj, vis, n_obs, p, method, visit_levels)
     y = data[response].to_numpy(dtype=float)
-    fit = fit_covariance(y, x, subj, vis, structure, reml=method == "reml", theta=theta)
+    if weights is None:
+        fit = fit_covariance(y, x, subj, vis, structure, reml=method == "reml", theta=theta)
+    else:
+        w = data[weights].to_numpy(dtype=float)
+        if not np.all(np.isfinite(w) & (w > 0)):
+            raise AnalysisError(f"weights {weights!r} must be positive and finite; "
+                                f"{int((~(np.isfinite(w) & (w > 0))).sum())} record(s) are not")
+        # V_i = W^-1/2 Sigma W^-1/2: fit sqrt(w) y on sqrt(w) X with Sigma, and add the
+        # Jacobian term -sum(log w) to -2 log L
+        root = np.sqrt(w)
+        fit = fit_covariance(y * root, x * root[:, None], subj, vis, structure,
+                             reml=method == "reml", theta=theta)
+        shift = -float(np.log(w).sum())
+        fit.minus2ll += shift
+        fit.history["minus2ll"] += shift
+        y, x_fit = y * root, x * root[:, None]
     vcov_beta, w, bw = fit.vcov, None, None
     if df in ("kr", "kr-linear"):
         vcov_beta, w = kenward_roger(fit, linear=df == "kr-linear")
     elif df == "between-within":
         bw = between_within_df(x, subj)
     if vcov == "empirical":
-        vcov_beta = empirical_vcov(fit, y, x, subj, vis)
+        vcov_beta = empirical_vcov(fit, y, x if weights is None else x_fit, subj, vis)
     return MmrmModel(fit, design, visit_levels, df, vcov_beta, w, bw, vcov)
 
 
