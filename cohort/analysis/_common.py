@@ -35,7 +35,8 @@ def arm_levels(subjects: pd.DataFrame, reference: str | None,
     subjects : DataFrame
         Subjects table (``arm``, ``control``).
     reference : str or None
-        Reference arm; None: the control arm (the first arm in order if there is none).
+        Reference arm; None: the control arm, or, when no arm is a control arm, the first
+        arm by name (whatever ``arm_order`` says: the same rule in every analysis).
     arm_order : sequence of str or None
         Every arm once, in dose order.
 
@@ -64,8 +65,12 @@ def arm_levels(subjects: pd.DataFrame, reference: str | None,
             raise AnalysisError(f"several control arms ({ctrl_arms}); choose the reference "
                                 "arm (reference=..., --reference) or relabel them as one arm")
         else:
-            reference = (list(arm_order) if arm_order else arms)[0]
-            notes.append(f"no control arm: {reference!r} is the reference arm")
+            # one rule for every analysis: the first arm by name, never the dose order (which
+            # depends on the infusions table), so ancova, effect-modification, responders and
+            # remission compare the same way round
+            reference = arms[0]
+            notes.append(f"no control arm: {reference!r} (the first arm by name) is the "
+                         "reference arm; choose another with reference=... (--reference)")
     if reference not in arms:
         raise AnalysisError(f"reference arm {reference!r} is not in the cohort; arms: {arms}")
     order = list(arm_order) if arm_order else arms

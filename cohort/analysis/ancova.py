@@ -7,9 +7,9 @@ treatment contrasts with the reference arm first), fitted by statsmodels' ``OLS`
 
 * **LS means** per arm with SE and CI, covariates at their means and categorical covariates
   averaged with equal weights over their levels (what R's ``emmeans`` does by default);
-* **each arm vs the reference** (the control arm): difference, SE, CI, t, p, optionally
-  adjusted for multiplicity with :func:`statsmodels.stats.multitest.multipletests` (p-values
-  only; the intervals stay unadjusted);
+* **each arm vs the reference** (the control arm): difference, SE, CI, t, p, and, as a
+  family, adjusted p-values and simultaneous intervals (:mod:`cohort.analysis.multiplicity`:
+  none, Dunnett from the contrasts' own correlation, Holm, Hochberg, Bonferroni, Sidak);
 * a **linear dose-trend contrast** across arms ordered by dose, with the integer orthogonal
   polynomial coefficients R's ``emmeans`` uses for ``"poly"`` (e.g. -3, -1, 1, 3 for four
   arms), or centred dose scores.
@@ -18,6 +18,10 @@ Optionally the **repeated-measures model over visits** (``mixed=True``): the def
 :mod:`cohort.analysis.mmrm` (``change ~ arm * visit + baseline * visit``, unstructured
 covariance, REML, Satterthwaite df), LS means and arm vs reference at each visit (rows with
 ``model == "mmrm"``); ``cohort analyze mmrm`` has its other options.
+
+Intervals and tests use the t distribution on the residual df (R ``lm``/``emmeans``), or with
+``ci="normal"`` the standard normal (estimate +- 1.96 x SE, as some published trial analyses
+report them; ``emmeans(..., df = Inf)``).
 
 Every subject left out (no baseline, no value in the visit window, missing covariate) is
 listed in ``exclusions`` with the reason; nothing is dropped silently.
@@ -39,8 +43,10 @@ from cohort.analysis.linear_model import (
     Design,
     LinearFit,
     build_design,
+    check_ci,
     fit_ols,
 )
+from cohort.analysis.multiplicity import adjust_comparisons, check_adjust
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit, resolve_visits
 from cohort.errors import AnalysisError
@@ -87,7 +93,7 @@ def fit_ancova(data: pd.DataFrame, *, response: str = "change", arm: str = "arm"
                baseline: str | None = "baseline", covariates: Sequence[str] = (),
                arm_levels: Sequence[Any], conf_level: float = 0.95,
                adjust: str | None = None, trend_scores: Sequence[float] | None = None,
-               trend_arms: Sequence[Any] | None = None) -> _VisitFit:
+               trend_arms: Sequence[Any] | None = None, ci: str = "t") -> _VisitFit:
     """ANCOVA on one visit's rows (functional core; see :func:`ancova_analysis`).
 
     Parameters
@@ -104,12 +110,17 @@ def fit_ancova(data: pd.DataFrame, *, response: str = "change", arm: str = "arm"
         Arms, reference first.
     conf_level : float
     adjust : str or None
-        ``multipletests`` method for the arm-vs-reference p-values (e.g. ``"holm"``).
+        Multiplicity adjustment of the arm-vs-reference family (``"none"``, ``"dunnett"``,
+        ``"holm"``, ``"hochberg"``, ``"bonferroni"``, ``"sidak"``; None: ``"none"``).
     trend_scores : sequence of float or None
         Scores of ``trend_arms`` for the trend contrast (centred); None: ``poly_linear``.
     trend_arms : sequence or None
         Arms in dose order for the trend; None: no trend.
+    ci : {"t", "normal"}
+        t on the residual df, or normal (z) p-values and intervals.
     """
+    adjust = check_adjust(adjust)
+    check_ci(ci)
     cov_numeric, cov_factors = split_covariates(data, covariates)
     factors: dict[str, list[Any]] = {arm: list(arm_levels), **cov_factors}
     numeric = ([baseline] if baseline else []) + cov_numeric
@@ -118,25 +129,24 @@ def fit_ancova(data: pd.DataFrame, *, response: str = "change", arm: str = "arm"
     counts = data[arm].value_counts()
     ls_rows = []
     for a in arm_levels:
-        res = fit.contrast(design.row({arm: a}), conf_level)
+        res = fit.contrast(design.row({arm: a}), conf_level, ci)
         ls_rows.append({"arm": a, "n": int(counts.get(a, 0)), **res})
     lsmeans = pd.DataFrame(ls_rows)
     ref = arm_levels[0]
-    c_rows = []
+    c_rows, lvecs = [], []
     for a in arm_levels[1:]:
         lvec = design.row({arm: a}) - design.row({arm: ref})
+        lvecs.append(lvec)
         c_rows.append({"arm": a, "reference": ref,
                        "n": int(counts.get(a, 0) + counts.get(ref, 0)),
-                       **fit.contrast(lvec, conf_level)})
+                       **fit.contrast(lvec, conf_level, ci)})
     contrasts = pd.DataFrame(c_rows)
-    if adjust and len(contrasts):
-        from statsmodels.stats.multitest import multipletests
-        try:
-            contrasts["p_adjusted"] = multipletests(contrasts["p"].to_numpy(),
-                                                    method=adjust)[1]
-        except ValueError as exc:
-            raise AnalysisError(f"unknown multiplicity adjustment {adjust!r} ({exc}); use "
-                                "e.g. holm, bonferroni, hommel, fdr_bh") from None
+    if len(contrasts):
+        lmat = np.asarray(lvecs)
+        fam = adjust_comparisons(lmat @ fit.coef, lmat @ fit.cov @ lmat.T,
+                                 df=None if ci == "normal" else float(fit.df_resid),
+                                 method=adjust, conf_level=conf_level)
+        contrasts = pd.concat([contrasts, fam.frame()], axis=1)
     trend = pd.DataFrame()
     if trend_arms is not None and len(trend_arms) >= 3:
         k = len(trend_arms)
@@ -146,7 +156,7 @@ def fit_ancova(data: pd.DataFrame, *, response: str = "change", arm: str = "arm"
             s = np.asarray(trend_scores, dtype=float)
             coefs = s - s.mean()
         lvec = sum(c * design.row({arm: a}) for c, a in zip(coefs, trend_arms, strict=True))
-        res = fit.contrast(np.asarray(lvec), conf_level)
+        res = fit.contrast(np.asarray(lvec), conf_level, ci)
         trend = pd.DataFrame([{"arm": " < ".join(map(str, trend_arms)),
                                "coefficients": ", ".join(f"{c:g}" for c in coefs),
                                "n": int(sum(counts.get(a, 0) for a in trend_arms)), **res}])
@@ -199,9 +209,14 @@ class AncovaResult(AnalysisResult):
     ``kind`` (``"lsmean"``: adjusted mean change of an arm; ``"vs_reference"``: arm minus
     reference arm; ``"trend"``: linear dose-trend contrast), ``arm``, ``reference``,
     ``estimate`` (change in the parameter's canonical unit, e.g. HbA1c percentage points),
-    ``se``, ``ci_lower``, ``ci_upper``, ``df``, ``statistic`` (t),
-    ``p``, ``p_adjusted`` (when ``adjust`` was given), ``n`` (subjects in the arm(s)
-    compared), ``n_excluded`` (subjects left out at that visit).
+    ``se``, ``ci_lower``, ``ci_upper``, ``df``, ``statistic`` (t; z with ``ci="normal"``),
+    ``p``, and for the arm-vs-reference rows ``p_adjusted``, ``ci_lower_adjusted``,
+    ``ci_upper_adjusted`` (family-wise over the arms at that visit),
+    ``adjust`` (the adjustment, ``ci_upper_adjusted`` (family-wise over the arms at that visit),
+    ``adjust`` (the adjustment of the p-values) and ``ci_adjust`` (of the intervals:
+    Bonferroni for Holm and Hochberg, as emmeans), ``n`` (subjects in the arm(s) compared),
+    ``n_excluded`` (subjects left out at that visit). ``params["ci"]`` names the interval
+    method (``"t"`` or ``"normal"``).
 
     ``coefficients``: per visit, the ``lm`` coefficient table (``visit``, ``term``,
     ``estimate``, ``se``, ``t``, ``p``, ``ci_lower``, ``ci_upper``). ``data``: the rows
@@ -222,7 +237,8 @@ class AncovaResult(AnalysisResult):
 
 
 SUMMARY_COLUMNS = ["visit", "visit_day", "model", "kind", "arm", "reference", "estimate", "se",
-                   "ci_lower", "ci_upper", "df", "statistic", "p", "p_adjusted", "n",
+                   "ci_lower", "ci_upper", "df", "statistic", "p", "p_adjusted",
+                   "ci_lower_adjusted", "ci_upper_adjusted", "adjust", "ci_adjust", "n",
                    "n_excluded"]
 
 
@@ -235,7 +251,7 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                     covariates: Sequence[str] = (), reference: str | None = None,
                     arm_order: Sequence[str] | None = None, adjust: str | None = None,
                     trend: bool = True, trend_scores: str = "poly", mixed: bool = False,
-                    conf_level: float = 0.95) -> AncovaResult:
+                    conf_level: float = 0.95, ci: str = "t") -> AncovaResult:
     """ANCOVA of change from baseline at each visit: LS means, arm vs reference, dose trend.
 
     Parameters
@@ -253,13 +269,17 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     covariates : sequence of str, keyword-only
         Extra subjects columns (numeric: linear; text/boolean: factor).
     reference : str or None, keyword-only
-        Reference arm; default: the control arm (the first arm in order if there is none).
+        Reference arm; default: the control arm (the first arm by name if there is none;
+        the same rule as every other analysis).
     arm_order : sequence of str or None, keyword-only
         Arms in dose order; default: by median cumulative cells/kg (control 0), else by
         name.
     adjust : str or None, keyword-only
-        Multiplicity adjustment of the arm-vs-reference p-values (``multipletests``
-        method: ``"holm"``, ``"bonferroni"``, ``"fdr_bh"``, ...).
+        Multiplicity adjustment of the arm-vs-reference comparisons at each visit:
+        ``"none"`` (default; None is the same), ``"dunnett"``, ``"holm"``, ``"hochberg"``,
+        ``"bonferroni"`` or ``"sidak"`` (:func:`cohort.analysis.multiplicity.
+        adjust_comparisons`). R's emmeans adjusts ``"trt.vs.ctrl"`` by default (its
+        ``"dunnettx"`` approximation); this function does not unless asked.
     trend : bool, keyword-only
         Add the linear dose-trend contrast (needs >= 3 arms in dose order).
     trend_scores : {"poly", "dose"}, keyword-only
@@ -269,11 +289,15 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         Also fit the MMRM over all scheduled visits (default model of
         :func:`cohort.analysis.mmrm.mmrm_analysis`).
     conf_level : float, keyword-only
+    ci : {"t", "normal"}, keyword-only
+        t on the residual df (R ``lm``, emmeans) or normal (z) p-values and intervals.
 
     Returns
     -------
     AncovaResult
     """
+    adjust = check_adjust(adjust)
+    check_ci(ci)
     if not 0 < conf_level < 1:
         raise AnalysisError(f"conf_level must be between 0 and 1, got {conf_level!r}")
     if trend_scores not in ("poly", "dose"):
@@ -323,7 +347,7 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                 "at least one other")
         vt = [a for a in (trend_arms or []) if a in present]
         vf = fit_ancova(v_rows, covariates=covariates, arm_levels=present,
-                        conf_level=conf_level, adjust=adjust,
+                        conf_level=conf_level, adjust=adjust, ci=ci,
                         trend_scores=([s for a, s in zip(trend_arms, scores, strict=True)
                                        if a in present] if scores else None),
                         trend_arms=vt if trend_arms is not None and len(vt) >= 3 else None)
@@ -336,11 +360,12 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         for r in vf.trend.to_dict("records"):
             r.pop("coefficients")
             rows.append({**common, "kind": "trend", **r})
-        coef_tables.append(vf.fit.coefficients(conf_level).assign(visit=v_label))
+        coef_tables.append(vf.fit.coefficients(conf_level, ci).assign(visit=v_label))
     if not rows:
         raise AnalysisError(f"no subject has both a baseline and a {param} value at the visits "
                             "asked for; first reasons: "
                             + "; ".join(excl["reason"].astype(str).unique()[:3]))
+    notes.append(_inference_note(adjust, ci, conf_level))
     if mixed:  # the repeated-measures model is the MMRM (cohort.analysis.mmrm)
         from cohort.analysis.mmrm.analysis import ancova_mmrm_rows
 
@@ -354,5 +379,27 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                 "baseline_window": list(baseline_window), "covariates": covariates,
                 "reference": levels[0], "arm_order": dose_order, "adjust": adjust,
                 "trend": trend, "trend_scores": trend_scores, "mixed": mixed,
-                "conf_level": conf_level},
+                "conf_level": conf_level, "ci": ci},
         notes=notes, coefficients=coefficients, data=usable, doses=doses)
+
+
+def _inference_note(adjust: str, ci: str, conf_level: float) -> str:
+    """What the p-values and intervals are, in words (printed with the result)."""
+    from scipy import stats
+
+    what = ("t tests and t intervals on the residual degrees of freedom" if ci == "t" else
+            "normal (z) tests and intervals, estimate +- "
+            f"{stats.norm.isf((1 - conf_level) / 2):.3f} x SE")
+    if adjust == "none":
+        fam = ("arm-vs-reference p-values and intervals not adjusted for multiplicity (R "
+               "emmeans' trt.vs.ctrl is Dunnett-adjusted by default; ask with --adjust)")
+    elif adjust == "dunnett":
+        fam = ("arm-vs-reference p-values and simultaneous intervals Dunnett-adjusted from "
+               "the model's correlation of the contrasts (multivariate "
+               f"{'t' if ci == 't' else 'normal'}; emmeans adjust='mvt', multcomp)")
+    else:
+        ci_adj = "bonferroni" if adjust in ("holm", "hochberg") else adjust
+        fam = (f"arm-vs-reference p-values {adjust}-adjusted, intervals {ci_adj}-adjusted "
+               "(family: the arms vs the reference at each visit)")
+    return f"{what}; {fam}"
+

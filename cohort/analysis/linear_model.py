@@ -30,10 +30,32 @@ from cohort.errors import AnalysisError
 if TYPE_CHECKING:
     from statsmodels.regression.linear_model import RegressionResultsWrapper
 
-__all__ = ["INTERCEPT", "Design", "LinearFit", "build_design", "first_dependent_column",
-           "fit_ols"]
+__all__ = ["CI_METHODS", "INTERCEPT", "Design", "LinearFit", "build_design", "check_ci",
+           "first_dependent_column", "fit_ols"]
 
 INTERCEPT = "(Intercept)"
+#: interval methods of the linear-model analyses: t on the residual df, or normal (z)
+CI_METHODS = ("t", "normal")
+
+
+def check_ci(ci: str) -> str:
+    """The interval method, checked: ``"t"`` or ``"normal"`` (raises AnalysisError)."""
+    if ci not in CI_METHODS:
+        raise AnalysisError(f"unknown interval method {ci!r}; choose t (the t distribution on "
+                            "the residual degrees of freedom) or normal (estimate +- z x SE)")
+    return ci
+
+
+def _z_quantile(conf_level: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.isf((1 - conf_level) / 2))
+
+
+def _z_p(z: np.ndarray) -> np.ndarray:
+    from scipy import stats
+
+    return 2 * stats.norm.sf(np.abs(np.asarray(z, dtype=float)))
 
 
 @dataclass(frozen=True)
@@ -239,17 +261,31 @@ class LinearFit:
         """Rows fitted."""
         return int(self.results.nobs)
 
-    def coefficients(self, conf_level: float = 0.95) -> pd.DataFrame:
-        """``term``, ``estimate``, ``se``, ``t``, ``p``, ``ci_lower``, ``ci_upper``."""
+    def coefficients(self, conf_level: float = 0.95, ci: str = "t") -> pd.DataFrame:
+        """``term``, ``estimate``, ``se``, ``t``, ``p``, ``ci_lower``, ``ci_upper``.
+
+        With ``ci="normal"`` the p-values and intervals use the standard normal (Wald z, the
+        ``1.96 x SE`` intervals) instead of the t distribution on the residual df; the
+        ``t`` column then holds z.
+        """
         r = self.results
-        ci = np.asarray(r.conf_int(alpha=1 - conf_level), dtype=float)
+        if check_ci(ci) == "normal":
+            est = self.coef
+            se = np.asarray(r.bse, dtype=float)
+            z = est / se
+            zq = _z_quantile(conf_level)
+            return pd.DataFrame({"term": self.design.names, "estimate": est, "se": se, "t": z,
+                                 "p": _z_p(z), "ci_lower": est - zq * se,
+                                 "ci_upper": est + zq * se})
+        cint = np.asarray(r.conf_int(alpha=1 - conf_level), dtype=float)
         return pd.DataFrame({"term": self.design.names, "estimate": self.coef,
                              "se": np.asarray(r.bse, dtype=float),
                              "t": np.asarray(r.tvalues, dtype=float),
                              "p": np.asarray(r.pvalues, dtype=float),
-                             "ci_lower": ci[:, 0], "ci_upper": ci[:, 1]})
+                             "ci_lower": cint[:, 0], "ci_upper": cint[:, 1]})
 
-    def contrast(self, weights: np.ndarray, conf_level: float = 0.95) -> dict[str, float]:
+    def contrast(self, weights: np.ndarray, conf_level: float = 0.95,
+                 ci: str = "t") -> dict[str, float]:
         """Estimate, SE, CI, t and p of the linear combination ``weights @ coef``.
 
         Parameters
@@ -257,13 +293,26 @@ class LinearFit:
         weights : ndarray, shape (p,)
             One weight per column of the design (e.g. :meth:`Design.row` differences).
         conf_level : float
+        ci : {"t", "normal"}
+            t distribution on the residual df (R ``lm``/``emmeans``), or the standard
+            normal (Wald z; ``emmeans(..., df = Inf)``); ``df`` is then NaN.
 
         Returns
         -------
         dict
-            ``estimate``, ``se``, ``ci_lower``, ``ci_upper``, ``df``, ``statistic`` (t),
-            ``p``; t and p are NaN when the combination has no variance.
+            ``estimate``, ``se``, ``ci_lower``, ``ci_upper``, ``df``, ``statistic`` (t or z),
+            ``p``; the statistic and p are NaN when the combination has no variance.
         """
+        if check_ci(ci) == "normal":
+            w = np.asarray(weights, dtype=float)
+            est = float(w @ self.coef)
+            se = float(np.sqrt(max(w @ self.cov @ w, 0.0)))
+            zq = _z_quantile(conf_level)
+            ok = se > 0
+            z = est / se if ok else np.nan
+            return {"estimate": est, "se": se, "ci_lower": est - zq * se,
+                    "ci_upper": est + zq * se, "df": np.nan,
+                    "statistic": z, "p": float(_z_p(np.array([z]))[0]) if ok else np.nan}
         w = np.atleast_2d(np.asarray(weights, dtype=float))
         # a zero-variance combination (weights all 0) has no t statistic: NaN, not a warning
         with np.errstate(divide="ignore", invalid="ignore"):

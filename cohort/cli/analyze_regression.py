@@ -82,6 +82,32 @@ class TrendScores(StrEnum):
     dose = "dose"
 
 
+class CiMethod(StrEnum):
+    """How intervals and tests of the linear models are computed."""
+
+    t = "t"
+    normal = "normal"
+
+
+ADJUST_HELP = ("Multiplicity adjustment of the comparisons with the reference: none, dunnett "
+               "(from the model's correlation of the contrasts), holm, hochberg, bonferroni, "
+               "sidak.")
+CI = typer.Option(CiMethod.t, "--ci", help="t: t distribution on the residual df (R lm, "
+                  "emmeans); normal: estimate +- 1.96 x SE and z tests.")
+
+
+def adjust_option(default: str = "none") -> Any:
+    """The ``--adjust`` option (checked by :func:`cohort.analysis.multiplicity.check_adjust`
+    before any data are read, so a bad name fails fast with the list of choices)."""
+    return typer.Option(default, "--adjust", help=ADJUST_HELP)
+
+
+def adjusted_columns(adjust: str) -> list[str]:
+    """The summary columns the text output adds for an adjusted family."""
+    return ([] if adjust == "none" else
+            ["p_adjusted", "ci_lower_adjusted", "ci_upper_adjusted"])
+
+
 PATH_ARG = typer.Argument(..., help="Cohort folder (or .xlsx workbook).")
 MAPPING = typer.Option(None, "--mapping", "-m", help="Mapping file (YAML) or preset name.")
 FMT = typer.Option(OutputFormat.text, "--format", "-f",
@@ -205,8 +231,8 @@ def ancova_cmd(
                                          "the control arm)."),
     arm_order: str | None = typer.Option(None, "--arm-order", help="Arms in dose order, "
                                          "comma-separated (default: by cells/kg)."),
-    adjust: str | None = typer.Option(None, "--adjust", help="Multiplicity adjustment of the "
-                                      "arm-vs-reference p-values (holm, bonferroni, fdr_bh, ...)"),
+    adjust: str = adjust_option(),
+    ci: CiMethod = CI,
     trend: bool = typer.Option(True, "--trend/--no-trend", help="Linear dose-trend contrast."),
     trend_scores: TrendScores = typer.Option(TrendScores.poly, "--trend-scores",
                                              help="poly (emmeans) or dose (centred cells/kg)."),
@@ -219,6 +245,9 @@ def ancova_cmd(
     fmt: OutputFormat = FMT,
 ) -> None:
     """ANCOVA of change per visit: LS means, arms vs reference, dose trend (Skyler 2015)."""
+    from cohort.analysis.multiplicity import check_adjust
+
+    adjust = check_adjust(adjust)
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
     order = parse_name_list(arm_order, "--arm-order")
@@ -234,11 +263,13 @@ def ancova_cmd(
                               visit_days=days, half_width=window, last=last,
                               baseline_window=bw, covariates=covariate, reference=reference,
                               arm_order=order, adjust=adjust, trend=trend,
-                              trend_scores=trend_scores.value, mixed=mmrm or mixed)
+                              trend_scores=trend_scores.value, mixed=mmrm or mixed,
+                              ci=ci.value)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     _emit(res, fmt, path, ["visit", "model", "kind", "arm", "reference", "estimate", "se",
-                           "ci_lower", "ci_upper", "p", "p_adjusted", "n", "n_excluded"])
+                           "ci_lower", "ci_upper", "p", *adjusted_columns(adjust), "n",
+                           "n_excluded"])
     if plot is not None:
         _agg()
         from cohort.report.figures.regression import change_by_visit_plot
