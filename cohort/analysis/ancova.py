@@ -211,9 +211,8 @@ class AncovaResult(AnalysisResult):
     ``estimate`` (change in the parameter's canonical unit, e.g. HbA1c percentage points),
     ``se``, ``ci_lower``, ``ci_upper``, ``df``, ``statistic`` (t; z with ``ci="normal"``),
     ``p``, and for the arm-vs-reference rows ``p_adjusted``, ``ci_lower_adjusted``,
-    ``ci_upper_adjusted`` (family-wise over the arms at that visit),
-    ``adjust`` (the adjustment, ``ci_upper_adjusted`` (family-wise over the arms at that visit),
-    ``adjust`` (the adjustment of the p-values) and ``ci_adjust`` (of the intervals:
+    ``ci_upper_adjusted`` (family-wise over the arms at that visit), ``adjust`` (the
+    adjustment of the p-values) and ``ci_adjust`` (of the intervals:
     Bonferroni for Holm and Hochberg, as emmeans), ``n`` (subjects in the arm(s) compared),
     ``n_excluded`` (subjects left out at that visit). ``params["ci"]`` names the interval
     method (``"t"`` or ``"normal"``).

@@ -44,7 +44,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import special, stats
 
-from cohort.analysis.logistic import binary_outcome, fit_ml, numeric_column, subject_ids
+from cohort.analysis.logistic import (
+    binary_outcome,
+    fit_ml,
+    numeric_column,
+    select_population,
+    subject_ids,
+)
 from cohort.analysis.prediction import calibration_table, roc_table
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.errors import AnalysisError, SpecError
@@ -304,7 +310,8 @@ class ExternalValidationResult(AnalysisResult):
 def external_validation(model: ModelSpec | str | Path, frame: pd.DataFrame, *,
                         outcome: str = "remission", units: dict[str, str] | None = None,
                         id_col: str = "subject_id", conf_level: float = 0.95,
-                        n_bins: int = 5) -> ExternalValidationResult:
+                        n_bins: int = 5, population: Literal["all", "treated"] = "all",
+                        control_col: str = "control") -> ExternalValidationResult:
     """Discrimination and calibration of a stored model on local data.
 
     Parameters
@@ -321,8 +328,16 @@ def external_validation(model: ModelSpec | str | Path, frame: pd.DataFrame, *,
         Confidence level of the intervals.
     n_bins : int
         Bins of the calibration table.
+    population : {"all", "treated"}
+        Validate on every subject, or on the treated subjects only (rows whose
+        ``control_col`` is True are left out and listed in ``exclusions``), as
+        :func:`cohort.analysis.prediction.evaluate_prediction` does for the same option.
+    control_col : str
+        Control-arm indicator column (needed for ``population="treated"``).
     """
     spec = model if isinstance(model, ModelSpec) else load_model(model)
+    frame, left_out = select_population(frame, population, id_col=id_col,
+                                        control_col=control_col)
     if outcome not in frame.columns:
         raise AnalysisError(f"outcome column {outcome!r} not found; columns: "
                             f"{sorted(map(str, frame.columns))}")
@@ -333,7 +348,9 @@ def external_validation(model: ModelSpec | str | Path, frame: pd.DataFrame, *,
                       np.where(np.isnan(lp_all), "a model predictor is missing (or outside "
                                "its transform's domain)", ""))
     keep = reason == ""
-    exclusions = pd.DataFrame({"subject_id": ids[~keep], "reason": reason[~keep]})
+    exclusions = pd.concat([left_out.astype(object),
+                            pd.DataFrame({"subject_id": ids[~keep], "reason": reason[~keep]})],
+                           ignore_index=True)
     y, lp = y_all[keep], lp_all[keep]
     n, n_events = int(y.size), int(y.sum())
     if n == 0:
@@ -387,7 +404,7 @@ def external_validation(model: ModelSpec | str | Path, frame: pd.DataFrame, *,
     predictions = pd.DataFrame({"subject_id": ids[keep], "outcome": y.astype(int), "lp": lp,
                                 "predicted": p, "predicted_recalibrated": p_large})
     params = {"model": spec.name, "outcome": outcome, "conf_level": conf_level,
-              "citation": spec.citation}
+              "citation": spec.citation, "population": population}
     return ExternalValidationResult(
         summary=summary, exclusions=exclusions, params=params, notes=notes, recalibrated=recal,
         roc=roc_table(y, p), calibration=calibration_table(y, p, n_bins),

@@ -32,7 +32,6 @@ anything: ``"HBA1C < 7"``, ``"INSULIN_DOSE pct_change <= -50"``, ``"med:insulin 
 from __future__ import annotations
 
 import math
-import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +43,8 @@ import pandas as pd
 from cohort.analysis._common import arm_levels
 from cohort.analysis.proportions import compare_proportions, proportion
 from cohort.analysis.result import AnalysisResult
+from cohort.derive.thresholds import OPERATORS as _OPS
+from cohort.derive.thresholds import meets_threshold
 from cohort.derive.visits import (
     DEFAULT_BASELINE_WINDOW,
     Visit,
@@ -63,7 +64,6 @@ __all__ = [
     "responder_flags",
 ]
 
-_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 Measure = Literal["value", "change", "pct_change"]
 
 
@@ -334,7 +334,8 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
             red = medication_reduction(medications, subjects, drug_class=crit.drug_class,
                                        day=visit.day, min_day=visit.lower)
             red = red.set_index("subject_id").reindex(ids)
-            flag = red["reduction_pct"].to_numpy(dtype=float) >= crit.reduction_pct
+            flag = meets_threshold(red["reduction_pct"].to_numpy(dtype=float), ">=",
+                                   crit.reduction_pct)
             why = red["reason"].astype(object).to_numpy()
             applicable = red["applicable"].astype("boolean").fillna(True).to_numpy(dtype=bool)
             decided = pd.isna(why) & applicable
@@ -354,7 +355,8 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
                 why = np.where(pd.isna(why) & np.isnan(vals), pct_why, why)
             decided = ~np.isnan(vals)
             applicable = np.ones(n, dtype=bool)
-            flag = _OPS[crit.op](np.where(decided, vals, 0.0), crit.threshold)
+            # one tolerance rule with the remission code: 8.2 -> 7.7 meets "change <= -0.5"
+            flag = meets_threshold(np.where(decided, vals, 0.0), crit.op, crit.threshold)
         out[crit.label] = pd.array(np.where(decided, flag, None), dtype="boolean")
         met |= decided & flag
         failed |= decided & ~flag

@@ -322,7 +322,8 @@ def predict(
         if external is not None:
             from cohort.analysis.external import external_validation
 
-            ext = external_validation(external, table, outcome="remission")
+            ext = external_validation(external, table, outcome="remission",
+                                      population=population.value)
             doc["external"] = ext.to_dict()
     if figures is not None:
         _write_figures(figures, result, ext)

@@ -5,8 +5,9 @@ increase of at least 10% from baseline in fasting and/or postprandial C-peptide 
 visit. :class:`RemissionRule` makes every part of it explicit and configurable:
 
 * ``threshold_pct`` (10) and ``inclusive`` (a rise of exactly 10% counts; ``False``: it must
-  exceed 10%). Percent changes within 1e-9 percentage points of the threshold count as equal
-  to it, so binary floating point cannot turn 0.30 -> 0.33 nmol/L (exactly +10%) into a
+  exceed 10%). Percent changes on the threshold up to floating-point error count as equal
+  to it (:func:`cohort.derive.thresholds.meets_threshold`, the rule responder criteria use
+  too), so binary floating point cannot turn 0.30 -> 0.33 nmol/L (exactly +10%) into a
   non-remission.
 * ``markers`` (``CPEP_FAST``, ``CPEP_PP``) and ``combine``: ``"any"`` (and/or, published) or
   ``"all"`` (both must rise).
@@ -40,6 +41,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from cohort.derive.thresholds import meets_threshold
 from cohort.derive.visits import (
     DEFAULT_BASELINE_WINDOW,
     Visit,
@@ -60,8 +62,6 @@ __all__ = [
 
 MARKERS = ("CPEP_FAST", "CPEP_PP")
 """C-peptide markers a remission rule may use (nmol/L)."""
-TIE_TOLERANCE_PCT = 1e-9
-"""Percent changes this close to the threshold count as on it (floating-point guard)."""
 
 PREDICTOR_UNITS: dict[str, str] = {
     "baseline_cpep_fast_nmol_l": "nmol/L",
@@ -205,7 +205,7 @@ def _marker_status(rule: RemissionRule, frame: pd.DataFrame, marker: str
                          "no rise (undetectable at baseline and visit)")
             continue
         pct = 100.0 * (v - b) / b  # b > limit >= 0, so finite for any recorded value
-        ok = pct >= t - TIE_TOLERANCE_PCT if rule.inclusive else pct > t + TIE_TOLERANCE_PCT
+        ok = bool(meets_threshold(pct, ">=" if rule.inclusive else ">", t))
         rise[i] = float(ok)
         status[i] = f"{'rise' if ok else 'no rise'} ({pct:+.1f}%)"
     return rise, status
