@@ -58,7 +58,7 @@ def test_errors_are_cohort_errors():
 
 
 def test_bad_options():
-    with pytest.raises(AnalysisError, match="method must be 'ml' or 'firth'"):
+    with pytest.raises(AnalysisError, match="method must be 'auto', 'ml' or 'firth'"):
         _run(_frame(), ["x"], method="bayes")
     with pytest.raises(AnalysisError, match="population='treated' needs the control-arm"):
         _run(_frame().drop(columns="control"), ["x"], population="treated")

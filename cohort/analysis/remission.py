@@ -157,7 +157,7 @@ def remission_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                        infusions: pd.DataFrame | None = None, *,
                        rule: RemissionRule | None = None, subgroup: str | None = "onset",
                        predictors: list[str] | None = None,
-                       method: Literal["ml", "firth"] = "ml",
+                       method: Literal["auto", "ml", "firth"] = "auto",
                        population: Literal["all", "treated"] = "all",
                        ci_method: Literal["profile", "wald"] = "profile",
                        conf_level: float = 0.95) -> RemissionResult:
@@ -176,8 +176,11 @@ def remission_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         logistic model (e.g. ``["baseline_cpep_fast_nmol_l", "dose_1e6_cells_per_kg"]``);
         None: no model.
     method, population, ci_method : keyword-only
-        See :func:`cohort.analysis.logistic.logistic_regression`; ``population="treated"``
-        fits the model within the treated arm(s), the way to estimate a dose effect.
+        See :func:`cohort.analysis.logistic.logistic_regression`. ``method="auto"`` (the
+        default): Firth's penalised likelihood with penalised profile-likelihood intervals
+        below 10 events per variable, else maximum likelihood; ``"ml"`` or ``"firth"`` on
+        request. ``population="treated"`` fits the model within the treated arm(s), the way
+        to estimate a dose effect.
     conf_level : float, keyword-only
         Confidence level of every interval.
     """

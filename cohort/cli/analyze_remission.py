@@ -44,8 +44,9 @@ class Partial(StrEnum):
 
 
 class Method(StrEnum):
-    """Logistic estimators."""
+    """Logistic estimators (auto: Firth below 10 events per variable, else ML)."""
 
+    auto = "auto"
     ml = "ml"
     firth = "firth"
 
@@ -181,9 +182,11 @@ def remission(
                                  "diagnosis at >= 18 y), bmi, duration, a subjects column, or "
                                  "none."),
     predictors: list[str] | None = PREDICTORS,
-    method: Method = typer.Option(Method.ml, "--method",
-                                  help="ml: maximum likelihood (as R glm); firth: penalised "
-                                  "likelihood (as R logistf), for few events or separation."),
+    method: Method = typer.Option(Method.auto, "--method",
+                                  help="auto: Firth below 10 events per variable, else ML "
+                                  "(the output says which and why); ml: maximum likelihood "
+                                  "(as R glm); firth: penalised likelihood (as R logistf), "
+                                  "for few events or separation."),
     population: Population = POPULATION,
     ci: CIMethod = typer.Option(CIMethod.profile, "--ci",
                                 help="Interval in ci_lower/ci_upper (both are reported)."),
@@ -395,10 +398,12 @@ def _print_remission(result: Any) -> None:
         console.print(ct)
     if result.model is not None:
         m = result.model
-        mt = Table(title=f"Logistic regression ({m.model['method']}, population "
+        label = {"ml": "maximum likelihood", "firth": "Firth"}[m.model["method"]]
+        prof = "penalised profile" if m.model["method"] == "firth" else "profile"
+        mt = Table(title=f"Logistic regression ({label}, population "
                    f"{m.model['population']}): n {m.model['n']}, events "
                    f"{m.model['n_events']}, EPV {m.model['events_per_variable']:.1f}")
-        for col in ("term", "OR", "profile 95% CI", "Wald 95% CI", "LR p"):
+        for col in ("term", "OR", f"{prof} 95% CI", "Wald 95% CI", "LR p"):
             mt.add_column(col)
         for r in m.summary.itertuples():
             mt.add_row(escape(r.term), _sig(r.odds_ratio), f"{_sig(_exp(r.ci_lower_profile))}"
