@@ -103,3 +103,20 @@ def test_cli_states_the_method_and_epv():
                              PREDICTORS[1], "--population", "treated", "--method", "ml",
                              "--format", "json"])
     assert json.loads(ml.stdout)["model"]["model"]["method"] == "ml"
+
+
+def test_profile_interval_survives_complete_separation(data):
+    """A replicate of bench/bench_logistic_coverage.py: these outcomes on the treated design
+    are completely separated; the ML profile search started far out in the separated
+    direction overflowed to a NaN objective and brentq raised (a traceback for the user)."""
+    from cohort.analysis.logistic import build_design, fit_ml, profile_interval, \
+        select_population
+
+    frame, _ = select_population(data, "treated")
+    x = build_design(frame, "remission", PREDICTORS).x
+    y = np.array([int(c) for c in "000001111000011000000100100"], dtype=float)
+    with np.errstate(over="ignore"):  # statsmodels' logit link at the separated estimate
+        fit = fit_ml(x, y, warn=False)
+    for j in range(3):
+        lo, hi = profile_interval(x, y, fit, j, firth=False)
+        assert not (np.isnan(lo) or np.isnan(hi)) and lo <= fit.coef[j] + 1e-6

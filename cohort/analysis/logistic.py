@@ -432,6 +432,8 @@ def _newton(x: np.ndarray, y: np.ndarray, *, firth: bool, weights: np.ndarray | 
             step = np.linalg.solve(sub, score)
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(sub, score, rcond=None)[0]
+        if not np.all(np.isfinite(step)):
+            break  # overflowed far out in a separated direction: not converged, say so
         biggest = np.max(np.abs(step)) if step.size else 0.0
         if biggest > max_step:
             step *= max_step / biggest
@@ -552,15 +554,17 @@ def _objective_at(x: np.ndarray, y: np.ndarray, j: int, value: float, start: np.
     free = np.ones(x.shape[1], dtype=bool)
     free[j] = False
     best = None
-    for origin in (start, fallback):
+    # last resort: the other coefficients at 0 (a start far out in a separated direction can
+    # overflow to a NaN objective)
+    for origin in (start, fallback, np.zeros(x.shape[1])):
         if origin is None:
             continue
         beta0 = origin.copy()
         beta0[j] = value
         fit = _newton(x, y, firth=firth, beta0=beta0, free=free, max_iter=200)
-        if best is None or fit.objective > best.objective:
+        if best is None or not np.isfinite(best.objective) or fit.objective > best.objective:
             best = fit
-        if fit.converged:
+        if fit.converged and np.isfinite(fit.objective):
             break
     return best.objective, best.coef
 
@@ -609,7 +613,17 @@ def profile_interval(x: np.ndarray, y: np.ndarray, fit: LogisticFit, j: int, *,
             bounds.append(direction * math.inf)
             continue
         lo, hi = sorted((inner, outer))
-        bounds.append(optimize.brentq(gap, lo, hi, xtol=1e-10, rtol=1e-12))
+        try:
+            bounds.append(optimize.brentq(gap, lo, hi, xtol=1e-10, rtol=1e-12))
+        except ValueError:
+            # a warm start stalled differently on a re-evaluation, so the bracket no longer
+            # changes sign; re-bracket from the estimate (where the gap is crit / 2 > 0) with
+            # every constrained fit started from the full fit: deterministic, slower
+            def cold(b: float) -> float:
+                return _objective_at(x, y, j, b, fit.coef, firth)[0] - target
+
+            lo, hi = sorted((est, outer))
+            bounds.append(optimize.brentq(cold, lo, hi, xtol=1e-10, rtol=1e-12))
     return bounds[0], bounds[1]
 
 
