@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from cohort.analysis._common import arm_levels, mean_t_interval, prepare_changes
-from cohort.analysis.linear_model import build_design, fit_ols
+from cohort.analysis.linear_model import build_design, check_ci, fit_ols
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.strata import assign_groups
 from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit, resolve_visits
@@ -73,7 +73,8 @@ def effect_modification_analysis(measurements: pd.DataFrame, subjects: pd.DataFr
                                  baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
                                  covariates: Sequence[str] = (),
                                  reference: str | None = None,
-                                 conf_level: float = 0.95) -> EffectModificationResult:
+                                 conf_level: float = 0.95,
+                                 ci: str = "t") -> EffectModificationResult:
     """Arm x subgroup interaction in the ANCOVA of change, with within-subgroup estimates.
 
     Parameters
@@ -92,13 +93,19 @@ def effect_modification_analysis(measurements: pd.DataFrame, subjects: pd.DataFr
     covariates : sequence of str, keyword-only
         Extra numeric subjects columns.
     reference : str or None, keyword-only
-        Reference arm (default: the control arm, else the first arm by name).
+        Reference arm (default: the control arm, else the first arm by name; the rule of
+        every analysis).
     conf_level : float, keyword-only
+    ci : {"t", "normal"}, keyword-only
+        Within-subgroup differences, LS means and coefficients with t tests and intervals on
+        the residual df (R ``lm``/``emmeans``), or normal (z; ``emmeans(..., df = Inf)``).
+        The interaction F test and the raw mean changes (one-sample t) are unaffected.
 
     Returns
     -------
     EffectModificationResult
     """
+    check_ci(ci)
     visit_list = resolve_visits(visit_days=visit_days, visits=visits, half_width=half_width,
                                 last=last)
     levels, notes = arm_levels(subjects, reference, None)
@@ -147,13 +154,13 @@ def effect_modification_analysis(measurements: pd.DataFrame, subjects: pd.DataFr
             for a in arms[1:]:
                 lvec = (design.row({"arm": a, "subgroup": s})
                         - design.row({"arm": arms[0], "subgroup": s}))
-                res = fit.contrast(lvec, conf_level)
+                res = fit.contrast(lvec, conf_level, ci)
                 rows.append({**common, "kind": "within_subgroup", "subgroup": s, "arm": a,
                              "reference": arms[0], **res,
                              "n": int(cells[(a, s)] + cells[(arms[0], s)])})
         for s in subs:
             for a in arms:
-                res = fit.contrast(design.row({"arm": a, "subgroup": s}), conf_level)
+                res = fit.contrast(design.row({"arm": a, "subgroup": s}), conf_level, ci)
                 rows.append({**common, "kind": "lsmean", "subgroup": s, "arm": a, **res,
                              "n": int(cells[(a, s)])})
                 y = v_rows.loc[(v_rows["arm"] == a) & (v_rows["subgroup"] == s), "change"]
@@ -161,17 +168,21 @@ def effect_modification_analysis(measurements: pd.DataFrame, subjects: pd.DataFr
                 rows.append({**common, "kind": "mean_change", "subgroup": s, "arm": a,
                              **{k: mc[k] for k in ("estimate", "se", "ci_lower", "ci_upper",
                                                    "df", "n")}})
-        coef_tables.append(fit.coefficients(conf_level).assign(visit=v_label))
+        coef_tables.append(fit.coefficients(conf_level, ci).assign(visit=v_label))
     if not rows:
         raise AnalysisError(f"no subject has a baseline, a {param} value and a {subgroup} "
                             "group; first reasons: "
                             + "; ".join(excl["reason"].astype(str).unique()[:3]))
     coefficients = pd.concat(coef_tables, ignore_index=True)
+    notes.append("within-subgroup differences, LS means and coefficients: "
+                 + ("t tests and intervals on the residual degrees of freedom" if ci == "t"
+                    else "normal (z) tests and intervals, estimate +- z x SE")
+                 + "; raw mean changes: one-sample t intervals")
     return EffectModificationResult(
         summary=pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS), exclusions=excl,
         params={"param": param, "subgroup": subgroup, "cut": cut,
                 "visits": [v.__dict__ for v in visit_list], "last": last,
                 "baseline_window": list(baseline_window), "covariates": covariates,
-                "reference": levels[0], "conf_level": conf_level},
+                "reference": levels[0], "conf_level": conf_level, "ci": ci},
         notes=notes, coefficients=coefficients[["visit", "term", "estimate", "se", "t", "p",
                                                 "ci_lower", "ci_upper"]], data=usable)

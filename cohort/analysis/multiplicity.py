@@ -51,8 +51,9 @@ import pandas as pd
 
 from cohort.errors import AnalysisError
 
-__all__ = ["ADJUST_METHODS", "Adjusted", "adjust_comparisons", "adjust_pvalues",
-           "check_adjust", "max_abs_exceedance"]
+__all__ = ["ADJUST_METHODS", "P_ONLY_METHODS", "Adjusted", "adjust_comparisons",
+           "adjust_families", "adjust_pvalues", "check_adjust", "check_p_only",
+           "max_abs_exceedance"]
 
 AdjustMethod = Literal["none", "dunnett", "holm", "hochberg", "bonferroni", "sidak"]
 ADJUST_METHODS: tuple[str, ...] = ("none", "dunnett", "holm", "hochberg", "bonferroni",
@@ -117,6 +118,63 @@ def adjust_pvalues(p: Sequence[float] | np.ndarray, method: str) -> np.ndarray:
         adj = np.empty(k)
         adj[order] = np.minimum(1.0, steps)
     out[ok] = adj
+    return out
+
+
+def check_p_only(method: str | None) -> str:
+    """:func:`check_adjust` for comparisons with p-values only (no joint distribution).
+
+    Raises
+    ------
+    AnalysisError
+        For an unknown method (listing the choices) and for ``"dunnett"``, saying why.
+    """
+    name = check_adjust(method)
+    if name == "dunnett":
+        raise AnalysisError(
+            "--adjust dunnett needs the joint (multivariate normal) distribution of the "
+            "comparisons, which a model's contrasts have (ancova, mmrm); these comparisons of "
+            "rates are exact or score tests: use holm, hochberg, bonferroni or sidak")
+    return name
+
+
+def adjust_families(frame: pd.DataFrame, method: str | None, *, by: Sequence[str],
+                    p: str = "p", member: pd.Series | None = None) -> pd.DataFrame:
+    """Adjust the p-values of a long table family by family (tests without a joint model).
+
+    For comparisons whose p-values come from exact or score tests (Fisher, chi-square on
+    rates), the p-value methods apply; Dunnett needs the joint normal distribution of the
+    estimates, which a model's contrasts have, and is refused here with a message.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per comparison, with a ``p`` column (NaN rows are left NaN).
+    method : {"none", "holm", "hochberg", "bonferroni", "sidak"} or None
+    by : sequence of str
+        Columns that identify a family (e.g. visit and test: each family holds the arms
+        compared with the reference in that test at that visit).
+    p : str
+        The p-value column.
+    member : Series of bool, optional
+        Rows that belong to their family (others, e.g. a pooled "all treated" row, get NaN).
+
+    Returns
+    -------
+    DataFrame
+        ``frame`` with ``p_adjusted`` and ``adjust`` (the method) added (a copy).
+    """
+    name = check_p_only(method)
+    out = frame.copy()
+    out["p_adjusted"] = np.nan
+    out["adjust"] = name
+    if not len(out):
+        return out
+    inside = (pd.Series(True, index=out.index) if member is None
+              else member.reindex(out.index).fillna(False).astype(bool))
+    rows = out.loc[inside & out[p].notna()]
+    for _, fam in rows.groupby(list(by), sort=False, dropna=False):
+        out.loc[fam.index, "p_adjusted"] = adjust_pvalues(fam[p].to_numpy(dtype=float), name)
     return out
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from cohort.analysis.logistic import LogisticResult, logistic_regression
+from cohort.analysis.multiplicity import adjust_families, check_p_only
 from cohort.analysis.proportions import compare_proportions, proportion
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.derive.remission import RemissionRule, remission_dataset
@@ -32,7 +33,8 @@ __all__ = [
 RATE_COLUMNS = ["subgroup_by", "subgroup", "arm", "control", "x", "n", "estimate", "ci_lower",
                 "ci_upper", "wilson_lower", "wilson_upper", "n_excluded"]
 COMPARISON_COLUMNS = ["subgroup_by", "subgroup", "arm", "reference", "measure", "method",
-                      "estimate", "ci_lower", "ci_upper", "statistic", "df", "p"]
+                      "estimate", "ci_lower", "ci_upper", "statistic", "df", "p", "p_adjusted",
+                      "adjust"]
 
 
 def _rate_rows(frame: pd.DataFrame, by: str, level: str, outcome: str, conf_level: float
@@ -73,8 +75,8 @@ def _rate_rows(frame: pd.DataFrame, by: str, level: str, outcome: str, conf_leve
 
 
 def remission_rates(data: pd.DataFrame, *, outcome: str = "remission",
-                    subgroup: str | None = "onset", conf_level: float = 0.95
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    subgroup: str | None = "onset", conf_level: float = 0.95,
+                    adjust: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Remission n/N and % per arm, overall and within subgroups, with between-arm tests.
 
     Parameters
@@ -89,6 +91,11 @@ def remission_rates(data: pd.DataFrame, *, outcome: str = "remission",
         None for the overall rates only.
     conf_level : float
         Confidence level of the intervals.
+    adjust : {"none", "holm", "hochberg", "bonferroni", "sidak"} or None
+        Multiplicity adjustment of the p-values of the treated arms against the controls,
+        per subgroup level and test (the pooled "all treated" row is not in the family and
+        gets no adjusted p-value); see
+        :func:`cohort.analysis.multiplicity.adjust_families`.
 
     Returns
     -------
@@ -102,8 +109,10 @@ def remission_rates(data: pd.DataFrame, *, outcome: str = "remission",
         Each treated arm vs the control subjects (all control arms pooled):
         ``subgroup_by``, ``subgroup``, ``arm``, ``reference`` and the columns of
         :func:`cohort.analysis.proportions.compare_proportions` (``measure``, ``method``,
-        ``estimate``, ``ci_lower``, ``ci_upper``, ``statistic``, ``df``, ``p``).
+        ``estimate``, ``ci_lower``, ``ci_upper``, ``statistic``, ``df``, ``p``), plus
+        ``p_adjusted`` and ``adjust``.
     """
+    adjust = check_p_only(adjust)
     for col in ("subject_id", "arm", "control", outcome):
         if col not in data.columns:
             raise AnalysisError(f"remission rates need a {col!r} column; got {list(data.columns)}")
@@ -121,8 +130,14 @@ def remission_rates(data: pd.DataFrame, *, outcome: str = "remission",
             rows += r
             comps += c
     rates = pd.DataFrame(rows, columns=RATE_COLUMNS)
-    comparisons = pd.DataFrame(comps, columns=COMPARISON_COLUMNS)
-    return rates, comparisons
+    comparisons = pd.DataFrame(comps, columns=COMPARISON_COLUMNS[:-2])
+    # one family per subgroup level and test (the method without its per-arm remark)
+    comparisons["_test"] = comparisons["method"].astype(str).str.replace(
+        r"\s*\(.*\)$", "", regex=True)
+    comparisons = adjust_families(comparisons, adjust,
+                                  by=["subgroup_by", "subgroup", "measure", "_test"],
+                                  member=comparisons["arm"] != "all treated")
+    return rates, comparisons.reindex(columns=COMPARISON_COLUMNS)
 
 
 @dataclass
@@ -160,6 +175,7 @@ def remission_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                        method: Literal["auto", "ml", "firth"] = "auto",
                        population: Literal["all", "treated"] = "all",
                        ci_method: Literal["profile", "wald"] = "profile",
+                       adjust: str | None = None,
                        conf_level: float = 0.95) -> RemissionResult:
     """Derive remission, tabulate it by arm and subgroup and, optionally, model it.
 
@@ -181,6 +197,9 @@ def remission_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         below 10 events per variable, else maximum likelihood; ``"ml"`` or ``"firth"`` on
         request. ``population="treated"`` fits the model within the treated arm(s), the way
         to estimate a dose effect.
+    adjust : str or None, keyword-only
+        Multiplicity adjustment of the treated arms' tests against the controls (see
+        :func:`remission_rates`).
     conf_level : float, keyword-only
         Confidence level of every interval.
     """
@@ -189,7 +208,8 @@ def remission_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     undetermined = data["remission"].isna().to_numpy()
     exclusions = pd.DataFrame({"subject_id": data.loc[undetermined, "subject_id"].astype(str),
                                "reason": data.loc[undetermined, "reason"].astype(object)})
-    rates, comparisons = remission_rates(data, subgroup=subgroup, conf_level=conf_level)
+    rates, comparisons = remission_rates(data, subgroup=subgroup, conf_level=conf_level,
+                                         adjust=adjust)
     notes = [f"remission: {rule.describe()}"]
     if undetermined.any():
         notes.append(f"{int(undetermined.sum())} of {len(data)} subjects have an undetermined "
@@ -209,7 +229,8 @@ def remission_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     params = {"rule": {k: (list(v) if isinstance(v, tuple) else v)
                        for k, v in rule.__dict__.items()},
               "subgroup": subgroup, "predictors": list(predictors or []), "method": method,
-              "population": population, "ci_method": ci_method, "conf_level": conf_level}
+              "population": population, "ci_method": ci_method, "adjust": adjust or "none",
+              "conf_level": conf_level}
     return RemissionResult(summary=rates, exclusions=exclusions.reset_index(drop=True),
                            params=params, notes=notes, comparisons=comparisons, model=model,
                            data=data, rule=rule.describe())

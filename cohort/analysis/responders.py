@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from cohort.analysis._common import arm_levels
+from cohort.analysis.multiplicity import adjust_families, check_p_only
 from cohort.analysis.proportions import compare_proportions, proportion
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.thresholds import OPERATORS as _OPS
@@ -386,7 +387,7 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
 
 SUMMARY_COLUMNS = ["visit", "visit_day", "kind", "arm", "reference", "method", "x", "n",
                    "estimate", "ci_lower", "ci_upper", "wilson_lower", "wilson_upper",
-                   "statistic", "df", "p", "n_excluded"]
+                   "statistic", "df", "p", "p_adjusted", "adjust", "n_excluded"]
 
 
 @dataclass
@@ -399,7 +400,9 @@ class ResponderResult(AnalysisResult):
     ``method``, ``x`` (responders), ``n`` (subjects decided), ``estimate`` (proportion, or the
     comparison's estimate), ``ci_lower``, ``ci_upper`` (Clopper-Pearson for rates; the
     method's interval for comparisons), ``wilson_lower``, ``wilson_upper`` (rates only),
-    ``statistic``, ``df``, ``p``, ``n_excluded`` (subjects of the arm left out).
+    ``statistic``, ``df``, ``p``, ``p_adjusted`` (family-wise over the arms compared with
+    the reference, per visit and test; tests with a p-value only: Fisher, chi-square),
+    ``adjust`` (the adjustment applied), ``n_excluded`` (subjects of the arm left out).
 
     ``flags``: per subject and visit, each criterion and the responder status.
     """
@@ -416,7 +419,7 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                        combine: Literal["all", "any"] = "all",
                        missing: Literal["exclude", "nonresponder"] = "exclude",
                        baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
-                       reference: str | None = None,
+                       reference: str | None = None, adjust: str | None = None,
                        conf_level: float = 0.95) -> ResponderResult:
     """Responder rates per arm with CIs, and each arm vs the reference arm.
 
@@ -434,13 +437,19 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         See :func:`responder_flags`.
     baseline_window : (int, int), keyword-only
     reference : str or None, keyword-only
-        Reference arm (default: the control arm; with one arm, rates only).
+        Reference arm (default: the control arm, else the first arm by name; with one arm,
+        rates only).
+    adjust : {"none", "holm", "hochberg", "bonferroni", "sidak"} or None, keyword-only
+        Multiplicity adjustment of the p-values of the arms compared with the reference,
+        per visit and test (:func:`cohort.analysis.multiplicity.adjust_families`); Dunnett
+        needs a model's joint normal contrasts and is refused here.
     conf_level : float, keyword-only
 
     Returns
     -------
     ResponderResult
     """
+    adjust = check_p_only(adjust)
     if visits is None:
         if visit_days is None:
             raise AnalysisError("no visit asked for: give the visit day of the responder "
@@ -508,12 +517,24 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                                 flags_all["reason"].dropna().astype(str).unique()[:3]))
     labels = [c.label if not isinstance(c, str) else parse_criterion(c).label
               for c in criteria]
+    summary = pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
+    comparison = summary["kind"] != "rate"
+    # one family per visit and test: the method without its per-arm remark ("(an expected
+    # count is 0.48 < 5)")
+    summary["_test"] = summary["method"].astype(str).str.replace(r"\s*\(.*\)$", "",
+                                                                 regex=True)
+    summary = adjust_families(summary, adjust, by=["visit", "kind", "_test"],
+                              member=comparison).drop(columns="_test")
+    summary.loc[~comparison, "adjust"] = None
+    if adjust != "none" and len(levels) > 2:
+        notes.append(f"p-values of the {len(levels) - 1} arms vs {levels[0]!r} "
+                     f"{adjust}-adjusted per visit and test (p_adjusted)")
     return ResponderResult(
-        summary=pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS),
+        summary=summary.reindex(columns=SUMMARY_COLUMNS),
         exclusions=pd.concat(excl_parts, ignore_index=True).assign(
             reason=lambda f: f["reason"].astype(object)),
         params={"criteria": labels, "combine": combine, "missing": missing,
                 "visits": [v.__dict__ for v in visits],
                 "baseline_window": list(baseline_window), "reference": levels[0],
-                "conf_level": conf_level},
+                "adjust": adjust, "conf_level": conf_level},
         notes=notes, flags=flags_all)

@@ -332,10 +332,16 @@ def responders_cmd(
                                     "non-responders."),
     baseline_window: str = BASELINE_WINDOW,
     reference: str | None = typer.Option(None, "--reference", help="Reference arm."),
+    adjust: str = typer.Option("none", "--adjust", help="Multiplicity adjustment of the arms' "
+                               "tests against the reference: none, holm, hochberg, "
+                               "bonferroni, sidak (dunnett needs a model's contrasts)."),
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
     """Responder rates per arm (Clopper-Pearson, Wilson) and comparisons with the reference."""
+    from cohort.analysis.multiplicity import check_p_only
+
+    adjust = check_p_only(adjust)
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
     c = load_for_cli(path, mapping)
@@ -343,9 +349,11 @@ def responders_cmd(
 
     res = responder_analysis(c.measurements, c.subjects, c.medications, criteria=criterion,
                              visit_days=days, half_width=window, combine=combine.value,
-                             missing=missing.value, baseline_window=bw, reference=reference)
+                             missing=missing.value, baseline_window=bw, reference=reference,
+                             adjust=adjust)
     _emit(res, fmt, path, ["visit", "kind", "arm", "reference", "method", "x", "n",
-                           "estimate", "ci_lower", "ci_upper", "p", "n_excluded"])
+                           "estimate", "ci_lower", "ci_upper", "p",
+                           *(["p_adjusted"] if adjust != "none" else []), "n_excluded"])
 
 
 @analyze_app.command("effect-modification")
@@ -363,6 +371,7 @@ def effect_modification_cmd(
     covariate: list[str] = typer.Option([], "--covariate", help="Extra numeric subjects "
                                         "column (repeatable)."),
     reference: str | None = typer.Option(None, "--reference", help="Reference arm."),
+    ci: CiMethod = CI,
     plot: Path | None = PLOT,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
@@ -376,7 +385,7 @@ def effect_modification_cmd(
     res = effect_modification_analysis(c.measurements, c.subjects, subgroup=subgroup, cut=cut,
                                        param=param, visit_days=days, half_width=window,
                                        last=last, baseline_window=bw, covariates=covariate,
-                                       reference=reference)
+                                       reference=reference, ci=ci.value)
     _emit(res, fmt, path, ["visit", "kind", "subgroup", "arm", "reference", "estimate",
                            "ci_lower", "ci_upper", "statistic", "p", "n", "n_excluded"])
     if plot is not None:

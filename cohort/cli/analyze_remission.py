@@ -190,6 +190,9 @@ def remission(
     population: Population = POPULATION,
     ci: CIMethod = typer.Option(CIMethod.profile, "--ci",
                                 help="Interval in ci_lower/ci_upper (both are reported)."),
+    adjust: str = typer.Option("none", "--adjust", help="Multiplicity adjustment of the "
+                               "treated arms' tests against control: none, holm, hochberg, "
+                               "bonferroni, sidak (dunnett needs a model's contrasts)."),
     save_model: Path | None = typer.Option(None, "--save-model",
                                            help="Write the fitted model as JSON or YAML "
                                            "(for `cohort analyze predict --external`)."),
@@ -205,6 +208,9 @@ def remission(
     tests (warns when events per variable < 10, on separation, and when a dose is modelled
     with controls, whose dose is 0).
     """
+    from cohort.analysis.multiplicity import check_p_only
+
+    adjust = check_p_only(adjust)
     rule = _rule(threshold, exclusive, markers, combine, visit_day, window, baseline_window,
                  detection_limit, below_limit, partial)
     from cohort import __version__
@@ -216,7 +222,7 @@ def remission(
             data.measurements, data.subjects, data.infusions, rule=rule,
             subgroup=None if subgroup.lower() == "none" else subgroup,
             predictors=list(predictors or []), method=method.value,
-            population=population.value, ci_method=ci.value)
+            population=population.value, ci_method=ci.value, adjust=adjust)
     if save_model is not None:
         if result.model is None:
             raise _usage("--save-model", "needs --predictor (there is no model to save)")
@@ -389,12 +395,15 @@ def _print_remission(result: Any) -> None:
     comp = result.comparisons
     if len(comp):
         ct = Table(title="Treated vs control")
-        for col in ("subgroup", "arm", "measure", "method", "estimate", "95% CI", "p"):
+        adjusted = result.params.get("adjust", "none") != "none"
+        cols = ["subgroup", "arm", "measure", "method", "estimate", "95% CI", "p"]
+        for col in cols + ([f"p ({result.params['adjust']})"] if adjusted else []):
             ct.add_column(col, overflow="fold")
         for r in comp.itertuples():
             ci = "" if r.ci_lower != r.ci_lower else f"{_num(r.ci_lower)} - {_num(r.ci_upper)}"
             ct.add_row(escape(r.subgroup), escape(r.arm), r.measure, escape(str(r.method)),
-                       _num(r.estimate), ci, _num(r.p, 4))
+                       _num(r.estimate), ci, _num(r.p, 4),
+                       *([_num(r.p_adjusted, 4)] if adjusted else []))
         console.print(ct)
     if result.model is not None:
         m = result.model

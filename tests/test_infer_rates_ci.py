@@ -1,0 +1,105 @@
+"""--adjust for responders and remission, --ci normal for effect-modification, against R.
+
+Reference: tests/fixtures/multiplicity/rates_and_z.R (fisher.test + p.adjust on the frozen
+skyler2015 cohort's week-12 responders; emmeans with df = Inf on the effect-modification
+data of tests/fixtures/regression). Closed forms: compared at 1e-8 relative (Fisher's
+p-values are hypergeometric sums computed by different code: 1e-9 in
+tests/test_reproduce_against_R.py).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_regression_effect_modification import effmod_cohort
+from typer.testing import CliRunner
+
+import cohort
+from cohort.analysis.effect_modification import effect_modification_analysis
+from cohort.analysis.remission import remission_analysis
+from cohort.analysis.responders import responder_analysis
+from cohort.cli.app import app
+from cohort.errors import AnalysisError
+
+FIX = Path(__file__).parent / "fixtures"
+R = pd.read_csv(FIX / "multiplicity" / "rates_and_z_r.csv")
+SKY = FIX / "reproduce" / "skyler2015"
+ARMS = ["MPC 0.3x10^6/kg", "MPC 1.0x10^6/kg", "MPC 2.0x10^6/kg"]
+
+
+def r(dataset: str, quantity: str) -> float:
+    hit = R.loc[(R["dataset"] == dataset) & (R["quantity"] == quantity), "value"]
+    assert len(hit) == 1, (dataset, quantity)
+    return float(hit.iloc[0])
+
+
+@pytest.fixture(scope="module")
+def sky():
+    return cohort.load_cohort(SKY)
+
+
+@pytest.mark.parametrize("method", ["holm", "hochberg", "bonferroni", "sidak"])
+def test_responder_fisher_adjusted_like_p_adjust(sky, method):
+    res = responder_analysis(sky.measurements, sky.subjects, criteria=["HBA1C < 7"],
+                             visit_days=[84], adjust=method)
+    f = res.summary[res.summary["kind"] == "fisher_exact"].set_index("arm")
+    for a in ARMS:
+        assert f.loc[a, "p"] == pytest.approx(r("responders", f"fisher:{a}:p"), rel=1e-8)
+        assert f.loc[a, "p_adjusted"] == pytest.approx(r("responders", f"fisher:{a}:{method}"),
+                                                       rel=1e-8)
+        assert f.loc[a, "adjust"] == method
+    # the chi-square families are the Pearson and the Yates rows, each over the three arms
+    chi = res.summary[res.summary["kind"] == "chi_square"]
+    assert chi["p_adjusted"].notna().sum() == 6
+    rates = res.summary[res.summary["kind"] == "rate"]
+    assert rates["p_adjusted"].isna().all()
+    assert res.params["adjust"] == method
+
+
+def test_rates_refuse_dunnett_and_unknown_methods(sky):
+    with pytest.raises(AnalysisError, match="dunnett needs the joint"):
+        responder_analysis(sky.measurements, sky.subjects, visit_days=[84], adjust="dunnett")
+    with pytest.raises(AnalysisError, match="choose one of: none, dunnett"):
+        responder_analysis(sky.measurements, sky.subjects, visit_days=[84], adjust="BH")
+    runner = CliRunner()
+    for cmd in (["responders", str(SKY), "--visit-days", "84"],
+                ["remission", str(FIX / "reproduce" / "lu2021")]):
+        bad = runner.invoke(app, ["analyze", *cmd, "--adjust", "tukey"])
+        assert bad.exit_code == 2 and "choose one of: none, dunnett, holm" in bad.output
+        assert "Traceback" not in bad.output
+
+
+def test_remission_adjust_one_family_per_test():
+    c = cohort.load_cohort(FIX / "reproduce" / "lu2021")
+    res = remission_analysis(c.measurements, c.subjects, c.infusions, adjust="bonferroni")
+    comp = res.comparisons
+    tests = comp[comp["p"].notna()]
+    # one treated arm: a family of one, nothing changes
+    assert (tests["p_adjusted"] == tests["p"]).all()
+    assert set(tests["adjust"]) == {"bonferroni"}
+    assert res.params["adjust"] == "bonferroni"
+    out = CliRunner().invoke(app, ["analyze", "remission", str(FIX / "reproduce" / "lu2021"),
+                                   "--adjust", "holm", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["params"]["adjust"] == "holm"
+    assert {row["adjust"] for row in doc["comparisons"]} == {"holm"}
+
+
+def test_effect_modification_normal_intervals_match_emmeans():
+    em = effmod_cohort()
+    res = effect_modification_analysis(em.measurements, em.subjects, subgroup="bmi",
+                                       visit_days=[365], ci="normal")
+    within = res.summary[res.summary["kind"] == "within_subgroup"].set_index("subgroup")
+    for g in ("BMI < 23", "BMI >= 23"):
+        for col, q in (("ci_lower", "lower"), ("ci_upper", "upper"), ("p", "p")):
+            assert within.loc[g, col] == pytest.approx(r("effmod_z", f"within:{g}:{q}"),
+                                                       rel=1e-8)
+    assert res.params["ci"] == "normal"
+    assert any("normal (z)" in n for n in res.notes)
+    t_res = effect_modification_analysis(em.measurements, em.subjects, subgroup="bmi",
+                                         visit_days=[365])
+    assert t_res.params["ci"] == "t"
