@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import cohort
@@ -115,3 +117,15 @@ def test_external_validation_honours_population(treated_model):
         "analyze", "predict", str(FIX / "lu2021"), "--external", str(treated_model),
         "--format", "json"]).stdout)["external"]
     assert {r["metric"]: r for r in everyone["summary"]}["auc"]["n"] == 53
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(v=st.floats(-1e6, 1e6, allow_nan=False), t=st.floats(-1e6, 1e6, allow_nan=False))
+def test_threshold_operators_are_complementary(v, t):
+    """Whatever the values: <= and > (and >= and <) partition the line, a value on the
+    threshold meets <= and >=, and the tolerance never exceeds 1e-9 of the threshold's size."""
+    assert meets_threshold(v, "<=", t) != meets_threshold(v, ">", t)
+    assert meets_threshold(v, ">=", t) != meets_threshold(v, "<", t)
+    assert meets_threshold(t, "<=", t) and meets_threshold(t, ">=", t)
+    if abs(v - t) > tie_tolerance(t):
+        assert meets_threshold(v, "<=", t) == (v <= t)

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cohort.analysis.multiplicity import (
     ADJUST_METHODS,
@@ -162,3 +164,13 @@ def test_unknown_method_lists_the_choices():
         adjust_comparisons([1, 2, 3], np.eye(2), df=10, method="holm")
     with pytest.raises(AnalysisError, match="linearly dependent"):
         adjust_comparisons([1, 2], np.ones((2, 2)), df=10, method="dunnett")
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
+@given(name=st.text(max_size=12))
+def test_any_other_name_is_refused_with_the_choices(name):
+    if name.strip().lower() in ADJUST_METHODS:
+        assert check_adjust(name) == name.strip().lower()
+    else:
+        with pytest.raises(AnalysisError, match="choose one of: none, dunnett, holm"):
+            check_adjust(name)
