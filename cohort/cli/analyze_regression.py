@@ -105,7 +105,7 @@ def adjust_option(default: str = "none") -> Any:
 def adjusted_columns(adjust: str) -> list[str]:
     """The summary columns the text output adds for an adjusted family."""
     return ([] if adjust == "none" else
-            ["p_adjusted", "ci_lower_adjusted", "ci_upper_adjusted"])
+            ["p_adjusted", "ci_lower_adjusted", "ci_upper_adjusted", "adjust"])
 
 
 PATH_ARG = typer.Argument(..., help="Cohort folder (or .xlsx workbook).")
@@ -353,7 +353,8 @@ def responders_cmd(
                              adjust=adjust)
     _emit(res, fmt, path, ["visit", "kind", "arm", "reference", "method", "x", "n",
                            "estimate", "ci_lower", "ci_upper", "p",
-                           *(["p_adjusted"] if adjust != "none" else []), "n_excluded"])
+                           *(["p_adjusted", "adjust"] if adjust != "none" else []),
+                           "n_excluded"])
 
 
 @analyze_app.command("effect-modification")
