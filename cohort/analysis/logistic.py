@@ -11,9 +11,9 @@ Two estimators share one design-matrix builder, one profile-likelihood routine a
 ``method="auto"`` chooses between them by the events per variable (EPV: events or non-events,
 whichever is rarer, per predictor): below :data:`EPV_MIN` (10) Firth, with penalised
 profile-likelihood intervals, else maximum likelihood; the result says which and why. At
-Lu 2021's size (27 treated, about 11 events, 2 predictors) the ML profile intervals cover
-about 0.91-0.92 where 0.95 is claimed, Firth's penalised profile intervals 0.94-0.96
-(``bench/bench_logistic_coverage.py``).
+Lu 2021's size (27 treated, about 11 events, 2 predictors) the ML profile intervals covered
+0.917-0.930 where 0.95 is claimed, Firth's penalised profile intervals 0.932-0.947
+(``bench/bench_logistic_coverage.py``, 2000 replicates).
 
 Both report odds ratios with Wald **and** profile-likelihood intervals (R's ``confint()`` on a
 ``glm`` is profile likelihood; statsmodels' ``conf_int()`` is Wald; they differ noticeably at
