@@ -322,3 +322,18 @@ def test_empirical_ses_on_skyler(sky, default):
     np.testing.assert_allclose(res.summary["estimate"], default.summary["estimate"],
                                rtol=1e-9, atol=1e-12)
     assert not np.allclose(res.summary["se"], default.summary["se"])
+
+
+@pytest.mark.parametrize("cov", ["us", "ar1h"])
+def test_covariance_by_arm(sky, cov):
+    one = mmrm_analysis(sky.measurements, sky.subjects, visit_days=DAYS, covariance=cov)
+    by = mmrm_analysis(sky.measurements, sky.subjects, visit_days=DAYS, covariance=cov,
+                       cov_by_arm=True, df="kr")
+    # one covariance is a special case of one per arm: -2 REML log L cannot be higher
+    assert by.fit_statistics["minus2ll"] <= one.fit_statistics["minus2ll"] + 1e-7
+    assert by.fit_statistics["n_covariance_parameters"] == 4 * \
+        one.fit_statistics["n_covariance_parameters"]
+    assert by.covariance_matrix.index[0] == "placebo day 7"
+    block = by.covariance_matrix.loc["placebo day 7", "MPC 0.3x10^6/kg day 7"]
+    assert block == 0.0 and by.params["cov_by_arm"] is True
+    assert by.covariance["parameter"].iloc[0].endswith(" placebo")

@@ -69,7 +69,8 @@ COLUMNS = ["visit", "kind", "arm", "reference", "estimate", "se", "df", "statist
 def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | None,
              baseline_window: str, covariate: list[str], reference: str | None,
              cov: Covariance, df: DfMethod, method: Method, adjust: str | None,
-             mapping: str | None, fmt: OutputFormat, vcov: str = "model") -> None:
+             mapping: str | None, fmt: OutputFormat, vcov: str = "model",
+             cov_by_arm: bool = False) -> None:
     """Load the cohort, fit the MMRM and print it (shared with ``ancova --mixed``)."""
     from cohort.analysis.multiplicity import check_adjust
     from cohort.errors import AnalysisError
@@ -88,7 +89,7 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
     res = mmrm_analysis(c.measurements, c.subjects, param=param, visit_days=days,
                         half_width=window, baseline_window=bw, covariates=covariate,
                         reference=reference, covariance=cov.value, method=method.value,
-                        df=df.value, vcov=vcov, adjust=adjust)
+                        df=df.value, vcov=vcov, cov_by_arm=cov_by_arm, adjust=adjust)
     cols = COLUMNS if adjust != "none" else [c for c in COLUMNS if c != "p_adjusted"]
     _emit(res, fmt, path, cols)
     if fmt is OutputFormat.text:
@@ -123,6 +124,8 @@ def mmrm_cmd(
                                 "satterthwaite, kr (SAS ddfm=kr), kr-linear (SAS "
                                 "ddfm=kr(linear)), residual, between-within."),
     method: Method = typer.Option(Method.reml, "--method", help="reml or ml."),
+    cov_by_arm: bool = typer.Option(False, "--cov-by-arm", help="A separate covariance per "
+                                    "arm (SAS REPEATED / GROUP=arm)."),
     vcov: Vcov = typer.Option(Vcov.model, "--vcov", help="model (model-based SEs) or "
                               "empirical (sandwich, SAS EMPIRICAL; with --df between-within "
                               "or residual)."),
@@ -137,4 +140,4 @@ def mmrm_cmd(
     run_mmrm(path, param=param, visit_days=visit_days, window=window,
              baseline_window=baseline_window, covariate=covariate, reference=reference,
              cov=cov, df=df, method=method, adjust=adjust, mapping=mapping, fmt=fmt,
-             vcov=vcov.value)
+             vcov=vcov.value, cov_by_arm=cov_by_arm)

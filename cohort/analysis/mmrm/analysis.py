@@ -59,7 +59,8 @@ class MmrmResult(AnalysisResult):
     covariance : DataFrame
         Covariance parameters: ``parameter`` (SAS's name), ``estimate``, ``se``.
     covariance_matrix : DataFrame
-        Estimated covariance of one subject's changes over the visits (unit squared).
+        Estimated covariance of one subject's changes over the visits (unit squared); with
+        ``cov_by_arm`` block-diagonal, rows and columns labelled ``"<arm> <visit>"``.
     type3 : DataFrame
         SAS's Type 3 F tests of the model's terms (``effect``, ``num_df``, ``den_df``,
         ``statistic``, ``p``; :func:`cohort.analysis.mmrm.type3.type3_tests`), e.g. the
@@ -161,7 +162,8 @@ def adjust_visit_family(model: MmrmModel, lmat: np.ndarray, dfs: Sequence[float]
 
 def fit_change_mmrm(usable: pd.DataFrame, *, arms: list[str], visits: list[str],
                     covariates: Sequence[str], covariance: str, method: str, df: str,
-                    vcov: str = "model", baseline: bool = True) -> MmrmModel:
+                    vcov: str = "model", cov_by_arm: bool = False,
+                    baseline: bool = True) -> MmrmModel:
     """Fit ``change ~ arm * visit + baseline * visit (+ covariates)`` on change rows."""
     if len(visits) < 2:
         raise AnalysisError(f"an MMRM needs at least two visits; only {visits} has data: for "
@@ -180,7 +182,8 @@ def fit_change_mmrm(usable: pd.DataFrame, *, arms: list[str], visits: list[str],
     inter = [("arm", "visit")] + ([("visit", "baseline")] if baseline else [])
     return mmrm(usable, response="change", subject="subject_id", visit="visit",
                 visit_levels=visits, factors=factors, numeric=numeric, interactions=inter,
-                covariance=covariance, method=method, df=df, vcov=vcov)
+                covariance=covariance, method=method, df=df, vcov=vcov,
+                group="arm" if cov_by_arm else None)
 
 
 def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
@@ -189,8 +192,8 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
                   baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
                   covariates: Sequence[str] = (), reference: str | None = None,
                   covariance: str = "us", method: str = "reml", df: str = "satterthwaite",
-                  vcov: str = "model", adjust: str | None = None,
-                  conf_level: float = 0.95) -> MmrmResult:
+                  vcov: str = "model", cov_by_arm: bool = False,
+                  adjust: str | None = None, conf_level: float = 0.95) -> MmrmResult:
     """MMRM of change from baseline over the visits: LS means and arms vs reference.
 
     Parameters
@@ -216,6 +219,8 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
     vcov : {"model", "empirical"}, keyword-only
         Model-based covariance of the fixed effects, or the empirical sandwich (SAS
         ``EMPIRICAL``; needs ``df`` residual or between-within).
+    cov_by_arm : bool, keyword-only
+        A separate covariance (same structure) per arm: SAS ``REPEATED / GROUP=arm``.
     adjust : {None, "none", "dunnett", "holm", "hochberg", "bonferroni", "sidak"}, keyword-only
         Multiplicity adjustment of the arms-vs-reference comparisons at each visit (see
         :mod:`cohort.analysis.multiplicity`); None or ``"none"``: none.
@@ -260,13 +265,16 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
                             f"value; the comparison needs the reference arm {levels[0]!r} and "
                             "at least one other")
     model = fit_change_mmrm(usable, arms=arms, visits=present, covariates=covariates,
-                            covariance=covariance, method=method, df=df, vcov=vcov)
+                            covariance=covariance, method=method, df=df, vcov=vcov,
+                            cov_by_arm=cov_by_arm)
     days = {v.label: v.day for v in visit_list}
     rows = mmrm_rows(model, usable, arms=arms, visit_days=days,
                      excluded=excl["visit"].value_counts() if len(excl) else pd.Series(),
                      conf_level=conf_level, adjust=adjust)
     summary = pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
     fit = model.fit
+    groups = getattr(fit.structure, "groups", None)
+    labels = [f"{g} {v}" for g in groups for v in present] if groups else present
     notes.append(describe(model, covariates))
     if adjust != "none":
         notes.append(f"p_adjusted and ci_*_adjusted: {adjust} adjustment of the "
@@ -279,10 +287,11 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
         params={"param": param, "visits": [v.__dict__ for v in visit_list],
                 "baseline_window": list(baseline_window), "covariates": covariates,
                 "reference": arms[0], "covariance": covariance, "method": method, "df": df,
-                "vcov": vcov, "adjust": adjust, "conf_level": conf_level},
+                "vcov": vcov, "cov_by_arm": cov_by_arm, "adjust": adjust,
+                "conf_level": conf_level},
         notes=notes, coefficients=model.coefficients(conf_level),
         covariance=fit.covariance_parameters(),
-        covariance_matrix=pd.DataFrame(fit.sigma, index=present, columns=present),
+        covariance_matrix=pd.DataFrame(fit.sigma, index=labels, columns=labels),
         type3=type3_tests(model),
         history=fit.history, fit_statistics=fit_statistics(model), data=usable)
 
@@ -307,7 +316,8 @@ def describe(model: MmrmModel, covariates: Sequence[str]) -> str:
     cov = f" + {' + '.join(covariates)}" if covariates else ""
     return (f"MMRM: change ~ arm * visit + baseline * visit{cov}; {STRUCTURES[fit.structure.code]}"
             f" covariance; {'REML' if fit.reml else 'ML'}; {model.df_method} df"
-            f"{'; empirical (sandwich) SEs' if model.vcov_type == 'empirical' else ''}; "
+            f"{'; empirical (sandwich) SEs' if model.vcov_type == 'empirical' else ''}"
+            f"{'; one covariance per arm' if hasattr(fit.structure, 'groups') else ''}; "
             "converged in "
             f"{int(fit.history['iteration'].max())} iteration(s); missing visits not imputed "
             "(valid under missing at random)")

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["STRUCTURES", "CovarianceStructure", "make_structure"]
+__all__ = ["STRUCTURES", "CovarianceStructure", "GroupedStructure", "make_structure"]
 
 STRUCTURES = {
     "us": "unstructured (SAS type=UN)",
@@ -285,3 +285,80 @@ def make_structure(code: str, n_visits: int) -> CovarianceStructure:
         raise ValueError(f"unknown covariance structure {code!r}; use one of "
                          + ", ".join(STRUCTURES))
     return CovarianceStructure(code, t, names, code in ("us", "cs", "toep"))
+
+
+@dataclass(frozen=True)
+class GroupedStructure:
+    """One covariance structure per group (SAS ``REPEATED / GROUP=``, R mmrm
+    ``us(visit | group / subject)``): the parameters of group 1, then group 2, ...
+
+    The fit sees ``n_groups x n_visits`` "visits" with a block-diagonal covariance: a subject
+    of group ``g`` has its visits in block ``g``, so every pattern of visits lies in one block
+    and nothing else in the likelihood changes.
+    """
+
+    base: CovarianceStructure
+    groups: tuple[str, ...]
+
+    @property
+    def code(self) -> str:
+        """The base structure's code."""
+        return self.base.code
+
+    @property
+    def n_visits(self) -> int:
+        """Size of the block-diagonal matrix: groups x visits."""
+        return self.base.n_visits * len(self.groups)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """SAS's parameter names followed by the group, e.g. ``UN(1,1) TRT``."""
+        return tuple(f"{n} {g}" for g in self.groups for n in self.base.names)
+
+    @property
+    def linear(self) -> bool:
+        """Whether the base structure is linear in its parameters."""
+        return self.base.linear
+
+    @property
+    def n_params(self) -> int:
+        """Number of covariance parameters over all groups."""
+        return self.base.n_params * len(self.groups)
+
+    def _blocks(self, theta: np.ndarray) -> list[np.ndarray]:
+        q = self.base.n_params
+        return [np.asarray(theta[i * q:(i + 1) * q], dtype=float)
+                for i in range(len(self.groups))]
+
+    def sigma(self, theta: np.ndarray) -> np.ndarray:
+        """The block-diagonal covariance."""
+        return self.derivatives(theta, order=0)[0]
+
+    def derivatives(self, theta: np.ndarray, order: int = 2
+                    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """As :meth:`CovarianceStructure.derivatives`, block by block."""
+        t, q, ng = self.base.n_visits, self.base.n_params, len(self.groups)
+        big = t * ng
+        sig = np.zeros((big, big))
+        d1 = np.zeros((q * ng, big, big)) if order >= 1 else None
+        d2 = np.zeros((q * ng, q * ng, big, big)) if order >= 2 else None
+        for i, th in enumerate(self._blocks(theta)):
+            s, a, b = self.base.derivatives(th, order=order)
+            blk = slice(i * t, (i + 1) * t)
+            par = slice(i * q, (i + 1) * q)
+            sig[blk, blk] = s
+            if d1 is not None:
+                d1[par, blk, blk] = a
+            if d2 is not None:
+                d2[par, par, blk, blk] = b
+        return sig, d1, d2
+
+    def start(self, cov: np.ndarray) -> np.ndarray:
+        """Starting values from the block-diagonal residual covariance, group by group."""
+        t = self.base.n_visits
+        return np.concatenate([self.base.start(cov[i * t:(i + 1) * t, i * t:(i + 1) * t])
+                               for i in range(len(self.groups))])
+
+    def feasible(self, theta: np.ndarray) -> bool:
+        """Whether every group's covariance is positive definite."""
+        return all(self.base.feasible(th) for th in self._blocks(theta))

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from cohort.analysis.linear_model import Design, build_design
-from cohort.analysis.mmrm.covariance import STRUCTURES, make_structure
+from cohort.analysis.mmrm.covariance import STRUCTURES, GroupedStructure, make_structure
 from cohort.analysis.mmrm.dof import (
     DF_METHODS,
     between_within_df,
@@ -124,7 +124,7 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
          visit_levels: Sequence[Any], factors: Mapping[str, Sequence[Any]] | None = None,
          numeric: Sequence[str] = (), interactions: Sequence[tuple[str, str]] = (),
          covariance: str = "us", method: str = "reml", df: str = "satterthwaite",
-         vcov: str = "model", weights: str | None = None,
+         vcov: str = "model", weights: str | None = None, group: str | None = None,
          theta: np.ndarray | None = None) -> MmrmModel:
     """Fit a mixed model for repeated measures (functional core).
 
@@ -155,6 +155,10 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
         Column of positive record weights (SAS ``WEIGHT``, R mmrm ``weights =``): a record's
         covariance row and column are divided by the square root of its weight,
         ``V_i = W_i^-1/2 Sigma W_i^-1/2``.
+    group : str or None
+        Column (constant within subject, e.g. the arm) whose groups get separate covariance
+        parameters of the same structure (SAS ``REPEATED / GROUP=``, R mmrm
+        ``us(visit | group / subject)``); parameters are named ``<SAS name> <group>``.
     theta : ndarray or None
         Fixed covariance parameters (SAS ``PARMS / NOITER``); None: estimated.
 
@@ -184,7 +188,7 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
         raise AnalysisError("Kenward-Roger degrees of freedom need REML (method='reml'), as "
                             "in SAS and R mmrm")
     used = [response, subject, visit, *(factors or {}), *numeric,
-            *([weights] if weights else [])]
+            *([weights] if weights else []), *([group] if group else [])]
     for col in dict.fromkeys(used):
         if col not in data.columns:
             raise AnalysisError(f"column {col!r} is not in the data; columns: "
@@ -219,8 +223,34 @@ def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
         raise AnalysisError(f"the MMRM cannot estimate {bad!r}: it is constant or a "
                             "combination of the other terms in the records analysed (e.g. a "
                             "visit with no subject in an arm)")
-    structure = make_structure(covariance, len(visit_levels))
-    _check_estimable(structure, subj, vis, n_obs, p, method, visit_levels)
+    structure: Any = make_structure(covariance, len(visit_levels))
+    if group is None:
+        _check_estimable(structure, subj, vis, n_obs, p, method, visit_levels)
+    else:
+        # groups in the factor's level order when the column is a factor (reference first)
+        order = [str(v) for v in (factors or {}).get(group, [])] or sorted(
+            set(data[group].astype(str)))
+        gcodes = data[group].astype(str).map({g: i for i, g in enumerate(order)}).to_numpy()
+        glevels = [g for i, g in enumerate(order) if (gcodes == i).any()]
+        gcodes = pd.Series(gcodes).map({order.index(g): i for i, g in enumerate(glevels)}
+                                        ).to_numpy(dtype=int)
+        per_subject = pd.Series(gcodes).groupby(subj).nunique()
+        if (per_subject > 1).any():
+            bad = data[subject].iloc[int(np.flatnonzero(subj == per_subject.idxmax())[0])]
+            raise AnalysisError(f"covariance group {group!r} changes within subject {bad!r}; "
+                                "it must be constant within each subject")
+        for gi, gname in enumerate(glevels):
+            sel = gcodes == gi
+            sub, _ = pd.factorize(subj[sel])
+            try:
+                _check_estimable(structure, sub, vis[sel], int(sel.sum()), 0, "ml",
+                                 visit_levels)
+            except AnalysisError as exc:
+                raise AnalysisError(f"covariance group {gname!r}: {exc}") from None
+        structure = GroupedStructure(structure, tuple(glevels))
+        _check_estimable(structure, subj, gcodes * len(visit_levels) + vis, n_obs, p,
+                         method, visit_levels, pairs=False)
+        vis = gcodes * len(visit_levels) + vis
     y = data[response].to_numpy(dtype=float)
     if weights is None:
         fit = fit_covariance(y, x, subj, vis, structure, reml=method == "reml", theta=theta)
@@ -278,7 +308,7 @@ def _first_dependent(x: np.ndarray) -> int | None:
 
 
 def _check_estimable(structure: Any, subj: np.ndarray, vis: np.ndarray, n_obs: int, p: int,
-                     method: str, visits: list[Any]) -> None:
+                     method: str, visits: list[Any], pairs: bool = True) -> None:
     q = structure.n_params
     avail = n_obs - p if method == "reml" else n_obs
     name = STRUCTURES[structure.code]
@@ -288,6 +318,8 @@ def _check_estimable(structure: Any, subj: np.ndarray, vis: np.ndarray, n_obs: i
             f"{avail - 1} ({n_obs} records"
             + (f" - {p} fixed effects under REML" if method == "reml" else "")
             + " - 1); use a structure with fewer parameters (e.g. cs or ar1) or more data")
+    if not pairs:
+        return
     t = structure.n_visits
     n_sub = int(subj.max()) + 1
     mask = np.zeros((n_sub, t), dtype=bool)
