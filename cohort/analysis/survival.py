@@ -8,10 +8,13 @@ what lifelines does not:
 * :mod:`cohort.analysis.kaplan_meier` -- Kaplan-Meier with R's log-transformed Greenwood CIs,
   medians as ``quantile.survfit``, landmarks;
 * :mod:`cohort.analysis.risk_sets` -- numbers at risk as ``summary(survfit, times=)``;
-  1 month = 30.4375 days;
+  times in days, shown in any unit of :mod:`cohort.analysis.time_units`;
 * :mod:`cohort.analysis.logrank` -- log-rank (``survdiff``), with a counting-process form for
   delayed entry, pairwise with Holm adjustment;
-* :mod:`cohort.analysis.cox` -- Cox model (lifelines, Efron ties like ``coxph``);
+* :mod:`cohort.analysis.cox` -- Cox model as ``coxph`` (Efron ties; fitted in
+  :mod:`cohort.analysis.cox_fit`), cluster-robust variance as ``coxph(cluster = )``, global
+  LR/Wald/score tests;
+* :mod:`cohort.analysis.concordance` -- Harrell's C and its SE as ``concordance()``, any n;
 * :mod:`cohort.analysis.ph_test` -- the proportional-hazards test as ``cox.zph``;
 * :mod:`cohort.analysis.interval_censored` -- Weibull fit to interval-censored times
   (``survreg``).
