@@ -337,3 +337,15 @@ def test_covariance_by_arm(sky, cov):
     block = by.covariance_matrix.loc["placebo day 7", "MPC 0.3x10^6/kg day 7"]
     assert block == 0.0 and by.params["cov_by_arm"] is True
     assert by.covariance["parameter"].iloc[0].endswith(" placebo")
+
+
+def test_ancova_adjustment_reaches_the_mmrm_rows(sky):
+    """Complete data and an unstructured covariance: the MMRM's per-visit comparisons are the
+    ANCOVA's, adjusted p-values and intervals included."""
+    res = ancova_analysis(sky.measurements, sky.subjects, sky.infusions, visit_days=[56, 84],
+                          mixed=True, trend=False, adjust="holm")
+    s = res.summary[res.summary.kind == "vs_reference"]
+    a, m = s[s.model == "ancova"], s[s.model == "mmrm"]
+    cols = ["estimate", "se", "p", "p_adjusted", "ci_lower_adjusted", "ci_upper_adjusted"]
+    np.testing.assert_allclose(m[cols].to_numpy(float), a[cols].to_numpy(float), rtol=1e-6)
+    assert m["adjust"].eq("holm").all() and m["ci_adjust"].eq("bonferroni").all()

@@ -368,7 +368,8 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     if mixed:  # the repeated-measures model is the MMRM (cohort.analysis.mmrm)
         from cohort.analysis.mmrm.analysis import ancova_mmrm_rows
 
-        rows += ancova_mmrm_rows(usable, excl, levels, covariates, conf_level, notes)
+        rows += ancova_mmrm_rows(usable, excl, levels, covariates, conf_level, notes,
+                                 adjust=adjust)
     summary = pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
     coefficients = pd.concat(coef_tables, ignore_index=True)
     coefficients = coefficients[["visit", *[c for c in coefficients.columns if c != "visit"]]]

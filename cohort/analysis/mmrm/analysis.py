@@ -34,7 +34,8 @@ __all__ = ["SUMMARY_COLUMNS", "MmrmResult", "ancova_mmrm_rows", "mmrm_analysis",
 
 SUMMARY_COLUMNS = ["visit", "visit_day", "model", "kind", "arm", "reference", "estimate", "se",
                    "ci_lower", "ci_upper", "df", "statistic", "p", "p_adjusted",
-                   "ci_lower_adjusted", "ci_upper_adjusted", "n", "n_excluded"]
+                   "ci_lower_adjusted", "ci_upper_adjusted", "adjust", "ci_adjust", "n",
+                   "n_excluded"]
 
 
 @dataclass
@@ -46,8 +47,9 @@ class MmrmResult(AnalysisResult):
     reference arm), ``arm``, ``reference``, ``estimate`` (change in the parameter's canonical
     unit, e.g. HbA1c percentage points), ``se``, ``ci_lower``, ``ci_upper``, ``df`` (by the
     method in ``params["df"]``), ``statistic`` (t), ``p``, ``p_adjusted``,
-    ``ci_lower_adjusted``, ``ci_upper_adjusted`` (arm-vs-reference rows, when an adjustment
-    was asked for: one family per visit; Holm and Hochberg intervals are Bonferroni's), ``n``
+    ``ci_lower_adjusted``, ``ci_upper_adjusted``, ``adjust``, ``ci_adjust`` (arm-vs-reference
+    rows, when an adjustment was asked for: one family per visit; Holm and Hochberg
+    intervals are Bonferroni's, as ``ci_adjust`` says; the ANCOVA's columns), ``n``
     (subjects with a value at the visit in the arm(s)), ``n_excluded`` (records of that visit
     left out).
 
@@ -154,7 +156,8 @@ def adjust_visit_family(model: MmrmModel, lmat: np.ndarray, dfs: Sequence[float]
             done[key] = adjust_comparisons(est, cov, df=float(df), method=method,
                                            conf_level=conf_level)
         a = done[key]
-        out.append({"p_adjusted": float(a.p_adjusted[i]),
+        out.append({"adjust": a.method, "ci_adjust": a.ci_method,
+                    "p_adjusted": float(a.p_adjusted[i]),
                     "ci_lower_adjusted": float(a.ci_lower[i]),
                     "ci_upper_adjusted": float(a.ci_upper[i])})
     return out
@@ -325,7 +328,7 @@ def describe(model: MmrmModel, covariates: Sequence[str]) -> str:
 
 def ancova_mmrm_rows(usable: pd.DataFrame, excl: pd.DataFrame, levels: list[str],
                      covariates: Sequence[str], conf_level: float,
-                     notes: list[str]) -> list[dict[str, Any]]:
+                     notes: list[str], adjust: str = "none") -> list[dict[str, Any]]:
     """The ANCOVA's repeated-measures option: the default MMRM over the scheduled visits of
     the ANCOVA's change rows (the last available follow-up is not a scheduled visit and is
     left out of it), as summary rows with ``model == "mmrm"``."""
@@ -344,4 +347,4 @@ def ancova_mmrm_rows(usable: pd.DataFrame, excl: pd.DataFrame, levels: list[str]
                  "covariance structures and df methods")
     return mmrm_rows(model, rows, arms=arms, visit_days=days,
                      excluded=excl["visit"].value_counts() if len(excl) else pd.Series(),
-                     conf_level=conf_level)
+                     conf_level=conf_level, adjust=adjust)
