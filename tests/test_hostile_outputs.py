@@ -217,3 +217,42 @@ def test_cli_full_disk_is_exit_2_and_leaves_no_folder(tmp_path, monkeypatch):
     assert res.exit_code == 2, res.output
     assert "No space left on device" in res.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_replaces_its_own_figure_only(tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(EXAMPLE, data)
+    before = snapshot(data)
+    plot = tmp_path / "km.png"
+    args = ["analyze", "survival", str(data), "--format", "json", "--plot"]
+    assert run(*args, str(plot)).exit_code == 0
+    assert run(*args, str(plot)).exit_code == 0          # its own figure: replaced
+    notes = tmp_path / "notes.png"
+    notes.write_bytes(b"not a figure")
+    res = run(*args, str(notes))
+    assert res.exit_code == 2 and "is not a figure written by cohort" in res.output
+    assert notes.read_bytes() == b"not a figure"
+    assert run(*args, str(notes), "--overwrite").exit_code == 0
+    res = run(*args, str(tmp_path / "afile" / "km.png"))
+    assert res.exit_code == 0  # a new folder is made
+    (tmp_path / "plain").write_text("x", encoding="utf-8")
+    res = run(*args, str(tmp_path / "plain" / "km.png"))
+    assert res.exit_code == 2 and "is a regular file, not a folder" in res.output
+    assert snapshot(data) == before
+
+
+def test_plot_on_a_full_disk_is_exit_2(tmp_path, monkeypatch):
+    monkeypatch.setattr(write_mod.os, "fsync", _failing(errno.ENOSPC))
+    res = run("analyze", "survival", str(EXAMPLE), "--format", "json", "--plot",
+              str(tmp_path / "new" / "km.png"))
+    assert res.exit_code == 2, res.output
+    assert "No space left on device" in res.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_huge_synthetic_cohort_is_refused_before_any_work():
+    res = run("synth", "lu2021", "--n", "1000000000", "--check")
+    assert res.exit_code == 2
+    assert "the limit is MAX_SUBJECTS = 20,000,000" in res.output

@@ -17,6 +17,7 @@ import typer
 
 from cohort.cli.analyze import analyze_app
 from cohort.cli.app import OutputFormat, guarded, load_for_cli
+from cohort.cli.safe_output import OVERWRITE
 
 _INT = re.compile(r"^[-+]?\d+$")
 
@@ -151,17 +152,19 @@ def _emit(result: Any, fmt: OutputFormat, path: Path, columns: list[str]) -> Non
         typer.echo(f"note: {note}", err=True)
 
 
-def _save(ax: Any, out: Path) -> None:
+def _save(ax: Any, out: Path, data: Path, overwrite: bool) -> None:
     import io
 
-    from cohort.io.write import atomic_write_bytes
+    from cohort.io.outputs import input_files
+    from cohort.io.write import write_output_file
 
     fmt = out.suffix.lstrip(".").lower()
     if fmt not in ("png", "pdf", "svg"):
         raise _bad("--plot", f"the plot file must end in .png, .pdf or .svg, got {out}")
     buf = io.BytesIO()
     ax.figure.savefig(buf, format=fmt, bbox_inches="tight")
-    atomic_write_bytes(out, buf.getvalue())
+    write_output_file(out, buf.getvalue(), kind="figure", inputs=input_files(data),
+                      overwrite=overwrite)
     import matplotlib.pyplot as plt
 
     plt.close(ax.figure)
@@ -190,6 +193,7 @@ def paired_cmd(
                                            help="Round differences to this many significant "
                                            "digits before Wilcoxon ranking (R digits.rank)."),
     plot: Path | None = PLOT,
+    overwrite: bool = OVERWRITE,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
@@ -213,7 +217,7 @@ def paired_cmd(
         hue = "group" if by is not None else None
         if data is not None and "visit_day" in data:
             data["visit_day"] = data["visit_day"].fillna(data["day"]).astype(float)
-        _save(change_by_visit_plot(data, hue=hue), plot)
+        _save(change_by_visit_plot(data, hue=hue), plot, path, overwrite)
 
 
 @analyze_app.command("ancova")
@@ -241,6 +245,7 @@ def ancova_cmd(
                               "Satterthwaite); `cohort analyze mmrm` has its options."),
     mixed: bool = typer.Option(False, "--mixed", hidden=True, help="Old name of --mmrm."),
     plot: Path | None = PLOT,
+    overwrite: bool = OVERWRITE,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
@@ -276,7 +281,7 @@ def ancova_cmd(
 
         data = res.data.copy()
         data["visit_day"] = data["visit_day"].fillna(data["day"]).astype(float)
-        _save(change_by_visit_plot(data, dodge=1.0), plot)
+        _save(change_by_visit_plot(data, dodge=1.0), plot, path, overwrite)
 
 
 @analyze_app.command("dose-response")
@@ -292,6 +297,7 @@ def dose_response_cmd(
                                    help="Dose measure(s): total (cells) and/or per_kg."),
     threshold: float = typer.Option(1e9, "--threshold", help="Total-dose threshold (cells)."),
     plot: Path | None = PLOT,
+    overwrite: bool = OVERWRITE,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
@@ -313,7 +319,8 @@ def dose_response_cmd(
         data = res.data
         first = data["visit"].iloc[0]
         col = "dose_cells_total" if "total" in dose else "dose_cells_per_kg"
-        _save(dose_response_plot(data[data["visit"] == first], x=col), plot)
+        _save(dose_response_plot(data[data["visit"] == first], x=col), plot, path,
+              overwrite)
 
 
 @analyze_app.command("responders")
@@ -374,6 +381,7 @@ def effect_modification_cmd(
     reference: str | None = typer.Option(None, "--reference", help="Reference arm."),
     ci: CiMethod = CI,
     plot: Path | None = PLOT,
+    overwrite: bool = OVERWRITE,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
@@ -395,7 +403,7 @@ def effect_modification_cmd(
 
         s = res.summary
         rows = s[s["kind"] == "within_subgroup"]
-        _save(forest_plot(rows, label=["visit", "subgroup", "arm"]), plot)
+        _save(forest_plot(rows, label=["visit", "subgroup", "arm"]), plot, path, overwrite)
 
 
 @analyze_app.command("table1")

@@ -20,6 +20,7 @@ import typer
 
 from cohort.cli.analyze import analyze_app
 from cohort.cli.app import OutputFormat, guarded, load_for_cli
+from cohort.cli.safe_output import OVERWRITE
 
 
 class Combine(StrEnum):
@@ -198,6 +199,7 @@ def remission(
                                            "(for `cohort analyze predict --external`)."),
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FORMAT,
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """C-peptide remission (Lu 2021): rates by arm and subgroup, tests, logistic model.
 
@@ -228,6 +230,10 @@ def remission(
             raise _usage("--save-model", "needs --predictor (there is no model to save)")
         from cohort.analysis.external import save_model as write_model
         from cohort.derive.remission import PREDICTOR_UNITS
+        from cohort.io.outputs import check_output_file, input_files
+
+        check_output_file(save_model, kind="model", inputs=input_files(path, mapping),
+                          overwrite=overwrite)
 
         spec = result.model.to_model_spec(
             name=f"remission model ({path.name})", outcome_definition=result.rule,
@@ -281,6 +287,7 @@ def predict(
     partial: Partial = PARTIAL,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FORMAT,
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """Predict remission: cross-validated and bootstrap optimism-corrected performance.
 
@@ -335,17 +342,20 @@ def predict(
                                       population=population.value)
             doc["external"] = ext.to_dict()
     if figures is not None:
-        _write_figures(figures, result, ext)
+        _write_figures(figures, result, ext, inputs=[path, mapping, external],
+                       overwrite=overwrite)
     if fmt is OutputFormat.json:
         _emit(doc)
     else:
         _print_predict(result, ext, doc)
 
 
-def _write_figures(folder: Path, result: Any, ext: Any) -> None:
+def _write_figures(folder: Path, result: Any, ext: Any, *, inputs: list[Any],
+                   overwrite: bool) -> None:
     import io
 
-    from cohort.io.write import atomic_write_bytes
+    from cohort.io.outputs import input_files
+    from cohort.io.write import write_output_file
     from cohort.report.figures.prediction import (
         plot_calibration,
         plot_decision_curve,
@@ -363,7 +373,8 @@ def _write_figures(folder: Path, result: Any, ext: Any) -> None:
         ax = func(source)
         buf = io.BytesIO()
         ax.figure.savefig(buf, format="png", dpi=150)
-        atomic_write_bytes(folder / name, buf.getvalue())
+        write_output_file(folder / name, buf.getvalue(), kind="figure",
+                          inputs=input_files(*inputs), overwrite=overwrite)
         typer.echo(f"wrote {folder / name}", err=True)
 
 
@@ -378,9 +389,10 @@ def _num(v: Any, digits: int = 3) -> str:
 
 
 def _print_remission(result: Any) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from cohort.cli.safe_output import SafeConsole as Console
 
     console = Console(highlight=False, soft_wrap=False)
     console.print(f"remission: {escape(result.rule)}")
@@ -446,9 +458,10 @@ def _exp(v: float) -> float:
 
 
 def _print_predict(result: Any, ext: Any, doc: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from cohort.cli.safe_output import SafeConsole as Console
 
     console = Console(highlight=False, soft_wrap=False)
     console.print(f"remission: {escape(doc['rule'])}")

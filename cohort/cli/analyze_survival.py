@@ -12,6 +12,7 @@ import typer
 
 from cohort.cli.analyze import analyze_app
 from cohort.cli.app import OutputFormat, guarded, load_for_cli
+from cohort.cli.safe_output import OVERWRITE
 
 
 class Origin(StrEnum):
@@ -170,6 +171,7 @@ def survival(
                                   "(resumption between visits)."),
     plot: Path | None = typer.Option(None, "--plot",
                                      help="Write the Kaplan-Meier figure (PNG, PDF or SVG)."),
+    overwrite: bool = OVERWRITE,
     mapping: str | None = typer.Option(None, "--mapping", "-m",
                                        help="Mapping file (YAML) or preset name."),
     fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
@@ -283,7 +285,7 @@ def survival(
     if missing_note:
         result.notes.insert(0, missing_note)
     if plot is not None:
-        _write_plot(result, plot)
+        _write_plot(result, plot, [path, mapping], overwrite)
     if fmt is OutputFormat.json:
         doc = {"cohort_version": __version__, "path": str(path), "source": source,
                **result.to_dict()}
@@ -347,11 +349,12 @@ def _check_subjects(table: Any, subjects: Any, path: Path, subject_col: str) -> 
     return None
 
 
-def _write_plot(result: Any, out: Path) -> None:
+def _write_plot(result: Any, out: Path, inputs: list[Any], overwrite: bool) -> None:
     import io
 
     from cohort.errors import AnalysisError
-    from cohort.io.write import atomic_write_bytes
+    from cohort.io.outputs import input_files
+    from cohort.io.write import write_output_file
     from cohort.report.figures.survival import plot_km
 
     fmt = out.suffix.lower().lstrip(".")
@@ -360,7 +363,8 @@ def _write_plot(result: Any, out: Path) -> None:
     ax = plot_km(result.km, time_unit=result.km.params.get("time_unit", "months"))
     buf = io.BytesIO()
     ax.figure.savefig(buf, format=fmt, bbox_inches="tight", dpi=150)
-    atomic_write_bytes(out, buf.getvalue())
+    write_output_file(out, buf.getvalue(), kind="figure", inputs=input_files(*inputs),
+                      overwrite=overwrite)
     typer.echo(f"wrote {out}", err=True)
 
 
@@ -373,9 +377,10 @@ def _fmt(v: Any, digits: int = 1, missing: str = "NR") -> str:
 
 
 def _print_text(result: Any, source: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from cohort.cli.safe_output import SafeConsole as Console
 
     console = Console(highlight=False, soft_wrap=False)
     if result.counts:

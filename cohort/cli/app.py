@@ -52,32 +52,41 @@ def guarded(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from cohort.errors import CohortError
+        from cohort.cli.safe_output import terminal_safe_streams
 
-        try:
-            return func(*args, **kwargs)
-        except (typer.Exit, typer.BadParameter):
-            raise  # click prints usage errors itself, with exit code 2
-        except CohortError as exc:
-            raise fail(str(exc)) from None
-        except BrokenPipeError:
-            raise  # `cohort ... | head`: handled by main()
-        except OSError as exc:  # the file system refused (full, read-only, not a folder...)
-            where = f"{exc.filename}: " if exc.filename else ""
-            raise fail(f"{where}{exc.strerror or exc}") from None
-        except MemoryError:
-            raise fail("out of memory: the input or the options ask for more than this "
-                       "machine holds (a smaller --n or a smaller file?)") from None
-        except KeyboardInterrupt:
-            raise fail("interrupted", 130) from None
-        except Exception as exc:  # the last line of defence: no traceback for users
-            if os.environ.get("COHORT_DEBUG"):
-                raise
-            raise fail(f"internal error ({type(exc).__name__}: {exc}); this is a bug in "
-                       "cohort: rerun with COHORT_DEBUG=1 for the traceback and report it",
-                       EXIT_INTERNAL) from None
+        # values from a user's files never reach the terminal raw (escape sequences)
+        with terminal_safe_streams():
+            return _run(func, args, kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _run(func: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    """Run a command: user errors become a message and exit 2, bugs exit 3."""
+    from cohort.errors import CohortError
+
+    try:
+        return func(*args, **kwargs)
+    except (typer.Exit, typer.BadParameter):
+        raise  # click prints usage errors itself, with exit code 2
+    except CohortError as exc:
+        raise fail(str(exc)) from None
+    except BrokenPipeError:
+        raise  # `cohort ... | head`: handled by main()
+    except OSError as exc:  # the file system refused (full, read-only, not a folder...)
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise fail(f"{where}{exc.strerror or exc}") from None
+    except MemoryError:
+        raise fail("out of memory: the input or the options ask for more than this "
+                   "machine holds (a smaller --n or a smaller file?)") from None
+    except KeyboardInterrupt:
+        raise fail("interrupted", 130) from None
+    except Exception as exc:  # the last line of defence: no traceback for users
+        if os.environ.get("COHORT_DEBUG"):
+            raise
+        raise fail(f"internal error ({type(exc).__name__}: {exc}); this is a bug in "
+                   "cohort: rerun with COHORT_DEBUG=1 for the traceback and report it",
+                   EXIT_INTERNAL) from None
 
 
 def load_for_cli(path: Any, mapping: str | None = None) -> Any:

@@ -168,9 +168,9 @@ def _report_writer() -> Any:
 
 
 def _all(*, out: Path | None, seed: int | None, fmt: OutputFormat, overwrite: bool) -> None:
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from cohort.cli.safe_output import SafeConsole as Console
     from cohort.spec.registry import registered_studies
 
     entries = registered_studies()
@@ -211,9 +211,10 @@ _STYLE = {"agrees": "green", "differs": "red", "not computable": "yellow"}
 
 
 def _print_text(result: Any) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from cohort.cli.safe_output import SafeConsole as Console
 
     console = Console(highlight=False)
     s = result.study.study
@@ -246,9 +247,10 @@ def _print_text(result: Any) -> None:
 
 
 def _print_overview(results: list[Any], written: dict[str, dict[str, Any]]) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from cohort.cli.safe_output import SafeConsole as Console
 
     console = Console(highlight=False)
     table = Table(show_lines=False)

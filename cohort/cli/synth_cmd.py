@@ -28,9 +28,10 @@ def studies(
         typer.echo(json.dumps({"cohort_version": __version__,
                                "studies": [e.to_dict() for e in entries]}, indent=2))
         return
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from cohort.cli.safe_output import SafeConsole as Console
 
     table = Table(show_lines=False)
     for col in ("study", "type", "arms (n)", "targets", "title"):
@@ -118,9 +119,10 @@ def _fmt(value: Any) -> str:
 
 
 def _print_text(result: Any, card: Any, ref: str, out: Path | None) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from cohort.cli.safe_output import SafeConsole as Console
 
     console = Console(highlight=False, soft_wrap=False)
     arms = ", ".join(f"{k} {v}" for k, v in result.n_per_arm.items())

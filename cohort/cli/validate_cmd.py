@@ -59,9 +59,10 @@ def _cell(value: Any) -> str:
 
 
 def _print_text(report: Any, max_rows: int) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from cohort.cli.safe_output import SafeConsole as Console
 
     console = Console(highlight=False, soft_wrap=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:

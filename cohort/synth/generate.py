@@ -226,6 +226,10 @@ def _resolve_spec(spec: StudySpec | str | Path) -> StudySpec:
     return resolve_spec(spec)[0]
 
 
+MAX_SUBJECTS = 20_000_000
+"""Largest cohort generated (1M subjects take about 1 GB and a few seconds)."""
+
+
 def synthesize(spec: StudySpec | str | Path, *, seed: int | None = None, n: int | None = None,
                n_per_arm: int | dict[str, int] | None = None,
                exact: bool = True) -> SynthResult:
@@ -260,6 +264,11 @@ def synthesize(spec: StudySpec | str | Path, *, seed: int | None = None, n: int 
     if seed < 0:
         raise SpecError(f"seed must be >= 0, got {seed}")
     sizes = arm_sizes(spec, n=n, n_per_arm=n_per_arm)
+    total = sum(sizes.values())
+    if total > MAX_SUBJECTS:
+        raise SpecError(f"{total:,} subjects asked for (arm sizes {sizes}); the limit is "
+                        f"MAX_SUBJECTS = {MAX_SUBJECTS:,}: a synthetic cohort that large would "
+                        "need tens of GB of memory")
     cells, arm_of, stratum_of = _cells(spec, sizes)
     st = SynthState(spec=spec, seed=seed, exact=exact, cells=cells, n=int(arm_of.size),
                     arm_of=arm_of, stratum_of=stratum_of)

@@ -141,13 +141,17 @@ def infusion_rules(tables: Tables, findings: Findings) -> None:
                           "infusions; add its infusions, or describe what it receives with "
                           "intervention (drug, placebo, standard_care, device, surgery, other)",
                           pl.col("subject_id"), pl.col("__who"))))
+    late = treated.filter(pl.col("__first_day").is_not_null() & (pl.col("__first_day") != 0))
+    # reported on the infusion row a user would correct, not on the subject
+    first = inf.join(late.select("subject_id", "__who", "__first_day"), on="subject_id",
+                     how="inner", maintain_order="left").filter(
+        source.is_not_null() & (source != "placebo") & (pl.col("day") == pl.col("__first_day")))
     findings.add_frame(row_findings(
-        treated.filter(pl.col("__first_day").is_not_null() & (pl.col("__first_day") != 0)),
-        table="subjects", column="control", rule="first_infusion_day",
-        value=pl.col("__first_day"),
+        first, table="infusions", column="day", rule="first_infusion_day",
+        value=pl.col("day"),
         message=pl.format("the first active infusion of subject {} ({}) is on day {}; day 0 "
                           "is the first infusion by definition: shift the subject's days",
-                          pl.col("subject_id"), pl.col("__who"), pl.col("__first_day"))))
+                          pl.col("subject_id"), pl.col("__who"), pl.col("day"))))
     others = subjects.filter(pl.col("__cells") == False).select(  # noqa: E712
         "subject_id", "__who")
     bad = inf.join(others, on="subject_id", how="inner", maintain_order="left").filter(
@@ -266,9 +270,37 @@ def empty_required(tables: Tables, findings: Findings, required: set[str],
                                  "table is required")
 
 
+def similar_subject_ids(tables: Tables, findings: Findings) -> None:
+    """Warn about subject ids that differ only by case or surrounding white space.
+
+    ``LU-001`` and ``lu-001`` are two subjects to the contract; far more often they are one
+    subject typed twice. Each later id is reported on its own row, naming the first row.
+    """
+    if not _has(tables, "subjects", "subject_id"):
+        return
+    ids = (tables["subjects"].select("subject_id", "__file", "__line")
+           .filter(pl.col("subject_id").is_not_null())
+           .with_columns(pl.col("subject_id").str.strip_chars().str.to_lowercase()
+                         .alias("__key")))
+    firsts = ids.unique("__key", keep="first", maintain_order=True).select(
+        "__key", pl.col("subject_id").alias("__first"), pl.col("__file").alias("__first_file"),
+        pl.col("__line").alias("__first_line"))
+    similar = (ids.join(firsts, on="__key", how="inner", maintain_order="left")
+               .filter(pl.col("subject_id") != pl.col("__first")))
+    findings.add_frame(row_findings(
+        similar, table="subjects", column="subject_id", rule="similar_id",
+        value=pl.col("subject_id"), severity="warning",
+        message=pl.format("subject id {} and {} ({} row {}) differ only by case or "
+                          "surrounding spaces: they are two subjects to the contract; if they "
+                          "are one, write the id the same way everywhere",
+                          pl.col("subject_id").map_elements(repr, return_dtype=pl.String),
+                          pl.col("__first").map_elements(repr, return_dtype=pl.String),
+                          pl.col("__first_file").cast(pl.String), pl.col("__first_line"))))
+
+
 CROSS_TABLE_RULES: list[Callable[[Tables, Findings], None]] = [
     unknown_subjects, after_last_contact, infusion_rules, bmi_consistent, age_consistent,
-    medication_periods,
+    medication_periods, similar_subject_ids,
 ]
 
 

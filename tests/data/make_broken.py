@@ -327,7 +327,7 @@ CASES: list[Case] = [
           "rule": "treated_without_infusion", "value": "S03"}),
     Case("first_infusion_day", "treated subject S03's first infusion is on day 3, not day 0",
          replace(INF, "S03,1,", "S03,1,3,umbilical_cord,allogeneic,intravenous,1500000,"),
-         {"table": "subjects", "file": S, "row": 4, "column": "control",
+         {"table": "infusions", "file": INF, "row": 6, "column": "day",
           "rule": "first_infusion_day", "value": "3"}),
     Case("infusion_order", "S01's infusions are numbered 3, 2 in day order",
          replace(INF, "S01,1,", "S01,3,0,umbilical_cord,allogeneic,intravenous,1000000,"
