@@ -328,6 +328,20 @@ def _read_csv(path: Path, name: str, table: str, opts: CsvOptions,
                          f"{opts.encoding}: {exc}", **where)
             return None
         utf8 = True
+    nul = data.find(b"\x00")
+    if nul >= 0 and utf8:
+        # no text file holds NUL bytes: a binary file, or a cell pasted with one
+        line = data.count(b"\n", 0, nul) + 1
+        start = data.rfind(b"\n", 0, nul) + 1
+        header_cells = [c.strip('"') for c in header_line(data)[0].decode(
+            "utf-8", errors="replace").split(opts.delimiter)]
+        column = _column_at(data, line, nul - start, opts.delimiter, header_cells) \
+            if line > 1 else None
+        findings.add(rule="encoding", row=line, column=column, value="0x00",
+                     message=f"{name} holds a NUL byte (line {line}): not a text file, or a "
+                     "cell with a NUL character in it; is it a binary or a spreadsheet saved "
+                     "with a .csv name?", **where)
+        return None
     blank = _LEADING_BLANK.match(data)
     if blank is not None:
         n = blank.group().count(b"\n")
