@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cohort
 
@@ -153,3 +155,45 @@ def test_parquet_list_column_has_rows(example):
     assert t["row"].tolist() == list(range(1, len(m) + 1))
     assert set(t["column"]) == {"value"} and set(t["file"]) == {"measurements.parquet"}
     assert t["value"].iloc[0] == str([m["value"].iloc[0][0]])
+
+
+# ------------------------------------------------------------------------- fuzzing the reader
+
+_HEADER = "subject_id,day,param,value,unit,visit"
+_TOKENS = st.sampled_from(["S01", "S02", "-7", "90", "HBA1C", "CPEP_FAST", "7.8", "0.2",
+                           "%", "nmol/L", "baseline", "", ",", ";", "\t", '"', '""', "\n",
+                           "\r\n", "\r", " ", "\x00", "\x1b[2J", "é", "\ufeff", "NA", "1e309"])
+_CELL_RULES = {"type", "not_null", "allowed_values", "range", "duplicate_key", "unknown_param",
+               "unknown_unit", "unit_not_accepted", "unit_mismatch", "plausible_range",
+               "unknown_subject", "after_last_contact", "similar_id"}
+
+
+def _check_report(folder: Path, data: bytes) -> None:
+    report = cohort.validate(folder)
+    assert report.exit_code in (0, 1, 2)
+    assert (folder / "measurements.csv").read_bytes() == data  # never modified
+    for f in report.findings.itertuples():
+        if f.rule not in ("missing_table", "treated_without_infusion"):
+            assert f.file, f
+        if f.rule in _CELL_RULES:
+            assert f.row == f.row and f.row is not None and f.column, f  # not NaN/None
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(st.lists(_TOKENS, max_size=60), st.booleans())
+def test_fuzz_csv_text(tmp_path_factory, tokens, with_header):
+    folder = tmp_path_factory.mktemp("fuzz") / "c"
+    shutil.copytree(EXAMPLE, folder)
+    data = ((_HEADER + "\n") if with_header else "").encode() + "".join(tokens).encode()
+    (folder / "measurements.csv").write_bytes(data)
+    _check_report(folder, data)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@given(st.binary(max_size=300))
+def test_fuzz_csv_bytes(tmp_path_factory, tail):
+    folder = tmp_path_factory.mktemp("fuzz") / "c"
+    shutil.copytree(EXAMPLE, folder)
+    data = (_HEADER + "\n").encode() + tail
+    (folder / "measurements.csv").write_bytes(data)
+    _check_report(folder, data)

@@ -164,14 +164,14 @@ def test_latin1_model_file_is_a_spec_error(tmp_path):
         load_model(path)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@settings(max_examples=120, deadline=None, derandomize=True, database=None)
 @given(st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!|>'\"#\n ,?.1")), max_size=120))
 def test_fuzz_yaml_text_never_crashes(text):
     with contextlib.suppress(CohortError):
         load_yaml_text(text)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(st.binary(max_size=200))
 def test_fuzz_mapping_reader_bytes(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("fuzz") / "m.yaml"
@@ -187,7 +187,7 @@ _TREE = st.recursive(_LEAF, lambda c: st.lists(c, max_size=3)
                      | st.dictionaries(_KEYS, c, max_size=3), max_leaves=12)
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@settings(max_examples=80, deadline=None, derandomize=True, database=None)
 @given(st.dictionaries(_KEYS, _TREE, max_size=4))
 def test_fuzz_mapping_structure(tmp_path_factory, doc):
     import yaml
