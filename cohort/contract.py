@@ -345,9 +345,15 @@ def data_dictionary(contract: Contract | None = None) -> str:
         out.append("")
         if spec.parameters:
             out += ["### Parameters", "", "| param | description | canonical unit | accepted "
-                    "units | plausible range |", "|---|---|---|---|---|"]
+                    "units | plausible range | typical median |", "|---|---|---|---|---|---|"]
             for p in spec.parameters.values():
+                typical = _fmt_range(p.typical_median) if p.typical_median else ""
                 out.append(f"| `{p.code}` | {p.description} | {p.unit} | "
-                           f"{', '.join(p.accepted_units)} | {_fmt_range(p.plausible)} |")
-            out.append("")
+                           f"{', '.join(p.accepted_units)} | {_fmt_range(p.plausible)} | "
+                           f"{typical} |")
+            out += ["", "A value outside its plausible range is an error. The typical median "
+                    "bounds the median of the non-zero values of one parameter in one unit in "
+                    "one file: outside it, when the values read in another unit would be "
+                    "typical, every row is a `unit_mismatch` naming that unit (a file of "
+                    "C-peptide values in nmol/L labelled pmol/L).", ""]
     return "\n".join(out)

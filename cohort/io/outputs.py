@@ -107,12 +107,11 @@ def _check_parent(path: Path) -> None:
 
 
 def _lstat_target(path: Path) -> os.stat_result | None:
-    """``stat`` of what ``path`` names (following links), None when nothing is there."""
+    """``stat`` of what ``path`` names (following links); None when nothing is there (or a
+    dangling link, whose replacement loses nothing)."""
     try:
         return os.stat(path)
     except FileNotFoundError:
-        if os.path.islink(path):
-            return None  # a dangling link: replacing it loses nothing
         return None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
