@@ -41,16 +41,36 @@ def unknown_subjects(tables: Tables, findings: Findings) -> None:
     known = _subject_ids(tables)
     if known is None:
         return
+    # an id that matches a subject once case and spaces are ignored is named in the message
+    near = (tables["subjects"].select("subject_id", "__file", "__line")
+            .filter(pl.col("subject_id").is_not_null())
+            .with_columns(_id_key(pl.col("subject_id")).alias("__key"))
+            .unique("__key", keep="first", maintain_order=True)
+            .select("__key", pl.col("subject_id").alias("__near"),
+                    pl.col("__file").cast(pl.String).alias("__near_file"),
+                    pl.col("__line").alias("__near_line")))
     for name, frame in tables.items():
         if name == "subjects" or "subject_id" not in frame.columns:
             continue
         bad = frame.filter(pl.col("subject_id").is_not_null()
                            & ~pl.col("subject_id").is_in(known.implode()))
+        if not bad.height:
+            continue
+        bad = bad.with_columns(_id_key(pl.col("subject_id")).alias("__key")).join(
+            near, on="__key", how="left", maintain_order="left")
+        hint = pl.when(pl.col("__near").is_not_null()).then(pl.format(
+            "; {} ({} row {}) differs from it only by case or spaces: write the id the same "
+            "way in every table", pl.col("__near"), pl.col("__near_file"),
+            pl.col("__near_line"))).otherwise(pl.lit("; add the subject or correct the id"))
         findings.add_frame(row_findings(
             bad, table=name, column="subject_id", rule="unknown_subject",
             value=pl.col("subject_id"),
-            message=pl.format("subject {} is not in subjects; add the subject or correct the "
-                              "id", pl.col("subject_id"))))
+            message=pl.format("subject {} is not in subjects{}", pl.col("subject_id"), hint)))
+
+
+def _id_key(ids: pl.Expr) -> pl.Expr:
+    """Subject ids compared without case and surrounding white space."""
+    return ids.str.strip_chars().str.to_lowercase()
 
 
 def after_last_contact(tables: Tables, findings: Findings) -> None:
@@ -280,8 +300,7 @@ def similar_subject_ids(tables: Tables, findings: Findings) -> None:
         return
     ids = (tables["subjects"].select("subject_id", "__file", "__line")
            .filter(pl.col("subject_id").is_not_null())
-           .with_columns(pl.col("subject_id").str.strip_chars().str.to_lowercase()
-                         .alias("__key")))
+           .with_columns(_id_key(pl.col("subject_id")).alias("__key")))
     firsts = ids.unique("__key", keep="first", maintain_order=True).select(
         "__key", pl.col("subject_id").alias("__first"), pl.col("__file").alias("__first_file"),
         pl.col("__line").alias("__first_line"))

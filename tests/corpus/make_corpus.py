@@ -387,6 +387,10 @@ def _case_variant(folder: Path) -> None:
 
 case("id_case_variant", "identifiers", _case_variant, V, 0, rules=("similar_id",),
      located={"similar_id": (8, "subject_id")})
+case("id_case_in_measurements", "identifiers",
+     lambda f: (example(f), set_cell(meas(f), 2, "subject_id", "s01")),
+     V, 1, rules=("unknown_subject",), located={"unknown_subject": (2, "subject_id")},
+     output="S01 (subjects.csv row 2) differs from it only by case or spaces")
 case("id_with_spaces_in_measurements", "identifiers",
      lambda f: (example(f), set_cell(meas(f), 2, "subject_id", '" S01 "')), V, 0)
 
