@@ -69,13 +69,19 @@ def _read_table(path: Path) -> Any:
     import pandas as pd
 
     from cohort.errors import AnalysisError
+    from cohort.io.files import check_regular_file
 
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise FileNotFoundError(f"--tte: no such file: {path}")
+    check_regular_file(path, "--tte file")  # a FIFO or device is refused, never read
     suffix = path.suffix.lower()
     if suffix == ".csv":
         # codes stay text: CNSR "0" must not become 0.0 or anything else by guesswork
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        try:
+            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise AnalysisError(f"--tte {path} cannot be read as a UTF-8 CSV file: "
+                                f"{str(exc).splitlines()[0]}") from None
     if suffix == ".parquet":
         return pd.read_parquet(path)
     if suffix in (".xlsx", ".xlsm"):

@@ -476,6 +476,15 @@ case("model_billion_laughs", "hostile yaml",
      lambda f: (example(f), write(f / "model.yaml", billion_laughs("name: m\nextra:\n  x:\n"))),
      ("analyze", "predict", "{data}", "--external", "{dir}/model.yaml"), 2, output="MAX_NODES")
 
+TTE = ("analyze", "survival", "{data}", "--tte", "{dir}/tte.csv", "--event-codes",
+       "CNSR:0=event,1=censored", "--format", "json")
+case("tte_is_fifo", "file system", lambda f: (example(f), special(f / "tte.csv", "fifo")),
+     TTE, 2, output="is a FIFO", subprocess=True)
+case("tte_latin1", "encodings",
+     lambda f: (example(f), write(f / "tte.csv", "USUBJID,AVAL,CNSR\nS01,caf\xe9,0\n"
+                                  .encode("latin-1"))),
+     TTE, 2, output="cannot be read as a UTF-8 CSV file")
+
 # output locations ---------------------------------------------------------------------------
 
 
