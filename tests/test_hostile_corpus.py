@@ -60,7 +60,7 @@ def _snapshot(folder: Path) -> dict[str, str]:
     return out
 
 
-class _TimeoutError(Exception):
+class _TimeoutError(BaseException):  # not caught by the CLI's error boundary
     pass
 
 
