@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from cohort.errors import AnalysisError
+from cohort.report.figures.palette import colors
 
 __all__ = ["plot_calibration", "plot_decision_curve", "plot_roc"]
 
@@ -44,9 +45,7 @@ def _table(data: Any, attr: str, needed: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _colors(n: int, palette: Any) -> list[Any]:
-    import seaborn as sns
-
-    return list(sns.color_palette(palette, n))
+    return colors(n, palette)
 
 
 def plot_roc(data: Any, *, ax: Axes | None = None, palette: Any = None,

@@ -16,6 +16,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from cohort.analysis.survival import UNIT_DAYS, KaplanMeierResult
 from cohort.errors import AnalysisError
+from cohort.report.figures.palette import colors
 
 __all__ = ["plot_km", "plot_swimmer"]
 
@@ -38,9 +39,7 @@ def _scale(unit: TimeUnit) -> float:
 
 
 def _colors(n: int, palette: Any) -> list[Any]:
-    import seaborn as sns
-
-    return list(sns.color_palette(palette, n))
+    return colors(n, palette)
 
 
 def plot_km(result: KaplanMeierResult, *, ax: Axes | None = None, ci: bool = True,
