@@ -115,7 +115,8 @@ def _subjects(rng: Any, last_day: int) -> Any:
     })
 
 
-def _measurements(rng: Any, n_rows: int, weights: Any) -> tuple[Any, Any]:
+def _measurements(rng: Any, n_rows: int, weights: Any,
+                  bad_fraction: float = BAD_FRACTION) -> tuple[Any, Any]:
     """The measurements frame and (the CSV line of every injected bad row, counts by kind)."""
     import numpy as np
     import polars as pl
@@ -145,7 +146,7 @@ def _measurements(rng: Any, n_rows: int, weights: Any) -> tuple[Any, Any]:
     alt_units = np.array([ALT_UNITS[c][0] for c in codes])
     unit = np.where(alt, alt_units[p_idx], canon_units[p_idx])
 
-    n_bad = round(n_rows * BAD_FRACTION)
+    n_bad = round(n_rows * bad_fraction)
     bad = np.sort(rng.choice(n_rows, n_bad, replace=False))
     kind = rng.integers(0, len(BAD_KINDS), n_bad)
     is_bad = np.zeros(n_rows, dtype=bool)
@@ -192,8 +193,10 @@ def _measurements(rng: Any, n_rows: int, weights: Any) -> tuple[Any, Any]:
     return frame, (bad + 2, kind)  # CSV line = index + 2 (line 1 is the header)
 
 
-def generate(folder: Path, n_rows: int, seed: int = SEED) -> dict[str, Any]:
-    """Write a cohort folder with ``n_rows`` measurements (1% bad) into ``folder``."""
+def generate(folder: Path, n_rows: int, seed: int = SEED,
+             bad_fraction: float = BAD_FRACTION) -> dict[str, Any]:
+    """Write a cohort folder with ``n_rows`` measurements (``bad_fraction`` of them bad, 1%
+    by default) into ``folder``."""
     import numpy as np
     import polars as pl
 
@@ -210,8 +213,8 @@ def generate(folder: Path, n_rows: int, seed: int = SEED) -> dict[str, Any]:
         pl.lit("intravenous").alias("route"), pl.lit(1_000_000).alias("dose_cells_per_kg"),
         (pl.col("weight_kg") * 1_000_000).round(0).cast(pl.Int64).alias("dose_cells_total"),
     ).write_csv(folder / "infusions.csv")
-    frame, (bad_lines, bad_kind) = _measurements(rng, n_rows,
-                                                 subjects["weight_kg"].to_numpy())
+    frame, (bad_lines, bad_kind) = _measurements(rng, n_rows, subjects["weight_kg"].to_numpy(),
+                                                 bad_fraction)
     frame.write_csv(folder / "measurements.csv")
     np.save(folder.parent / f"{folder.name}.bad_lines.npy", bad_lines)
     np.save(folder.parent / f"{folder.name}.bad_kinds.npy", bad_kind)
