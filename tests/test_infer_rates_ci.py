@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_regression_effect_modification import effmod_cohort
@@ -59,9 +60,43 @@ def test_responder_fisher_adjusted_like_p_adjust(sky, method):
     assert res.params["adjust"] == method
 
 
-def test_rates_refuse_dunnett_and_unknown_methods(sky):
-    with pytest.raises(AnalysisError, match="dunnett needs the joint"):
+def test_responder_dunnett_on_odds_ratios_matches_emmeans_glm(sky):
+    """emmeans(glm(resp ~ arm, binomial), trt.vs.ctrl, adjust = "mvt"); precise: mvtnorm at
+    1e-7 (ours: three Monte Carlo SEs below 1e-5). Our log odds ratios and SEs are the
+    closed forms of the saturated model."""
+    res = responder_analysis(sky.measurements, sky.subjects,
+                             criteria=["HBA1C change <= -0.3"], visit_days=[56],
+                             adjust="dunnett")
+    s = res.summary
+    rates = s[s["kind"] == "rate"].set_index("arm")
+    assert rates.loc["placebo", "x"] == r("responders_or", "placebo:x")
+    ors = s[s["kind"] == "odds_ratio"].set_index("arm")
+    crit = r("responders_or", "precise:critical")
+    for a in ARMS:
+        assert rates.loc[a, "x"] == r("responders_or", f"{a}:x")
+        log_or, se = r("responders_or", f"{a}:log_or"), r("responders_or", f"{a}:se")
+        assert np.log(ors.loc[a, "estimate"]) == pytest.approx(log_or, rel=1e-8)
+        # glm stops IRLS at a relative deviance change of 1e-8: its SEs (and so z, p) are
+        # accurate to about 1e-6 (0.7817356 vs the exact sqrt(1/6 + 1/9 + 1/4 + 1/12))
+        assert ors.loc[a, "p"] == pytest.approx(r("responders_or", f"{a}:p"), rel=1e-5)
+        assert ors.loc[a, "p_adjusted"] == pytest.approx(r("responders_or", f"{a}:precise_p"),
+                                                         abs=2e-5)
+        assert ors.loc[a, "p_adjusted"] == pytest.approx(r("responders_or", f"{a}:mvt_p"),
+                                                         abs=2e-3)
+        assert np.log(ors.loc[a, "ci_lower_adjusted"]) == pytest.approx(log_or - crit * se,
+                                                                        rel=2e-5)
+        assert ors.loc[a, "adjust"] == "dunnett"
+    assert s.loc[s["kind"] == "fisher_exact", "p_adjusted"].isna().all()
+    assert any("Dunnett: the odds ratios" in n for n in res.notes)
+
+
+def test_rates_refuse_dunnett_where_undefined_and_unknown_methods(sky):
+    # week 12, HbA1c < 7: no placebo responder, so no finite log odds
+    with pytest.raises(AnalysisError, match=r"0% or 100% responders"):
         responder_analysis(sky.measurements, sky.subjects, visit_days=[84], adjust="dunnett")
+    c = cohort.load_cohort(FIX / "reproduce" / "lu2021")
+    with pytest.raises(AnalysisError, match="dunnett needs the joint"):
+        remission_analysis(c.measurements, c.subjects, c.infusions, adjust="dunnett")
     with pytest.raises(AnalysisError, match="choose one of: none, dunnett"):
         responder_analysis(sky.measurements, sky.subjects, visit_days=[84], adjust="BH")
     runner = CliRunner()

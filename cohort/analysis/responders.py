@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from cohort.analysis._common import arm_levels
-from cohort.analysis.multiplicity import adjust_families, check_p_only
+from cohort.analysis.multiplicity import adjust_comparisons, adjust_families, check_adjust
 from cohort.analysis.proportions import compare_proportions, proportion
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.thresholds import OPERATORS as _OPS
@@ -387,7 +387,49 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
 
 SUMMARY_COLUMNS = ["visit", "visit_day", "kind", "arm", "reference", "method", "x", "n",
                    "estimate", "ci_lower", "ci_upper", "wilson_lower", "wilson_upper",
-                   "statistic", "df", "p", "p_adjusted", "adjust", "n_excluded"]
+                   "statistic", "df", "p", "p_adjusted", "ci_lower_adjusted",
+                   "ci_upper_adjusted", "adjust", "n_excluded"]
+
+
+def _dunnett_odds_ratios(summary: pd.DataFrame, visit: str, conf_level: float) -> None:
+    """Dunnett-adjust one visit's odds ratios in place (log odds ratios, joint normal).
+
+    With the saturated logistic model ``responder ~ arm`` the log odds of arm ``i`` has
+    variance ``1/x_i + 1/(n_i - x_i)``, so log OR_i = logit(p_i) - logit(p_0) has variance
+    ``v_i + v_0`` and any two of them share the reference's ``v_0``.
+    """
+    rates = summary[(summary["visit"] == visit) & (summary["kind"] == "rate")]
+    ors = summary[(summary["visit"] == visit) & (summary["kind"] == "odds_ratio")]
+    if not len(ors):
+        return
+    counts = {r.arm: (int(r.x), int(r.n)) for r in rates.itertuples()}
+    ref = ors["reference"].iloc[0]
+    arms = ors["arm"].tolist()
+    bad = [a for a in [ref, *arms] if counts[a][0] in (0, counts[a][1])]
+    if bad:
+        raise AnalysisError(
+            f"{visit}: arm(s) {bad} have 0% or 100% responders, so their log odds are not "
+            "finite and the Dunnett adjustment of the odds ratios is not defined; use holm, "
+            "hochberg, bonferroni or sidak (exact tests)")
+
+    def logit_var(a: str) -> tuple[float, float]:
+        x, n = counts[a]
+        return math.log(x / (n - x)), 1.0 / x + 1.0 / (n - x)
+
+    l0, v0 = logit_var(ref)
+    est = np.array([logit_var(a)[0] - l0 for a in arms])
+    cov = np.full((len(arms), len(arms)), v0) + np.diag([logit_var(a)[1] for a in arms])
+    fam = adjust_comparisons(est, cov, df=None, method="dunnett", conf_level=conf_level)
+    from scipy import stats
+
+    z = est / np.sqrt(np.diag(cov))
+    idx = ors.index
+    summary.loc[idx, "statistic"] = z
+    summary.loc[idx, "p"] = 2 * stats.norm.sf(np.abs(z))
+    summary.loc[idx, "p_adjusted"] = fam.p_adjusted
+    summary.loc[idx, "ci_lower_adjusted"] = np.exp(fam.ci_lower)
+    summary.loc[idx, "ci_upper_adjusted"] = np.exp(fam.ci_upper)
+    summary.loc[idx, "adjust"] = "dunnett"
 
 
 @dataclass
@@ -439,17 +481,21 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     reference : str or None, keyword-only
         Reference arm (default: the control arm, else the first arm by name; with one arm,
         rates only).
-    adjust : {"none", "holm", "hochberg", "bonferroni", "sidak"} or None, keyword-only
-        Multiplicity adjustment of the p-values of the arms compared with the reference,
-        per visit and test (:func:`cohort.analysis.multiplicity.adjust_families`); Dunnett
-        needs a model's joint normal contrasts and is refused here.
+    adjust : {"none", "dunnett", "holm", "hochberg", "bonferroni", "sidak"} or None, keyword-only
+        Multiplicity adjustment of the arms compared with the reference, per visit. The
+        p-value methods adjust each test's family (Fisher, chi-square;
+        :func:`cohort.analysis.multiplicity.adjust_families`). ``"dunnett"`` adjusts the odds
+        ratios: their Wald z tests from the logistic model of responder ~ arm (the log odds
+        ratio of arm vs reference, covariance from the shared reference arm), with
+        simultaneous intervals, as R's ``emmeans(glm(...), trt.vs.ctrl, adjust = "mvt")``;
+        an arm with 0% or 100% responders has no finite log odds and is refused.
     conf_level : float, keyword-only
 
     Returns
     -------
     ResponderResult
     """
-    adjust = check_p_only(adjust)
+    adjust = check_adjust(adjust)
     if visits is None:
         if visit_days is None:
             raise AnalysisError("no visit asked for: give the visit day of the responder "
@@ -523,9 +569,18 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     # count is 0.48 < 5)")
     summary["_test"] = summary["method"].astype(str).str.replace(r"\s*\(.*\)$", "",
                                                                  regex=True)
-    summary = adjust_families(summary, adjust, by=["visit", "kind", "_test"],
-                              member=comparison).drop(columns="_test")
-    summary.loc[~comparison, "adjust"] = None
+    if adjust == "dunnett":
+        summary = summary.drop(columns="_test")
+        summary["adjust"] = None
+        for v in visits:
+            _dunnett_odds_ratios(summary, v.label, conf_level)
+        notes.append("Dunnett: the odds ratios vs the reference (Wald z of the logistic model "
+                      "responder ~ arm, as emmeans on glm with adjust = 'mvt'); the exact and "
+                      "chi-square tests are not adjusted")
+    else:
+        summary = adjust_families(summary, adjust, by=["visit", "kind", "_test"],
+                                  member=comparison).drop(columns="_test")
+        summary.loc[~comparison, "adjust"] = None
     if adjust != "none" and len(levels) > 2:
         notes.append(f"p-values of the {len(levels) - 1} arms vs {levels[0]!r} "
                      f"{adjust}-adjusted per visit and test (p_adjusted)")

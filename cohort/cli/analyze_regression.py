@@ -339,16 +339,17 @@ def responders_cmd(
                                     "non-responders."),
     baseline_window: str = BASELINE_WINDOW,
     reference: str | None = typer.Option(None, "--reference", help="Reference arm."),
-    adjust: str = typer.Option("none", "--adjust", help="Multiplicity adjustment of the arms' "
-                               "tests against the reference: none, holm, hochberg, "
-                               "bonferroni, sidak (dunnett needs a model's contrasts)."),
+    adjust: str = typer.Option("none", "--adjust", help="Multiplicity adjustment of the arms "
+                               "against the reference: none, holm, hochberg, bonferroni, "
+                               "sidak (each test's p-values), dunnett (the odds ratios, "
+                               "logistic Wald z)."),
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
     """Responder rates per arm (Clopper-Pearson, Wilson) and comparisons with the reference."""
-    from cohort.analysis.multiplicity import check_p_only
+    from cohort.analysis.multiplicity import check_adjust
 
-    adjust = check_p_only(adjust)
+    adjust = check_adjust(adjust)
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
     c = load_for_cli(path, mapping)
@@ -361,6 +362,8 @@ def responders_cmd(
     _emit(res, fmt, path, ["visit", "kind", "arm", "reference", "method", "x", "n",
                            "estimate", "ci_lower", "ci_upper", "p",
                            *(["p_adjusted", "adjust"] if adjust != "none" else []),
+                           *(["ci_lower_adjusted", "ci_upper_adjusted"]
+                             if adjust == "dunnett" else []),
                            "n_excluded"])
 
 
