@@ -92,11 +92,8 @@ def test_responder_dunnett_on_odds_ratios_matches_emmeans_glm(sky):
 
 def test_rates_refuse_dunnett_where_undefined_and_unknown_methods(sky):
     # week 12, HbA1c < 7: no placebo responder, so no finite log odds
-    with pytest.raises(AnalysisError, match=r"0% or 100% responders"):
+    with pytest.raises(AnalysisError, match=r"0% or 100% events"):
         responder_analysis(sky.measurements, sky.subjects, visit_days=[84], adjust="dunnett")
-    c = cohort.load_cohort(FIX / "reproduce" / "lu2021")
-    with pytest.raises(AnalysisError, match="dunnett needs the joint"):
-        remission_analysis(c.measurements, c.subjects, c.infusions, adjust="dunnett")
     with pytest.raises(AnalysisError, match="choose one of: none, dunnett"):
         responder_analysis(sky.measurements, sky.subjects, visit_days=[84], adjust="BH")
     runner = CliRunner()
@@ -122,6 +119,29 @@ def test_remission_adjust_one_family_per_test():
     doc = json.loads(out.stdout)
     assert doc["params"]["adjust"] == "holm"
     assert {row["adjust"] for row in doc["comparisons"]} == {"holm"}
+
+
+def test_remission_dunnett_on_the_odds_ratio_hand_derived():
+    """lu2021: one treated arm (11/27) vs control (3/26): a family of one, so the Dunnett
+    p-value is the Wald z p-value of the log odds ratio and the simultaneous interval is
+    Woolf's interval."""
+    from scipy import stats
+
+    c = cohort.load_cohort(FIX / "reproduce" / "lu2021")
+    res = remission_analysis(c.measurements, c.subjects, c.infusions, adjust="dunnett",
+                             subgroup=None)
+    row = res.comparisons.query("measure == 'odds_ratio' and arm != 'all treated'").iloc[0]
+    log_or = np.log(11 / 16) - np.log(3 / 23)
+    se = np.sqrt(1 / 11 + 1 / 16 + 1 / 3 + 1 / 23)
+    assert np.log(row["estimate"]) == pytest.approx(log_or, rel=1e-12)
+    assert row["statistic"] == pytest.approx(log_or / se, rel=1e-12)
+    assert row["p"] == pytest.approx(2 * stats.norm.sf(log_or / se), rel=1e-12)
+    assert row["p_adjusted"] == pytest.approx(row["p"], rel=1e-12)
+    assert row["ci_lower_adjusted"] == pytest.approx(row["ci_lower"], rel=1e-9)
+    assert row["ci_upper_adjusted"] == pytest.approx(row["ci_upper"], rel=1e-9)
+    assert row["adjust"] == "dunnett"
+    fisher = res.comparisons.query("measure == 'fisher_exact'")
+    assert fisher["p_adjusted"].isna().all()
 
 
 def test_effect_modification_normal_intervals_match_emmeans():

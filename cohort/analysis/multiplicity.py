@@ -55,7 +55,7 @@ from cohort.errors import AnalysisError
 
 __all__ = ["ADJUST_METHODS", "P_ONLY_METHODS", "Adjusted", "adjust_comparisons",
            "adjust_families", "adjust_pvalues", "check_adjust", "check_p_only",
-           "max_abs_exceedance"]
+           "log_odds_ratio_family", "max_abs_exceedance"]
 
 AdjustMethod = Literal["none", "dunnett", "holm", "hochberg", "bonferroni", "sidak"]
 ADJUST_METHODS: tuple[str, ...] = ("none", "dunnett", "holm", "hochberg", "bonferroni",
@@ -138,6 +138,34 @@ def check_p_only(method: str | None) -> str:
             "comparisons, which a model's contrasts have (ancova, mmrm); these comparisons of "
             "rates are exact or score tests: use holm, hochberg, bonferroni or sidak")
     return name
+
+
+def log_odds_ratio_family(x_ref: int, n_ref: int, x: Sequence[int], n: Sequence[int], *,
+                          where: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Log odds ratios of several arms vs one reference, and their covariance.
+
+    The saturated logistic model ``responder ~ arm`` (R ``glm``): the log odds of an arm with
+    ``x`` events in ``n`` has variance ``1/x + 1/(n - x)``; ``log OR_i = logit p_i - logit
+    p_ref`` has variance ``v_i + v_ref`` and any two share ``v_ref`` (the family that
+    ``emmeans(glm(...), trt.vs.ctrl, adjust = "mvt")`` adjusts).
+
+    Raises
+    ------
+    AnalysisError
+        When an arm has 0% or 100% events (no finite log odds); ``where`` prefixes the
+        message.
+    """
+    counts = [(int(x_ref), int(n_ref)), *zip(map(int, x), map(int, n), strict=True)]
+    if any(xi in (0, ni) for xi, ni in counts):
+        raise AnalysisError(
+            f"{where}an arm or the reference has 0% or 100% events, so its log odds are not "
+            "finite and the Dunnett adjustment of the odds ratios is not defined; use holm, "
+            "hochberg, bonferroni or sidak (exact tests)")
+    logit = np.array([np.log(xi / (ni - xi)) for xi, ni in counts])
+    var = np.array([1.0 / xi + 1.0 / (ni - xi) for xi, ni in counts])
+    est = logit[1:] - logit[0]
+    cov = np.full((len(est), len(est)), var[0]) + np.diag(var[1:])
+    return est, cov
 
 
 def adjust_families(frame: pd.DataFrame, method: str | None, *, by: Sequence[str],

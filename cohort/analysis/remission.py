@@ -14,10 +14,16 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from cohort.analysis.logistic import LogisticResult, logistic_regression
-from cohort.analysis.multiplicity import adjust_families, check_p_only
+from cohort.analysis.multiplicity import (
+    adjust_comparisons,
+    adjust_families,
+    check_adjust,
+    log_odds_ratio_family,
+)
 from cohort.analysis.proportions import compare_proportions, proportion
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.derive.remission import RemissionRule, remission_dataset
@@ -34,7 +40,7 @@ RATE_COLUMNS = ["subgroup_by", "subgroup", "arm", "control", "x", "n", "estimate
                 "ci_upper", "wilson_lower", "wilson_upper", "n_excluded"]
 COMPARISON_COLUMNS = ["subgroup_by", "subgroup", "arm", "reference", "measure", "method",
                       "estimate", "ci_lower", "ci_upper", "statistic", "df", "p", "p_adjusted",
-                      "adjust"]
+                      "ci_lower_adjusted", "ci_upper_adjusted", "adjust"]
 
 
 def _rate_rows(frame: pd.DataFrame, by: str, level: str, outcome: str, conf_level: float
@@ -69,8 +75,10 @@ def _rate_rows(frame: pd.DataFrame, by: str, level: str, outcome: str, conf_leve
             xt, nt = int(part[outcome].astype(bool).sum()), len(part)
             table = compare_proportions(xt, nt, xc, nc, conf_level=conf_level)
             for rec in table.to_dict("records"):
+                # the counts travel with the row for a Dunnett adjustment (dropped after it)
                 comps.append({"subgroup_by": by, "subgroup": level, "arm": arm,
-                              "reference": reference, **rec})
+                              "reference": reference, **rec, "_x": xt, "_n": nt,
+                              "_x_ref": xc, "_n_ref": nc})
     return rows, comps
 
 
@@ -91,11 +99,14 @@ def remission_rates(data: pd.DataFrame, *, outcome: str = "remission",
         None for the overall rates only.
     conf_level : float
         Confidence level of the intervals.
-    adjust : {"none", "holm", "hochberg", "bonferroni", "sidak"} or None
-        Multiplicity adjustment of the p-values of the treated arms against the controls,
-        per subgroup level and test (the pooled "all treated" row is not in the family and
-        gets no adjusted p-value); see
-        :func:`cohort.analysis.multiplicity.adjust_families`.
+    adjust : {"none", "dunnett", "holm", "hochberg", "bonferroni", "sidak"} or None
+        Multiplicity adjustment of the treated arms against the controls, per subgroup
+        level (the pooled "all treated" row is not in the family and gets no adjusted
+        value). The p-value methods adjust each test (Fisher, chi-square; see
+        :func:`cohort.analysis.multiplicity.adjust_families`); ``"dunnett"`` the odds
+        ratios, by the Wald z tests of the logistic model remission ~ arm with simultaneous
+        intervals (:func:`cohort.analysis.multiplicity.log_odds_ratio_family`; as emmeans
+        on glm with ``adjust = "mvt"``).
 
     Returns
     -------
@@ -112,7 +123,7 @@ def remission_rates(data: pd.DataFrame, *, outcome: str = "remission",
         ``estimate``, ``ci_lower``, ``ci_upper``, ``statistic``, ``df``, ``p``), plus
         ``p_adjusted`` and ``adjust``.
     """
-    adjust = check_p_only(adjust)
+    adjust = check_adjust(adjust)
     for col in ("subject_id", "arm", "control", outcome):
         if col not in data.columns:
             raise AnalysisError(f"remission rates need a {col!r} column; got {list(data.columns)}")
@@ -130,14 +141,43 @@ def remission_rates(data: pd.DataFrame, *, outcome: str = "remission",
             rows += r
             comps += c
     rates = pd.DataFrame(rows, columns=RATE_COLUMNS)
-    comparisons = pd.DataFrame(comps, columns=COMPARISON_COLUMNS[:-2])
-    # one family per subgroup level and test (the method without its per-arm remark)
-    comparisons["_test"] = comparisons["method"].astype(str).str.replace(
-        r"\s*\(.*\)$", "", regex=True)
-    comparisons = adjust_families(comparisons, adjust,
-                                  by=["subgroup_by", "subgroup", "measure", "_test"],
-                                  member=comparisons["arm"] != "all treated")
+    hidden = ["_x", "_n", "_x_ref", "_n_ref"]
+    comparisons = pd.DataFrame(comps, columns=COMPARISON_COLUMNS[:-4] + hidden)
+    member = comparisons["arm"] != "all treated"
+    if adjust == "dunnett":
+        comparisons = comparisons.reindex(columns=COMPARISON_COLUMNS + hidden)
+        comparisons["adjust"] = None  # text column: "dunnett" on the odds-ratio rows
+        _dunnett_odds_ratios(comparisons, member, conf_level)
+    else:
+        # one family per subgroup level and test (the method without its per-arm remark)
+        comparisons["_test"] = comparisons["method"].astype(str).str.replace(
+            r"\s*\(.*\)$", "", regex=True)
+        comparisons = adjust_families(comparisons, adjust,
+                                      by=["subgroup_by", "subgroup", "measure", "_test"],
+                                      member=member)
     return rates, comparisons.reindex(columns=COMPARISON_COLUMNS)
+
+
+def _dunnett_odds_ratios(comps: pd.DataFrame, member: pd.Series, conf_level: float) -> None:
+    """Dunnett-adjust the odds ratios of each subgroup level's treated arms, in place."""
+    from scipy import stats
+
+    is_or = (comps["measure"] == "odds_ratio") & member
+    for (by, level), fam_rows in comps.loc[is_or].groupby(["subgroup_by", "subgroup"],
+                                                          sort=False):
+        first = fam_rows.iloc[0]
+        est, cov = log_odds_ratio_family(
+            first["_x_ref"], first["_n_ref"], fam_rows["_x"].tolist(),
+            fam_rows["_n"].tolist(), where=f"{by} {level}: " if by != "all" else "")
+        fam = adjust_comparisons(est, cov, df=None, method="dunnett", conf_level=conf_level)
+        z = est / np.sqrt(np.diag(cov))
+        idx = fam_rows.index
+        comps.loc[idx, "statistic"] = z
+        comps.loc[idx, "p"] = 2 * stats.norm.sf(np.abs(z))
+        comps.loc[idx, "p_adjusted"] = fam.p_adjusted
+        comps.loc[idx, "ci_lower_adjusted"] = np.exp(fam.ci_lower)
+        comps.loc[idx, "ci_upper_adjusted"] = np.exp(fam.ci_upper)
+        comps.loc[idx, "adjust"] = "dunnett"
 
 
 @dataclass

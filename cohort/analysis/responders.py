@@ -41,7 +41,12 @@ import numpy as np
 import pandas as pd
 
 from cohort.analysis._common import arm_levels
-from cohort.analysis.multiplicity import adjust_comparisons, adjust_families, check_adjust
+from cohort.analysis.multiplicity import (
+    adjust_comparisons,
+    adjust_families,
+    check_adjust,
+    log_odds_ratio_family,
+)
 from cohort.analysis.proportions import compare_proportions, proportion
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.thresholds import OPERATORS as _OPS
@@ -392,36 +397,20 @@ SUMMARY_COLUMNS = ["visit", "visit_day", "kind", "arm", "reference", "method", "
 
 
 def _dunnett_odds_ratios(summary: pd.DataFrame, visit: str, conf_level: float) -> None:
-    """Dunnett-adjust one visit's odds ratios in place (log odds ratios, joint normal).
+    """Dunnett-adjust one visit's odds ratios in place (log odds ratios, joint normal; see
+    :func:`cohort.analysis.multiplicity.log_odds_ratio_family`)."""
+    from scipy import stats
 
-    With the saturated logistic model ``responder ~ arm`` the log odds of arm ``i`` has
-    variance ``1/x_i + 1/(n_i - x_i)``, so log OR_i = logit(p_i) - logit(p_0) has variance
-    ``v_i + v_0`` and any two of them share the reference's ``v_0``.
-    """
     rates = summary[(summary["visit"] == visit) & (summary["kind"] == "rate")]
     ors = summary[(summary["visit"] == visit) & (summary["kind"] == "odds_ratio")]
     if not len(ors):
         return
     counts = {r.arm: (int(r.x), int(r.n)) for r in rates.itertuples()}
-    ref = ors["reference"].iloc[0]
     arms = ors["arm"].tolist()
-    bad = [a for a in [ref, *arms] if counts[a][0] in (0, counts[a][1])]
-    if bad:
-        raise AnalysisError(
-            f"{visit}: arm(s) {bad} have 0% or 100% responders, so their log odds are not "
-            "finite and the Dunnett adjustment of the odds ratios is not defined; use holm, "
-            "hochberg, bonferroni or sidak (exact tests)")
-
-    def logit_var(a: str) -> tuple[float, float]:
-        x, n = counts[a]
-        return math.log(x / (n - x)), 1.0 / x + 1.0 / (n - x)
-
-    l0, v0 = logit_var(ref)
-    est = np.array([logit_var(a)[0] - l0 for a in arms])
-    cov = np.full((len(arms), len(arms)), v0) + np.diag([logit_var(a)[1] for a in arms])
+    x0, n0 = counts[ors["reference"].iloc[0]]
+    est, cov = log_odds_ratio_family(x0, n0, [counts[a][0] for a in arms],
+                                     [counts[a][1] for a in arms], where=f"{visit}: ")
     fam = adjust_comparisons(est, cov, df=None, method="dunnett", conf_level=conf_level)
-    from scipy import stats
-
     z = est / np.sqrt(np.diag(cov))
     idx = ors.index
     summary.loc[idx, "statistic"] = z

@@ -192,8 +192,9 @@ def remission(
     ci: CIMethod = typer.Option(CIMethod.profile, "--ci",
                                 help="Interval in ci_lower/ci_upper (both are reported)."),
     adjust: str = typer.Option("none", "--adjust", help="Multiplicity adjustment of the "
-                               "treated arms' tests against control: none, holm, hochberg, "
-                               "bonferroni, sidak (dunnett needs a model's contrasts)."),
+                               "treated arms against control: none, holm, hochberg, "
+                               "bonferroni, sidak (each test's p-values), dunnett (the odds "
+                               "ratios, logistic Wald z)."),
     save_model: Path | None = typer.Option(None, "--save-model",
                                            help="Write the fitted model as JSON or YAML "
                                            "(for `cohort analyze predict --external`)."),
@@ -210,9 +211,9 @@ def remission(
     tests (warns when events per variable < 10, on separation, and when a dose is modelled
     with controls, whose dose is 0).
     """
-    from cohort.analysis.multiplicity import check_p_only
+    from cohort.analysis.multiplicity import check_adjust
 
-    adjust = check_p_only(adjust)
+    adjust = check_adjust(adjust)
     rule = _rule(threshold, exclusive, markers, combine, visit_day, window, baseline_window,
                  detection_limit, below_limit, partial)
     from cohort import __version__
