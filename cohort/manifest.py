@@ -7,6 +7,7 @@ the numbers.
 
 from __future__ import annotations
 
+import functools
 import platform
 import sys
 from datetime import UTC, datetime
@@ -21,13 +22,20 @@ PACKAGES = ("cohort", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "s
 
 def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
     """Installed version of each package (None when not installed)."""
-    out: dict[str, str | None] = {}
+    return dict(_versions(tuple(packages)))
+
+
+@functools.lru_cache(maxsize=8)
+def _versions(packages: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
+    # looked up once per process: each look-up scans the installed distributions (about
+    # 50 ms for the twelve packages), and `cohort reproduce --all` writes ten manifests
+    out = []
     for name in packages:
         try:
-            out[name] = metadata.version(name)
+            out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+            out.append((name, None))
+    return tuple(out)
 
 
 def run_manifest(*, command: str, options: dict[str, Any] | None = None,
