@@ -12,12 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cohort.io.serialise import FLOAT_FORMAT, format_floats, write_csv
+from cohort.io.serialise import FLOAT_FORMAT, format_floats, write_csv, write_tables
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None)
 
 
 def _pandas_bytes(frame: pd.DataFrame, tmp_path) -> bytes:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "pandas.csv"
     frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
     return path.read_bytes()
@@ -120,3 +121,27 @@ def frames(draw) -> pd.DataFrame:
 def test_random_tables_match_pandas_byte_for_byte(tmp_path_factory, frame):
     tmp = tmp_path_factory.mktemp("csv")
     assert _ours(frame, tmp) == _pandas_bytes(frame, tmp)
+
+
+def _table(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"subject_id": [f"S{i:06d}" for i in range(n)],
+                         "value": np.round(rng.normal(7, 1, n), 1),
+                         "day": rng.integers(-30, 400, n)})
+
+
+def test_tables_written_two_at_a_time_are_those_written_one_by_one(tmp_path):
+    tables = {tmp_path / "big.csv": _table(150_000, 1), tmp_path / "other.csv": _table(120_000, 2),
+              tmp_path / "small.csv": _table(10, 3)}
+    write_tables(tables)
+    for path, frame in tables.items():
+        assert path.read_bytes() == _pandas_bytes(frame, tmp_path / "expected")
+
+
+def test_a_failed_table_fails_the_write(tmp_path):
+    tables = {tmp_path / "big.csv": _table(150_000, 1),
+              tmp_path / "missing" / "other.csv": _table(120_000, 2)}
+    with pytest.raises(OSError):
+        write_tables(tables)
+    with pytest.raises(ValueError, match="unknown table format"):
+        write_tables(tables, fmt="xls")

@@ -153,15 +153,12 @@ def write_output_file(path: Path | str, data: bytes | str, *, kind: str,
     return path
 
 
-def _write_table(frame: pd.DataFrame, path: Path, fmt: str) -> None:
+def _write_tables(files: Mapping[Path, pd.DataFrame], fmt: str) -> None:
     from cohort.io import serialise  # polars: imported only when a table is written
 
-    if fmt == "csv":
-        serialise.write_csv(frame, path)
-    elif fmt == "parquet":
-        serialise.write_parquet(frame, path)
-    else:
+    if fmt not in ("csv", "parquet"):
         raise ValueError(f"unknown table format {fmt!r}; use csv, parquet or xlsx")
+    serialise.write_tables(files, fmt=fmt)
 
 
 def write_cohort(tables: Mapping[str, pd.DataFrame], out: Path | str, *,
@@ -203,8 +200,8 @@ def write_cohort(tables: Mapping[str, pd.DataFrame], out: Path | str, *,
                 for name, frame in tables.items():
                     frame.to_excel(xl, sheet_name=name, index=False)
         else:
-            for name, frame in tables.items():
-                _write_table(frame, tmp / f"{name}.{fmt}", fmt)
+            _write_tables({tmp / f"{name}.{fmt}": frame for name, frame in tables.items()},
+                          fmt)
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text, encoding="utf-8")
 
