@@ -20,7 +20,9 @@ from cohort.spec.analyses import ANALYSES
 from cohort.spec.registry import registered_studies
 from cohort.studies import RECIPES, ReproductionResult, reproduce
 
-STUDIES = ["skyler2015", "lu2021", "nguyen2021", "matsuoka2025", "couri2009"]
+STUDIES = ["couri2009", "daddio2014", "hu2016", "lu2021", "matsuoka2025", "nguyen2021",
+           "skyler2015",
+           "snarski2016", "voltarelli2007"]
 INTERFACE_COLUMNS = [
     "target", "description", "analysis", "source", "published", "published_value",
     "published_ci_lower", "published_ci_upper", "published_p", "reproduced_value", "ci_lower",
@@ -112,7 +114,7 @@ def test_skyler_published_results():
     assert top["reproduced_value"] == pytest.approx(-0.4, abs=0.05)
     assert top["p"] < 0.05
     assert top["published"] == "-0.4 +- 0.2 (SE), p < 0.05"
-    assert top["agreement_rule"] == "published value inside reproduced 95% CI and p < 0.05"
+    assert top["agreement_rule"] == "within 0.05 (printed precision) and p < 0.05"
 
 
 def test_lu_published_results():
@@ -137,7 +139,7 @@ def test_matsuoka_published_results():
         assert r["reproduced_value"] == pytest.approx(change, abs=0.005)
         assert r["n"] == n
     assert row("matsuoka2025", "change_severe")["agreement_rule"] == (
-        "published value inside reproduced 95% CI and p within 0.0001 (one printed unit)")
+        "within 0.005 (printed precision) and p within 0.0001 (one printed unit)")
 
 
 def test_couri_published_results():

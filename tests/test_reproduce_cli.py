@@ -25,7 +25,15 @@ def test_json_is_one_document():
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["study"]["id"] == "matsuoka2025"
-    assert doc["counts"] == {"agrees": 13, "differs": 0, "not computable": 0}
+    assert doc["counts"] == {"agrees": 13, "compatible": 0, "differs": 0, "not computable": 0}
+    kinds = doc["counts_by_kind"]
+    assert kinds["calibrated"]["total"] == 12 and kinds["calibrated"]["agrees"] == 12
+    assert kinds["independent"]["total"] == 1 and kinds["independent"]["agrees"] == 1
+    assert doc["study"]["primary"] == ["change_all"]
+    assert doc["headline"][0].startswith("primary endpoint change_all (HbA1c change, all "
+                                         "patients): agrees")
+    assert [r["target"] for r in doc["primary"]] == ["change_all"]
+    assert "SD of change back-solved" in doc["study"]["conflicts"][0]
     assert doc["manifest"]["command"] == "cohort reproduce matsuoka2025 --format json"
     assert "rest on assumed inputs only (hba1c_baseline)" in doc["assumed_inputs"]
     change = next(r for r in doc["summary"] if r["target"] == "change_severe")
@@ -39,7 +47,11 @@ def test_text_shows_both_sides_and_the_assumed_targets():
     out = res.stdout
     assert "published" in out and "reproduced (95% CI)" in out
     assert "-1.55, p = 0.0122" in out  # published, as printed
-    assert "13 agree, 0 differ, 0 not computable." in out
+    text = " ".join(out.split())
+    assert text.index("primary endpoint change_all") < text.index("reproduced (95% CI)")
+    assert "independent targets: 1 of 1 agree, 0 compatible" in text
+    assert "calibrated targets (inputs read back): 12 of 12 agree" in text
+    assert "conflict in the sources: The paper prints p < 0.0000002" in text
     assert "1 rest on assumed inputs only (hba1c_baseline)" in " ".join(out.split())
 
 
@@ -92,7 +104,8 @@ def test_all_writes_every_study(tmp_path, monkeypatch):
     monkeypatch.setattr(reproduce_cmd, "_report_writer", lambda: fake_report)
     res = run("--all", "--out", str(tmp_path / "out"))
     assert res.exit_code == 0, res.output
-    studies = ["couri2009", "lu2021", "matsuoka2025", "nguyen2021", "skyler2015"]
+    studies = ["couri2009", "daddio2014", "hu2016", "lu2021", "matsuoka2025", "nguyen2021",
+               "skyler2015", "snarski2016", "voltarelli2007"]
     for s in studies:
         doc = json.loads((tmp_path / "out" / s / "reproduce.json").read_text())
         assert doc["study"]["id"] == s
@@ -100,7 +113,7 @@ def test_all_writes_every_study(tmp_path, monkeypatch):
     assert [c[0] for c in calls] == studies
     assert all(c[1] == "report.html" and c[2].startswith(c[0] + ": ") for c in calls)
     assert "reports:" in res.stdout
-    assert "5/5" in res.stderr  # the progress bar went to stderr
+    assert "9/9" in res.stderr  # the progress bar went to stderr
 
 
 def test_a_failing_report_is_an_error_but_the_numbers_are_written(tmp_path, monkeypatch):

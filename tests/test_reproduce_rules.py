@@ -47,21 +47,48 @@ def test_explicit_decimals_set_the_tolerance():
     assert verdict(t, value=8.21)[0] == "differs"
 
 
-def test_ci_rule():
+def test_a_point_estimate_agrees_at_its_printed_precision_only():
+    """The case of the issue: a published fall of 1.31 against a reproduced 1.50 whose 95% CI
+    holds 1.31 is *compatible*, never *agrees*."""
     t = target(analysis="paired_t_change", params={"param": "HBA1C", "visit": "v"},
-               value=-0.79)
-    ok = verdict(t, value=-0.5, ci_lower=-0.8, ci_upper=-0.2)
-    assert ok == ("agrees", "published value inside reproduced 95% CI")
-    assert verdict(t, value=-0.5, ci_lower=-0.78, ci_upper=-0.2)[0] == "differs"
-    # without an interval the printed precision applies
-    assert verdict(t, value=-0.794)[0] == "agrees"
-    assert verdict(t, value=-0.796)[0] == "differs"
+               value=-1.31)
+    lax = verdict(t, value=-1.50, ci_lower=-1.9, ci_upper=-1.1)
+    assert lax == ("compatible", "not within 0.005 (printed precision), but the published "
+                   "value lies inside the reproduced 95% CI")
+    assert verdict(t, value=-1.50, ci_lower=-1.6, ci_upper=-1.4)[0] == "differs"
+    # at the printed precision it agrees, with or without an interval
+    assert verdict(t, value=-1.314, ci_lower=-1.9, ci_upper=-0.7) == (
+        "agrees", "within 0.005 (printed precision)")
+    assert verdict(t, value=-1.316)[0] == "differs"
 
 
-def test_unbounded_ci():
+def test_a_stated_tolerance_needs_its_reason_and_is_used():
+    t = target(value=8.2, tolerance={"value": 0.2, "reason": "computed from rounded means"})
+    assert verdict(t, value=8.38) == (
+        "agrees", "within 0.2 (stated tolerance: computed from rounded means)")
+    assert verdict(t, value=8.41)[0] == "differs"
+    with pytest.raises(ValueError, match="a tolerance needs its reason"):
+        target(value=8.2, tolerance=0.2)
+    with pytest.raises(ValueError, match=r"tolerance.reason\n|Field required|reason"):
+        target(value=8.2, tolerance={"value": 0.2})
+
+
+def test_unbounded_ci_and_medians_not_reached():
     t = target(analysis="km_median", params={}, value=31)
-    assert verdict(t, value=40, ci_lower=24, ci_upper=math.inf)[0] == "agrees"
+    assert verdict(t, value=40, ci_lower=24, ci_upper=math.inf)[0] == "compatible"
     assert verdict(t, value=40, ci_lower=32, ci_upper=math.inf)[0] == "differs"
+    assert verdict(t, value=31.4, ci_lower=24, ci_upper=math.inf)[0] == "agrees"
+    # "median > 120 months" published, median not reached reproduced: agrees
+    above = target(analysis="km_median", params={}, value=120, comparison=">")
+    assert verdict(above, value=math.inf, ci_lower=60, ci_upper=math.inf)[0] == "agrees"
+    assert verdict(above, value=100, ci_lower=60, ci_upper=math.inf)[0] == "differs"
+    # "median not reached" published
+    nr = target(analysis="km_median", params={}, not_reached=True)
+    assert verdict(nr, value=math.inf, ci_lower=60, ci_upper=math.inf) == (
+        "agrees", "median not reached, as published")
+    assert verdict(nr, value=70.0, ci_lower=60, ci_upper=math.inf)[0] == "differs"
+    assert published_text(nr) == "median not reached"
+    assert reproduced_text(Reproduced(value=math.inf), nr) == "not reached"
 
 
 def test_counts_are_exact():
@@ -100,12 +127,14 @@ def test_p_rules():
         "differs", "p < 0.05 (no p-value was obtained)")
     equal = target(analysis="paired_t_change", params={"param": "HBA1C", "visit": "v"},
                    value=-1.55, p=0.0122)
-    rule = "published value inside reproduced 95% CI and p within 0.0001 (one printed unit)"
+    rule = "within 0.005 (printed precision) and p within 0.0001 (one printed unit)"
     assert verdict(equal, value=-1.55, ci_lower=-2.7, ci_upper=-0.4, p=0.01218) == (
         "agrees", rule)
     assert verdict(equal, value=-1.55, ci_lower=-2.7, ci_upper=-0.4, p=0.0124)[0] == "differs"
-    # both checks must hold
+    # both checks must hold; the weakest verdict wins
     assert verdict(equal, value=-1.0, ci_lower=-1.2, ci_upper=-0.8, p=0.0122)[0] == "differs"
+    assert verdict(equal, value=-1.4, ci_lower=-2.0, ci_upper=-0.8, p=0.0122)[0] == \
+        "compatible"
 
 
 def test_list_values():
@@ -122,14 +151,15 @@ def test_printed_unit():
 
 
 @given(est=st.floats(-1e3, 1e3), half=st.floats(1e-3, 1e3), off=st.floats(-3, 3))
-def test_ci_rule_is_containment(est, half, off):
-    published = est + off * half
+def test_ci_containment_is_compatible_never_agreement(est, half, off):
+    published = round(est + off * half, 2)
     t = target(analysis="ancova_ls_mean_diff",
                params={"param": "HBA1C", "visit": "v", "arm": "a", "reference": "b"},
-               value=published)
+               value=published, decimals=2)
     got, _ = verdict(t, value=est, ci_lower=est - half, ci_upper=est + half)
-    inside = est - half - 1e-9 <= t.value <= est + half + 1e-9
-    assert got == ("agrees" if inside else "differs")
+    close = abs(est - published) <= 0.005 + 1e-9
+    inside = est - half - 1e-9 <= published <= est + half + 1e-9
+    assert got == ("agrees" if close else "compatible" if inside else "differs")
 
 
 # ------------------------------------------------------------------ inputs

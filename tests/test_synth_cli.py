@@ -25,8 +25,9 @@ def test_studies_lists_the_registry():
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     ids = [s["id"] for s in doc["studies"]]
-    assert ids == ["couri2009", "lu2021", "matsuoka2025", "nguyen2021", "skyler2015"]
-    lu = doc["studies"][1]
+    assert ids == ["couri2009", "daddio2014", "hu2016", "lu2021", "matsuoka2025", "nguyen2021",
+                   "skyler2015", "snarski2016", "voltarelli2007"]
+    lu = doc["studies"][3]
     assert lu["arms"] == {"msc": 27, "control": 26} and lu["n"] == 53
     assert lu["cohort_present"] is True and lu["seed"] == 340
     text = run("studies")

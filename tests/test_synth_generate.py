@@ -20,7 +20,9 @@ from cohort.io.outputs import MANIFEST
 from cohort.studies.scorecard import baseline_table, scorecard
 from cohort.synth import load_spec, synthesize
 
-STUDIES = ["couri2009", "lu2021", "matsuoka2025", "nguyen2021", "skyler2015"]
+STUDIES = ["couri2009", "daddio2014", "hu2016", "lu2021", "matsuoka2025", "nguyen2021",
+           "skyler2015",
+           "snarski2016", "voltarelli2007"]
 FIXTURES = Path(__file__).parent / "fixtures" / "synth"
 DAYS_PER_MONTH = 30.4375
 
@@ -54,7 +56,11 @@ def test_committed_cohort_regenerates_byte_for_byte(tmp_path, cohorts, study):
 
 @pytest.mark.parametrize("study", STUDIES)
 def test_committed_cohort_passes_the_contract(study):
-    report = cohort.validate(data_path("synthetic") / study / "cohort")
+    from cohort.studies.reproduce import spec_mapping
+
+    spec = load_spec(data_path("synthetic") / study / "spec.yaml")
+    report = cohort.validate(data_path("synthetic") / study / "cohort",
+                             mapping=spec_mapping(spec))
     assert report.exit_code == 0, report.findings.to_string()
     assert report.n_errors == 0 and report.n_warnings == 0
 
@@ -297,7 +303,8 @@ def test_n_scales_every_arm_and_the_published_counts():
        per_arm=st.integers(1, 6))
 def test_any_seed_and_size_gives_a_valid_cohort(study, seed, per_arm):
     result = synthesize(study, seed=seed, n_per_arm=per_arm)
-    loaded = cohort.from_frames(result.tables)  # raises InvalidCohortError if invalid
+    # a spec's declared subject variables are validated like contract columns
+    loaded = cohort.from_frames(result.tables, extras=result.spec.extras or None)
     assert set(loaded.subjects.groupby("arm").size()) == {per_arm}
 
 

@@ -153,8 +153,9 @@ def test_unreadable_specs_are_spec_errors(tmp_path):
 
 def test_every_bundled_spec_is_valid_and_marked():
     entries = registered_studies()
-    assert [e.id for e in entries] == ["couri2009", "lu2021", "matsuoka2025", "nguyen2021",
-                                       "skyler2015"]
+    assert [e.id for e in entries] == ["couri2009", "daddio2014", "hu2016", "lu2021",
+                                       "matsuoka2025", "nguyen2021", "skyler2015",
+                                       "snarski2016", "voltarelli2007"]
     for e in entries:
         spec = load_spec(e.spec_path)
         assert spec.study.id == e.spec_path.parent.name

@@ -104,10 +104,14 @@ def _run(study: str, *, data: Path | None, mapping: str | None, seed: int | None
     options = {"data": None if data is None else str(data), "mapping": mapping, "seed": seed,
                "out": None if out is None else str(out), "format": fmt.value}
     if data is not None:
-        cohort = load_for_cli(data, mapping)
+        from cohort.studies.reproduce import spec_mapping
+
+        cohort = load_for_cli(data, mapping if mapping is not None else spec_mapping(spec))
         return reproduce_cohort(spec, cohort, data_description=f"cohort {data}",
                                 command=command, options=options)
     cohort, what, used, kept = open_study_cohort(spec, ref, seed=seed)
+    if "regenerated from the spec" in what:
+        typer.echo(f"cohort: warning: {spec.study.id}: {what}", err=True)
     return reproduce_cohort(spec, cohort, data_description=what, command=command,
                             options=options, seed=used, files_kept=kept)
 
@@ -207,7 +211,8 @@ def _all(*, out: Path | None, seed: int | None, fmt: OutputFormat, overwrite: bo
 
 # ---------------------------------------------------------------------------- text output
 
-_STYLE = {"agrees": "green", "differs": "red", "not computable": "yellow"}
+_STYLE = {"agrees": "green", "compatible": "cyan", "differs": "red",
+          "not computable": "yellow"}
 
 
 def _print_text(result: Any) -> None:
@@ -221,28 +226,40 @@ def _print_text(result: Any) -> None:
     console.print(f"[bold]{escape(s.id)}[/bold]: {escape(s.title)}")
     console.print(escape(" ".join(s.citation.split())))
     console.print(f"data: {escape(result.data)}")
+    for line in result.headline():
+        style = "bold yellow" if "NOT COMPUTABLE" in line else "bold"
+        console.print(f"[{style}]{escape(line)}[/{style}]")
+    for text in s.conflicts:
+        console.print(f"[yellow]conflict in the sources:[/yellow] {escape(' '.join(text.split()))}")
     table = Table(show_lines=False)
     table.add_column("target", overflow="fold", ratio=2)
     table.add_column("published", overflow="fold", ratio=2)
     table.add_column("reproduced (95% CI)", overflow="fold", ratio=3)
     table.add_column("n", justify="right", no_wrap=True)
     table.add_column("agreement", overflow="fold", ratio=3)
+    table.add_column("kind", no_wrap=True)
     table.add_column("inputs", no_wrap=True)
-    for r in result.summary.itertuples():
+    summary = result.summary
+    ordered = summary.sort_values("primary", ascending=False, kind="stable")
+    for r in ordered.itertuples():
         style = _STYLE.get(r.agreement, "")
         n = "" if r.n is None or r.n != r.n else str(int(r.n))
         inputs = r.inputs if r.inputs == "published" else f"[yellow]{r.inputs}[/yellow]"
         rule = f"\n[dim]{escape(r.agreement_rule)}[/dim]" if r.agreement_rule else ""
-        table.add_row(escape(r.target), escape(r.published), escape(r.reproduced), n,
-                      f"[{style}]{r.agreement}[/{style}]{rule}", inputs)
+        note = f"\n[dim]note: {escape(str(r.note))}[/dim]" if r.note else ""
+        name = escape(r.target) + (" [bold](primary)[/bold]" if r.primary else "")
+        kind = "calibrated" if r.kind == "calibrated" else "independent"
+        table.add_row(name, escape(r.published) + note, escape(r.reproduced), n,
+                      f"[{style}]{r.agreement}[/{style}]{rule}", kind, inputs)
     console.print(table)
-    for r in result.summary.itertuples():
+    for r in ordered.itertuples():
         if r.status != "computed":
             console.print(f"[yellow]not computable[/yellow] {escape(r.target)}: "
                           f"{escape(str(r.reason))}")
-    c = result.counts()
-    console.print(f"{c['agrees']} agree, {c['differs']} differ, {c['not computable']} not "
-                  "computable.")
+    console.print("calibrated: the generator was given the published number and reads it "
+                  "back (a check of the generator, not an independent reproduction); "
+                  "compatible: the published value lies inside the reproduced 95% CI but does "
+                  "not match at its printed precision (not agreement).")
     console.print(escape(result.assumed_line()))
 
 
@@ -254,17 +271,25 @@ def _print_overview(results: list[Any], written: dict[str, dict[str, Any]]) -> N
 
     console = Console(highlight=False)
     table = Table(show_lines=False)
-    for col in ("study", "targets", "agree", "differ", "not computable", "assumed inputs",
-                "folder"):
+    for col in ("study", "primary endpoint", "independent agree", "calibrated agree",
+                "compatible", "differ", "not computable", "assumed inputs", "folder"):
         table.add_column(col, overflow="fold")
     for r in results:
         c = r.counts()
+        kc = r.kind_counts()
+        prim = r.primary()
+        verdict = ", ".join(f"{p.target}: {p.agreement}" for p in prim.itertuples()) or \
+            "not declared"
         files = written.get(r.study.study.id, {})
         where = str(files["reproduce.json"].parent) if "reproduce.json" in files else ""
-        table.add_row(escape(r.study.study.id), str(len(r.summary)), str(c["agrees"]),
-                      str(c["differs"]), str(c["not computable"]),
+        table.add_row(escape(r.study.study.id), escape(verdict),
+                      f"{kc['independent']['agrees']}/{kc['independent']['total']}",
+                      f"{kc['calibrated']['agrees']}/{kc['calibrated']['total']}",
+                      str(c["compatible"]), str(c["differs"]), str(c["not computable"]),
                       str(len(r.assumed_targets())), escape(where))
     console.print(table)
+    console.print("calibrated targets are inputs the generator was given and reads back; "
+                  "independent targets are computed by the analyses.")
     reports = [w["report.html"] for w in written.values() if "report.html" in w]
     if reports:
         console.print("reports:")

@@ -5,9 +5,11 @@ DataFrame and a ``manifest`` dict). ``summary`` columns used: ``target``, ``desc
 ``analysis``, ``source``, ``published`` (the number as printed), ``published_value``,
 ``published_ci_lower``, ``published_ci_upper``, ``published_p``, ``reproduced`` (as text,
 optional), ``reproduced_value``, ``ci_lower``, ``ci_upper``, ``p``, ``n``, ``agreement``
-(``agrees``, ``differs``, ``not computable``), ``agreement_rule``, ``inputs`` (``published``,
-``assumed`` or ``mixed``), ``assumed_inputs`` (optional), ``calibrated``, ``status``,
-``reason``; missing columns are shown empty.
+(``agrees``, ``compatible``, ``differs``, ``not computable``), ``agreement_rule``, ``inputs``
+(``published``, ``assumed`` or ``mixed``), ``assumed_inputs`` (optional), ``calibrated``,
+``status``, ``reason``, ``note`` (the spec's note), ``primary``; missing columns are shown
+empty. A result with ``headline()`` (primary endpoint and independent/calibrated counts) and a
+``study`` spec (its ``conflicts``) gets those shown above the table.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pandas as pd
 
 from cohort.report.context import NotComputableError, ReportContext
 
-__all__ = ["AGREE", "DISAGREE", "agreement_class", "comparison_table", "rests_on_assumed",
+__all__ = ["AGREE", "DISAGREE", "WEAK", "agreement_class", "comparison_table", "rests_on_assumed",
            "reproduction_section"]
 
 AGREE = frozenset({"agrees", "agree", "yes", "true", "pass", "ok", "within"})
@@ -27,11 +29,14 @@ AGREE = frozenset({"agrees", "agree", "yes", "true", "pass", "ok", "within"})
 DISAGREE = frozenset({"differs", "differ", "disagrees", "disagree", "no", "false", "fail",
                       "outside"})
 """Normalised ``agreement`` values shown as not agreeing (red)."""
+WEAK = frozenset({"compatible"})
+"""Normalised ``agreement`` values of the weaker verdict (published value inside the reproduced
+CI only), shown as a warning: never counted as agreement."""
 
 COLUMNS = ["target", "description", "analysis", "source", "published", "published_value",
            "published_ci_lower", "published_ci_upper", "published_p", "reproduced",
            "reproduced_value", "ci_lower", "ci_upper", "p", "n", "agreement", "agreement_rule",
-           "inputs", "assumed_inputs", "calibrated", "status", "reason"]
+           "inputs", "assumed_inputs", "calibrated", "status", "reason", "note", "primary"]
 
 
 def _missing(value: Any) -> bool:
@@ -71,6 +76,8 @@ def agreement_class(agreement: Any, status: Any = None) -> str | None:
         return "ok"
     if word in DISAGREE:
         return "bad"
+    if word in WEAK:
+        return "warn"
     return "muted"
 
 
@@ -87,7 +94,7 @@ def comparison_table(summary: pd.DataFrame) -> pd.DataFrame:
     Columns: ``target``, ``description``, ``published``, ``source``, ``reproduced [95% CI]``,
     ``n``, ``agreement`` (the status when not judged), ``rule``, ``inputs``, ``calibrated``
     (``yes`` when the synthetic cohort was built to hit the target), ``reason`` (why not
-    computable).
+    computable), ``note`` (the spec's note on the target).
     """
     s = summary.reindex(columns=COLUMNS)
     rows = []
@@ -96,8 +103,9 @@ def comparison_table(summary: pd.DataFrame) -> pd.DataFrame:
             r["published_value"], r["published_ci_lower"], r["published_ci_upper"],
             r["published_p"])
         calibrated = _text(r["calibrated"])
+        primary = not _missing(r["primary"]) and bool(r["primary"])
         rows.append({
-            "target": _text(r["target"]),
+            "target": _text(r["target"]) + (" (primary)" if primary else ""),
             "description": _text(r["description"]),
             "published": published,
             "source": _text(r["source"]),
@@ -109,10 +117,11 @@ def comparison_table(summary: pd.DataFrame) -> pd.DataFrame:
             "inputs": _text(r["inputs"]),
             "calibrated": "yes" if calibrated.casefold() in ("yes", "true", "1") else "",
             "reason": _text(r["reason"]),
+            "note": _text(r["note"]),
         })
     return pd.DataFrame(rows, columns=["target", "description", "published", "source",
                                        "reproduced [95% CI]", "n", "agreement", "rule",
-                                       "inputs", "calibrated", "reason"])
+                                       "inputs", "calibrated", "reason", "note"])
 
 
 def reproduction_section(ctx: ReportContext, reproduction: Any) -> None:
@@ -133,12 +142,27 @@ def reproduction_section(ctx: ReportContext, reproduction: Any) -> None:
     agree_css = [agreement_class(a, st) for a, st in zip(s["agreement"], s["status"],
                                                           strict=True)]
     assumed = [rests_on_assumed(v) for v in s["inputs"]]
-    n_ok, n_bad = agree_css.count("ok"), agree_css.count("bad")
+    headline = getattr(reproduction, "headline", None)
+    if callable(headline):
+        for line in headline():
+            if "NOT COMPUTABLE" in line:
+                ctx.html.note(line)
+            else:
+                ctx.html.paragraph(line)
+    else:
+        n_ok, n_bad = agree_css.count("ok"), agree_css.count("bad")
+        ctx.html.paragraph(f"{len(s)} published targets: {n_ok} agree, {n_bad} differ, "
+                           f"{len(s) - n_ok - n_bad} not judged (not computable, compatible "
+                           "only, or no rule).")
     ctx.html.paragraph(
-        f"{len(s)} published targets: {n_ok} agree, {n_bad} differ, "
-        f"{len(s) - n_ok - n_bad} not judged (not computable or no rule). A target agrees "
-        "when the rule in its 'rule' column holds (typically: the published value lies "
-        "inside the reproduced 95% CI, or within a stated tolerance).")
+        "A point estimate agrees when it matches the published number at its printed "
+        "precision (or within a tolerance the spec states with its reason); counts must be "
+        "equal. 'compatible' is weaker and is not agreement: the published value lies inside "
+        "the reproduced 95% CI only. Calibrated targets are numbers the synthetic cohort was "
+        "built to hit: on it they are read back, not reproduced independently.")
+    spec = getattr(reproduction, "study", None)
+    for text in getattr(getattr(spec, "study", None), "conflicts", None) or []:
+        ctx.html.note("Conflict in the sources: " + " ".join(str(text).split()))
     names = [t for t, a in zip(table["target"], assumed, strict=True) if a]
     line = getattr(reproduction, "assumed_line", None)
     if names:
@@ -156,8 +180,9 @@ def reproduction_section(ctx: ReportContext, reproduction: Any) -> None:
             f"{int(calibrated.sum())} target(s) were used to calibrate the synthetic cohort "
             "(column 'calibrated'): on the synthetic data they agree by construction.",
             css="muted")
-    if not table["reason"].astype(bool).any():
-        table = table.drop(columns="reason")
+    for col in ("reason", "note"):
+        if not table[col].astype(bool).any():
+            table = table.drop(columns=col)
     ctx.html.table(table, max_rows=None, caption="Published vs reproduced (inputs: whether the "
                    "spec values a target rests on were published, assumed, or both ('mixed'))",
                    cell_css={"agreement": agree_css,

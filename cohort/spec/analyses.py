@@ -33,6 +33,7 @@ class AnalysisInfo:
 
 
 _BASE_OPT = ("arm", "among")
+_EPISODE_FILTERS = ("started_within_months", "started_after_months", "at_last_contact")
 
 ANALYSES: dict[str, AnalysisInfo] = {
     "arm_size": AnalysisInfo("number of subjects in an arm (or stratum)", ("arm",),
@@ -90,13 +91,27 @@ ANALYSES: dict[str, AnalysisInfo] = {
     "logistic_or_direction": AnalysisInfo(
         "sign of a predictor's coefficient in a logistic model of remission (+1 or -1)",
         ("predictor",), ("arm", "covariates", "visit")),
-    "insulin_free_count": AnalysisInfo("subjects with at least one insulin-free episode",
-                                       (), ("arm",)),
+    "insulin_free_count": AnalysisInfo(
+        "subjects with at least one insulin-free episode (optionally: starting within / after "
+        "a month, or still insulin-free at last contact)", (), ("arm", *_EPISODE_FILTERS)),
+    "insulin_free_rate": AnalysisInfo(
+        "proportion (0-1) of subjects with a qualifying insulin-free episode, Clopper-Pearson "
+        "95% CI", (), ("arm", *_EPISODE_FILTERS)),
+    "insulin_free_duration_mean": AnalysisInfo(
+        "mean observed duration (months) of insulin-free episodes, censored ones counted "
+        "with their duration so far", (), ("arm", "episode", *_EPISODE_FILTERS)),
+    "insulin_free_duration_median": AnalysisInfo(
+        "median observed duration (months) of insulin-free episodes", (),
+        ("arm", "episode", *_EPISODE_FILTERS)),
+    "km_landmark": AnalysisInfo(
+        "Kaplan-Meier probability (0-1) of remaining insulin-free a number of months after "
+        "insulin stop, 95% CI", ("months",), ("arm", "episode")),
     "insulin_free_duration_min": AnalysisInfo("shortest insulin-free duration (months)", (),
                                               ("arm",)),
     "insulin_free_duration_max": AnalysisInfo("longest insulin-free duration (months)", (),
                                               ("arm",)),
-    "km_median": AnalysisInfo("Kaplan-Meier median insulin-free duration (months)", (),
+    "km_median": AnalysisInfo("Kaplan-Meier median insulin-free duration (months); "
+                              "'not reached' when the curve stays above 0.5", (),
                               ("arm", "episode")),
     "censored_count": AnalysisInfo("insulin-free episodes censored at last contact", (),
                                    ("arm", "episode")),
@@ -110,7 +125,7 @@ ANALYSES: dict[str, AnalysisInfo] = {
     "med_reduction_rate": AnalysisInfo(
         "proportion (0-1) of subjects who lowered a glucose-lowering drug dose", (), ("arm",)),
     "adverse_event_count": AnalysisInfo("number of adverse events", (),
-                                        ("arm", "term", "serious", "severity")),
+                                        ("arm", "term", "serious", "related", "severity")),
 }
 """Stable analysis ids a target may name, with their parameters."""
 

@@ -95,12 +95,16 @@ class Normal(MaybeMarked):
     mean: Num
     sd: Num | None = None
     sem: Num | None = Field(None, description="Standard error of the mean as printed; the SD "
-                            "is SEM * sqrt(n) with the group's published n.")
+                            "is SEM * sqrt(n) with the group's published n, or sem_n.")
+    sem_n: int | None = Field(None, ge=1, description="The n the SEM was computed on, when the "
+                              "paper analysed fewer subjects than the group's n.")
 
     @model_validator(mode="after")
     def _check(self) -> Normal:
         if (self.sd is None) == (self.sem is None):
             raise ValueError("give exactly one of sd or sem")
+        if self.sem_n is not None and self.sem is None:
+            raise ValueError("sem_n is the n an SEM was computed on: give sem with it")
         spread = self.sd if self.sd is not None else self.sem
         assert spread is not None
         if float(spread) < 0:

@@ -20,7 +20,38 @@ __all__ = ["cross_checks", "key_size"]
 
 def _known_variables(spec: StudySpec) -> set[str]:
     return (set(spec.baseline.variables) | set(spec.baseline.categories) | {"arm"}
-            | set(OTHER_VARIABLES))
+            | set(OTHER_VARIABLES) | set(spec.extras.subjects))
+
+
+def _check_extras(spec: StudySpec) -> Iterator[str]:
+    cats = spec.baseline.categories
+    for name, var in spec.extras.subjects.items():
+        where = f"extras.subjects.{name}"
+        cat = cats.get(name)
+        if cat is None:
+            yield (f"{where}: a declared subject variable is generated from the baseline "
+                   f"category of the same name: add baseline.categories.{name}")
+            continue
+        if var.type == "boolean" and sorted(cat.levels) != ["false", "true"]:
+            yield (f"baseline.categories.{name}.levels: a boolean variable has the levels "
+                   f"\"true\" and \"false\" (quoted), got {cat.levels}")
+        if var.type in ("integer", "number"):
+            bad = [lvl for lvl in cat.levels if not _is_number(lvl)]
+            if bad:
+                yield f"baseline.categories.{name}.levels: {var.type} levels, got {bad}"
+        if var.allowed is not None:
+            bad = [lvl for lvl in cat.levels if lvl not in var.allowed]
+            if bad:
+                yield (f"baseline.categories.{name}.levels: {bad} not among the allowed "
+                       f"codes of {where} ({', '.join(var.allowed)})")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_keys(keys: Mapping[str, Any] | list[str], valid: list[str], where: str) -> Iterator[
@@ -36,7 +67,10 @@ def _check_condition(cond: Condition | None, known: set[str], where: str) -> Ite
         return
     for v in cond.variables():
         if v not in known:
-            yield f"{where}: condition on unknown variable {v!r}"
+            yield (f"{where}: condition on undeclared variable {v!r} (declare a study-specific "
+                   "variable under extras.subjects with a baseline category of the same name, "
+                   "or use a baseline variable, a category, arm, a dose, follow_up_months, "
+                   "remission or insulin_free)")
 
 
 def _check_predictors(preds: list[Predictor], known: set[str], where: str) -> Iterator[str]:
@@ -67,6 +101,7 @@ def cross_checks(spec: StudySpec) -> Iterator[str]:
     arms = [a.name for a in spec.design.arms]
     labels = spec.visits.labels()
     known = _known_variables(spec)
+    yield from _check_extras(spec)
     base = spec.baseline
     for name, cat in base.categories.items():
         table = cat.counts if cat.counts is not None else cat.proportions
@@ -96,6 +131,11 @@ def cross_checks(spec: StudySpec) -> Iterator[str]:
         for key, d in var.dist.items():
             if isinstance(d, Normal) and d.sem is not None and key_size(spec, key) is None:
                 yield f"{where}.dist.{key}: an SEM needs a group with a published n"
+            size = key_size(spec, key)
+            if isinstance(d, Normal) and d.sem_n is not None and size is not None \
+                    and d.sem_n > size:
+                yield (f"{where}.dist.{key}.sem_n: the SEM was computed on {d.sem_n} "
+                       f"subjects, more than the group's n = {size}")
     for i, corr in enumerate(base.correlations):
         yield from _check_keys(corr.rho, keys, f"baseline.correlations[{i}].rho")
     traj = spec.outcomes.trajectories
@@ -182,12 +222,25 @@ def cross_checks(spec: StudySpec) -> Iterator[str]:
     dupes = sorted({x for x in ids if ids.count(x) > 1})
     if dupes:
         yield f"targets: duplicated ids {dupes}"
+    for i, pid in enumerate(spec.study.primary):
+        if pid not in ids:
+            yield (f"study.primary[{i}]: {pid!r} is not the id of a target (targets: "
+                   f"{', '.join(ids) or 'none'})")
     for i, t in enumerate(spec.targets):
         for key in ("arm", "reference"):
             if key in t.params and t.params[key] not in keys:
                 yield f"targets[{i}] ({t.id}).params.{key}: unknown group key {t.params[key]!r}"
         if "visit" in t.params and t.params["visit"] not in labels:
             yield f"targets[{i}] ({t.id}).params.visit: unknown visit {t.params['visit']!r}"
+        among = t.params.get("among")
+        if among is not None:
+            try:
+                cond = Condition.model_validate(among)
+            except ValueError as exc:
+                yield (f"targets[{i}] ({t.id}).params.among: not a condition "
+                       f"({str(exc).splitlines()[-1].strip()})")
+            else:
+                yield from _check_condition(cond, known, f"targets[{i}] ({t.id}).params.among")
         if "variable" in t.params and t.params["variable"] not in known:
             yield (f"targets[{i}] ({t.id}).params.variable: unknown variable "
                    f"{t.params['variable']!r}")

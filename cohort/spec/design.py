@@ -42,6 +42,8 @@ class Study(_Strict):
     id_prefix: str = Field(pattern=r"^[A-Z][A-Z0-9]*$",
                            description="Prefix of subject ids, e.g. LU -> LU-001.")
     summary: str | None = None
+    primary: list[str] = Field(default_factory=list, description="Ids of the targets that "
+                               "are the study's primary endpoint(s); shown first.")
     conflicts: list[str] = Field(default_factory=list, description="Published numbers that "
                                  "contradict each other, and which one the spec follows.")
 

@@ -28,7 +28,21 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+def _cut_at_comma(err: Mapping[str, Any]) -> bool:
+    """An unknown key that is really the tail of a text cut by YAML at an unquoted comma
+    inside a ``{...}`` flow mapping: it has spaces or brackets and no value."""
+    loc = err.get("loc") or ()
+    key = loc[-1] if loc else None
+    return (err.get("type") == "extra_forbidden" and isinstance(key, str)
+            and err.get("input") is None and any(c in key for c in " ()[];"))
+
+
 def _message(err: Mapping[str, Any]) -> str:
+    if _cut_at_comma(err):
+        key = err["loc"][-1]
+        return (f"{key!r} is not a key: it looks like the rest of a text cut at an unquoted "
+                "comma inside a {...} flow mapping (YAML splits there); put that value in "
+                "quotes, e.g. source: \"Author 2007 (first patient, 1 year later)\"")
     msg = str(err.get("msg", ""))
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
@@ -49,6 +63,8 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     seen = set()
     for err in exc.errors():
         loc = tuple(err["loc"])
+        if _cut_at_comma(err):
+            loc = loc[:-1]  # the mapping the text was cut in
         for msg in _message(err).split("\n"):
             # cross-part checks name their own key path
             line = f"  {_loc(loc)}: {msg}" if loc else f"  {msg}"

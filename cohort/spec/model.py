@@ -22,6 +22,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from cohort.extras import Extras
 from cohort.spec.baseline import Baseline, Category, Correlation, CountBelow, Variable
 from cohort.spec.blocks import _Strict
 from cohort.spec.checks import cross_checks
@@ -96,6 +97,10 @@ class StudySpec(_Strict):
     design: Design
     visits: Visits
     baseline: Baseline
+    extras: Extras = Field(default_factory=Extras, description="Study-specific subject "
+                           "variables (generated from the baseline category of the same "
+                           "name) and measurement parameters, declared and validated as in a "
+                           "mapping file (cohort.extras).")
     outcomes: Outcomes = Field(default_factory=Outcomes)
     targets: list[Target] = Field(default_factory=list)
 

@@ -6,6 +6,8 @@ source checkout and from an installed wheel alike.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,11 @@ from cohort.errors import SpecError
 from cohort.spec.load import load_spec
 from cohort.spec.model import StudySpec
 
-__all__ = ["StudyEntry", "registered_studies", "resolve_spec", "study_folder"]
+__all__ = ["SPEC_HASH_FILE", "StudyEntry", "registered_studies", "resolve_spec", "spec_hash",
+           "study_folder"]
+
+SPEC_HASH_FILE = "spec_hash.txt"
+"""File in a generated cohort folder recording :func:`spec_hash` of the spec it was made from."""
 
 
 @dataclass(frozen=True)
@@ -96,3 +102,22 @@ def resolve_spec(ref: str | Path) -> tuple[StudySpec, str]:
         path = path / "spec.yaml"
     return load_spec(path), str(path)
 
+
+
+def spec_hash(spec: StudySpec) -> str:
+    """SHA-256 of what a synthetic cohort is generated from.
+
+    The validated spec without its ``targets`` and the study's descriptive texts (title,
+    citation, summary, conflicts, primary endpoints), as canonical JSON: editing a comment,
+    a target or a citation leaves committed cohorts valid; changing a design, a visit, a
+    distribution, an outcome model, the seed or the id prefix does not.
+    """
+    # defaults left out: a new optional key in the spec format leaves every hash unchanged
+    dump = spec.model_dump(mode="json", by_alias=True, exclude_defaults=True,
+                           exclude={"targets": True})
+    study = dump.get("study", {})
+    for key in ("title", "citation", "summary", "conflicts", "primary", "doi", "pmid", "pmcid",
+                "registry", "url"):
+        study.pop(key, None)
+    text = json.dumps(dump, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -43,9 +43,17 @@ class Target(_Strict):
     value: int | float | None = None
     values: list[float] | None = Field(None, description="For analyses that give a list "
                                        "(e.g. censored durations).")
+    output: Literal["estimate", "ci_lower", "ci_upper", "n"] = Field(
+        "estimate", description="Which output of the analysis the published value is: the "
+        "estimate (a count, rate, mean, median, difference, probability or duration, as the "
+        "analysis gives), a bound of its 95% CI, or the n it rests on.")
+    not_reached: bool = Field(False, description="The published median was not reached "
+                              "(give no value); agrees with a reproduced median not reached.")
     comparison: Literal["=", "<", ">", "<=", ">="] = "="
-    decimals: int | None = Field(None, ge=0, description="Printed precision (default: as "
-                                 "written).")
+    decimals: int | None = Field(None, ge=-15, le=15, description="Printed precision: "
+                                 "digits after the decimal point (default: as written); "
+                                 "negative for a large number printed in powers of ten "
+                                 "(6.1 x 10^7: decimals -6).")
     ci: tuple[float, float] | None = None
     se: float | None = None
     p: float | None = Field(None, ge=0, le=1)
@@ -77,8 +85,14 @@ class Target(_Strict):
             raise ValueError(f"target {self.id!r} ({self.analysis}): unknown params "
                              f"{', '.join(unknown)}; allowed: "
                              f"{', '.join(info.required + info.optional)}")
-        if self.value is None and self.p is None and self.values is None:
-            raise ValueError(f"target {self.id!r} needs a value, values or a p")
+        if self.value is None and self.p is None and self.values is None and \
+                not self.not_reached:
+            raise ValueError(f"target {self.id!r} needs a value, values, a p or not_reached")
+        if self.not_reached and self.value is not None:
+            raise ValueError(f"target {self.id!r}: not_reached means no published value; "
+                             "for a published '> X months' give value: X, comparison: '>'")
+        if self.tolerance is not None and self.value is None:
+            raise ValueError(f"target {self.id!r}: a tolerance applies to a published value")
         if self.ci is not None and self.ci[0] > self.ci[1]:
             raise ValueError(f"target {self.id!r}: ci lower bound above upper bound")
         return self

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import PlainSerializer, PlainValidator
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from cohort.spec import backsolve
 
@@ -163,7 +163,25 @@ def _serialise(v: Value) -> float:
     return v.value
 
 
-Num = Annotated[Value, PlainValidator(parse_value), PlainSerializer(_serialise)]
+_MARKS = {"published": {"type": "string", "minLength": 1},
+          "assumed": {"type": "string", "minLength": 1}}
+_NUM_SCHEMA = {
+    "description": "A number; or {value: N, published|assumed: TEXT}; or {backsolve: NAME, "
+                   "args...} to compute it from published numbers (" + ", ".join(BACKSOLVERS)
+                   + ").",
+    "anyOf": [
+        {"type": "number"},
+        {"type": "object", "required": ["value"],
+         "properties": {"value": {"type": "number"}, **_MARKS}, "additionalProperties": False},
+        {"type": "object", "required": ["backsolve"],
+         "properties": {"backsolve": {"enum": list(BACKSOLVERS)}, **_MARKS}},
+    ],
+}
+
+Num = Annotated[Value, PlainValidator(parse_value), PlainSerializer(_serialise),
+                WithJsonSchema(_NUM_SCHEMA)]
 """A spec number (see the module docstring)."""
-Count = Annotated[Value, PlainValidator(_parse_count), PlainSerializer(_serialise)]
+Count = Annotated[Value, PlainValidator(_parse_count), PlainSerializer(_serialise),
+                  WithJsonSchema({**_NUM_SCHEMA, "description": "A whole number >= 0 (or a "
+                                  "marked or back-solved one, as for numbers)."})]
 """A spec count: like :data:`Num`, but a whole number >= 0."""

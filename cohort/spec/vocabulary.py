@@ -38,7 +38,8 @@ DERIVED_FORMULAS = {
     "duration": ("diabetes_duration_years", ("age_years", "age_at_diagnosis_years")),
 }
 """Derived baseline variables: formula name -> (variable, inputs)."""
-OTHER_VARIABLES = ("dose_cells_per_kg", "dose_cells_total", "follow_up_months", "remission",
+OTHER_VARIABLES = ("dose_cells_per_kg", "dose_cells_total", "cumulative_dose_cells_per_kg",
+                   "cumulative_dose_cells_total", "n_infusions", "follow_up_months", "remission",
                    "insulin_free")
 """Further variables conditions and targets may name."""
 SOURCES = ("umbilical_cord", "bone_marrow", "adipose", "dental_pulp", "cord_blood",

@@ -9,9 +9,13 @@ Each published target is judged by the checks that apply to it, all of which mus
   - a one-sided published value (``comparison`` ``<=``/``>=``: within the printed precision;
     ``<``/``>``: strictly), e.g. ``reproduced >= 6.2``;
   - a count (subjects, episodes, events): *equal*;
-  - an estimate with a reproduced 95% CI: *published value inside the reproduced 95% CI*;
-  - otherwise (means, SDs, medians, ranges, durations): *within the printed precision*,
-    i.e. ``|reproduced - published| <= half a unit of the last printed digit`` (8.2 -> 0.05);
+  - a published ``not_reached`` median (or ``> X`` with the reproduced median not reached):
+    the reproduced Kaplan-Meier median is not reached either;
+  - every other point estimate (means, SDs, medians, differences, proportions, durations):
+    *within the printed precision*, i.e. ``|reproduced - published| <= half a unit of the
+    last printed digit`` (8.2 -> 0.05), or within the ``tolerance`` the spec states with its
+    reason. A published estimate that misses this but lies inside the reproduced 95% CI is
+    **compatible**, a weaker verdict of its own: it is never counted as agreement;
 * **values** (a published list, e.g. censored durations): the same number of values, each
   within its printed precision;
 * **p** (a published p-value): ``p < P`` or ``p > P`` as published; a p printed as ``=``
@@ -28,11 +32,16 @@ import math
 from cohort.spec.model import Target
 from cohort.studies.base import Reproduced
 
-__all__ = ["AGREES", "DIFFERS", "NOT_COMPUTABLE", "judge", "printed_unit"]
+__all__ = ["AGREES", "COMPATIBLE", "DIFFERS", "NOT_COMPUTABLE", "VERDICTS", "judge",
+           "printed_unit"]
 
 AGREES = "agrees"
+COMPATIBLE = "compatible"
 DIFFERS = "differs"
 NOT_COMPUTABLE = "not computable"
+VERDICTS = (AGREES, COMPATIBLE, DIFFERS, NOT_COMPUTABLE)
+"""Every verdict, strongest first. ``compatible``: the published point estimate lies inside
+the reproduced 95% CI but does not match at its printed precision."""
 
 _SLACK = 1e-9  # binary floating point: 6.4 - 6.35 is 0.0500000000000007
 
@@ -57,52 +66,62 @@ def _g(x: float) -> str:
 
 
 def _value_check(target: Target, rep: Reproduced, counts: frozenset[str]
-                 ) -> tuple[bool, str]:
-    published = float(target.value)  # type: ignore[arg-type]
+                 ) -> tuple[str, str]:
     x = rep.value
+    if target.not_reached:
+        ok = math.isinf(x) and x > 0
+        return (AGREES if ok else DIFFERS), "median not reached, as published"
+    published = float(target.value)  # type: ignore[arg-type]
     tol = target.agreement_tolerance
     if target.analysis == "logistic_or_direction":
         ok = not math.isnan(x) and x != 0 and math.copysign(1, x) == math.copysign(1, published)
-        return ok, "same direction (sign of the log odds ratio)"
-    if math.isnan(x):
-        return False, "a reproduced value (none obtained)"
+        return (AGREES if ok else DIFFERS), "same direction (sign of the log odds ratio)"
     cmp = target.comparison
+    if cmp in (">", ">=") and math.isinf(x) and x > 0:
+        return AGREES, f"{cmp} {_g(published)} (not reached: beyond every follow-up)"
+    if math.isnan(x):
+        return DIFFERS, "a reproduced value (none obtained)"
     if cmp in ("<=", ">="):
         ok = x <= published + tol + _SLACK if cmp == "<=" else x >= published - tol - _SLACK
-        return ok, f"{cmp} {_g(published)} (printed precision {_g(tol)})"
+        return (AGREES if ok else DIFFERS), f"{cmp} {_g(published)} (printed precision {_g(tol)})"
     if cmp in ("<", ">"):
-        return (x < published if cmp == "<" else x > published), f"{cmp} {_g(published)}"
-    if target.analysis in counts:
-        return x == published, "equal count"
-    if rep.has_ci:
-        ok = rep.ci_lower - _SLACK <= published <= rep.ci_upper + _SLACK
-        return ok, "published value inside reproduced 95% CI"
+        ok = x < published if cmp == "<" else x > published
+        return (AGREES if ok else DIFFERS), f"{cmp} {_g(published)}"
+    if target.analysis in counts and target.tolerance is None:
+        return (AGREES if x == published else DIFFERS), "equal count"
     if target.tolerance is not None:
-        return (abs(x - published) <= tol + _SLACK,
-                f"within {_g(tol)} (stated tolerance: {target.tolerance.reason})")
-    return (abs(x - published) <= tol + _SLACK,
-            f"within {_g(tol)} (printed precision)")
+        rule = f"within {_g(tol)} (stated tolerance: {target.tolerance.reason})"
+    else:
+        rule = f"within {_g(tol)} (printed precision)"
+    if abs(x - published) <= tol + _SLACK:
+        return AGREES, rule
+    if rep.has_ci and rep.ci_lower - _SLACK <= published <= rep.ci_upper + _SLACK:
+        return COMPATIBLE, (f"not {rule}, but the published value lies inside the reproduced "
+                            "95% CI")
+    return DIFFERS, rule
 
 
-def _values_check(target: Target, rep: Reproduced) -> tuple[bool, str]:
+def _values_check(target: Target, rep: Reproduced) -> tuple[str, str]:
     published = [float(v) for v in target.values or []]
     got = list(rep.values or [])
     ok = len(got) == len(published) and all(
         abs(g - v) <= 0.5 * printed_unit(v) + _SLACK for g, v in zip(got, published, strict=False))
-    return ok, "each value within its printed precision"
+    return (AGREES if ok else DIFFERS), "each value within its printed precision"
 
 
-def _p_check(target: Target, rep: Reproduced) -> tuple[bool, str]:
+def _p_check(target: Target, rep: Reproduced) -> tuple[str, str]:
     published = float(target.p)  # type: ignore[arg-type]
     cmp = target.p_comparison
     if cmp == "=":
         unit = printed_unit(published)
         rule = f"p within {_g(unit)} (one printed unit)"
-        return (not math.isnan(rep.p) and abs(rep.p - published) <= unit + _SLACK), rule
+        ok = not math.isnan(rep.p) and abs(rep.p - published) <= unit + _SLACK
+        return (AGREES if ok else DIFFERS), rule
     rule = f"p {cmp} {_g(published)}"
     if math.isnan(rep.p):
-        return False, rule + " (no p-value was obtained)"
-    return (rep.p < published if cmp == "<" else rep.p > published), rule
+        return DIFFERS, rule + " (no p-value was obtained)"
+    ok = rep.p < published if cmp == "<" else rep.p > published
+    return (AGREES if ok else DIFFERS), rule
 
 
 def judge(target: Target, rep: Reproduced, *,
@@ -121,16 +140,22 @@ def judge(target: Target, rep: Reproduced, *,
     Returns
     -------
     (str, str)
-        ``"agrees"`` or ``"differs"``, and the rule(s) applied, joined by ``" and "``.
+        ``"agrees"``, ``"compatible"`` or ``"differs"`` (the weakest of the checks), and the
+        rule(s) applied, joined by ``" and "``.
     """
+    if target.output != "estimate":
+        # the published number is another output of the analysis: compare it alone
+        picked = float(rep.n) if target.output == "n" and rep.n is not None else \
+            getattr(rep, target.output, math.nan) if target.output != "n" else math.nan
+        rep = Reproduced(value=picked, p=rep.p, n=rep.n, method=rep.method, notes=rep.notes)
     checks = []
     if target.values is not None:
         checks.append(_values_check(target, rep))
-    if target.value is not None:
+    if target.value is not None or target.not_reached:
         checks.append(_value_check(target, rep, counts))
     if target.p is not None:
         checks.append(_p_check(target, rep))
     if not checks:  # the spec model requires a value, values or p
         return DIFFERS, "nothing published to compare"
-    ok = all(c[0] for c in checks)
-    return (AGREES if ok else DIFFERS), " and ".join(c[1] for c in checks)
+    verdict = max((c[0] for c in checks), key=VERDICTS.index)
+    return verdict, " and ".join(c[1] for c in checks)

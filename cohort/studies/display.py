@@ -9,6 +9,8 @@ from cohort.studies.base import Reproduced
 
 __all__ = ["fmt_number", "fmt_p", "published_text", "reproduced_text"]
 
+_MEDIANS = frozenset({"km_median"})
+
 
 def fmt_number(x: float, *, digits: int = 4) -> str:
     """A number with ``digits`` significant digits; large whole numbers with separators."""
@@ -39,6 +41,8 @@ def _as_printed(x: float) -> str:
 def published_text(target: Target) -> str:
     """The published number as printed: value (or values), SE or CI, p."""
     parts = []
+    if target.not_reached:
+        parts.append("median not reached")
     if target.value is not None:
         cmp = "" if target.comparison == "=" else f"{target.comparison} "
         text = f"{cmp}{_as_printed(target.value)}"
@@ -64,6 +68,8 @@ def reproduced_text(rep: Reproduced | None, target: Target) -> str:
     parts = []
     if rep.values is not None:
         parts.append(", ".join(fmt_number(v, digits=3) for v in rep.values))
+    elif math.isinf(rep.value) and target.analysis in _MEDIANS:
+        parts.append("not reached")
     elif not math.isnan(rep.value):
         text = fmt_number(rep.value)
         if target.analysis == "logistic_or_direction":

@@ -15,6 +15,7 @@ from cohort.spec.model import Target
 from cohort.studies import recipes_baseline as base
 from cohort.studies import recipes_change as change
 from cohort.studies import recipes_events as events
+from cohort.studies import recipes_insulin as insulin
 from cohort.studies.base import NotComputable, Reproduced
 from cohort.studies.context import StudyContext
 
@@ -46,7 +47,11 @@ RECIPES: dict[str, Recipe] = {
     "remission_rate": events.remission,
     "remission_fisher": events.remission_fisher,
     "logistic_or_direction": events.logistic_direction,
-    "insulin_free_count": events.insulin_free,
+    "insulin_free_count": insulin.insulin_free_subjects,
+    "insulin_free_rate": insulin.insulin_free_subjects,
+    "insulin_free_duration_mean": insulin.insulin_free_duration,
+    "insulin_free_duration_median": insulin.insulin_free_duration,
+    "km_landmark": insulin.km_landmark,
     "insulin_free_duration_min": events.insulin_free,
     "insulin_free_duration_max": events.insulin_free,
     "km_median": events.km_median,

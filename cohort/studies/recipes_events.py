@@ -249,11 +249,14 @@ def km_median(ctx: StudyContext, target: Target) -> Reproduced:
     s = kaplan_meier(tte, landmarks_months=None).summary.iloc[0]
     est = num(s["estimate_months"])
     lo, hi = num(s["ci_lower_months"]), num(s["ci_upper_months"])
+    notes = []
     if math.isnan(est):
-        ctx.notes.append("median not reached")
+        # not reached: the survival curve never falls to 0.5 (beyond every follow-up)
+        est, hi = math.inf, math.inf
+        notes.append("median not reached")
     elif math.isnan(hi):
         hi = math.inf  # the upper band never crosses 0.5: not reached
-    return Reproduced(value=est, ci_lower=lo, ci_upper=hi, n=int(s["n"]),
+    return Reproduced(value=est, ci_lower=lo, ci_upper=hi, n=int(s["n"]), notes=notes,
                       method=f"Kaplan-Meier median time from insulin stop to resumption, "
                              f"{int(s['n_events'])} resumptions and {int(s['n_censored'])} "
                              f"censored of {int(s['n'])} episodes; 95% CI (log), months "
@@ -302,7 +305,8 @@ def med_reduction_rate(ctx: StudyContext, target: Target) -> Reproduced:
 
 
 def adverse_event_count(ctx: StudyContext, target: Target) -> Reproduced:
-    """Number of adverse events (rows), optionally by arm, term, seriousness and severity."""
+    """Number of adverse events (rows), optionally by arm, term, seriousness, relatedness and
+    severity."""
     p = target.params
     ae = ctx.table("adverse_events", needed_for="an adverse-event count")
     rows = ae
@@ -318,6 +322,9 @@ def adverse_event_count(ctx: StudyContext, target: Target) -> Reproduced:
     if p.get("serious") is not None:
         rows = rows[rows["serious"].astype("boolean").fillna(False) == bool(p["serious"])]
         what.append("serious" if p["serious"] else "not serious")
+    if p.get("related") is not None:
+        rows = rows[rows["related"].astype("boolean").fillna(False) == bool(p["related"])]
+        what.append("related" if p["related"] else "not related")
     if p.get("severity") is not None:
         rows = rows[rows["severity"].astype(str) == str(p["severity"])]
         what.append(f"severity {p['severity']}")

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from cohort.analysis.result import AnalysisResult, json_safe
-from cohort.errors import CohortError
+from cohort.errors import CohortError, CohortWarning
 from cohort.spec.inputs import target_inputs
-from cohort.studies.agreement import NOT_COMPUTABLE, judge
+from cohort.studies.agreement import NOT_COMPUTABLE, VERDICTS, judge
 from cohort.studies.base import Reproduced
 from cohort.studies.context import StudyContext, warning_text
 from cohort.studies.display import published_text, reproduced_text
@@ -37,15 +37,15 @@ if TYPE_CHECKING:
     from cohort.io.cohort import Cohort
     from cohort.spec.model import StudySpec, Target
 
-__all__ = ["SUMMARY_COLUMNS", "ReproductionResult", "compute_targets", "open_study_cohort",
-           "reproduce", "reproduce_cohort"]
+__all__ = ["SUMMARY_COLUMNS", "ReproductionResult", "committed_cohort_stale", "compute_targets",
+           "open_study_cohort", "reproduce", "reproduce_cohort", "spec_mapping"]
 
 SUMMARY_COLUMNS = [
     "target", "description", "analysis", "source", "published", "published_value",
     "published_ci_lower", "published_ci_upper", "published_p", "reproduced",
     "reproduced_value", "ci_lower", "ci_upper", "p", "n", "agreement", "agreement_rule",
     "inputs", "assumed_inputs", "calibrated", "status", "reason", "method", "notes",
-    "published_values", "reproduced_values", "note",
+    "published_values", "reproduced_values", "note", "primary", "kind",
 ]
 """Columns of :attr:`ReproductionResult.summary`, one row per published target."""
 
@@ -63,14 +63,18 @@ class ReproductionResult(AnalysisResult):
         ``published_ci_lower``, ``published_ci_upper``, ``published_p``, ``reproduced``
         (the reproduced number as text), ``reproduced_value``, ``ci_lower``, ``ci_upper``
         (its 95% CI), ``p``, ``n`` (subjects or episodes it rests on), ``agreement``
-        (``agrees``, ``differs`` or ``not computable``), ``agreement_rule`` (the check(s)
+        (``agrees``; ``compatible``: the published value inside the reproduced 95% CI only;
+        ``differs``; ``not computable``), ``agreement_rule`` (the check(s)
         applied, see :mod:`cohort.studies.agreement`), ``inputs`` (``published``,
         ``assumed`` or ``mixed``: the marks of the spec parameters the target rests on, see
         :mod:`cohort.spec.inputs`), ``assumed_inputs`` (those spec entries that are
         assumed), ``calibrated`` (the generator was built to hit it), ``status``
         (``computed`` or ``not computable``), ``reason`` (why not computable), ``method``
         (what was computed), ``notes`` (caveats and warnings), ``published_values`` and
-        ``reproduced_values`` (list targets), ``note`` (the spec's note on the target).
+        ``reproduced_values`` (list targets), ``note`` (the spec's note on the target),
+        ``primary`` (a declared primary endpoint),
+        ``kind`` (``calibrated``: the generator was given the number, so it is read back;
+        ``independent``).
         Values are in the unit of the published number (HbA1c %, C-peptide nmol/L,
         durations in months, proportions 0-1, doses in cells).
     study : StudySpec
@@ -89,10 +93,55 @@ class ReproductionResult(AnalysisResult):
     manifest: dict[str, Any] = field(default_factory=dict)
     data: str = ""
 
-    def counts(self) -> dict[str, int]:
-        """Number of targets per agreement (``agrees``, ``differs``, ``not computable``)."""
-        col = self.summary["agreement"]
-        return {k: int((col == k).sum()) for k in ("agrees", "differs", NOT_COMPUTABLE)}
+    def counts(self, kind: str | None = None) -> dict[str, int]:
+        """Number of targets per verdict (``agrees``, ``compatible``, ``differs``,
+        ``not computable``), of one ``kind`` (``calibrated`` or ``independent``) or all."""
+        s = self.summary
+        if kind is not None:
+            s = s[s["kind"] == kind]
+        col = s["agreement"]
+        return {k: int((col == k).sum()) for k in VERDICTS}
+
+    def kind_counts(self) -> dict[str, dict[str, int]]:
+        """Verdict counts of independent targets and of calibrated ones (inputs read back:
+        the generator was given the number, so agreement there checks the generator, not the
+        analysis), each with its ``total``."""
+        out = {}
+        for kind in ("independent", "calibrated"):
+            c = self.counts(kind)
+            out[kind] = {"total": sum(c.values()), **c}
+        return out
+
+    def primary(self) -> pd.DataFrame:
+        """Rows of the study's primary endpoint(s), in the order the spec declares them."""
+        s = self.summary
+        order = list(self.study.study.primary) if self.study is not None else []
+        rows = s[s["target"].isin(order)]
+        return rows.set_index("target").loc[order].reset_index()[s.columns]
+
+    def headline(self) -> list[str]:
+        """The lines that head every output: the primary endpoint's verdict (or why it is
+        not computable, or that the spec declares none), then independent and calibrated
+        counts."""
+        lines = []
+        prim = self.primary()
+        if prim.empty:
+            lines.append("primary endpoint: not declared in the spec")
+        for r in prim.itertuples():
+            if r.agreement == NOT_COMPUTABLE:
+                lines.append(f"primary endpoint {r.target} ({r.description}): NOT COMPUTABLE: "
+                             f"{r.reason}")
+            else:
+                lines.append(f"primary endpoint {r.target} ({r.description}): {r.agreement} "
+                             f"(published {r.published}; reproduced {r.reproduced})")
+        kc = self.kind_counts()
+        for kind, what in (("independent", "independent targets"),
+                           ("calibrated", "calibrated targets (inputs read back)")):
+            c = kc[kind]
+            lines.append(f"{what}: {c['agrees']} of {c['total']} agree, {c['compatible']} "
+                         f"compatible (published value inside the reproduced CI only), "
+                         f"{c['differs']} differ, {c['not computable']} not computable")
+        return lines
 
     def assumed_targets(self) -> list[str]:
         """Ids of the targets whose inputs are assumed or mixed."""
@@ -129,9 +178,13 @@ class ReproductionResult(AnalysisResult):
             s = spec.study
             study = {"id": s.id, "title": s.title, "citation": " ".join(s.citation.split()),
                      "doi": s.doi, "pmid": s.pmid, "pmcid": s.pmcid, "registry": s.registry,
-                     "seed": s.seed}
+                     "seed": s.seed, "primary": list(s.primary),
+                     "conflicts": list(s.conflicts)}
         out = {"cohort_version": __version__, "study": study, "data": self.data,
-               "counts": self.counts(), "assumed_inputs": self.assumed_line(), **out,
+               "headline": self.headline(), "counts": self.counts(),
+               "counts_by_kind": self.kind_counts(),
+               "primary": json_safe(self.primary()) if spec is not None else [],
+               "assumed_inputs": self.assumed_line(), **out,
                "manifest": json_safe(self.manifest)}
         return out
 
@@ -162,9 +215,13 @@ def open_study_cohort(spec: StudySpec, ref: str, *, seed: int | None = None
 
     default = spec.study.seed
     committed = _spec_dir(ref) / "cohort"
+    regenerated = ""
     if (seed is None or seed == default) and committed.is_dir():
-        return (load_cohort(committed), f"synthetic cohort {committed} (committed, seed "
-                f"{default})", default, True)
+        stale = committed_cohort_stale(spec, committed)
+        if stale is None:
+            return (load_cohort(committed, mapping=spec_mapping(spec)),
+                    f"synthetic cohort {committed} (committed, seed {default})", default, True)
+        regenerated = f" ({stale}; regenerated from the spec as it is now)"
     from cohort.synth import synthesize
 
     used = default if seed is None else int(seed)
@@ -172,8 +229,37 @@ def open_study_cohort(spec: StudySpec, ref: str, *, seed: int | None = None
     with tempfile.TemporaryDirectory(prefix="cohort-reproduce-") as tmp:
         folder = Path(tmp) / spec.study.id
         result.write(folder, spec_ref=ref)
-        cohort = load_cohort(folder)
-    return cohort, f"synthetic cohort generated with seed {used}", used, False
+        cohort = load_cohort(folder, mapping=spec_mapping(spec))
+    return cohort, f"synthetic cohort generated with seed {used}{regenerated}", used, False
+
+
+def spec_mapping(spec: StudySpec) -> Any:
+    """A mapping that declares the spec's extras (its study-specific subject variables and
+    parameters), for reading a cohort of the study; None when the spec declares none."""
+    if not spec.extras:
+        return None
+    from cohort.io.mapping import Mapping
+
+    return Mapping(extras=spec.extras)
+
+
+def committed_cohort_stale(spec: StudySpec, folder: Path) -> str | None:
+    """Why a committed cohort folder no longer matches its spec, or None when it does.
+
+    The folder records :func:`cohort.spec.registry.spec_hash` of the spec it was made from
+    (``spec_hash.txt``, written by ``cohort synth``).
+    """
+    from cohort.spec.registry import SPEC_HASH_FILE, spec_hash
+
+    path = folder / SPEC_HASH_FILE
+    if not path.is_file():
+        return f"the committed cohort {folder} records no spec hash ({SPEC_HASH_FILE})"
+    recorded = path.read_text(encoding="utf-8").split()[:1]
+    now = spec_hash(spec)
+    if recorded != [now]:
+        return (f"the committed cohort {folder} was made from another version of the spec "
+                f"(recorded {(recorded or ['nothing'])[0][:12]}, spec now {now[:12]})")
+    return None
 
 
 def _command(ref: str, *, data: Any, seed: Any, mapping: Any) -> str:
@@ -238,11 +324,14 @@ def reproduce(study: str | Path, *, data: str | Path | None = None, seed: int | 
     if data is not None:
         from cohort.validation import load_cohort
 
-        cohort = load_cohort(data, mapping=mapping)
+        cohort = load_cohort(data, mapping=mapping if mapping is not None
+                             else spec_mapping(spec))
         return reproduce_cohort(spec, cohort, data_description=f"cohort {data}",
                                 command=command, options={"data": str(data),
                                                           "mapping": mapping})
     cohort, what, used, kept = open_study_cohort(spec, ref, seed=seed)
+    if "regenerated from the spec" in what:
+        warnings.warn(f"{spec.study.id}: {what}", CohortWarning, stacklevel=2)
     return reproduce_cohort(spec, cohort, data_description=what, command=command,
                             options={"seed": seed}, seed=used, files_kept=kept)
 
@@ -269,6 +358,8 @@ def _row(target: Target, rep: Reproduced | None, agreement: str, rule: str,
         "method": got.method or None, "notes": "; ".join(dict.fromkeys(notes)) or None,
         "published_values": list(target.values) if target.values is not None else None,
         "reproduced_values": got.values, "note": target.note,
+        "primary": target.id in spec.study.primary,
+        "kind": "calibrated" if target.calibrated else "independent",
     }
 
 

@@ -79,14 +79,16 @@ class Scorecard:
                           "passed": self.passed, "targets": self.table})
 
 
-def _as_cohort(data: Cohort | Mapping[str, pd.DataFrame]) -> Cohort:
+def _as_cohort(data: Cohort | Mapping[str, pd.DataFrame], spec: StudySpec | None = None
+               ) -> Cohort:
     from cohort.io.cohort import Cohort
 
     if isinstance(data, Cohort):
         return data
     from cohort.validation.pipeline import from_frames
 
-    return from_frames({k: v for k, v in data.items() if v is not None})
+    extras = spec.extras if spec is not None and spec.extras else None
+    return from_frames({k: v for k, v in data.items() if v is not None}, extras=extras)
 
 
 def _scaled(spec: StudySpec, target: Target, n_now: dict[str, int]
@@ -136,7 +138,7 @@ def scorecard(spec: StudySpec, data: Cohort | Mapping[str, pd.DataFrame]) -> Sco
     """
     from cohort.studies.reproduce import compute_targets
 
-    cohort = _as_cohort(data)
+    cohort = _as_cohort(data, spec)
     arms = cohort.subjects["arm"].astype(str)
     n_now = {a.name: int((arms == a.arm_label).sum()) for a in spec.arms}
     n_now["all"] = len(arms)
@@ -169,7 +171,9 @@ def scorecard(spec: StudySpec, data: Cohort | Mapping[str, pd.DataFrame]) -> Sco
                 continue
             row["generated"] = (r["reproduced_value"] if r["reproduced_values"] is None
                                 else r["reproduced_values"])
-            row["tolerance"] = t.agreement_tolerance if t.value is not None else 0.0
+            exact = t.analysis in _COUNTS and t.tolerance is None
+            row["tolerance"] = t.agreement_tolerance if t.value is not None and not exact \
+                else 0.0
             row["status"] = "pass" if r["agreement"] == "agrees" else "fail"
     return Scorecard(pd.DataFrame(list(rows.values()), columns=SCORE_COLUMNS))
 

@@ -63,6 +63,12 @@ def _categories(st: SynthState) -> None:
             if not weights:
                 raise SpecError(f"baseline.categories.{name}.{key}: every level has weight 0")
             out[idx] = allocate(weights, idx.size, st.rng("category", name, key))
+        declared = st.spec.extras.subjects.get(name)
+        # a declared subject variable holds typed values, as the loaded cohort will
+        if declared is not None and declared.type == "boolean":
+            out = out == "true"
+        elif declared is not None and declared.type in ("integer", "number"):
+            out = out.astype(float)
         st.cols[name] = out
 
 

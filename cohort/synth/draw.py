@@ -65,11 +65,13 @@ def allocate(weights: Mapping[str, float], n: int, rng: np.random.Generator) -> 
 
 
 def normal_params(dist: Normal, n_published: int | None) -> tuple[float, float]:
-    """(mean, SD) of a normal spec; an SEM becomes an SD with the published n."""
+    """(mean, SD) of a normal spec; an SEM becomes an SD with the n it was computed on
+    (``sem_n``, else the group's published n)."""
     if dist.sd is not None:
         return float(dist.mean), float(dist.sd)
-    assert dist.sem is not None and n_published is not None
-    return float(dist.mean), float(dist.sem) * math.sqrt(n_published)
+    n = dist.sem_n if dist.sem_n is not None else n_published
+    assert dist.sem is not None and n is not None
+    return float(dist.mean), float(dist.sem) * math.sqrt(n)
 
 
 def _quantile(dist: object, u: np.ndarray) -> np.ndarray:

@@ -117,9 +117,13 @@ class SynthResult:
         written over.
         """
         from cohort.io.write import write_cohort
+        from cohort.spec.registry import SPEC_HASH_FILE, spec_hash
 
         tables = {name: _for_file(frame) for name, frame in self.tables.items()}
-        extra = {"README.md": self.readme(spec_ref)} if readme else None
+        # the spec's hash lets reproduce tell a committed cohort from a stale one
+        extra = {SPEC_HASH_FILE: f"{spec_hash(self.spec)}  spec.yaml\n"}
+        if readme:
+            extra["README.md"] = self.readme(spec_ref)
         return write_cohort(tables, out, fmt=fmt, extra_files=extra, overwrite=overwrite,
                             inputs=inputs, command=self.command(spec_ref, str(out)))
 

@@ -44,6 +44,11 @@ def _subjects(st: SynthState, ids: np.ndarray) -> pd.DataFrame:
         site = allocate(labels, st.n, st.rng("sites"))
     c = st.cols
     assert st.last_contact is not None
+    extras = {}
+    for name, var in spec.extras.subjects.items():
+        values = c[name]
+        extras[name] = (pd.array(values.astype(np.int64), dtype="Int64")
+                        if var.type == "integer" else values)
     return pd.DataFrame({
         "subject_id": ids,
         "study_id": spec.study.id,
@@ -59,6 +64,7 @@ def _subjects(st: SynthState, ids: np.ndarray) -> pd.DataFrame:
         "height_cm": c["height_cm"],
         "bmi_kg_m2": c["bmi_kg_m2"],
         "last_contact_day": st.last_contact.astype(np.int64),
+        **extras,
     }, copy=False)
 
 

@@ -1,0 +1,238 @@
+"""The study spec as data: its JSON Schema, bad specs named by key path (exit 2, nothing
+written), the committed cohort's spec hash, primary endpoints, SEMs on fewer subjects, and the
+insulin-independence targets on a cohort whose numbers are derived by hand from its spec."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cohort.cli.app import app
+from cohort.errors import SpecError
+from cohort.spec import spec_from_dict
+from cohort.spec.registry import SPEC_HASH_FILE, spec_hash, study_folder
+from cohort.spec.schema import SCHEMA_FILE, schema_text
+
+LU = study_folder() / "lu2021" / "spec.yaml"
+
+
+def _raw(study: str = "lu2021") -> dict:
+    return yaml.safe_load((study_folder() / study / "spec.yaml").read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------ the JSON Schema
+
+
+def test_committed_schema_is_generated_from_the_models():
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(), (
+        "cohort/spec/study_spec.schema.json is stale: run python -m cohort.spec.schema")
+
+
+def test_every_bundled_spec_passes_the_schema_and_a_bad_key_does_not():
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
+    for path in sorted(study_folder().glob("*/spec.yaml")):
+        errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
+        assert errors == [], (path, [e.message for e in errors[:3]])
+    raw = _raw()
+    raw["targets"][0]["valeu"] = 27
+    errors = list(validator.iter_errors(raw))
+    assert [list(e.absolute_path) for e in errors] == [["targets", 0]]
+
+
+# ------------------------------------------------------------------ bad specs
+
+
+def _target(**kw) -> dict:
+    return {"id": "t", "analysis": "arm_size", "description": "d", "params": {"arm": "msc"},
+            "value": 27, "source": "paper", **kw}
+
+
+BAD = [
+    ("unknown analysis", lambda r: r["targets"].append(_target(analysis="hazard_ratio")),
+     r"targets\[15\]\.analysis: unknown analysis 'hazard_ratio'; known analyses: "),
+    ("unknown output", lambda r: r["targets"].append(_target(output="hazard")),
+     r"targets\[15\]\.output: Input should be 'estimate', 'ci_lower', 'ci_upper' or 'n'"),
+    ("parameter not taken", lambda r: r["targets"].append(_target(params={"arm": "msc",
+                                                                          "visit": "month 12"})),
+     r"targets\[15\]: Value error, target 't' \(arm_size\): unknown params visit; allowed: arm"
+     r"|unknown params visit; allowed: arm, among"),
+    ("undeclared variable", lambda r: r["targets"].append(_target(
+        params={"arm": "msc", "among": {"variable": "dka_at_diagnosis", "equals": True}})),
+     r"targets\[15\] \(t\)\.params\.among: condition on undeclared variable "
+     r"'dka_at_diagnosis' \(declare"),
+    ("primary not a target", lambda r: r["study"].update(primary=["remission_1y"]),
+     r"study\.primary\[0\]: 'remission_1y' is not the id of a target"),
+    ("tolerance without reason", lambda r: r["targets"].append(_target(tolerance=0.5)),
+     r"targets\[15\]\.tolerance: a tolerance needs its reason"),
+    ("sem on more subjects than the arm", lambda r: r["baseline"]["variables"]["HBA1C"].update(
+        dist={"msc": {"mean": 8.8, "sem": 0.4, "sem_n": 30}, "control": {"mean": 8.8,
+                                                                       "sd": 2.0}}),
+     r"baseline\.variables\.HBA1C\.dist\.msc\.sem_n: the SEM was computed on 30 subjects, more "
+     r"than the group's n = 27"),
+]
+
+
+@pytest.mark.parametrize(("name", "edit", "message"), BAD, ids=[b[0] for b in BAD])
+def test_a_bad_spec_names_the_key_path(name, edit, message):
+    raw = _raw()
+    edit(raw)
+    with pytest.raises(SpecError, match=message):
+        spec_from_dict(raw)
+
+
+def test_an_unquoted_comma_in_a_flow_mapping_is_named(tmp_path):
+    text = LU.read_text(encoding="utf-8") + (
+        "  - {id: extra, analysis: arm_size, description: d, params: {arm: msc}, value: 27, "
+        "source: Lu 2021 (abstract, page 2)}\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["reproduce", str(spec), "--out", str(out)])
+    assert res.exit_code == 2
+    assert ("targets[15]: 'page 2)' is not a key: it looks like the rest of a text cut at an "
+            "unquoted comma inside a {...} flow mapping") in " ".join(res.output.split())
+    assert "check the spelling" not in res.output
+    assert not out.exists()
+
+
+# ------------------------------------------------------------------ the committed cohort
+
+
+def test_a_committed_cohort_made_from_another_spec_is_regenerated_and_says_so(tmp_path):
+    folder = tmp_path / "lu2021"
+    shutil.copytree(LU.parent, folder)
+    recorded = (folder / "cohort" / SPEC_HASH_FILE).read_text().split()[0]
+    assert recorded == spec_hash(spec_from_dict(_raw()))
+    # a target or a citation does not change what the cohort is made from
+    text = (folder / "spec.yaml").read_text(encoding="utf-8")
+    (folder / "spec.yaml").write_text(text.replace("title: One repeated", "title: A repeated"),
+                                      encoding="utf-8")
+    res = CliRunner().invoke(app, ["reproduce", str(folder / "spec.yaml"), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert "(committed, seed 340)" in json.loads(res.stdout)["data"]
+    # a distribution does
+    (folder / "spec.yaml").write_text(text.replace("all: {mean: 8.8, sd: 2.0}",
+                                                   "all: {mean: 9.1, sd: 2.0}"),
+                                      encoding="utf-8")
+    res = CliRunner().invoke(app, ["reproduce", str(folder / "spec.yaml"), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)["data"]
+    assert "was made from another version of the spec" in data
+    assert "regenerated from the spec as it is now" in data
+    assert "regenerated from the spec as it is now" in res.stderr
+
+
+# ------------------------------------------------------------------ primary endpoints
+
+
+def test_a_primary_endpoint_that_cannot_be_computed_heads_the_output(tmp_path):
+    from cohort.studies import reproduce
+
+    raw = _raw()
+    raw["targets"].append({"id": "pp_cpep_auc", "analysis": "paired_t_change",
+                           "description": "change in C-peptide AUC", "source": "paper",
+                           "params": {"param": "CPEP_AUC", "visit": "month 12"}, "value": 0.1})
+    raw["study"]["primary"] = ["pp_cpep_auc", "remission_rate_msc"]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    res = reproduce(spec, data=study_folder() / "lu2021" / "cohort")
+    head = res.headline()
+    assert head[0].startswith("primary endpoint pp_cpep_auc (change in C-peptide AUC): NOT "
+                              "COMPUTABLE: the cohort has no CPEP_AUC measurements")
+    assert head[1].startswith("primary endpoint remission_rate_msc")
+    assert head[2] == ("independent targets: 5 of 6 agree, 0 compatible (published value "
+                       "inside the reproduced CI only), 0 differ, 1 not computable")
+    assert head[3].startswith("calibrated targets (inputs read back): 10 of 10 agree")
+    text = CliRunner().invoke(app, ["reproduce", str(spec), "--data",
+                                    str(study_folder() / "lu2021" / "cohort")],
+                              env={"COLUMNS": "200"})
+    assert text.exit_code == 0, text.output
+    lines = [ln for ln in text.stdout.splitlines() if ln.strip()]
+    first = next(i for i, ln in enumerate(lines) if ln.startswith("data: "))
+    assert lines[first + 1].startswith("primary endpoint pp_cpep_auc")
+
+
+# ------------------------------------------------------------------ SEM on fewer subjects
+
+
+def test_sem_with_the_n_it_was_computed_on():
+    from cohort.synth.draw import normal_params
+
+    raw = _raw()
+    raw["baseline"]["variables"]["HBA1C"]["dist"] = {
+        "msc": {"mean": 8.8, "sem": 0.4, "sem_n": 16}, "control": {"mean": 8.8, "sem": 0.4}}
+    spec = spec_from_dict(raw)
+    dists = spec.baseline.variables["HBA1C"].dist
+    assert normal_params(dists["msc"], 27) == pytest.approx((8.8, 0.4 * 4))
+    assert normal_params(dists["control"], 26) == pytest.approx((8.8, 0.4 * 26 ** 0.5))
+
+
+# ------------------------------------------------------------------ insulin-free targets
+
+
+
+
+def _request(analysis: str, params: dict, **kw) -> dict:
+    return {"id": "x", "analysis": analysis, "description": "d", "params": params,
+            "source": "hand", **kw}
+
+
+def test_insulin_free_targets_derived_by_hand_from_the_spec(tmp_path):
+    """snarski2016's 20 episodes have the durations its spec lists (16 resumed: 9.5, 12, 14,
+    16, 18, 20, 23, 25, 27, 29, 33, 36, 40, 45, 50, 56 months; 4 censored: 34, 42, 61, 80),
+    all starting within 2 months of day 0. So, by hand: 20 of 23 insulin-free; 4 still
+    insulin-free at last contact (4/23); Kaplan-Meier at 24 months 13/20 = 0.65 (7 events
+    before, no censoring); the median observed duration is the mean of the 10th and 11th
+    (29 and 33: 31); the mean observed duration 670.5 / 20 = 33.525 months."""
+    from cohort.studies import reproduce
+
+    raw = _raw("snarski2016")
+    raw["targets"] = [
+        _request("insulin_free_rate", {"arm": "ahsct"}, value=0.87, id="rate"),
+        _request("insulin_free_rate", {"at_last_contact": True}, value=0.174, id="still"),
+        _request("insulin_free_count", {"started_within_months": 2}, value=20, id="early"),
+        _request("insulin_free_count", {"started_after_months": 2}, value=0, id="late"),
+        _request("km_landmark", {"months": 24, "episode": 1}, value=0.65, id="km24"),
+        _request("km_landmark", {"months": 24}, value=0.65, id="km24_lo",
+                 output="ci_lower"),
+        _request("insulin_free_duration_median", {}, value=31, id="median"),
+        _request("insulin_free_duration_mean", {}, value=33.5, id="mean"),
+        _request("km_median", {"episode": 1}, value=30, comparison=">", id="km_gt"),
+        _request("km_landmark", {"months": 120}, value=0.5, id="beyond"),
+    ]
+    raw["study"]["primary"] = ["rate"]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    s = reproduce(spec, data=study_folder() / "snarski2016" / "cohort").summary
+    s = s.set_index("target")
+    assert s.loc["rate", "reproduced_value"] == pytest.approx(20 / 23)
+    assert s.loc["rate", "agreement"] == "agrees"
+    assert s.loc["still", "reproduced_value"] == pytest.approx(4 / 23)
+    assert s.loc["early", "reproduced_value"] == 20 and s.loc["late", "reproduced_value"] == 0
+    assert s.loc["km24", "reproduced_value"] == pytest.approx(0.65, abs=1e-12)
+    assert s.loc["km24", "ci_lower"] < 0.65 < s.loc["km24", "ci_upper"]
+    # the published value is a CI bound here: compared with the reproduced lower bound
+    assert s.loc["km24_lo", "agreement"] == "differs"
+    assert s.loc["median", "reproduced_value"] == pytest.approx(31, abs=0.05)
+    assert s.loc["mean", "reproduced_value"] == pytest.approx(33.525, abs=0.05)
+    assert s.loc["mean", "agreement"] == "agrees"
+    assert s.loc["km_gt", "agreement"] == "agrees"
+    assert s.loc["beyond", "agreement"] == "not computable"
+    assert "beyond the longest follow-up" in s.loc["beyond", "reason"]
+    assert set(s["kind"]) == {"independent"}
+
+
+def test_the_spec_docs_list_every_analysis():
+    from cohort.spec import ANALYSES
+
+    text = (Path(__file__).parents[1] / "docs" / "spec.md").read_text(encoding="utf-8")
+    missing = [a for a in ANALYSES if f"`{a}`" not in text and
+               f"`_{a.rsplit('_', 1)[-1]}`" not in text]
+    assert missing == []
