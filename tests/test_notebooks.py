@@ -20,7 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-STUDIES = ("skyler2015", "lu2021", "nguyen2021", "matsuoka2025", "couri2009")
+STUDIES = ("skyler2015", "lu2021", "nguyen2021", "matsuoka2025", "couri2009", "voltarelli2007",
+           "snarski2016", "daddio2014", "hu2016")
 CELL_TIMEOUT = 300  # seconds per cell; a whole notebook takes 10-30 s on 2 cores
 
 # What a notebook must not do, as (pattern, reason). Checked on the code cells' text.
