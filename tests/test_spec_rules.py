@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -236,3 +237,99 @@ def test_the_spec_docs_list_every_analysis():
     missing = [a for a in ANALYSES if f"`{a}`" not in text and
                f"`_{a.rsplit('_', 1)[-1]}`" not in text]
     assert missing == []
+
+
+# ------------------------------------------------------------------ rank tests and quantiles
+
+
+def test_rank_tests_exact_by_hand():
+    from cohort.studies.recipes_rank import signed_rank, two_sample_rank
+
+    # five changes of one sign: the exact two-sided signed-rank p is 2 / 2^5
+    assert signed_rank([-0.5, -0.2, -1.1, -0.3, -0.9]) == pytest.approx((-0.5, 2 / 32))
+    # three values all above three others: exact two-sided Mann-Whitney p is 2 / C(6, 3)
+    assert two_sample_rank([5, 6, 7], [1, 2, 3]) == pytest.approx((4.0, 2 / 20))
+
+
+def test_rank_and_quantile_targets_on_a_cohort(tmp_path):
+    """The recipes pass the visit's changes to the tests: checked against the changes taken
+    from the cohort tables directly (scipy as the reference of the statistics)."""
+    from scipy import stats
+
+    from cohort import load_cohort
+    from cohort.derive.visits import change_from_baseline, make_visits
+    from cohort.studies import reproduce
+
+    raw = _raw()
+    raw["targets"] = [
+        _request("wilcoxon_change", {"param": "HBA1C", "visit": "month 12", "arm": "msc"},
+                 p=0.05, p_comparison="<", id="wil"),
+        _request("mannwhitney_change", {"param": "HBA1C", "visit": "month 12", "arm": "msc",
+                                        "reference": "control"}, p=0.05, p_comparison="<",
+                 id="mw"),
+        _request("quantile_by_visit", {"param": "HBA1C", "visit": "month 12", "arm": "msc",
+                                       "quantile": 0.75}, value=8, id="q3"),
+    ]
+    raw["study"]["primary"] = ["wil"]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    folder = study_folder() / "lu2021" / "cohort"
+    s = reproduce(spec, data=folder).summary.set_index("target")
+    c = load_cohort(folder)
+    days = [91, 182, 274, 365]
+    visit = make_visits(days, labels=[f"month {m}" for m in (3, 6, 9, 12)])[-1]
+    ch = change_from_baseline(c.measurements, "HBA1C", [visit], subjects=c.subjects)
+    arm = c.subjects.set_index("subject_id")["arm"].astype(str)
+    ch = ch.assign(arm=ch["subject_id"].astype(str).map(arm)).dropna(subset=["change"])
+    x = ch.loc[ch["arm"] == "UC-MSC", "change"].to_numpy(float)
+    y = ch.loc[ch["arm"] == "standard care", "change"].to_numpy(float)
+    assert s.loc["wil", "p"] == pytest.approx(stats.wilcoxon(x).pvalue, rel=1e-12)
+    assert s.loc["wil", "reproduced_value"] == pytest.approx(float(np.median(x)))
+    assert s.loc["mw", "p"] == pytest.approx(
+        stats.mannwhitneyu(x, y, alternative="two-sided").pvalue, rel=1e-12)
+    values = ch.loc[ch["arm"] == "UC-MSC", "value"].to_numpy(float)
+    assert s.loc["q3", "reproduced_value"] == pytest.approx(np.quantile(values, 0.75))
+
+
+def test_composite_baseline_relative_responders_with_the_wald_risk_difference(tmp_path):
+    """HbA1c < 7% AND insulin dose reduced by >= 50% of the subject's own baseline, at month
+    12: the counts are re-derived from the tables, the Wald interval by its formula."""
+    from cohort import load_cohort
+    from cohort.derive.visits import change_from_baseline, make_visits
+    from cohort.studies import reproduce
+
+    crit = ["HBA1C < 7", "INSULIN_DOSE pct_change <= -50"]
+    base = {"criterion": crit, "visit": "month 12", "arm": "msc"}
+    raw = _raw()
+    raw["targets"] = [
+        _request("responders", {**base, "measure": "count"}, value=3, id="x1"),
+        _request("responders", {**base, "arm": "control", "measure": "count"}, value=0,
+                 id="x2"),
+        _request("responders", {**base, "reference": "control",
+                                "measure": "risk_difference"}, value=0.1, id="rd"),
+    ]
+    raw["study"]["primary"] = ["rd"]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    folder = study_folder() / "lu2021" / "cohort"
+    s = reproduce(spec, data=folder).summary.set_index("target")
+    c = load_cohort(folder)
+    visit = make_visits([91, 182, 274, 365],
+                        labels=[f"month {m}" for m in (3, 6, 9, 12)])[-1]
+    hb = change_from_baseline(c.measurements, "HBA1C", [visit], subjects=c.subjects)
+    ins = change_from_baseline(c.measurements, "INSULIN_DOSE", [visit], subjects=c.subjects)
+    both = hb.merge(ins, on="subject_id", suffixes=("_hb", "_ins")).dropna(
+        subset=["value_hb", "pct_change_ins"])
+    arm = c.subjects.set_index("subject_id")["arm"].astype(str)
+    both = both.assign(arm=both["subject_id"].astype(str).map(arm),
+                       hit=(both["value_hb"] < 7) & (both["pct_change_ins"] <= -50))
+    x = both.groupby("arm")["hit"].sum()
+    n = both.groupby("arm")["hit"].size()
+    assert s.loc["x1", "reproduced_value"] == x["UC-MSC"] and s.loc["x1", "n"] == n["UC-MSC"]
+    assert s.loc["x2", "reproduced_value"] == x["standard care"]
+    p1, p2 = x["UC-MSC"] / n["UC-MSC"], x["standard care"] / n["standard care"]
+    half = 1.959963984540054 * np.sqrt(p1 * (1 - p1) / n["UC-MSC"]
+                                       + p2 * (1 - p2) / n["standard care"])
+    assert s.loc["rd", "reproduced_value"] == pytest.approx(p1 - p2, rel=1e-12)
+    assert s.loc["rd", "ci_lower"] == pytest.approx(p1 - p2 - half, rel=1e-9)
+    assert s.loc["rd", "ci_upper"] == pytest.approx(p1 - p2 + half, rel=1e-9)

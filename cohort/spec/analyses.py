@@ -59,6 +59,11 @@ ANALYSES: dict[str, AnalysisInfo] = {
     "mixed_model_diff": AnalysisInfo(
         "difference in change from a repeated-measures model over visits",
         ("param", "visit", "arm", "reference")),
+    "responders": AnalysisInfo(
+        "responders by criteria as cohort analyze responders (composite, relative to baseline): "
+        "rate, count, or arm vs reference (risk difference with Wald or Newcombe CI, odds "
+        "ratio, risk ratio, Fisher, chi-square)", ("criterion", "visit", "arm"),
+        ("reference", "combine", "missing", "measure", "ci", "among")),
     "responder_count": AnalysisInfo("subjects below a threshold at a visit",
                                     ("param", "visit", "arm", "below"), ("among",)),
     "responder_fisher": AnalysisInfo(
@@ -67,6 +72,15 @@ ANALYSES: dict[str, AnalysisInfo] = {
     "paired_t_change": AnalysisInfo(
         "mean change from baseline and paired t-test p-value", ("param", "visit"), _BASE_OPT),
     "mean_by_visit": AnalysisInfo("mean value at a visit", ("param", "visit"), _BASE_OPT),
+    "quantile_by_visit": AnalysisInfo(
+        "median (or quartile: quantile 0.25 / 0.75) of a parameter at a visit, R type 7",
+        ("param", "visit"), (*_BASE_OPT, "quantile")),
+    "wilcoxon_change": AnalysisInfo(
+        "median change from baseline with the Wilcoxon signed-rank p (two-sided)",
+        ("param", "visit"), (*_BASE_OPT, "scale")),
+    "mannwhitney_change": AnalysisInfo(
+        "difference in median change between two arms with the Mann-Whitney p (two-sided)",
+        ("param", "visit", "arm", "reference"), ("among", "scale")),
     "dose_correlation": AnalysisInfo(
         "correlation between cell dose and change from baseline", ("param", "visit"),
         ("dose", "arm", "method")),

@@ -16,6 +16,8 @@ from cohort.studies import recipes_baseline as base
 from cohort.studies import recipes_change as change
 from cohort.studies import recipes_events as events
 from cohort.studies import recipes_insulin as insulin
+from cohort.studies import recipes_rank as rank
+from cohort.studies import recipes_responders as resp
 from cohort.studies.base import NotComputable, Reproduced
 from cohort.studies.context import StudyContext
 
@@ -34,10 +36,14 @@ RECIPES: dict[str, Recipe] = {
     "baseline_proportion": base.baseline_count,
     "ancova_ls_mean_diff": change.ancova_diff,
     "mixed_model_diff": change.mixed_model_diff,
+    "responders": resp.responders,
     "responder_count": change.responder_count,
     "responder_fisher": change.responder_fisher,
     "paired_t_change": change.paired_change,
     "mean_by_visit": change.mean_by_visit,
+    "quantile_by_visit": rank.quantile_by_visit,
+    "wilcoxon_change": rank.wilcoxon_change,
+    "mannwhitney_change": rank.mannwhitney_change,
     "dose_correlation": change.dose_correlation,
     "dose_subgroup_diff": change.dose_subgroup_diff,
     "subgroup_change": change.subgroup_change,
