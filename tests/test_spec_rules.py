@@ -269,6 +269,9 @@ def test_rank_and_quantile_targets_on_a_cohort(tmp_path):
                  id="mw"),
         _request("quantile_by_visit", {"param": "HBA1C", "visit": "month 12", "arm": "msc",
                                        "quantile": 0.75}, value=8, id="q3"),
+        _request("subgroup_diff", {"param": "HBA1C", "visit": "month 12", "arm": "msc",
+                                   "reference": "control"}, p=0.05, p_comparison="<",
+                 id="welch"),
     ]
     raw["study"]["primary"] = ["wil"]
     spec = tmp_path / "spec.yaml"
@@ -287,6 +290,9 @@ def test_rank_and_quantile_targets_on_a_cohort(tmp_path):
     assert s.loc["wil", "reproduced_value"] == pytest.approx(float(np.median(x)))
     assert s.loc["mw", "p"] == pytest.approx(
         stats.mannwhitneyu(x, y, alternative="two-sided").pvalue, rel=1e-12)
+    welch = stats.ttest_ind(x, y, equal_var=False)
+    assert s.loc["welch", "p"] == pytest.approx(welch.pvalue, rel=1e-9)
+    assert s.loc["welch", "reproduced_value"] == pytest.approx(x.mean() - y.mean(), rel=1e-12)
     values = ch.loc[ch["arm"] == "UC-MSC", "value"].to_numpy(float)
     assert s.loc["q3", "reproduced_value"] == pytest.approx(np.quantile(values, 0.75))
 

@@ -90,8 +90,9 @@ ANALYSES: dict[str, AnalysisInfo] = {
     "subgroup_change": AnalysisInfo("mean change from baseline within a subgroup",
                                     ("param", "visit", "among"), ("arm", "scale")),
     "subgroup_diff": AnalysisInfo(
-        "difference in change from baseline between two arms within a subgroup (t-test)",
-        ("param", "visit", "arm", "reference", "among"), ("scale",)),
+        "difference in change from baseline between two arms, over the whole arms or within a "
+        "subgroup (among), Welch t-test", ("param", "visit", "arm", "reference"),
+        ("among", "scale")),
     "interaction_p": AnalysisInfo(
         "p-value of a treatment-by-subgroup (effect-modification) term",
         ("param", "visit", "modifier"), ("threshold", "arm")),

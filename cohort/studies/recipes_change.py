@@ -260,7 +260,7 @@ def _changes(ctx: StudyContext, param: str, kw: dict[str, Any],
 
 
 def subgroup_diff(ctx: StudyContext, target: Target) -> Reproduced:
-    """Difference in change between two arms within a subgroup (Welch t-test)."""
+    """Difference in change between two arms, whole arms or within a subgroup (Welch)."""
     p = target.params
     param = str(p["param"])
     ctx.require_param(param)
@@ -277,8 +277,9 @@ def subgroup_diff(ctx: StudyContext, target: Target) -> Reproduced:
         ctx.notes.append(f"{int((~keep).sum())} subject(s) with a baseline of 0: percent "
                          "change undefined, left out")
     scale = "percent change" if percent else "change"
-    return _welch(group[keep], y[keep], f"{param} {scale} to {when} in the subgroup, {arm} "
-                                        f"minus {ref}", (arm, ref))
+    where = " in the subgroup" if p.get("among") is not None else ""
+    return _welch(group[keep], y[keep], f"{param} {scale} to {when}{where}, {arm} minus {ref}",
+                  (arm, ref))
 
 
 def interaction_p(ctx: StudyContext, target: Target) -> Reproduced:
