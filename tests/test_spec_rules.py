@@ -339,3 +339,37 @@ def test_composite_baseline_relative_responders_with_the_wald_risk_difference(tm
     assert s.loc["rd", "reproduced_value"] == pytest.approx(p1 - p2, rel=1e-12)
     assert s.loc["rd", "ci_lower"] == pytest.approx(p1 - p2 - half, rel=1e-9)
     assert s.loc["rd", "ci_upper"] == pytest.approx(p1 - p2 + half, rel=1e-9)
+
+
+def test_insulin_and_hba1c_in_their_published_units(tmp_path):
+    """An insulin dose in IU/day is the IU/kg/day dose times the subject's weight; HbA1c in
+    mmol/mol by the IFCC-NGSP master equation: both re-derived from the tables."""
+    from cohort import load_cohort
+    from cohort.derive.visits import baseline_values
+    from cohort.studies import reproduce
+
+    raw = _raw()
+    raw["targets"] = [
+        _request("baseline_mean", {"variable": "INSULIN_DOSE", "unit": "IU/day"}, value=33,
+                 id="ins"),
+        _request("baseline_median", {"variable": "HBA1C", "unit": "mmol/mol"}, value=70,
+                 id="a1c"),
+    ]
+    raw["study"]["primary"] = ["ins"]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    folder = study_folder() / "lu2021" / "cohort"
+    s = reproduce(spec, data=folder).summary.set_index("target")
+    c = load_cohort(folder)
+    weight = c.subjects.set_index("subject_id")["weight_kg"].astype(float)
+    ins = baseline_values(c.measurements, "INSULIN_DOSE", subjects=c.subjects)
+    iu_day = ins["baseline"].to_numpy(float) * ins["subject_id"].map(weight).to_numpy(float)
+    assert s.loc["ins", "reproduced_value"] == pytest.approx(np.nanmean(iu_day), rel=1e-12)
+    a1c = baseline_values(c.measurements, "HBA1C", subjects=c.subjects)["baseline"]
+    assert s.loc["a1c", "reproduced_value"] == pytest.approx(
+        float(np.median(10.929 * (a1c.to_numpy(float) - 2.15))), rel=1e-12)
+    raw["targets"].append(_request("baseline_mean", {"variable": "HBA1C", "unit": "mg/dL"},
+                                   value=1, id="bad"))
+    with pytest.raises(SpecError, match=r"targets\[2\] \(bad\)\.params\.unit: HBA1C cannot "
+                                        r"be given in 'mg/dL'; its units are %, mmol/mol"):
+        spec_from_dict(raw)

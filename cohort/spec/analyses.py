@@ -33,19 +33,20 @@ class AnalysisInfo:
 
 
 _BASE_OPT = ("arm", "among")
+_STAT_OPT = ("arm", "among", "unit")
 _EPISODE_FILTERS = ("started_within_months", "started_after_months", "at_last_contact")
 
 ANALYSES: dict[str, AnalysisInfo] = {
     "arm_size": AnalysisInfo("number of subjects in an arm (or stratum)", ("arm",),
                              ("among",), True),
-    "baseline_mean": AnalysisInfo("mean of a baseline variable", ("variable",), _BASE_OPT, True),
-    "baseline_sd": AnalysisInfo("SD (n - 1) of a baseline variable", ("variable",), _BASE_OPT,
+    "baseline_mean": AnalysisInfo("mean of a baseline variable", ("variable",), _STAT_OPT, True),
+    "baseline_sd": AnalysisInfo("SD (n - 1) of a baseline variable", ("variable",), _STAT_OPT,
                                 True),
-    "baseline_median": AnalysisInfo("median of a baseline variable", ("variable",), _BASE_OPT,
+    "baseline_median": AnalysisInfo("median of a baseline variable", ("variable",), _STAT_OPT,
                                     True),
-    "baseline_min": AnalysisInfo("minimum of a baseline variable", ("variable",), _BASE_OPT,
+    "baseline_min": AnalysisInfo("minimum of a baseline variable", ("variable",), _STAT_OPT,
                                  True),
-    "baseline_max": AnalysisInfo("maximum of a baseline variable", ("variable",), _BASE_OPT,
+    "baseline_max": AnalysisInfo("maximum of a baseline variable", ("variable",), _STAT_OPT,
                                  True),
     "baseline_count": AnalysisInfo(
         "subjects with a level of a category, or with a baseline value below a threshold",
@@ -71,10 +72,10 @@ ANALYSES: dict[str, AnalysisInfo] = {
         ("param", "visit", "arm", "reference", "below"), ("among",)),
     "paired_t_change": AnalysisInfo(
         "mean change from baseline and paired t-test p-value", ("param", "visit"), _BASE_OPT),
-    "mean_by_visit": AnalysisInfo("mean value at a visit", ("param", "visit"), _BASE_OPT),
+    "mean_by_visit": AnalysisInfo("mean value at a visit", ("param", "visit"), _STAT_OPT),
     "quantile_by_visit": AnalysisInfo(
         "median (or quartile: quantile 0.25 / 0.75) of a parameter at a visit, R type 7",
-        ("param", "visit"), (*_BASE_OPT, "quantile")),
+        ("param", "visit"), (*_STAT_OPT, "quantile")),
     "wilcoxon_change": AnalysisInfo(
         "median change from baseline with the Wilcoxon signed-rank p (two-sided)",
         ("param", "visit"), (*_BASE_OPT, "scale")),

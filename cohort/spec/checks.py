@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from cohort.spec.blocks import Condition, Normal
-from cohort.spec.vocabulary import OTHER_VARIABLES
+from cohort.spec.vocabulary import CANONICAL_UNITS, OTHER_VARIABLES
 
 if TYPE_CHECKING:
     from cohort.spec.model import Predictor, StudySpec
@@ -232,6 +232,8 @@ def cross_checks(spec: StudySpec) -> Iterator[str]:
                 yield f"targets[{i}] ({t.id}).params.{key}: unknown group key {t.params[key]!r}"
         if "visit" in t.params and t.params["visit"] not in labels:
             yield f"targets[{i}] ({t.id}).params.visit: unknown visit {t.params['visit']!r}"
+        if "unit" in t.params:
+            yield from _check_unit(t.params, f"targets[{i}] ({t.id}).params.unit")
         among = t.params.get("among")
         if among is not None:
             try:
@@ -244,6 +246,20 @@ def cross_checks(spec: StudySpec) -> Iterator[str]:
         if "variable" in t.params and t.params["variable"] not in known:
             yield (f"targets[{i}] ({t.id}).params.variable: unknown variable "
                    f"{t.params['variable']!r}")
+
+
+def _check_unit(params: Mapping[str, Any], where: str) -> Iterator[str]:
+    from cohort.units import CONVERSIONS, canonical_spelling
+
+    what = params.get("variable", params.get("param"))
+    canonical = CANONICAL_UNITS.get(str(what))
+    unit = canonical_spelling(str(params["unit"]))
+    known = sorted(f for f, t in CONVERSIONS if t == canonical)
+    if canonical is None:
+        yield f"{where}: a published unit applies to a measured parameter, not {what!r}"
+    elif unit is None or unit not in known:
+        yield (f"{where}: {what} cannot be given in {params['unit']!r}; its units are "
+               f"{', '.join(known)}")
 
 
 def key_size(spec: StudySpec, key: str) -> int | None:

@@ -60,6 +60,8 @@ def baseline_stat(ctx: StudyContext, target: Target) -> Reproduced:
     x = _variable(ctx, rows, variable)
     if not _numeric(x):
         raise NotComputable(f"{variable} is not numeric; {target.analysis} needs numbers")
+    if target.params.get("unit") is not None:
+        return _stat_in_unit(target, rows, x, variable, where)
     # one Table 1 per scope serves every baseline target of that arm and subgroup
     key = ("table1", repr(target.params.get("arm")), repr(target.params.get("among")))
 
@@ -74,6 +76,23 @@ def baseline_stat(ctx: StudyContext, target: Target) -> Reproduced:
     stat = _STAT[target.analysis]
     return Reproduced(value=float(row[stat]), n=int(row["n"]),
                       method=f"{stat} of {variable} over {where} (Table 1)")
+
+
+def _stat_in_unit(target: Target, rows: pd.DataFrame, x: pd.Series, variable: str,
+                  where: str) -> Reproduced:
+    from cohort.studies.published_units import to_published_unit
+
+    unit = str(target.params["unit"])
+    weight = rows["weight_kg"] if "weight_kg" in rows.columns else None
+    y, rule = to_published_unit(x, variable, unit, weight_kg=weight)
+    y = y.dropna()
+    if y.empty:
+        raise NotComputable(f"no {variable} value in {unit} in scope")
+    stat = _STAT[target.analysis]
+    value = {"mean": y.mean(), "sd": y.std(ddof=1), "median": y.median(), "min": y.min(),
+             "max": y.max()}[stat]
+    return Reproduced(value=float(value), n=len(y),
+                      method=f"{stat} of {variable} in {unit} over {where} ({rule})")
 
 
 def baseline_count(ctx: StudyContext, target: Target) -> Reproduced:

@@ -212,6 +212,7 @@ def mean_by_visit(ctx: StudyContext, target: Target) -> Reproduced:
     vals = vals[vals["value"].notna()]
     if vals.empty:
         raise NotComputable(f"no subject has a {param} value at {when}")
+    vals, rule = in_unit(ctx, vals, param, p.get("unit"))
     frame = pd.DataFrame({"subject_id": vals["subject_id"], "scope": "all",
                           "value": vals["value"].to_numpy(dtype=float)})
     row = table1(frame, by="scope", variables=["value"], overall=False).summary.iloc[0]
@@ -219,7 +220,22 @@ def mean_by_visit(ctx: StudyContext, target: Target) -> Reproduced:
     if n_without:
         ctx.notes.append(f"{n_without} subject(s) without a {param} value at {when}")
     return Reproduced(value=num(row["mean"]), n=int(row["n"]),
-                      method=f"mean {param} at {when} (Table 1), SD {num(row['sd']):.3g}")
+                      method=f"mean {param} at {when} (Table 1), SD {num(row['sd']):.3g}"
+                             + (f"; {rule}" if rule else ""))
+
+
+def in_unit(ctx: StudyContext, vals: pd.DataFrame, param: str, unit: Any
+            ) -> tuple[pd.DataFrame, str]:
+    """Values at a visit (``subject_id``, ``value``) in a target's published ``unit``."""
+    if unit is None:
+        return vals, ""
+    from cohort.studies.published_units import to_published_unit
+
+    frame = ctx.subject_frame().set_index("subject_id")
+    weight = (vals["subject_id"].astype(str).map(frame["weight_kg"])
+              if "weight_kg" in frame.columns else None)
+    converted, rule = to_published_unit(vals["value"], param, str(unit), weight_kg=weight)
+    return vals.assign(value=converted.to_numpy()), rule
 
 
 def subgroup_change(ctx: StudyContext, target: Target) -> Reproduced:

@@ -19,7 +19,7 @@ import pandas as pd
 from cohort.spec.targets import Target
 from cohort.studies.base import NotComputable, Reproduced
 from cohort.studies.context import StudyContext
-from cohort.studies.recipes_change import _changes, _when
+from cohort.studies.recipes_change import _changes, _when, in_unit
 
 __all__ = ["mannwhitney_change", "quantile_by_visit", "signed_rank", "two_sample_rank",
            "wilcoxon_change"]
@@ -101,11 +101,14 @@ def quantile_by_visit(ctx: StudyContext, target: Target) -> Reproduced:
         vals = last_followup(ctx.measurements, param, subjects=rows)
     else:
         vals = values_at_visits(ctx.measurements, param, kw["visits"], subjects=rows)
-    x = pd.to_numeric(vals["value"], errors="coerce").dropna().to_numpy(dtype=float)
+    vals = vals[pd.to_numeric(vals["value"], errors="coerce").notna()]
+    vals, rule = in_unit(ctx, vals, param, p.get("unit"))
+    x = vals["value"].to_numpy(dtype=float)
     if x.size == 0:
         raise NotComputable(f"no subject has a {param} value at {when}")
     q1, med, q3 = np.quantile(x, [0.25, 0.5, 0.75])
     value = float(np.quantile(x, q))
     return Reproduced(value=value, n=int(x.size),
                       method=f"{param} at {when}: quantile {q:g} of {x.size} values (R type 7);"
-                             f" median {med:.4g}, IQR {q1:.4g} to {q3:.4g}")
+                             f" median {med:.4g}, IQR {q1:.4g} to {q3:.4g}"
+                             + (f"; {rule}" if rule else ""))
