@@ -271,22 +271,19 @@ def _print_overview(results: list[Any], written: dict[str, dict[str, Any]]) -> N
 
     console = Console(highlight=False)
     table = Table(show_lines=False)
-    for col in ("study", "primary endpoint", "independent agree", "calibrated agree",
-                "compatible", "differ", "not computable", "assumed inputs", "folder"):
-        table.add_column(col, overflow="fold")
+    for col in ("study", "primary", "independent agree", "calibrated agree", "compatible",
+                "differ", "not computable", "assumed inputs"):
+        table.add_column(col, overflow="fold", no_wrap=col == "study")
     for r in results:
         c = r.counts()
         kc = r.kind_counts()
         prim = r.primary()
-        verdict = ", ".join(f"{p.target}: {p.agreement}" for p in prim.itertuples()) or \
-            "not declared"
-        files = written.get(r.study.study.id, {})
-        where = str(files["reproduce.json"].parent) if "reproduce.json" in files else ""
+        verdict = ", ".join(str(a) for a in prim["agreement"]) or "not declared"
         table.add_row(escape(r.study.study.id), escape(verdict),
                       f"{kc['independent']['agrees']}/{kc['independent']['total']}",
                       f"{kc['calibrated']['agrees']}/{kc['calibrated']['total']}",
                       str(c["compatible"]), str(c["differs"]), str(c["not computable"]),
-                      str(len(r.assumed_targets())), escape(where))
+                      str(len(r.assumed_targets())))
     console.print(table)
     console.print("calibrated targets are inputs the generator was given and reads back; "
                   "independent targets are computed by the analyses.")
