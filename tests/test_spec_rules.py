@@ -373,3 +373,29 @@ def test_insulin_and_hba1c_in_their_published_units(tmp_path):
     with pytest.raises(SpecError, match=r"targets\[2\] \(bad\)\.params\.unit: HBA1C cannot "
                                         r"be given in 'mg/dL'; its units are %, mmol/mol"):
         spec_from_dict(raw)
+
+
+def test_time_to_another_event_with_its_own_label(tmp_path):
+    """voltarelli2007: one bilateral pneumonia (onset day 3-20) among 15 subjects followed at
+    least 7 months: free of it at 1 month 14/15 by hand; the median is not reached."""
+    from cohort.studies import reproduce
+
+    raw = _raw("voltarelli2007")
+    raw["targets"] = [
+        _request("km_event", {"term": "Bilateral pneumonia", "months": 1,
+                              "label": "pneumonia"}, value=0.933, id="free1"),
+        _request("km_event", {"term": "bilateral pneumonia"}, not_reached=True, id="median"),
+        _request("km_event", {"term": "bilateral pneumonia"}, value=120, comparison=">",
+                 id="above"),
+    ]
+    raw["study"]["primary"] = ["free1"]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    s = reproduce(spec, data=study_folder() / "voltarelli2007" / "cohort").summary
+    s = s.set_index("target")
+    assert s.loc["free1", "reproduced_value"] == pytest.approx(14 / 15, abs=1e-12)
+    assert s.loc["free1", "agreement"] == "agrees"
+    assert "first pneumonia (1 events" in s.loc["free1", "method"]
+    assert s.loc["median", "reproduced"] == "not reached"
+    assert s.loc["median", "agreement"] == "agrees"
+    assert s.loc["above", "agreement"] == "agrees"

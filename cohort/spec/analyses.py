@@ -129,6 +129,10 @@ ANALYSES: dict[str, AnalysisInfo] = {
     "km_median": AnalysisInfo("Kaplan-Meier median insulin-free duration (months); "
                               "'not reached' when the curve stays above 0.5", (),
                               ("arm", "episode")),
+    "km_event": AnalysisInfo(
+        "time from day 0 to the first adverse event of a term (its own event label), censored "
+        "at last contact: Kaplan-Meier median months ('not reached'), or the probability "
+        "event-free at months", ("term",), ("arm", "among", "months", "label")),
     "censored_count": AnalysisInfo("insulin-free episodes censored at last contact", (),
                                    ("arm", "episode")),
     "censored_durations": AnalysisInfo("durations (months) of censored insulin-free episodes,"

@@ -9,7 +9,7 @@ from cohort.studies.base import Reproduced
 
 __all__ = ["fmt_number", "fmt_p", "published_text", "reproduced_text"]
 
-_MEDIANS = frozenset({"km_median"})
+_MEDIANS = frozenset({"km_median", "km_event"})
 
 
 def fmt_number(x: float, *, digits: int = 4) -> str:

@@ -18,6 +18,7 @@ from cohort.studies import recipes_events as events
 from cohort.studies import recipes_insulin as insulin
 from cohort.studies import recipes_rank as rank
 from cohort.studies import recipes_responders as resp
+from cohort.studies import recipes_tte as tte
 from cohort.studies.base import NotComputable, Reproduced
 from cohort.studies.context import StudyContext
 
@@ -58,6 +59,7 @@ RECIPES: dict[str, Recipe] = {
     "insulin_free_duration_mean": insulin.insulin_free_duration,
     "insulin_free_duration_median": insulin.insulin_free_duration,
     "km_landmark": insulin.km_landmark,
+    "km_event": tte.km_event,
     "insulin_free_duration_min": events.insulin_free,
     "insulin_free_duration_max": events.insulin_free,
     "km_median": events.km_median,
