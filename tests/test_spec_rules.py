@@ -399,3 +399,26 @@ def test_time_to_another_event_with_its_own_label(tmp_path):
     assert s.loc["median", "reproduced"] == "not reached"
     assert s.loc["median", "agreement"] == "agrees"
     assert s.loc["above", "agreement"] == "agrees"
+
+
+def test_the_spec_docs_examples_are_valid_spec_parts():
+    """Every YAML example of docs/spec.md parses; the ones that are whole parts of a spec
+    validate against its models."""
+    import re
+
+    from cohort.spec.blocks import Condition
+    from cohort.spec.design import Design, Study, Visits
+    from cohort.spec.targets import Target
+
+    text = (Path(__file__).parents[1] / "docs" / "spec.md").read_text(encoding="utf-8")
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+    parts = {next(iter(b)): b for b in blocks if isinstance(b, dict)}
+    Study.model_validate(parts["study"]["study"])
+    Design.model_validate(parts["design"]["design"])
+    Visits.model_validate({k: v for k, v in parts["visits"]["visits"].items()
+                           if k != "schedule"})
+    for t in parts["targets"]["targets"]:
+        Target.model_validate(t)
+    conditions = next(b for b in blocks if isinstance(b, list))
+    assert [Condition.model_validate(c).variable for c in conditions] == [
+        "age_at_diagnosis_years", None, "remission"]
