@@ -339,6 +339,9 @@ def test_composite_baseline_relative_responders_with_the_wald_risk_difference(tm
     assert s.loc["rd", "reproduced_value"] == pytest.approx(p1 - p2, rel=1e-12)
     assert s.loc["rd", "ci_lower"] == pytest.approx(p1 - p2 - half, rel=1e-9)
     assert s.loc["rd", "ci_upper"] == pytest.approx(p1 - p2 + half, rel=1e-9)
+    # both criteria rest on the assumed HbA1c and insulin trajectories (and baselines)
+    assert s.loc["rd", "inputs"] == "assumed"
+    assert "outcomes.trajectories.INSULIN_DOSE" in s.loc["rd", "assumed_inputs"]
 
 
 def test_insulin_and_hba1c_in_their_published_units(tmp_path):
@@ -399,6 +402,7 @@ def test_time_to_another_event_with_its_own_label(tmp_path):
     assert s.loc["median", "reproduced"] == "not reached"
     assert s.loc["median", "agreement"] == "agrees"
     assert s.loc["above", "agreement"] == "agrees"
+    assert s.loc["free1", "inputs"] == "published"  # the adverse-event entry
 
 
 def test_the_spec_docs_examples_are_valid_spec_parts():

@@ -54,7 +54,8 @@ __all__ = ["Inputs", "target_inputs"]
 
 Path = tuple[Any, ...]
 
-_VALUE_ANALYSES = {"mean_by_visit", "responder_count", "responder_fisher"}
+_VALUE_ANALYSES = {"mean_by_visit", "responder_count", "responder_fisher", "responders",
+                   "quantile_by_visit"}
 _SKIP_FIELDS = {"published", "assumed"}
 
 
@@ -294,6 +295,19 @@ def _paths(spec: StudySpec, target: Target) -> list[tuple[Path, bool]]:
         cut = p.get("below", p.get("at_least"))
         return _variable_paths(spec, str(p["variable"]), arms, analysis=a,
                                threshold=None if cut is None else float(cut))
+    if a == "responders":
+        texts = p["criterion"] if isinstance(p["criterion"], list) else [p["criterion"]]
+        out: list[tuple[Path, bool]] = []
+        for text in texts:
+            first = str(text).split()[0] if str(text).split() else ""
+            if first.startswith("med:"):
+                med = spec.outcomes.medications
+                if med is not None and med.reduction is not None:
+                    out.append((("outcomes", "medications", "reduction"), True))
+            else:
+                one = target.model_copy(update={"params": {**p, "param": first}})
+                out += _trajectory_paths(spec, one, arms)
+        return out
     if "param" in p and "visit" in p:
         return _trajectory_paths(spec, target, arms)
     if a.startswith("remission_") or a == "logistic_or_direction":
@@ -302,7 +316,7 @@ def _paths(spec: StudySpec, target: Target) -> list[tuple[Path, bool]]:
         med = spec.outcomes.medications
         return [(("outcomes", "medications", "reduction"), True)] if (
             med is not None and med.reduction is not None) else []
-    if a == "adverse_event_count":
+    if a in ("adverse_event_count", "km_event"):
         term = str(p.get("term", "")).casefold()
         return [(("outcomes", "adverse_events", i), True)
                 for i, ae in enumerate(spec.outcomes.adverse_events)
