@@ -390,6 +390,10 @@ def test_time_to_another_event_with_its_own_label(tmp_path):
         _request("km_event", {"term": "bilateral pneumonia"}, not_reached=True, id="median"),
         _request("km_event", {"term": "bilateral pneumonia"}, value=120, comparison=">",
                  id="above"),
+        # a subgroup by the spec's declared subject variable (validated like a contract column)
+        _request("arm_size", {"arm": "ahsct", "among": {"variable": "prior_dka",
+                                                        "equals": False}},
+                 value=14, id="no_dka"),
     ]
     raw["study"]["primary"] = ["free1"]
     spec = tmp_path / "spec.yaml"
@@ -403,6 +407,7 @@ def test_time_to_another_event_with_its_own_label(tmp_path):
     assert s.loc["median", "agreement"] == "agrees"
     assert s.loc["above", "agreement"] == "agrees"
     assert s.loc["free1", "inputs"] == "published"  # the adverse-event entry
+    assert s.loc["no_dka", "reproduced_value"] == 14 and s.loc["no_dka", "agreement"] == "agrees"
 
 
 def test_the_spec_docs_examples_are_valid_spec_parts():
