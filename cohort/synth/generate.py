@@ -103,6 +103,10 @@ class SynthResult:
             "- subjects per arm: " + ", ".join(f"{k} {v}" for k, v in self.n_per_arm.items()),
             f"- regenerate (DIR = this folder): `{self.command(spec_ref, 'DIR')}`",
         ]
+        if self.spec.extras:
+            names = ", ".join([*self.spec.extras.subjects, *self.spec.extras.parameters])
+            lines.append(f"- study-specific variables ({names}) are declared in "
+                         f"`{MAPPING_FILE}`: `cohort validate DIR --mapping DIR/{MAPPING_FILE}`")
         if self.notes:
             lines += ["", "Notes from the generator:", ""] + [f"- {n}" for n in self.notes]
         return "\n".join(lines) + "\n"
@@ -122,6 +126,8 @@ class SynthResult:
         tables = {name: _for_file(frame) for name, frame in self.tables.items()}
         # the spec's hash lets reproduce tell a committed cohort from a stale one
         extra = {SPEC_HASH_FILE: f"{spec_hash(self.spec)}  spec.yaml\n"}
+        if self.spec.extras:
+            extra[MAPPING_FILE] = extras_mapping(self.spec)
         if readme:
             extra["README.md"] = self.readme(spec_ref)
         return write_cohort(tables, out, fmt=fmt, extra_files=extra, overwrite=overwrite,
@@ -138,6 +144,21 @@ class SynthResult:
             "rows": {name: len(frame) for name, frame in self.tables.items()},
             "notes": list(self.notes),
         }
+
+
+MAPPING_FILE = "mapping.yaml"
+"""A mapping declaring the spec's extras, written beside tables that hold them."""
+
+
+def extras_mapping(spec: StudySpec) -> str:
+    """The mapping file (YAML) that declares ``spec``'s study-specific variables, so the folder
+    validates with ``cohort validate DIR --mapping DIR/mapping.yaml``."""
+    import yaml
+
+    doc = {"extras": spec.extras.model_dump(mode="json", exclude_defaults=True)}
+    head = (f"# Declares the study-specific variables of {spec.study.id} (from its spec);\n"
+            "# validate with: cohort validate DIR --mapping DIR/mapping.yaml\n")
+    return head + yaml.safe_dump(doc, sort_keys=False)
 
 
 def _for_file(frame: pd.DataFrame) -> pd.DataFrame:
