@@ -22,8 +22,8 @@ from cohort.derive.visits import (
 )
 from cohort.errors import AnalysisError
 
-__all__ = ["arm_levels", "catch_only", "drop_missing", "essentially_constant", "mean_t_interval",
-           "prepare_changes", "split_covariates"]
+__all__ = ["arm_levels", "catch_only", "censored_notes", "drop_missing", "essentially_constant",
+           "mean_t_interval", "prepare_changes", "split_covariates"]
 
 
 def arm_levels(subjects: pd.DataFrame, reference: str | None,
@@ -230,3 +230,40 @@ def catch_only(*categories: type[Warning]) -> Iterator[list[warnings.WarningMess
         elif (w.category, str(w.message)) not in seen:
             seen.add((w.category, str(w.message)))
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _censored_rule(rows: pd.DataFrame) -> str:
+    """Which rule set the censored ``rows``' values: half the limit or the limit itself (the
+    limit as read is ``value_original`` in ``unit_original``)."""
+    from cohort.units import CONVERSIONS
+
+    ratios = set()
+    for r in rows.itertuples():
+        conv = CONVERSIONS.get((getattr(r, "unit_original", None), r.unit))
+        limit = getattr(r, "value_original", np.nan)
+        if conv is None or conv.per_body_weight or pd.isna(limit) or limit == 0:
+            return "as the mapping's censored rule set them"
+        ratios.add(round(float(r.value) / float(conv.apply(np.array([limit]))[0]), 6))
+    return {frozenset({0.5}): "at half the limit",
+            frozenset({1.0}): "at the limit"}.get(frozenset(ratios),
+                                                 "as the mapping's censored rule set them")
+
+
+def censored_notes(measurements: pd.DataFrame, params: Sequence[str]) -> list[str]:
+    """Say which parameters hold censored values (``qualifier`` ``<`` or ``>``) and the rule
+    that set the value they enter the analysis with (half the limit, the limit)."""
+    if "qualifier" not in measurements.columns or "param" not in measurements.columns:
+        return []
+    flagged = measurements[measurements["qualifier"].notna()
+                           & measurements["param"].isin(list(params))]
+    notes = []
+    for (param, qualifier), rows in flagged.groupby(["param", "qualifier"], sort=True):
+        side = "below" if qualifier == "<" else "above"
+        limits = ", ".join(sorted({f"{v:g}" for v in rows.get(
+            "value_original", pd.Series(dtype=float)).dropna()}))
+        units = ", ".join(sorted(set(rows.get("unit_original", pd.Series(dtype=str))
+                                     .dropna().astype(str))))
+        notes.append(f"{param}: {len(rows)} censored value(s) {side} the measuring range "
+                     f"({qualifier}{limits} {units} as read) enter {_censored_rule(rows)} "
+                     "(tables.measurements.censored of the mapping)")
+    return notes

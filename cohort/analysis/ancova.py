@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from cohort.analysis._common import arm_levels as _arm_levels
-from cohort.analysis._common import prepare_changes, split_covariates
+from cohort.analysis._common import censored_notes, prepare_changes, split_covariates
 from cohort.analysis.linear_model import (
     INTERCEPT,
     Design,
@@ -308,7 +308,7 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         if c in ("arm", "baseline", "change", "subject_id"):
             raise AnalysisError(f"{c!r} is already in the model; give other covariates")
     doses = arm_doses(subjects, infusions)
-    notes: list[str] = []
+    notes: list[str] = censored_notes(measurements, [param])
     tied_doses = None
     if arm_order is None and doses["dose_cells_per_kg"].notna().all():
         arm_order = doses.sort_values(["dose_cells_per_kg", "arm"])["arm"].tolist()

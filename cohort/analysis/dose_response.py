@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cohort.analysis._common import essentially_constant, prepare_changes
+from cohort.analysis._common import censored_notes, essentially_constant, prepare_changes
 from cohort.analysis.linear_model import INTERCEPT, build_design, fit_ols
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit, resolve_visits
@@ -455,7 +455,7 @@ def dose_response_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     usable, excl = prepare_changes(measurements, subjects, param=param, visit_list=visit_list,
                                    last=last, baseline_window=baseline_window,
                                    subject_columns=[])
-    notes = []
+    notes = censored_notes(measurements, [param])
     derived = sd.loc[sd["derived"] != "", "subject_id"]
     if len(derived):
         notes.append(f"{len(derived)} subject(s) had a dose derived from body weight")

@@ -24,7 +24,12 @@ from typing import Any
 
 import pandas as pd
 
-from cohort.analysis._common import arm_levels, mean_t_interval, prepare_changes
+from cohort.analysis._common import (
+    arm_levels,
+    censored_notes,
+    mean_t_interval,
+    prepare_changes,
+)
 from cohort.analysis.linear_model import build_design, check_ci, fit_ols
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.strata import assign_groups
@@ -109,6 +114,7 @@ def effect_modification_analysis(measurements: pd.DataFrame, subjects: pd.DataFr
     visit_list = resolve_visits(visit_days=visit_days, visits=visits, half_width=half_width,
                                 last=last)
     levels, notes = arm_levels(subjects, reference, None)
+    notes += censored_notes(measurements, [param])
     covariates = list(covariates)
     usable, excl = prepare_changes(measurements, subjects, param=param, visit_list=visit_list,
                                    last=last, baseline_window=baseline_window,

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cohort.analysis._common import mean_t_interval
+from cohort.analysis._common import censored_notes, mean_t_interval
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.strata import assign_groups
 from cohort.derive.visits import (
@@ -268,6 +268,7 @@ def paired_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
             f"for ({', '.join(summary['visit'].astype(str))}); first reasons: "
             + "; ".join(excl["reason"].astype(str).unique()[:3]))
     notes = [f"{r.visit} / {r.group}: {r.note}" for r in summary.itertuples() if r.note]
+    notes += censored_notes(measurements, [param])
     exclusions = pd.concat([excl, group_excl], ignore_index=True)
     return PairedResult(
         summary=summary, exclusions=exclusions,

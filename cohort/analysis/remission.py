@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from cohort.analysis._common import censored_notes
 from cohort.analysis.logistic import LogisticResult, logistic_regression
 from cohort.analysis.multiplicity import (
     adjust_comparisons,
@@ -250,7 +251,8 @@ def remission_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                                "reason": data.loc[undetermined, "reason"].astype(object)})
     rates, comparisons = remission_rates(data, subgroup=subgroup, conf_level=conf_level,
                                          adjust=adjust)
-    notes = [f"remission: {rule.describe()}"]
+    notes = [f"remission: {rule.describe()}",
+             *censored_notes(measurements, list(rule.markers))]
     if undetermined.any():
         notes.append(f"{int(undetermined.sum())} of {len(data)} subjects have an undetermined "
                      "remission and are excluded (see exclusions)")

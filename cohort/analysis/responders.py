@@ -40,7 +40,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from cohort.analysis._common import arm_levels
+from cohort.analysis._common import arm_levels, censored_notes
 from cohort.analysis.multiplicity import (
     adjust_comparisons,
     adjust_families,
@@ -491,7 +491,9 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                                 "endpoint (e.g. 84 for week 12)")
         visits = make_visits(visit_days, half_width=half_width)
     arms = sorted(pd.unique(subjects["arm"].astype(str)).tolist())
-    notes: list[str] = []
+    used = [getattr(parse_criterion(c) if isinstance(c, str) else c, "param", None)
+            for c in criteria]
+    notes: list[str] = censored_notes(measurements, [p for p in used if p])
     if len(arms) >= 2:
         levels, n = arm_levels(subjects, reference, None)
         notes += n

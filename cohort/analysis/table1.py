@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cohort.analysis._common import censored_notes
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, baseline_values
 from cohort.errors import AnalysisError
@@ -191,6 +192,7 @@ def table1(subjects: pd.DataFrame, measurements: pd.DataFrame | None = None, *,
         units.update({v: DEFAULT_VARIABLES.get(v, "") for v in variables})
     variables = list(variables)
     if measurements is not None:
+        notes += censored_notes(measurements, list(baseline_params))
         for p in baseline_params:
             if not (measurements["param"] == p).any():
                 notes.append(f"baseline {p}: no {p} measurements in the cohort")
