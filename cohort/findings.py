@@ -125,7 +125,7 @@ def row_findings(rows: pl.DataFrame, *, table: str, column: str | pl.Expr | None
 
     ``column``, ``value`` and ``message`` may be polars expressions evaluated per row, so that
     millions of failing rows cost one vectorised pass. Float values are shown as typed
-    (:func:`value_text`).
+    (:func:`value_text`), text with white space at either end quoted (``'Female '``).
     """
     msg = pl.lit(message) if isinstance(message, str) else message
     col = column if isinstance(column, pl.Expr) else pl.lit(column, dtype=pl.String)
@@ -133,6 +133,10 @@ def row_findings(rows: pl.DataFrame, *, table: str, column: str | pl.Expr | None
         dtype = rows.lazy().select(value).collect_schema().dtypes()[0]
         if dtype.is_float():
             value = value_text(value)
+        elif dtype == pl.String:
+            # white space at either end shown: 'Female ' (an invisible cause is no cause)
+            value = pl.when(value != value.str.strip_chars()).then(
+                pl.format("'{}'", value)).otherwise(value)
     return rows.select(
         pl.lit(severity).alias("severity"),
         pl.lit(table).alias("table"),

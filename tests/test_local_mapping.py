@@ -55,7 +55,7 @@ def test_a_date_in_another_format_than_the_declared_one(export):
     rows = labs.read_text(encoding="utf-8").splitlines()
     line = next(i for i, t in enumerate(rows, 1) if t.startswith("RC-003,month_6_arm_1,"))
     parts = rows[line - 1].split(",")
-    parts[2] = "10.22.2021"  # month-first with dots, where dd/mm/yyyy is declared
+    parts[2] = "10.22.2021 "  # month-first with dots, where dd/mm/yyyy is declared
     rows[line - 1] = ",".join(parts)
     labs.write_text("\n".join(rows) + "\n", encoding="utf-8")
     before = _digest(export)
@@ -63,7 +63,7 @@ def test_a_date_in_another_format_than_the_declared_one(export):
     assert code == 1
     [bad] = _errors(doc)
     assert (bad["file"], bad["row"], bad["column"], bad["rule"], bad["value"]) == (
-        "labs.csv", line, "lab_date", "date", "10.22.2021")
+        "labs.csv", line, "lab_date", "date", "'10.22.2021 '")  # its space shown
     assert "not in the declared format '%d/%m/%Y'" in bad["message"]
     assert _digest(export) == before
 
