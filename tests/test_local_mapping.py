@@ -227,9 +227,23 @@ def test_derive_names_a_padded_code_with_its_space(export):
     ("tables: {measurements: {censored: {below: quarter}}}\n", "censored.below"),
     ("tables: {subjects: {compute: [age_years]}}\n", "compute"),
     ("study_days: {origin: a, last_contact: earliest}\n", "last_contact"),
+    ("tables: {infusions: {scale: {dose_cells_per_kg: ten}}}\n", "scale"),
 ])
 def test_bad_new_keys_name_the_key(tmp_path, text, match):
     path = tmp_path / "m.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(MappingError, match=match):
         read_mapping(path)
+
+
+@pytest.mark.parametrize(("scale", "expected"), [
+    ("{source: 2}", "'source' is not a number column of infusions"),
+    ("{dose_cells_total: 2}", "names 'dose_cells_total', which is not a column"),
+    ("{dose_cells_per_kg: -1}", "must be a positive number"),
+])
+def test_bad_scale_is_a_mapping_error(export, scale, expected):
+    (export / "user.yaml").write_text(
+        f"extends: mapping.yaml\ntables: {{infusions: {{scale: {scale}}}}}\n", encoding="utf-8")
+    code, doc = _validate(export, export / "user.yaml")
+    assert code == 2
+    assert any(expected in f["message"] for f in doc["findings"]), doc["findings"]

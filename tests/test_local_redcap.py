@@ -151,6 +151,8 @@ def test_measurements_days_units_and_the_censored_value(csv_cohort):
     assert {k: int(s.loc[k, "last_contact_day"]) for k in last} == last
     infused = csv_cohort.infusions
     assert len(infused) == 12 and set(infused["day"]) == {0}
+    # 1 (10^6 cells/kg, as exported) x 1e6 (scale)
+    assert set(infused["dose_cells_per_kg"]) == {1.0e6}
 
 
 def test_ancova_of_hba1c_change_at_one_year_matches_a_fit_from_the_raw_export(csv_cohort):

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from cohort.findings import Findings
+from cohort.findings import Findings, value_text
 
-__all__ = ["DERIVATION_SCHEMA", "DerivationLog", "compute_columns"]
+__all__ = ["DERIVATION_SCHEMA", "DerivationLog", "compute_columns", "scale_columns"]
 
 DERIVATION_SCHEMA = {"table": pl.String, "column": pl.String, "rule": pl.String,
                      "n": pl.Int64}
@@ -41,6 +41,19 @@ def _number(col: str, decimal: str) -> pl.Expr:
     if decimal == ",":
         text = text.str.replace(",", ".", literal=True)
     return text.cast(pl.Float64, strict=False)
+
+
+def scale_columns(frame: pl.DataFrame, table: str, scale: dict[str, float], *, decimal: str,
+                  log: DerivationLog) -> pl.DataFrame:
+    """Multiply the columns listed under ``scale`` by their factor (cells that are not numbers
+    are left as read, for the parser to report)."""
+    for col, factor in scale.items():
+        number = _number(col, decimal)
+        frame = frame.with_columns(pl.when(number.is_not_null()).then(
+            value_text(number * factor)).otherwise(pl.col(col).cast(pl.String)).alias(col))
+        log.add(table, col, f"{col} as read x {factor:g} (scale)",
+                int(frame.select(number.is_not_null().sum()).item()))
+    return frame
 
 
 def compute_columns(frame: pl.DataFrame, table: str, compute: list[str], *, decimal: str,

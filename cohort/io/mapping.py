@@ -1,13 +1,19 @@
 """Mapping files: how a user's own tables map onto the contract, without editing them.
 
-A mapping is a YAML file (see the README for a full example)::
+A mapping is a YAML file (docs/validate.md describes every key)::
 
-    extends: adam                 # optional: start from a bundled preset
+    extends: adam                 # optional: a preset, or another mapping file (or a list)
+    remove: {tables: {measurements: {columns: [AVALU]}}}   # keys taken out of what is extended
     csv: {delimiter: ";", encoding: latin-1, decimal: ","}
+    date_format: "%d/%m/%Y"       # or excel, sas_date, sas_datetime, or a list
     ignore: [notes]               # files or sheets that are not cohort tables
+    extras:                       # study-specific variables and parameters (cohort.extras)
+      subjects: {gad: {type: string, allowed: [positive, negative]}}
+      parameters: {GLUC_SERUM: {unit: mmol/L}}
     tables:
       subjects:
         file: patients            # source file stem or sheet name (default: the table name)
+        missing_file: error       # or skip: the named file may be absent
         columns: {PatientID: subject_id, Group: arm, SITE: site_id}   # source -> contract
         recode: {sex: {Male: M, Female: F}}                 # contract column -> value map
         derive: {control: {from: arm, map: {Placebo: true}, default: false}}
@@ -15,13 +21,23 @@ A mapping is a YAML file (see the README for a full example)::
         drop: [Comment]
         optional: [SITE]          # renamed if present; no error when a file lacks them
         unmapped: error           # or drop: columns neither mapped nor in the contract
-        cdisc_days: []            # contract day columns holding CDISC study days (no day 0)
+        compute: [bmi_kg_m2]      # from weight_kg and height_cm
+        scale: {dose_cells_per_kg: 1.0e6}   # a column in other multiples (10^6 cells/kg)
+        date_formats: {DOB: excel}   # per date column (wins over date_format)
+      measurements:
+        cdisc_days: [day]         # contract day columns holding CDISC study days (no day 0)
         keep: {param: [HBA1C]}    # only rows with these codes (after recoding); a warning
                                   # counts the rows left out
+        drop_empty: [value, day]  # rows with an empty cell left out (counted)
+        censored: {below: half_limit}   # <10, >33.3, below LOD
     study_days:                   # derive integer study days from dates
       origin: [FIRST_INFUSION_DATE, RANDOMISATION_DATE]   # subjects columns, first non-empty
       columns: {measurements.VISIT_DATE: day, subjects.LAST_VISIT: last_contact_day}
+      birth_date: DOB             # age_years at day 0
+      diagnosis_date: DX_DATE     # diabetes_duration_years, age_at_diagnosis_years
+      last_contact: latest        # last_contact_day: the latest dated record
 
+Codes are compared typed and trimmed (:mod:`cohort.io.codes`).
 Nothing in a mapping is evaluated as code.
 """
 
@@ -117,6 +133,9 @@ class TableMapping(_Strict):
     date_formats: dict[str, list[str]] = {}
     drop_empty: list[str] = []
     compute: list[Literal["bmi_kg_m2"]] = []
+    scale: dict[str, float] = Field(
+        default={}, description="Numeric contract columns multiplied by a factor: a dose "
+        "given in 10^6 cells/kg becomes cells/kg with {dose_cells_per_kg: 1.0e6}.")
     censored: CensoredSpec | None = None
 
     @field_validator("date_formats", mode="before")

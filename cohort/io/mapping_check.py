@@ -137,6 +137,15 @@ def check_names(frame: pl.DataFrame, name: str, tm: TableMapping, spec: TableSpe
             if need not in made:
                 problem("compute", f"{col} is computed from {' and '.join(needs)}, but the "
                         f"table has no column {need!r} after renaming", need)
+    for col, factor in tm.scale.items():
+        if col not in contract_cols or spec.column(col).type != "number":
+            problem("scale", f"{col!r} is not a number column of {name}", col)
+        elif col not in made:
+            problem("scale", f"names {col!r}, which is not a column after renaming (columns: "
+                    f"{', '.join(sorted(made))})", col)
+        elif not factor > 0 or factor == float("inf"):
+            problem("scale", f"the factor of {col} must be a positive number, got {factor}",
+                    col)
     if tm.censored is not None and "value" not in made:
         problem("censored", "censored values are read from the value column, which the "
                 "table does not have after renaming", "value")

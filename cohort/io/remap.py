@@ -1,7 +1,8 @@
 """Apply a mapping file to raw tables: the user's files onto the contract, without editing them.
 
 Per table, in this order: ``drop``, rename (``columns``), ``derive``, ``constants``,
-``recode``, ``keep``, ``drop_empty``, ``censored``, ``compute``, ``unmapped: drop``; then,
+``recode``, ``keep``, ``drop_empty``, ``censored``, ``scale``, ``compute``, ``unmapped: drop``;
+then,
 across tables, ``study_days`` (days, ages, duration, last contact from dates), and
 ``cdisc_days`` after parsing. Codes are compared typed and trimmed (:mod:`cohort.io.codes`).
 Nothing is silent: every row a step leaves out is counted in a ``rows_left_out`` warning, a
@@ -20,7 +21,7 @@ from cohort.findings import Findings, row_findings
 from cohort.io.censored import apply_censored
 from cohort.io.codes import code_expr, codes, visible, visible_text
 from cohort.io.dates import is_empty
-from cohort.io.derive_columns import DerivationLog, compute_columns
+from cohort.io.derive_columns import DerivationLog, compute_columns, scale_columns
 from cohort.io.mapping import DeriveSpec, Mapping, TableMapping
 from cohort.io.mapping_check import check_names, data_columns
 from cohort.io.read import RawTable
@@ -95,6 +96,9 @@ def apply_mapping(raw: dict[str, RawTable], mapping: Mapping, contract: Contract
                                    decimal=mapping.csv.decimal, findings=findings, log=log)
             if before and not frame.height:
                 emptied[name] = "censored"
+        if tm.scale:
+            frame = scale_columns(frame, name, dict(tm.scale), decimal=mapping.csv.decimal,
+                                  log=log)
         if tm.compute:
             frame = compute_columns(frame, name, list(tm.compute),
                                     decimal=mapping.csv.decimal, findings=findings, log=log)

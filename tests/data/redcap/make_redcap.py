@@ -8,7 +8,7 @@ exported the way REDCap and Excel deliver such data, with every quirk issue 12 l
 * a ``patients`` sheet with dates of birth, diagnosis, randomisation and infusion dates
   (Excel date cells), arm and sex codes some of which carry a trailing space, a blank height,
   study-specific variables (DKA at diagnosis, GAD65 antibodies), and the cell dose of the
-  treated subjects (controls have no infusion date);
+  treated subjects in 10^6 cells/kg (controls have no infusion date);
 * a long ``labs`` sheet: one row per subject, visit and test, test names with their unit
   (``HbA1c (mmol/mol)``), a few of them with a trailing space, dates as Excel serial numbers,
   blank results, one visit without a date, a fasting C-peptide typed as ``<10``, and a test
@@ -38,7 +38,7 @@ TESTS = ["HbA1c (mmol/mol)", "C-peptide fasting (pmol/L)", "C-peptide 2h (pmol/L
 _EXCEL_EPOCH = date(1899, 12, 30)
 
 PATIENT_COLUMNS = ["record_id", "site", "study_arm", "sex", "dob", "diagnosis_date",
-                   "randomisation_date", "infusion_date", "cells_per_kg", "weight_kg",
+                   "randomisation_date", "infusion_date", "dose_1e6_per_kg", "weight_kg",
                    "height_cm", "dka", "gad"]
 LAB_COLUMNS = ["record_id", "redcap_event_name", "lab_date", "test", "result"]
 
@@ -74,7 +74,7 @@ def build() -> tuple[list[dict], list[dict]]:
             "record_id": rid, "site": "A" if i < N_PER_ARM else "B", "study_arm": arm,
             "sex": sex, "dob": dob, "diagnosis_date": diagnosed,
             "randomisation_date": randomised, "infusion_date": infused,
-            "cells_per_kg": 1000000 if treated else None, "weight_kg": weight,
+            "dose_1e6_per_kg": 1.0 if treated else None, "weight_kg": weight,
             "height_cm": None if i == 6 else height,
             "dka": "yes" if rng.random() < 0.35 else "no",
             "gad": ("Positive " if i == 11 else "Positive") if rng.random() < 0.7
