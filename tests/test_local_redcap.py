@@ -193,3 +193,18 @@ def test_analyses_say_how_censored_values_entered(csv_cohort):
     hb = ancova_analysis(csv_cohort.measurements, csv_cohort.subjects, param="HBA1C",
                          visit_days=[365])
     assert not any("censored" in n for n in hb.notes)
+
+
+def test_the_cohort_and_its_report_list_the_derivations(xlsx_cohort):
+    from cohort.report.context import ReportContext
+    from cohort.report.html import HtmlReport
+    from cohort.report.overview import validation_section
+
+    d = xlsx_cohort.derivations.set_index(["table", "column"])
+    assert d.loc[("subjects", "age_years"), "n"] == 24
+    assert d.loc[("infusions", "dose_cells_per_kg"), "rule"] == \
+        "dose_cells_per_kg as read x 1e+06 (scale)"
+    ctx = ReportContext(cohort=xlsx_cohort, html=HtmlReport("t"))
+    validation_section(ctx)
+    html = ctx.html.render()
+    assert "Derived by the mapping on load" in html and "dob to day 0, in years" in html

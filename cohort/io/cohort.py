@@ -56,6 +56,9 @@ class Cohort:
         The mapping file used, if any.
     warnings : DataFrame
         Contract findings of severity ``warning`` (errors prevent loading).
+    derivations : DataFrame
+        What the mapping derived (study days and ages from dates, BMI, scaled and censored
+        values): ``table``, ``column``, ``rule``, ``n``.
     """
 
     tables: Mapping[str, pd.DataFrame]
@@ -64,6 +67,7 @@ class Cohort:
     path: str
     mapping: str | None = None
     warnings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    derivations: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def subjects(self) -> pd.DataFrame:

@@ -105,7 +105,7 @@ def table1_section(ctx: ReportContext) -> None:
 
 
 def validation_section(ctx: ReportContext) -> None:
-    """Files read with their SHA-256, unit conversions and contract warnings."""
+    """Files read with their SHA-256, unit conversions, derivations and contract warnings."""
     c = ctx.cohort
     files = [{"table": t, "file": s.name, "format": s.format, "rows": s.n_rows,
               "sha256": s.sha256} for t, p in c.provenance.items() for s in p.sources]
@@ -120,6 +120,11 @@ def validation_section(ctx: ReportContext) -> None:
         ctx.html.paragraph("Unit conversions: none (every value was in its canonical unit).")
     else:
         ctx.html.table(conv.reset_index(drop=True), caption="Unit conversions applied on load")
+    derived = c.derivations
+    if derived is not None and len(derived):
+        ctx.html.table(derived.reset_index(drop=True),
+                       caption="Derived by the mapping on load (study days, ages and durations "
+                       "from dates, BMI, scaled and censored values)")
     warn = c.warnings
     if warn is None or len(warn) == 0:
         ctx.html.paragraph("Contract warnings: none.")

@@ -257,7 +257,8 @@ def _to_cohort(run: _Run, contract: Contract, path: str, mapping: str | None) ->
         del frame, typed
     warnings = run.report.findings[run.report.findings["severity"] == "warning"]
     return Cohort(tables=tables, provenance=provenance, conversions=run.report.conversions,
-                  path=path, mapping=mapping, warnings=warnings.reset_index(drop=True))
+                  path=path, mapping=mapping, warnings=warnings.reset_index(drop=True),
+                  derivations=run.report.derivations)
 
 
 def _raise_invalid(report: ValidationReport) -> None:
