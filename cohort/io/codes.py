@@ -21,7 +21,7 @@ import polars as pl
 from cohort.findings import value_text
 from cohort.io.dates import MISSING_TOKENS
 
-__all__ = ["code_expr", "codes", "visible", "visible_text"]
+__all__ = ["code_expr", "codes", "translate", "visible", "visible_text"]
 
 
 def code_expr(expr: pl.Expr) -> pl.Expr:
@@ -59,3 +59,16 @@ def visible_text(value: str | None) -> str:
     if value is None:
         return "(empty)"
     return f"'{value}'" if value != value.strip() else value
+
+
+def translate(column: pl.Series, table: dict[str | None, str | None]) -> dict[str, str | None]:
+    """Which cell texts of ``column`` have a code listed in ``table`` (comparable codes, as
+    :func:`codes` gives), and what each becomes: ``{cell text: table[its code]}``.
+
+    The codes are worked out once per distinct cell text, not once per row: a lab file of
+    millions of rows holds a few dozen test names.
+    """
+    distinct = column.cast(pl.String).unique().drop_nulls()
+    normal = pl.select(code_expr(pl.lit(distinct))).to_series()
+    return {raw: table[code] for raw, code in zip(distinct.to_list(), normal.to_list(),
+                                                   strict=True) if code in table}

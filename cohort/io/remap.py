@@ -19,7 +19,7 @@ import polars as pl
 from cohort.contract import Contract
 from cohort.findings import Findings, row_findings
 from cohort.io.censored import apply_censored
-from cohort.io.codes import code_expr, codes, visible, visible_text
+from cohort.io.codes import codes, translate, visible, visible_text
 from cohort.io.dates import is_empty
 from cohort.io.derive_columns import DerivationLog, compute_columns, scale_columns
 from cohort.io.mapping import DeriveSpec, Mapping, TableMapping
@@ -120,21 +120,23 @@ def apply_mapping(raw: dict[str, RawTable], mapping: Mapping, contract: Contract
 def _recode(frame: pl.DataFrame, col: str, values: dict[str, Any]) -> pl.DataFrame:
     """Recode ``col``: cells whose typed, trimmed code is listed get the new value; the others
     are left as read."""
-    old = codes(values)
-    new = [_text(v) for v in values.values()]
-    code = code_expr(pl.col(col))
-    return frame.with_columns(
-        pl.when(code.is_in(old)).then(code.replace_strict(old, new, default=None,
-                                                           return_dtype=pl.String))
-        .otherwise(pl.col(col).cast(pl.String)).alias(col))
+    # an empty code (NA, blank) listed in a mapping matches nothing: empty stays empty
+    new = {k: v for k, v in zip(codes(values), [_text(v) for v in values.values()],
+                                strict=True) if k is not None}
+    cells = translate(frame.get_column(col), new)
+    if not cells:
+        return frame
+    return frame.with_columns(pl.col(col).cast(pl.String).replace(
+        list(cells), list(cells.values())).alias(col))
 
 
 def _keep(frame: pl.DataFrame, col: str, values: list[Any], table: RawTable,
           findings: Findings) -> pl.DataFrame:
     """Keep the rows whose ``col`` is one of ``values`` (or empty: the contract reports that);
     count the others in a warning, with the codes they had."""
-    code = code_expr(pl.col(col))
-    inside = code.is_null() | code.is_in(codes(values))
+    listed = {c: c for c in codes(values)}
+    kept = list(translate(frame.get_column(col), {**listed, None: None}))
+    inside = pl.col(col).is_null() | pl.col(col).cast(pl.String).is_in(kept)
     left = frame.filter(~inside)
     if not left.height:
         return frame
@@ -185,14 +187,18 @@ def _derive(frame: pl.DataFrame, dst: str, derive: DeriveSpec) -> pl.DataFrame:
     Without a ``default``, rows whose code the map lacks are marked for
     :func:`_derive_findings`.
     """
-    source = code_expr(pl.col(derive.from_))
-    old = codes(derive.map)
-    new = [_text(v) for v in derive.map.values()]
-    frame = frame.with_columns(source.replace_strict(
-        old, new, default=_text(derive.default), return_dtype=pl.String).alias(dst))
+    new = {k: v for k, v in zip(codes(derive.map), [_text(v) for v in derive.map.values()],
+                                strict=True) if k is not None}
+    source = frame.get_column(derive.from_)
+    cells = translate(source, new)
+    empty = set(translate(source, {None: None}))
+    frame = frame.with_columns(pl.col(derive.from_).cast(pl.String).replace_strict(
+        list(cells), list(cells.values()), default=_text(derive.default),
+        return_dtype=pl.String).alias(dst))
     if derive.default is None:
-        frame = frame.with_columns((source.is_not_null() & ~source.is_in(old))
-                                   .alias(f"__unmapped_{dst}"))
+        text = pl.col(derive.from_).cast(pl.String)
+        frame = frame.with_columns((text.is_not_null() & ~text.is_in(list(cells))
+                                    & ~text.is_in(list(empty))).alias(f"__unmapped_{dst}"))
     return frame
 
 
