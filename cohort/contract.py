@@ -330,13 +330,15 @@ def data_dictionary(contract: Contract | None = None) -> str:
         for col in spec.columns:
             codes = spec.allowed_codes(col)
             if col.allowed:
-                allowed = "; ".join(f"`{k}` {v}" for k, v in col.allowed.items())
+                allowed = "; ".join(f"`{k}` {v}".strip() for k, v in col.allowed.items())
             elif codes:
                 allowed = "see parameters"
             else:
                 allowed = ""
             required = "added by loader" if col.added_by_loader else (
                 "yes" if col.required else "no")
+            if col.extra:
+                required += " (declared extra)"
             out.append(
                 f"| `{col.name}` | {col.type} | {required} | {'yes' if col.nullable else 'no'} "
                 f"| {col.unit or ''} | {allowed} | {_fmt_range(col.range)} | "
@@ -348,7 +350,8 @@ def data_dictionary(contract: Contract | None = None) -> str:
                     "units | plausible range | typical median |", "|---|---|---|---|---|---|"]
             for p in spec.parameters.values():
                 typical = _fmt_range(p.typical_median) if p.typical_median else ""
-                out.append(f"| `{p.code}` | {p.description} | {p.unit} | "
+                out.append(f"| `{p.code}`{' (declared extra)' if p.extra else ''} | "
+                           f"{p.description} | {p.unit} | "
                            f"{', '.join(p.accepted_units)} | {_fmt_range(p.plausible)} | "
                            f"{typical} |")
             out += ["", "A value outside its plausible range is an error. The typical median "

@@ -270,3 +270,16 @@ def test_diabetes_type_other_is_allowed():
     assert "other" in load_contract()["subjects"].column("diabetes_type").allowed
     assert np.isin(["T1D", "T2D", "other"],
                    list(load_contract()["subjects"].column("diabetes_type").allowed)).all()
+
+
+def test_dictionary_includes_a_mappings_extras(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(MAPPING, encoding="utf-8")
+    result = CliRunner().invoke(app, ["dictionary", "--mapping", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "| `gad` | string | yes (declared extra) | yes |  | `positive`; `negative` |  | " \
+           "GAD65 antibodies |" in result.stdout
+    assert "| `SGLUC` (declared extra) | Serum glucose | mmol/L | mmol/L, mg/dL |  |" in \
+        result.stdout
+    plain = CliRunner().invoke(app, ["dictionary"])
+    assert "declared extra)" not in plain.stdout

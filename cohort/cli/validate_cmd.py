@@ -122,12 +122,19 @@ def dictionary(
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Write the Markdown here instead of stdout."),
     overwrite: bool = OVERWRITE,
+    mapping: str | None = typer.Option(
+        None, "--mapping", "-m", help="Mapping file (or preset) whose declared extras "
+        "(study-specific variables and parameters) the dictionary includes."),
 ) -> None:
-    """Print the data dictionary (Markdown), generated from the contract in schemas/."""
+    """Print the data dictionary (Markdown), generated from the contract in schemas/ (and
+    the extras a mapping declares)."""
     from cohort.contract import data_dictionary
+    from cohort.extras import extend_contract
+    from cohort.io.mapping import read_mapping
     from cohort.io.write import write_output_file
 
-    text = data_dictionary()
+    extras = read_mapping(mapping).extras if mapping is not None else None
+    text = data_dictionary(extend_contract(None, extras))
     if out is None:
         typer.echo(text)
     else:
