@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cohort.io.censored import Censored, censored_parts, parse_censored
 from cohort.io.codes import code_expr, codes, visible, visible_text
-from cohort.io.dates import check_format, date_expr
+from cohort.io.dates import MISSING_TOKENS, check_format, date_expr
 
 SETTINGS = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 DATES = st.dates(min_value=date(1850, 1, 1), max_value=date(2200, 12, 31))
@@ -137,7 +137,7 @@ def test_codes_of_text_are_trimmed_and_agree_between_mapping_and_data(text):
     frame = pl.DataFrame({"c": [text]})
     assert frame.select(code_expr(pl.col("c"))).item() == codes([text])[0]
     trimmed = text.strip()
-    if trimmed and trimmed not in ("NA", "N/A", "NaN", "nan", "NULL", "null", "."):
+    if trimmed and trimmed not in MISSING_TOKENS:
         assert codes([text]) == codes([trimmed])
     else:
         assert codes([text]) == [None]

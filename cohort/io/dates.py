@@ -35,8 +35,10 @@ __all__ = ["KEYWORDS", "MISSING_TOKENS", "check_format", "date_expr", "is_empty"
 
 KEYWORDS = {"excel": "Excel serial day numbers", "sas_date": "SAS dates (days since 1960)",
             "sas_datetime": "SAS datetimes (seconds since 1960)"}
-MISSING_TOKENS = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "."]
-"""Cell texts that mean no value in a date or code column (after trimming)."""
+MISSING_TOKENS = ["", "NA", "N/A", "NaN", "nan"]
+"""Cell texts that mean no value (after trimming), in every step: the parser of numbers, dates,
+codes compared by keep/recode/derive, drop_empty. Defined here, the lowest module that needs
+it; :mod:`cohort.io.parse` uses the same list."""
 
 FIRST = date(1850, 1, 1)
 LAST = date(2200, 12, 31)

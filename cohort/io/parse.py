@@ -15,10 +15,10 @@ import polars as pl
 from cohort.contract import ColumnSpec, TableSpec
 from cohort.findings import Findings, row_findings
 from cohort.io.censored import CENSORED_PATTERN, NO_LIMIT_PATTERN
+from cohort.io.dates import MISSING_TOKENS
 
 __all__ = ["MISSING_TOKENS", "parse_table"]
 
-MISSING_TOKENS = ["", "NA", "N/A", "NaN", "nan"]
 TRUE_TOKENS = ["true", "1"]
 FALSE_TOKENS = ["false", "0"]
 _DATE_LIKE = r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{4}/\d{1,2}/\d{1,2})"
