@@ -110,6 +110,9 @@ class TableSpec(_Strict):
     description: str
     required: bool
     primary_key: tuple[str, ...] = ()
+    primary_key_where: str | None = None
+    """A boolean column: when the table has it, the key holds among the rows where it is not
+    false (ADaM's analysis records), not among every row."""
     columns: tuple[ColumnSpec, ...]
     parameters: dict[str, ParameterSpec] | None = None
 
@@ -131,6 +134,9 @@ class TableSpec(_Strict):
         for key in self.primary_key:
             if key not in names:
                 raise ValueError(f"primary key column {key!r} is not a column of {self.table}")
+        if self.primary_key_where is not None and self.primary_key_where not in names:
+            raise ValueError(f"primary_key_where {self.primary_key_where!r} is not a column of "
+                             f"{self.table}")
         for col in self.columns:
             if col.allowed_from == "parameters" and not self.parameters:
                 raise ValueError(f"{col.name} takes its codes from parameters, which are missing")
@@ -189,7 +195,8 @@ class Contract(_Strict):
         return dict(self.tables["measurements"].parameters or {})
 
 
-TABLE_ORDER = ("subjects", "infusions", "measurements", "adverse_events", "medications")
+TABLE_ORDER = ("subjects", "infusions", "measurements", "adverse_events", "medications",
+               "time_to_event")
 
 
 @cache

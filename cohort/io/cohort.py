@@ -95,6 +95,11 @@ class Cohort:
         return self.tables["medications"]
 
     @property
+    def time_to_event(self) -> pd.DataFrame:
+        """One row per subject and time-to-event parameter (may be empty; ADaM ADTTE)."""
+        return self.tables["time_to_event"]
+
+    @property
     def files(self) -> list[SourceFile]:
         """Every source file read, with its hash (for run manifests)."""
         return [s for p in self.provenance.values() for s in p.sources]

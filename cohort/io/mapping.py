@@ -30,6 +30,8 @@ A mapping is a YAML file (docs/validate.md describes every key)::
                                   # counts the rows left out
         drop_empty: [value, day]  # rows with an empty cell left out (counted)
         censored: {below: half_limit}   # <10, >33.3, below LOD
+    population: [ITTFL]           # subjects flag(s) "Y"/true selecting who is analysed
+    adam: {}                      # CDISC ADaM conventions (the adam preset sets this)
     study_days:                   # derive integer study days from dates
       origin: [FIRST_INFUSION_DATE, RANDOMISATION_DATE]   # subjects columns, first non-empty
       columns: {measurements.VISIT_DATE: day, subjects.LAST_VISIT: last_contact_day}
@@ -54,7 +56,8 @@ from cohort.extras import Extras
 from cohort.io.dates import check_format
 from cohort.io.yaml_safe import load_yaml_file
 
-__all__ = ["CensoredSpec", "CsvOptions", "DeriveSpec", "Mapping", "StudyDays", "TableMapping",
+__all__ = ["AdamOptions", "CensoredSpec", "CsvOptions", "DeriveSpec", "Mapping", "StudyDays",
+           "TableMapping",
            "read_mapping"]
 
 
@@ -189,6 +192,14 @@ class StudyDays(_Strict):
         return [self.origin] if isinstance(self.origin, str) else list(self.origin)
 
 
+class AdamOptions(_Strict):
+    """CDISC ADaM conventions, resolved from the datasets present (see cohort.io.adam)."""
+
+    origin: list[str] = ["TRTSDT", "TRTSDTM", "RANDDT", "RFSTDTC"]
+    last_contact: list[str] = ["LSTALVDT", "EOSDT"]
+    screen_failures: Literal["exclude", "keep"] = "exclude"
+
+
 class Mapping(_Strict):
     """A parsed mapping file."""
 
@@ -199,6 +210,13 @@ class Mapping(_Strict):
     tables: dict[str, TableMapping] = {}
     study_days: StudyDays | None = None
     extras: Extras = Extras()
+    adam: AdamOptions | None = None
+    population: list[str] = []
+
+    @field_validator("population", mode="before")
+    @classmethod
+    def _flags(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
     source: str | None = Field(None, exclude=True, description="Where the mapping was read from.")
 
     @field_validator("date_format", mode="before")

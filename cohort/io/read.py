@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import errno
+import fnmatch
 import hashlib
 import io
 import math
@@ -36,17 +37,17 @@ from cohort.io.csv_layout import (
     scan_layout,
     simple_layout,
 )
+from cohort.io.dataset_json import looks_like_dataset_json, read_dataset_json
 from cohort.io.files import UnreadableFileError, file_kind, read_file_bytes
 from cohort.io.mapping import CsvOptions, Mapping
+from cohort.io.sas import read_sas
 
 __all__ = ["RawTable", "SourceFile", "read_folder", "sha256"]
 
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx",
+           ".xpt": "xpt", ".sas7bdat": "sas7bdat", ".json": "dataset-json"}
 UNSUPPORTED = {".xls": "old Excel (.xls) files are not supported: save the workbook as .xlsx",
-               ".tsv": "tab-separated files: rename to .csv and set csv.delimiter in a mapping",
-               ".sas7bdat": "SAS datasets: export them to CSV or Parquet",
-               ".xpt": "SAS transport files: export them to CSV or Parquet (pyreadstat reads "
-                       "them exactly)"}
+               ".tsv": "tab-separated files: rename to .csv and set csv.delimiter in a mapping"}
 
 
 @dataclass(frozen=True)
@@ -584,8 +585,8 @@ def _candidates(root: Path, keys: set[str], findings: Findings) -> list[_Candida
                          message=f"{path.name}: {UNSUPPORTED[suffix]}")
             continue
         fmt = FORMATS.get(suffix)
-        if fmt is None:
-            continue  # README, notes, mapping files: not tables
+        if fmt is None or (fmt == "dataset-json" and not looks_like_dataset_json(path)):
+            continue  # README, notes, mapping files, other JSON: not tables
         stem = path.stem.lower()
         if fmt != "xlsx":
             out.append(_Candidate(path, fmt, None, stem))
@@ -618,6 +619,15 @@ def _read_candidate(cand: _Candidate, table: str, opts: CsvOptions,
             return None
         frame, lines, digest = read
         return _drop_blank_rows(_with_provenance(frame, cand.label, 2, lines)), digest
+    if cand.format in ("xpt", "sas7bdat", "dataset-json"):
+        reader = read_dataset_json if cand.format == "dataset-json" else read_sas
+        frame, problem = reader(cand.path, cand.label)
+        if frame is None:
+            findings.add(rule="file_unreadable", table=table, file=cand.label, message=problem
+                         or f"{cand.label} cannot be read")
+            return None
+        # records are numbered 1, 2, ... as in Parquet
+        return _with_provenance(frame, cand.label, 1), None
     if cand.format == "parquet":
         try:
             frame = pl.read_parquet(cand.path)
@@ -693,17 +703,21 @@ def read_folder(root: Path, mapping: Mapping, table_names: list[str],
         sheet = mapping.table(table).sheet
         hits = []
         for key in keys_of[table]:
-            found = [c for c in cands if c.key == key and (sheet is None or c.sheet == sheet)]
+            # a pattern (adlb*) names every dataset it matches: adlbc, adlbh, ...
+            found = [c for c in cands if fnmatch.fnmatchcase(c.key, key)
+                     and (sheet is None or c.sheet == sheet)]
             claimed.update(found)
-            if len(found) > 1:
-                findings.add(rule="duplicate_table", table=table,
-                             file=", ".join(c.label for c in found),
-                             message=f"table {table} is given by {len(found)} files or sheets "
-                             f"({', '.join(c.label for c in found)}); keep one")
-                ambiguous.add(table)
-            elif found:
-                hits.append(found[0])
-            elif mapping.table(table).files is not None \
+            for stem in dict.fromkeys(c.key for c in found):
+                same = [c for c in found if c.key == stem]
+                if len(same) > 1:
+                    findings.add(rule="duplicate_table", table=table,
+                                 file=", ".join(c.label for c in same),
+                                 message=f"table {table} is given by {len(same)} files or "
+                                 f"sheets ({', '.join(c.label for c in same)}); keep one")
+                    ambiguous.add(table)
+                elif same[0] not in hits:
+                    hits.append(same[0])
+            if not found and mapping.table(table).files is not None \
                     and mapping.table(table).missing_file == "error" \
                     and not _unreadable_entry(root, [key]):
                 # a file the mapping names is never skipped silently
@@ -716,7 +730,7 @@ def read_folder(root: Path, mapping: Mapping, table_names: list[str],
         wanted[table] = hits
     ignore = {i.lower() for i in mapping.ignore}
     for cand in cands:
-        if cand not in claimed and cand.key not in ignore:
+        if cand not in claimed and not any(fnmatch.fnmatchcase(cand.key, i) for i in ignore):
             findings.add(rule="unknown_table", file=cand.label,
                          message=f"{cand.label} is not a table of the contract (tables: "
                          f"{', '.join(table_names)}); map it with tables.<table>.file or list "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Mapping as MappingType
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +19,13 @@ from cohort.contract import Contract, load_contract
 from cohort.errors import InvalidCohortError, MappingError
 from cohort.extras import Extras, extend_contract
 from cohort.findings import FINDING_COLUMNS, Findings
+from cohort.io.adam import resolve_adam
 from cohort.io.cohort import Cohort, TableProvenance
 from cohort.io.derive_columns import DerivationLog
 from cohort.io.harmonise import CONVERSION_LOG_SCHEMA, harmonise_measurements
 from cohort.io.mapping import Mapping, read_mapping
 from cohort.io.parse import POLARS_TYPES, parse_table
+from cohort.io.population import select_population
 from cohort.io.read import RawTable, SourceFile, read_folder
 from cohort.io.remap import apply_mapping, cdisc_days
 from cohort.validation.report import ValidationReport
@@ -97,7 +100,7 @@ def _import_pandera() -> None:
 
 
 def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: str,
-         findings: Findings, contract: Contract) -> _Run:
+         findings: Findings, contract: Contract, population: Sequence[str] = ()) -> _Run:
     required = {t.table for t in contract if t.required}
     # pandera takes most of a second to import: it does so while the files are read and
     # parsed (polars works without holding the interpreter lock)
@@ -107,6 +110,11 @@ def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: s
         raw = read_folder(Path(path), mapping, contract.names, required, findings)
     sources = {name: t.sources for name, t in raw.items()}
     derivations = DerivationLog()
+    flags = [*mapping.population, *population]
+    if mapping.adam is not None:
+        raw = resolve_adam(raw, mapping, flags, findings, required)
+    else:
+        raw = select_population(raw, mapping, flags, findings, required)
     mapped = apply_mapping(raw, mapping, contract, findings, derivations)
     read_names = list(raw)
     # the text cells are not needed once parsed: on a large file they are a gigabyte
@@ -190,7 +198,8 @@ def _failed(path: str, findings: Findings, contract: Contract,
 
 
 def validate(path: str | Path, *, mapping: str | Path | Mapping | None = None,
-             engine: Literal["auto", "pandas", "polars"] = "auto") -> ValidationReport:
+             engine: Literal["auto", "pandas", "polars"] = "auto",
+             population: Sequence[str] = ()) -> ValidationReport:
     """Check a cohort folder (or workbook) against the data contract.
 
     Parameters
@@ -202,6 +211,10 @@ def validate(path: str | Path, *, mapping: str | Path | Mapping | None = None,
     engine : {"auto", "pandas", "polars"}
         pandera backend for the table schemas; ``auto`` uses polars for tables over
         500,000 rows. Both give the same findings.
+    population : sequence of str
+        Subjects flags selecting the population (e.g. ``["ITTFL"]``; ``"ITT"`` finds
+        ``ITTFL``), added to the mapping's ``population``. Subjects outside it are removed
+        from every table, with a warning per table.
 
     Returns
     -------
@@ -214,7 +227,7 @@ def validate(path: str | Path, *, mapping: str | Path | Mapping | None = None,
     if parsed is None:
         return _failed(str(path), findings, contract, str(mapping))
     contract = extend_contract(contract, parsed.extras)
-    return _run(str(path), None, parsed, engine, findings, contract).report
+    return _run(str(path), None, parsed, engine, findings, contract, population).report
 
 
 def _empty(spec_table: str, contract: Contract) -> pd.DataFrame:
@@ -274,7 +287,8 @@ def _raise_invalid(report: ValidationReport) -> None:
 
 
 def load_cohort(path: str | Path, *, mapping: str | Path | Mapping | None = None,
-                engine: Literal["auto", "pandas", "polars"] = "auto") -> Cohort:
+                engine: Literal["auto", "pandas", "polars"] = "auto",
+                population: Sequence[str] = ()) -> Cohort:
     """Read, harmonise and validate a cohort folder; return it as a :class:`Cohort`.
 
     Parameters are as for :func:`validate`.
@@ -291,7 +305,7 @@ def load_cohort(path: str | Path, *, mapping: str | Path | Mapping | None = None
         _raise_invalid(_failed(str(path), findings, contract, str(mapping)))
     assert parsed is not None
     contract = extend_contract(contract, parsed.extras)
-    run = _run(str(path), None, parsed, engine, findings, contract)
+    run = _run(str(path), None, parsed, engine, findings, contract, population)
     if not run.report.valid:
         _raise_invalid(run.report)
     return _to_cohort(run, contract, str(path), parsed.source)

@@ -57,6 +57,11 @@ def _failures(frame: pl.DataFrame, spec: TableSpec, contract: Contract,
     data = frame.drop("__file", "__line")
     # with a key column missing (reported as such), the rest of the key is not a key
     check_key = all(c in data.columns for c in spec.primary_key)
+    where = spec.primary_key_where
+    subset_key = check_key and where is not None and where in data.columns
+    if subset_key:
+        # the key holds among the rows not flagged false: checked here, not by pandera
+        check_key = False
     with ThreadPoolExecutor(max_workers=1) as pool:
         duplicated = None
         try:
@@ -84,6 +89,14 @@ def _failures(frame: pl.DataFrame, spec: TableSpec, contract: Contract,
             )
         else:
             cases = pl.DataFrame(schema=_CASE_SCHEMA)
+        if subset_key:
+            assert where is not None
+            rows = data.with_row_index("__index").filter(pl.col(where).is_null()
+                                                         | pl.col(where))
+            dup = _duplicated(rows.drop("__index"), list(spec.primary_key))
+            cases = pl.concat([cases, dup.with_columns(
+                rows.get_column("__index").cast(pl.Int64).gather(dup.get_column("index"))
+                .alias("index"))])
         return pl.concat([cases, duplicated.result()]) if duplicated else cases
 
 

@@ -1,0 +1,410 @@
+"""CDISC ADaM packages as delivered: resolve the conventions a mapping cannot express.
+
+The ``adam`` preset (``presets/adam.yaml``) maps ADaM variables onto the contract; this module
+does what depends on which permissible variables a package has, before the mapping is applied,
+and reports every choice as a ``note`` finding in the validation output:
+
+* variable names in any case (``usubjid`` is ``USUBJID``); text trimmed (SAS pads values,
+  R-written CSVs pad ``AVISIT`` with leading spaces);
+* screen failures (``ARM`` "Screen Failure", ``ARMCD`` "SCRNFAIL", "Not Assigned") removed
+  with all their records, then the population selection (:mod:`cohort.io.population`);
+* **study day 0** per subject from the first of ``TRTSDT``, ``TRTSDTM``, ``RANDDT``,
+  ``RFSTDTC`` that the ADSL has and the subject has a value for; every dated record gets
+  ``date - day 0`` as its study day (``ADY`` only when a record has no date: ADaM days have no
+  day 0, so ``ADY >= 1`` becomes ``ADY - 1``);
+* **last contact** from ``LSTALVDT``, else ``EOSDT``, else the subject's latest dated record
+  in any dataset (any ``*DT``/``*DTM`` variable);
+* the **unit** of a BDS record from ``AVALU``, else from ``PARAM``'s trailing parentheses
+  ("Glucose (mmol/L)"); a parameter the mapping keeps with neither is an error;
+* ``ABLFL``/``ANL01FL``/``TRTEMFL`` ("Y" or blank) as true/false, per dataset: a dataset
+  without the variable gives empty flags (no flagging), not "false";
+* ADTTE's ``AVAL`` in days (``AVALU`` weeks, months or years converted and reported).
+
+Derived values go into columns named ``COHORT_*`` that the preset maps. Nothing here is
+study-specific: a study's choices (which arm is the control, its diabetes type) stay in its
+mapping.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from cohort.findings import Findings, row_findings
+from cohort.io.mapping import AdamOptions, Mapping
+from cohort.io.population import remove_subjects, select_population, subject_column
+from cohort.io.read import RawTable
+
+__all__ = ["DAYS_PER", "SCREEN_FAILURE_CODES", "param_unit", "resolve_adam"]
+
+SCREEN_FAILURE_CODES = ("SCREEN FAILURE", "SCREEN FAILED", "SCRNFAIL", "NOT ASSIGNED",
+                        "NOTASSGN")
+"""ARM/ARMCD/ACTARM/ACTARMCD values of subjects never assigned to an arm (upper case)."""
+
+DAYS_PER = {"DAYS": 1.0, "DAY": 1.0, "D": 1.0, "WEEKS": 7.0, "WEEK": 7.0, "W": 7.0,
+            "MONTHS": 30.4375, "MONTH": 30.4375, "YEARS": 365.25, "YEAR": 365.25, "Y": 365.25}
+"""Days per ADTTE time unit (a month is 365.25 / 12 days, as in the survival analyses)."""
+
+_SAS_EPOCH = pl.date(1960, 1, 1)
+_UNIT_IN_PARAM = r"\(([^()]+)\)\s*$"
+_EMPTY_TEXT = ("", "NA", "N/A", ".")
+_DATE_NAME = re.compile(r"^[A-Z0-9_]*DTM?$")
+
+
+def _note(findings: Findings, table: str, files: str, column: str | None, message: str,
+          value: str | None = None) -> None:
+    findings.add(rule="adam", severity="note", table=table, file=files, column=column,
+                 value=value, message=message)
+
+
+def _files(raw: RawTable) -> str:
+    return ", ".join(s.name for s in raw.sources) or raw.name
+
+
+def _upper_names(table: RawTable) -> RawTable:
+    frame = table.frame
+    names = {c: c.upper() for c in frame.columns if not c.startswith("__") and c != c.upper()}
+    if names and len({*frame.columns, *names.values()}) == len(frame.columns):
+        frame = frame.rename(names)
+    text = [c for c, t in frame.schema.items() if t == pl.String and not c.startswith("__")]
+    frame = frame.with_columns(pl.col(c).str.strip_chars() for c in text)
+    return RawTable(table.name, frame, table.sources)
+
+
+def _text(col: str) -> pl.Expr:
+    """A column as trimmed text, with the usual spellings of "missing" as null."""
+    value = pl.col(col).cast(pl.String).str.strip_chars()
+    return pl.when(value.is_in(list(_EMPTY_TEXT))).then(None).otherwise(value)
+
+
+def _date(frame: pl.DataFrame, col: str) -> pl.Expr:
+    """A date variable as dates: SAS-typed, ISO 8601 text (time ignored), DATE9 text, or an
+    unformatted SAS number (days since 1960-01-01; seconds for ``*DTM``)."""
+    dtype = frame.schema[col]
+    if dtype == pl.Date:
+        return pl.col(col)
+    if isinstance(dtype, pl.Datetime):
+        return pl.col(col).dt.date()
+    if dtype.is_numeric():
+        days = pl.col(col).cast(pl.Float64)
+        if col.upper().endswith("DTM"):
+            days = days / 86400.0
+        return _SAS_EPOCH + pl.duration(days=days.floor().cast(pl.Int64))
+    text = _text(col)
+    return pl.coalesce(text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
+                       text.str.to_date("%d%b%Y", strict=False))
+
+
+def _bad_dates(frame: pl.DataFrame, col: str, table: str, findings: Findings) -> None:
+    bad = frame.filter(_text(col).is_not_null() & _date(frame, col).is_null())
+    findings.add_frame(row_findings(
+        bad, table=table, column=col, rule="date", value=pl.col(col).cast(pl.String),
+        message=f"{col} is not a date (ISO 8601 YYYY-MM-DD, SAS DATE9 such as 04MAR2021, or a "
+                "SAS date value)"))
+
+
+def _yes(col: str) -> pl.Expr:
+    return _text(col).str.to_uppercase() == "Y"
+
+
+def _flag(frame: pl.DataFrame, col: str) -> pl.Expr:
+    """``Y`` -> "true", anything else -> "false", in the files that have the variable with at
+    least one ``Y``; empty (no flagging) in the others and when the variable is absent."""
+    if col not in frame.columns:
+        return pl.lit(None, dtype=pl.String)
+    flagged = _yes(col).fill_null(False).any().over("__file")
+    return (pl.when(flagged).then(pl.when(_yes(col).fill_null(False)).then(pl.lit("true"))
+                                  .otherwise(pl.lit("false")))
+            .otherwise(pl.lit(None, dtype=pl.String)))
+
+
+def param_unit(param: pl.Expr) -> pl.Expr:
+    """The unit in ``PARAM``'s trailing parentheses: "Glucose (mmol/L)" -> "mmol/L"."""
+    return param.str.extract(_UNIT_IN_PARAM, 1).str.strip_chars()
+
+
+def _screen_failures(adsl: RawTable) -> tuple[list[str], str]:
+    frame = adsl.frame
+    cols = [c for c in ("ARM", "ARMCD", "ACTARM", "ACTARMCD") if c in frame.columns]
+    if not cols or "USUBJID" not in frame.columns:
+        return [], ""
+    hit = pl.any_horizontal(_text(c).str.to_uppercase().is_in(list(SCREEN_FAILURE_CODES))
+                            .fill_null(False) for c in cols)
+    ids = frame.filter(hit).select(_text("USUBJID")).to_series().drop_nulls().to_list()
+    return ids, "/".join(cols)
+
+
+def _subject_dates(adsl: pl.DataFrame, variables: list[str]) -> pl.DataFrame:
+    """Per subject: the first of ``variables`` with a date (``__date``) and its name
+    (``__from``)."""
+    present = [v for v in variables if v in adsl.columns]
+    if not present:
+        return pl.DataFrame(schema={"__sid": pl.String, "__date": pl.Date, "__from": pl.String})
+    dates = [_date(adsl, v) for v in present]
+    source = pl.when(dates[0].is_not_null()).then(pl.lit(present[0]))
+    for v, d in zip(present[1:], dates[1:], strict=True):
+        source = source.when(d.is_not_null()).then(pl.lit(v))
+    return adsl.select(_text("USUBJID").alias("__sid"), pl.coalesce(dates).alias("__date"),
+                       source.otherwise(None).alias("__from")).unique("__sid", keep="first")
+
+
+def _counts(frame: pl.DataFrame, col: str, noun: str) -> str:
+    counts = frame.group_by(col).len().sort("len", descending=True)
+    return ", ".join(f"{v} ({n} {noun})" for v, n in counts.iter_rows() if v is not None)
+
+
+def _latest_record(raw: dict[str, RawTable]) -> pl.DataFrame:
+    """Per subject, the latest date of any ``*DT``/``*DTM`` variable in any dataset."""
+    parts = []
+    for table in raw.values():
+        frame = table.frame
+        if "USUBJID" not in frame.columns:
+            continue
+        cols = [c for c in frame.columns if _DATE_NAME.match(c) and c != "BRTHDT"]
+        if not cols:
+            continue
+        parts.append(frame.select(_text("USUBJID").alias("__sid"),
+                                  pl.max_horizontal(_date(frame, c) for c in cols)
+                                  .alias("__date")))
+    if not parts:
+        return pl.DataFrame(schema={"__sid": pl.String, "__date": pl.Date})
+    return pl.concat(parts).group_by("__sid").agg(pl.col("__date").max())
+
+
+def _day_of(frame: pl.DataFrame, origin: pl.DataFrame, dates: list[str],
+            cdisc_day: str | None) -> tuple[pl.DataFrame, str]:
+    """Add ``__day``: the first of ``dates`` minus the subject's day 0, else the CDISC day
+    ``cdisc_day`` (no day 0); return how many rows took each source."""
+    present = [d for d in dates if d in frame.columns]
+    frame = frame.with_columns(_text("USUBJID").alias("__sid")).join(
+        origin.select("__sid", pl.col("__date").alias("__origin")), on="__sid", how="left",
+        maintain_order="left")
+    date = pl.coalesce([_date(frame, d) for d in present]) if present else pl.lit(
+        None, dtype=pl.Date)
+    from_date = (date - pl.col("__origin")).dt.total_days()
+    ady = pl.lit(None, dtype=pl.Int64)
+    raw = pl.lit(None, dtype=pl.Float64)
+    # ADaM study days have no day 0: ADY 1 is the reference day, contract day 0
+    if cdisc_day is not None and cdisc_day in frame.columns:
+        raw = pl.col(cdisc_day).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        ady = (pl.when(raw >= 1).then(raw - 1).when(raw < 0).then(raw).otherwise(None)
+               .round(0).cast(pl.Int64))
+    source = (pl.when(from_date.is_not_null()).then(pl.lit("/".join(present) or "date"))
+              .when(ady.is_not_null()).then(pl.lit(f"{cdisc_day} (CDISC day, -1 from day 1)"))
+              .otherwise(None))
+    frame = frame.with_columns(pl.coalesce(from_date, ady).alias("__day"),
+                               source.alias("__daysrc"),
+                               (from_date.is_null() & (raw == 0)).fill_null(False)
+                               .alias("__day_zero"))
+    return frame.drop("__sid", "__origin"), _counts(frame, "__daysrc", "rows")
+
+
+def _day_zero(frame: pl.DataFrame, table: str, column: str, findings: Findings,
+              contract_column: str = "day") -> None:
+    """Report records dated only by a CDISC study day 0, which does not exist."""
+    zero = frame.filter("__day_zero")
+    findings.add_frame(row_findings(
+        zero, table=table, column=column, rule="cdisc_day_zero", value=pl.lit("0"),
+        message="CDISC study days have no day 0 (the reference day is day 1)"))
+    findings.explain(zero, table=table, column=contract_column)
+
+
+def _kept_params(mapping: Mapping) -> tuple[dict[str, str], set[str] | None]:
+    tm = mapping.table("measurements")
+    recode = {str(k): str(v) for k, v in tm.recode.get("param", {}).items()}
+    keep = tm.keep.get("param")
+    return recode, (set(map(str, keep)) if keep is not None else None)
+
+
+def _measurements(table: RawTable, origin: pl.DataFrame, mapping: Mapping,
+                  findings: Findings) -> RawTable:
+    frame, files = table.frame, _files(table)
+    if not {"USUBJID", "PARAMCD"} <= set(frame.columns):
+        return table  # the mapping reports the missing columns
+    recode, keep = _kept_params(mapping)
+    code = _text("PARAMCD")
+    kept = code.replace_strict(recode, default=code).is_in(list(keep)) if keep is not None \
+        else pl.lit(True)
+    frame = frame.with_columns(kept.fill_null(False).alias("__kept"))
+    for col in ("ADT", "ADTM"):
+        if col in frame.columns:
+            _bad_dates(frame.filter("__kept"), col, "measurements", findings)
+    frame, sources = _day_of(frame, origin, ["ADT", "ADTM"], "ADY")
+    _day_zero(frame.filter("__kept"), "measurements", "ADY", findings)
+    if sources:
+        _note(findings, "measurements", files, "day",
+              f"study days of {files} from {sources}; day 0 is the subject's study day "
+              "origin (see subjects)")
+    no_day = frame.filter(pl.col("__kept") & pl.col("__day").is_null() & ~pl.col("__day_zero")
+                          & _text("USUBJID").is_in(origin.get_column("__sid").implode()))
+    findings.add_frame(row_findings(
+        no_day, table="measurements", column="ADT", rule="date", value=None,
+        message="the record has no date (ADT, ADTM) and no ADY: its study day cannot be "
+                "derived"))
+    findings.explain(no_day, table="measurements", column="day")
+    avalu = _text("AVALU") if "AVALU" in frame.columns else pl.lit(None, dtype=pl.String)
+    from_param = param_unit(_text("PARAM")) if "PARAM" in frame.columns else pl.lit(
+        None, dtype=pl.String)
+    frame = frame.with_columns(
+        pl.coalesce(avalu, from_param).alias("COHORT_UNIT"),
+        pl.when(avalu.is_null() & from_param.is_not_null()).then(code).alias("__unit_param"))
+    via_param = (frame.filter("__kept").get_column("__unit_param").drop_nulls()
+                 .unique(maintain_order=True).to_list())
+    if via_param:
+        pairs = (frame.filter(pl.col("__kept") & pl.col("__unit_param").is_not_null())
+                 .select(code.alias("p"), "COHORT_UNIT").unique(maintain_order=True))
+        shown = ", ".join(f"{p} {u!r}" for p, u in pairs.iter_rows())
+        _note(findings, "measurements", files, "unit",
+              f"units of {files} taken from PARAM's trailing parentheses (no AVALU): {shown}")
+    no_unit = frame.filter(pl.col("__kept") & pl.col("COHORT_UNIT").is_null())
+    has_param = "PARAM" in frame.columns
+    findings.add_frame(row_findings(
+        no_unit, table="measurements", column="PARAM" if has_param else "AVALU", rule="unit",
+        value=_text("PARAM") if has_param else code,
+        message=pl.format("no unit for {}: AVALU is {} and PARAM has no unit in trailing "
+                          "parentheses; add AVALU, or write PARAM as e.g. 'Glucose (mmol/L)'",
+                          code, pl.lit("missing" if "AVALU" not in frame.columns
+                                       else "empty"))))
+    findings.explain(no_unit, table="measurements", column="unit")
+    frame = frame.with_columns(
+        pl.col("__day").alias("COHORT_DAY"),
+        _flag(frame, "ABLFL").alias("COHORT_ABLFL"),
+        _flag(frame, "ANL01FL").alias("COHORT_ANL01FL"),
+    ).drop("__day", "__daysrc", "__day_zero", "__kept", "__unit_param")
+    return RawTable(table.name, frame, table.sources)
+
+
+def _adverse_events(table: RawTable, origin: pl.DataFrame, findings: Findings) -> RawTable:
+    frame, files = table.frame, _files(table)
+    if "USUBJID" not in frame.columns:
+        return table
+    for col in ("ASTDT", "ASTDTM"):
+        if col in frame.columns:
+            _bad_dates(frame, col, "adverse_events", findings)
+    frame, sources = _day_of(frame, origin, ["ASTDT", "ASTDTM"], "ASTDY")
+    _day_zero(frame, "adverse_events", "ASTDY", findings, "onset_day")
+    if sources:
+        _note(findings, "adverse_events", files, "onset_day",
+              f"onset days of {files} from {sources}")
+    if "TRTEMFL" in frame.columns:
+        _note(findings, "adverse_events", files, "treatment_emergent",
+              f"treatment-emergent flag from TRTEMFL of {files}")
+    frame = frame.with_columns(pl.col("__day").alias("COHORT_ONSET_DAY"),
+                               _flag(frame, "TRTEMFL").alias("COHORT_TRTEMFL"),
+                               ).drop("__day", "__daysrc", "__day_zero")
+    return RawTable(table.name, frame, table.sources)
+
+
+def _time_to_event(table: RawTable, findings: Findings) -> RawTable:
+    frame, files = table.frame, _files(table)
+    if "AVAL" not in frame.columns:
+        return table
+    unit = _text("AVALU").str.to_uppercase() if "AVALU" in frame.columns else pl.lit(
+        None, dtype=pl.String)
+    if "PARAM" in frame.columns:
+        unit = pl.coalesce(unit, param_unit(_text("PARAM")).str.to_uppercase())
+    frame = frame.with_columns(unit.alias("__tunit"))
+    units = frame.get_column("__tunit").drop_nulls().unique().sort().to_list()
+    unknown = [u for u in units if u not in DAYS_PER]
+    for u in unknown:
+        findings.add_frame(row_findings(
+            frame.filter(pl.col("__tunit") == u), table="time_to_event", column="AVALU",
+            rule="unit", value=pl.lit(u),
+            message=f"time unit {u!r} is not one of DAYS, WEEKS, MONTHS, YEARS"))
+    scale = pl.col("__tunit").replace_strict(DAYS_PER, default=None, return_dtype=pl.Float64)
+    aval = pl.col("AVAL").cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+    if not units:
+        _note(findings, "time_to_event", files, "time_days",
+              f"AVAL of {files} has no unit (no AVALU, none in PARAM): taken as days")
+        scale = pl.lit(1.0)
+    elif set(units) - {"DAYS", "DAY", "D"}:
+        _note(findings, "time_to_event", files, "time_days",
+              f"AVAL of {files} converted to days from {', '.join(units)} (a month is "
+              "30.4375 days, a year 365.25)")
+    desc = [c for c in ("EVNTDESC", "CNSDTDSC") if c in frame.columns]
+    frame = frame.with_columns(
+        (aval * scale.fill_null(1.0) if not units else aval * scale).alias("COHORT_TIME_DAYS"),
+        (pl.coalesce([_text(c) for c in desc]) if desc else pl.lit(None, dtype=pl.String))
+        .alias("COHORT_DESCRIPTION")).drop("__tunit")
+    return RawTable(table.name, frame, table.sources)
+
+
+def resolve_adam(raw: dict[str, RawTable], mapping: Mapping, population: list[str],
+                 findings: Findings, required: set[str]) -> dict[str, RawTable]:
+    """Resolve an ADaM package's conventions on the tables as read (see the module docstring).
+
+    Parameters
+    ----------
+    raw : dict of str to RawTable
+        Contract table name -> the dataset(s) read for it (ADaM variable names).
+    mapping : Mapping
+        The mapping (the ``adam`` preset or one extending it).
+    population : list of str
+        Population flags selecting subjects (``ITTFL``...), after screen failures.
+    findings : Findings
+        Choices are ``note`` findings, removed rows warnings, problems errors.
+    required : set of str
+        The contract's required tables.
+    """
+    opts = mapping.adam or AdamOptions()
+    raw = {name: _upper_names(t) if t.frame.width else t for name, t in raw.items()}
+    adsl = raw.get("subjects")
+    if adsl is None or "USUBJID" not in adsl.frame.columns:
+        return select_population(raw, mapping, population, findings, required)
+    if opts.screen_failures == "exclude":
+        ids, cols = _screen_failures(adsl)
+        raw = remove_subjects(raw, mapping, ids, why=f"screen failures ({cols} 'Screen "
+                              "Failure', 'SCRNFAIL' or 'Not Assigned')", findings=findings,
+                              required=required)
+    raw = select_population(raw, mapping, population, findings, required)
+    adsl = raw["subjects"]
+    frame, files = adsl.frame, _files(adsl)
+    for col in [*opts.origin, *opts.last_contact]:
+        if col in frame.columns:
+            _bad_dates(frame, col, "subjects", findings)
+    origin = _subject_dates(frame, opts.origin)
+    present = [v for v in opts.origin if v in frame.columns]
+    if not present:
+        findings.add(rule="mapping", table="subjects", file=files, column=opts.origin[0],
+                     message=f"{files} has none of {', '.join(opts.origin)}: study day 0 "
+                     "cannot be set; add one of them (adam.origin in a mapping lists others)")
+    else:
+        _note(findings, "subjects", files, "day 0",
+              f"study day 0 of each subject from {_counts(origin, '__from', 'subjects')} "
+              f"(first of {', '.join(present)} with a value)")
+    with_origin = frame.with_columns(_text("USUBJID").alias("__sid")).join(
+        origin.select("__sid", "__date"), on="__sid", how="left", maintain_order="left")
+    if present:
+        findings.add_frame(row_findings(
+            with_origin.filter(pl.col("__date").is_null()), table="subjects", column=present[0],
+            rule="date", value=pl.col("__sid"),
+            message=f"subject has no study day 0: none of {', '.join(present)} is given"))
+    last = _subject_dates(frame, opts.last_contact)
+    latest = _latest_record(raw).rename({"__date": "__latest"})
+    last = (with_origin.select("__sid", pl.col("__date").alias("__origin"))
+            .join(last, on="__sid", how="left")
+            .join(latest, on="__sid", how="left")
+            .with_columns(pl.coalesce("__date", "__latest").alias("__last"),
+                          pl.when(pl.col("__date").is_not_null()).then(pl.col("__from"))
+                          .when(pl.col("__latest").is_not_null())
+                          .then(pl.lit("latest dated record")).alias("__from")))
+    _note(findings, "subjects", files, "last_contact_day",
+          f"last contact of each subject from {_counts(last, '__from', 'subjects') or 'nothing'}"
+          + ("" if any(v in frame.columns for v in opts.last_contact) else
+             f" ({files} has none of {', '.join(opts.last_contact)})"))
+    last = last.select("__sid", (pl.col("__last") - pl.col("__origin")).dt.total_days()
+                       .alias("COHORT_LAST_CONTACT_DAY"))
+    frame = (frame.with_columns(_text("USUBJID").alias("__sid"))
+             .join(last, on="__sid", how="left", maintain_order="left").drop("__sid"))
+    raw["subjects"] = RawTable(adsl.name, frame, adsl.sources)
+    for name, table in list(raw.items()):
+        if not table.frame.width or subject_column(table, mapping) is None:
+            continue
+        if name == "measurements":
+            raw[name] = _measurements(table, origin, mapping, findings)
+        elif name == "adverse_events":
+            raw[name] = _adverse_events(table, origin, findings)
+        elif name == "time_to_event":
+            raw[name] = _time_to_event(table, findings)
+    return raw
