@@ -14,16 +14,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cohort.derive.visit_labels import change_at_labels, resolve_visit_labels
 from cohort.derive.visits import (
     Visit,
     change_from_baseline,
+    resolve_visits,
     split_exclusions,
     with_subject_columns,
 )
 from cohort.errors import AnalysisError
 
 __all__ = ["arm_levels", "catch_only", "censored_notes", "drop_missing", "essentially_constant",
-           "mean_t_interval", "prepare_changes", "split_covariates"]
+           "mean_t_interval", "pick_visits", "prepare_changes", "split_covariates"]
 
 
 def arm_levels(subjects: pd.DataFrame, reference: str | None,
@@ -100,7 +102,9 @@ def drop_missing(frame: pd.DataFrame,
 def prepare_changes(measurements: pd.DataFrame, subjects: pd.DataFrame, *, param: str,
                     visit_list: list[Visit], last: bool,
                     baseline_window: tuple[int, int],
-                    subject_columns: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    subject_columns: Sequence[str],
+                    visit_labels: Sequence[str] | None = None,
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Usable change rows with subject columns attached, and every exclusion.
 
     Parameters
@@ -116,17 +120,42 @@ def prepare_changes(measurements: pd.DataFrame, subjects: pd.DataFrame, *, param
         Baseline window in study days.
     subject_columns : sequence of str
         Subjects columns to attach; rows missing any of them are excluded with the reason.
+    visit_labels : sequence of str or None
+        Visits by label, with the baseline from the baseline flag
+        (:func:`cohort.derive.visit_labels.change_at_labels`); then ``visit_list``, ``last``
+        and ``baseline_window`` are not used.
 
     Returns
     -------
     (usable, exclusions) : (DataFrame, DataFrame)
     """
-    changes = change_from_baseline(measurements, param, visit_list, last=last,
-                                   baseline_window=baseline_window, subjects=subjects)
+    if visit_labels:
+        changes = change_at_labels(measurements, param, visit_labels, subjects=subjects)
+    else:
+        changes = change_from_baseline(measurements, param, visit_list, last=last,
+                                       baseline_window=baseline_window, subjects=subjects)
     changes = with_subject_columns(changes, subjects, list(dict.fromkeys(subject_columns)))
     usable, excl = split_exclusions(changes)
     usable, excl2 = drop_missing(usable, [c for c in subject_columns if c != "arm"])
     return usable, pd.concat([excl, excl2], ignore_index=True)
+
+
+def pick_visits(measurements: pd.DataFrame, *, param: str,
+                visit_days: Sequence[int] | None, visits: Sequence[Visit] | None,
+                half_width: int | None, last: bool,
+                visit_labels: Sequence[str] | None) -> tuple[list[Visit], list[str] | None]:
+    """The visits of a change analysis: ``(windows, None)`` or ``([], labels)``.
+
+    Labels asked for, or (with nothing asked for) the data's own labels when they come with a
+    baseline flag (ADaM AVISIT/ABLFL), take precedence over nearest-day windows.
+    """
+    by_day = visit_days is not None or visits is not None or last
+    labels = resolve_visit_labels(measurements, param, visit_labels_=visit_labels,
+                                  by_day=by_day)
+    if labels:
+        return [], labels
+    return resolve_visits(visit_days=visit_days, visits=visits, half_width=half_width,
+                          last=last), None
 
 
 def split_covariates(data: pd.DataFrame,

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from cohort.analysis._common import arm_levels as _arm_levels
-from cohort.analysis._common import censored_notes, prepare_changes, split_covariates
+from cohort.analysis._common import censored_notes, pick_visits, prepare_changes, split_covariates
 from cohort.analysis.linear_model import (
     INTERCEPT,
     Design,
@@ -48,7 +48,7 @@ from cohort.analysis.linear_model import (
 )
 from cohort.analysis.multiplicity import adjust_comparisons, check_adjust
 from cohort.analysis.result import AnalysisResult
-from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit, resolve_visits
+from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit
 from cohort.errors import AnalysisError
 
 __all__ = [
@@ -247,6 +247,7 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                     visits: Sequence[Visit] | None = None, half_width: int | None = None,
                     last: bool = False,
                     baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
+                    visit_labels: Sequence[str] | None = None,
                     covariates: Sequence[str] = (), reference: str | None = None,
                     arm_order: Sequence[str] | None = None, adjust: str | None = None,
                     trend: bool = True, trend_scores: str = "poly", mixed: bool = False,
@@ -265,6 +266,11 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         The visits (see :func:`cohort.derive.visits.resolve_visits`).
     baseline_window : (int, int), keyword-only
         Baseline window in study days.
+    visit_labels : sequence of str or None, keyword-only
+        Visits by label (ADaM AVISIT, e.g. ``["Week 24"]``), baseline from the baseline flag
+        (ABLFL), values from the analysis records (ANL01FL). Without visits, days or
+        ``last``, a cohort whose records carry labels and a baseline flag is analysed at every
+        post-baseline visit that way; see :mod:`cohort.derive.visit_labels`.
     covariates : sequence of str, keyword-only
         Extra subjects columns (numeric: linear; text/boolean: factor).
     reference : str or None, keyword-only
@@ -301,14 +307,19 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         raise AnalysisError(f"conf_level must be between 0 and 1, got {conf_level!r}")
     if trend_scores not in ("poly", "dose"):
         raise AnalysisError(f"trend_scores must be 'poly' or 'dose', got {trend_scores!r}")
-    visit_list = resolve_visits(visit_days=visit_days, visits=visits, half_width=half_width,
-                                last=last)
+    visit_list, labels = pick_visits(measurements, param=param, visit_days=visit_days,
+                                     visits=visits, half_width=half_width, last=last,
+                                     visit_labels=visit_labels)
     covariates = list(covariates)
     for c in covariates:
         if c in ("arm", "baseline", "change", "subject_id"):
             raise AnalysisError(f"{c!r} is already in the model; give other covariates")
     doses = arm_doses(subjects, infusions)
     notes: list[str] = censored_notes(measurements, [param])
+    if labels:
+        notes.append(f"visits by label ({', '.join(labels)}): baseline from the record "
+                     "flagged as baseline, values from the analysis records (ADaM ABLFL, "
+                     "AVISIT, ANL01FL), not from day windows")
     tied_doses = None
     if arm_order is None and doses["dose_cells_per_kg"].notna().all():
         arm_order = doses.sort_values(["dose_cells_per_kg", "arm"])["arm"].tolist()
@@ -319,7 +330,7 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     notes += n
     usable, excl = prepare_changes(measurements, subjects, param=param, visit_list=visit_list,
                                    last=last, baseline_window=baseline_window,
-                                   subject_columns=["arm", *covariates])
+                                   subject_columns=["arm", *covariates], visit_labels=labels)
     usable["arm"] = usable["arm"].astype(str)
     ordered = [levels[0]] + [a for a in (arm_order or levels) if a != levels[0]]
     dose_order = list(arm_order) if arm_order is not None else None
@@ -376,6 +387,7 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     return AncovaResult(
         summary=summary, exclusions=excl,
         params={"param": param, "visits": [v.__dict__ for v in visit_list], "last": last,
+                "visit_labels": labels,
                 "baseline_window": list(baseline_window), "covariates": covariates,
                 "reference": levels[0], "arm_order": dose_order, "adjust": adjust,
                 "trend": trend, "trend_scores": trend_scores, "mixed": mixed,

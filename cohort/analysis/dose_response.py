@@ -32,10 +32,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cohort.analysis._common import censored_notes, essentially_constant, prepare_changes
+from cohort.analysis._common import (
+    censored_notes,
+    essentially_constant,
+    pick_visits,
+    prepare_changes,
+)
 from cohort.analysis.linear_model import INTERCEPT, build_design, fit_ols
 from cohort.analysis.result import AnalysisResult
-from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit, resolve_visits
+from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit
 from cohort.errors import AnalysisError
 
 __all__ = [
@@ -420,6 +425,7 @@ def dose_response_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                            visits: Sequence[Visit] | None = None,
                            half_width: int | None = None, last: bool = False,
                            baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
+                           visit_labels: Sequence[str] | None = None,
                            doses: Sequence[str] = ("total", "per_kg"),
                            threshold: float = DEFAULT_THRESHOLD,
                            conf_level: float = 0.95) -> DoseResponseResult:
@@ -434,6 +440,10 @@ def dose_response_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     visit_days, visits, half_width, last : keyword-only
         The visits (see :func:`cohort.derive.visits.resolve_visits`).
     baseline_window : (int, int), keyword-only
+    visit_labels : sequence of str or None, keyword-only
+        Visits by label (ADaM AVISIT), baseline from the baseline flag; the default when the
+        records carry labels and a baseline flag and no days are given (see
+        :func:`cohort.analysis._common.pick_visits`).
     doses : sequence of {"total", "per_kg"}, keyword-only
         Dose measures analysed.
     threshold : float, keyword-only
@@ -449,12 +459,13 @@ def dose_response_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
             raise AnalysisError(f"dose must be 'total' or 'per_kg', got {d!r}")
     if not threshold > 0:
         raise AnalysisError(f"threshold must be a positive number of cells, got {threshold!r}")
-    visit_list = resolve_visits(visit_days=visit_days, visits=visits, half_width=half_width,
-                                last=last)
+    visit_list, labels = pick_visits(measurements, param=param, visit_days=visit_days,
+                                     visits=visits, half_width=half_width, last=last,
+                                     visit_labels=visit_labels)
     sd = subject_doses(subjects, infusions)
     usable, excl = prepare_changes(measurements, subjects, param=param, visit_list=visit_list,
                                    last=last, baseline_window=baseline_window,
-                                   subject_columns=[])
+                                   subject_columns=[], visit_labels=labels)
     notes = censored_notes(measurements, [param])
     derived = sd.loc[sd["derived"] != "", "subject_id"]
     if len(derived):

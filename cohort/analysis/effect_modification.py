@@ -28,12 +28,13 @@ from cohort.analysis._common import (
     arm_levels,
     censored_notes,
     mean_t_interval,
+    pick_visits,
     prepare_changes,
 )
 from cohort.analysis.linear_model import build_design, check_ci, fit_ols
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.strata import assign_groups
-from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit, resolve_visits
+from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit
 from cohort.errors import AnalysisError
 
 __all__ = ["EffectModificationResult", "effect_modification_analysis"]
@@ -76,6 +77,7 @@ def effect_modification_analysis(measurements: pd.DataFrame, subjects: pd.DataFr
                                  visits: Sequence[Visit] | None = None,
                                  half_width: int | None = None, last: bool = False,
                                  baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
+                                 visit_labels: Sequence[str] | None = None,
                                  covariates: Sequence[str] = (),
                                  reference: str | None = None,
                                  conf_level: float = 0.95,
@@ -95,6 +97,10 @@ def effect_modification_analysis(measurements: pd.DataFrame, subjects: pd.DataFr
     visit_days, visits, half_width, last : keyword-only
         The visits (see :func:`cohort.derive.visits.resolve_visits`).
     baseline_window : (int, int), keyword-only
+    visit_labels : sequence of str or None, keyword-only
+        Visits by label (ADaM AVISIT), baseline from the baseline flag; the default when the
+        records carry labels and a baseline flag and no days are given (see
+        :func:`cohort.analysis._common.pick_visits`).
     covariates : sequence of str, keyword-only
         Extra numeric subjects columns.
     reference : str or None, keyword-only
@@ -111,14 +117,15 @@ def effect_modification_analysis(measurements: pd.DataFrame, subjects: pd.DataFr
     EffectModificationResult
     """
     check_ci(ci)
-    visit_list = resolve_visits(visit_days=visit_days, visits=visits, half_width=half_width,
-                                last=last)
+    visit_list, labels = pick_visits(measurements, param=param, visit_days=visit_days,
+                                     visits=visits, half_width=half_width, last=last,
+                                     visit_labels=visit_labels)
     levels, notes = arm_levels(subjects, reference, None)
     notes += censored_notes(measurements, [param])
     covariates = list(covariates)
     usable, excl = prepare_changes(measurements, subjects, param=param, visit_list=visit_list,
                                    last=last, baseline_window=baseline_window,
-                                   subject_columns=["arm", *covariates])
+                                   subject_columns=["arm", *covariates], visit_labels=labels)
     usable["arm"] = usable["arm"].astype(str)
     base = usable.drop_duplicates("subject_id")[["subject_id", "baseline"]]
     groups = assign_groups(subjects, subgroup, baseline=base, cut=cut)

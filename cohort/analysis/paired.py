@@ -27,14 +27,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cohort.analysis._common import censored_notes, mean_t_interval
+from cohort.analysis._common import censored_notes, mean_t_interval, pick_visits
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.strata import assign_groups
+from cohort.derive.visit_labels import change_at_labels
 from cohort.derive.visits import (
     DEFAULT_BASELINE_WINDOW,
     Visit,
     change_from_baseline,
-    resolve_visits,
     split_exclusions,
 )
 from cohort.errors import AnalysisError
@@ -191,6 +191,7 @@ def paired_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
                     visits: Sequence[Visit] | None = None, half_width: int | None = None,
                     last: bool = False,
                     baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
+                    visit_labels: Sequence[str] | None = None,
                     by: str | None = None, cut: float | None = None,
                     conf_level: float = 0.95,
                     digits_rank: int | None = None) -> PairedResult:
@@ -208,6 +209,10 @@ def paired_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
         Also (or only) analyse the last available follow-up (Matsuoka 2025).
     baseline_window : (int, int), keyword-only
         Baseline window in study days (default -90 to 0).
+    visit_labels : sequence of str or None, keyword-only
+        Visits by label (ADaM AVISIT), baseline from the baseline flag; the default when the
+        records carry labels and a baseline flag and no days are given (see
+        :func:`cohort.analysis._common.pick_visits`).
     by : str or None, keyword-only
         Grouping: ``"arm"``, ``"stratum"`` (baseline-HbA1c severity, moderate 6.2-8% /
         severe > 8%), ``"bmi"``, ``"duration"``, ``"onset"`` or a subjects column. An
@@ -223,10 +228,14 @@ def paired_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
     -------
     PairedResult
     """
-    visit_list = resolve_visits(visit_days=visit_days, visits=visits, half_width=half_width,
-                                last=last)
-    changes = change_from_baseline(measurements, param, visit_list, last=last,
-                                   baseline_window=baseline_window, subjects=subjects)
+    visit_list, labels = pick_visits(measurements, param=param, visit_days=visit_days,
+                                     visits=visits, half_width=half_width, last=last,
+                                     visit_labels=visit_labels)
+    if labels:
+        changes = change_at_labels(measurements, param, labels, subjects=subjects)
+    else:
+        changes = change_from_baseline(measurements, param, visit_list, last=last,
+                                       baseline_window=baseline_window, subjects=subjects)
     usable, excl = split_exclusions(changes)
     group_excl = pd.DataFrame(columns=["subject_id", "visit", "reason"])
     groups = None

@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from cohort.cli.analyze import analyze_app
-from cohort.cli.app import OutputFormat, guarded, load_for_cli
+from cohort.cli.app import POPULATION, VISIT, OutputFormat, guarded, load_for_cli
 from cohort.cli.safe_output import OVERWRITE
 
 _INT = re.compile(r"^[-+]?\d+$")
@@ -183,6 +183,7 @@ def paired_cmd(
     path: Path = PATH_ARG,
     param: str = PARAM,
     visit_days: str | None = VISIT_DAYS,
+    visit: list[str] = VISIT,
     window: int | None = WINDOW,
     last: bool = LAST,
     baseline_window: str = BASELINE_WINDOW,
@@ -194,16 +195,18 @@ def paired_cmd(
                                            "digits before Wilcoxon ranking (R digits.rank)."),
     plot: Path | None = PLOT,
     overwrite: bool = OVERWRITE,
+    population: list[str] = POPULATION,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
     """Paired before/after change with t and Wilcoxon signed-rank tests (Matsuoka 2025)."""
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
-    c = load_for_cli(path, mapping)
+    c = load_for_cli(path, mapping, population)
     from cohort.analysis.paired import paired_analysis
 
     res = paired_analysis(c.measurements, c.subjects, param=param, visit_days=days,
+                          visit_labels=visit or None,
                           half_width=window, last=last, baseline_window=bw, by=by, cut=cut,
                           digits_rank=digits_rank)
     _emit(res, fmt, path, ["visit", "group", "n", "mean_before", "mean_after", "estimate",
@@ -226,6 +229,7 @@ def ancova_cmd(
     path: Path = PATH_ARG,
     param: str = PARAM,
     visit_days: str | None = VISIT_DAYS,
+    visit: list[str] = VISIT,
     window: int | None = WINDOW,
     last: bool = LAST,
     baseline_window: str = BASELINE_WINDOW,
@@ -246,6 +250,7 @@ def ancova_cmd(
     mixed: bool = typer.Option(False, "--mixed", hidden=True, help="Old name of --mmrm."),
     plot: Path | None = PLOT,
     overwrite: bool = OVERWRITE,
+    population: list[str] = POPULATION,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
@@ -256,7 +261,7 @@ def ancova_cmd(
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
     order = parse_name_list(arm_order, "--arm-order")
-    c = load_for_cli(path, mapping)
+    c = load_for_cli(path, mapping, population)
     import warnings
 
     from cohort.analysis.ancova import ancova_analysis
@@ -266,6 +271,7 @@ def ancova_cmd(
         warnings.simplefilter("always", CohortWarning)
         res = ancova_analysis(c.measurements, c.subjects, c.infusions, param=param,
                               visit_days=days, half_width=window, last=last,
+                              visit_labels=visit or None,
                               baseline_window=bw, covariates=covariate, reference=reference,
                               arm_order=order, adjust=adjust, trend=trend,
                               trend_scores=trend_scores.value, mixed=mmrm or mixed,
@@ -290,6 +296,7 @@ def dose_response_cmd(
     path: Path = PATH_ARG,
     param: str = PARAM,
     visit_days: str | None = VISIT_DAYS,
+    visit: list[str] = VISIT,
     window: int | None = WINDOW,
     last: bool = LAST,
     baseline_window: str = BASELINE_WINDOW,
@@ -298,17 +305,19 @@ def dose_response_cmd(
     threshold: float = typer.Option(1e9, "--threshold", help="Total-dose threshold (cells)."),
     plot: Path | None = PLOT,
     overwrite: bool = OVERWRITE,
+    population: list[str] = POPULATION,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
     """Correlation, log10-dose regression and dose threshold vs change (Matsuoka 2025)."""
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
-    c = load_for_cli(path, mapping)
+    c = load_for_cli(path, mapping, population)
     from cohort.analysis.dose_response import dose_response_analysis
 
     res = dose_response_analysis(c.measurements, c.subjects, c.infusions, param=param,
                                  visit_days=days, half_width=window, last=last,
+                                 visit_labels=visit or None,
                                  baseline_window=bw, doses=dose, threshold=threshold)
     _emit(res, fmt, path, ["visit", "dose", "analysis", "estimate", "ci_lower", "ci_upper",
                            "p", "n", "n_excluded", "method"])
@@ -343,6 +352,7 @@ def responders_cmd(
                                "against the reference: none, holm, hochberg, bonferroni, "
                                "sidak (each test's p-values), dunnett (the odds ratios, "
                                "logistic Wald z)."),
+    population: list[str] = POPULATION,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
@@ -352,7 +362,7 @@ def responders_cmd(
     adjust = check_adjust(adjust)
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
-    c = load_for_cli(path, mapping)
+    c = load_for_cli(path, mapping, population)
     from cohort.analysis.responders import responder_analysis
 
     res = responder_analysis(c.measurements, c.subjects, c.medications, criteria=criterion,
@@ -376,6 +386,7 @@ def effect_modification_cmd(
     cut: float | None = typer.Option(None, "--cut", help="Cut point (numeric column)."),
     param: str = PARAM,
     visit_days: str | None = VISIT_DAYS,
+    visit: list[str] = VISIT,
     window: int | None = WINDOW,
     last: bool = LAST,
     baseline_window: str = BASELINE_WINDOW,
@@ -385,17 +396,19 @@ def effect_modification_cmd(
     ci: CiMethod = CI,
     plot: Path | None = PLOT,
     overwrite: bool = OVERWRITE,
+    population: list[str] = POPULATION,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
     """Arm x subgroup interaction in the ANCOVA of change, within-subgroup effects (Nguyen)."""
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
-    c = load_for_cli(path, mapping)
+    c = load_for_cli(path, mapping, population)
     from cohort.analysis.effect_modification import effect_modification_analysis
 
     res = effect_modification_analysis(c.measurements, c.subjects, subgroup=subgroup, cut=cut,
                                        param=param, visit_days=days, half_width=window,
+                                       visit_labels=visit or None,
                                        last=last, baseline_window=bw, covariates=covariate,
                                        reference=reference, ci=ci.value)
     _emit(res, fmt, path, ["visit", "kind", "subgroup", "arm", "reference", "estimate",
@@ -421,12 +434,13 @@ def table1_cmd(
                                              "(repeatable)."),
     baseline_window: str = BASELINE_WINDOW,
     reference: str | None = typer.Option(None, "--reference", help="Reference group for SMDs."),
+    population: list[str] = POPULATION,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
     """Table 1: baseline characteristics by arm and overall, with SMDs."""
     bw = parse_window(baseline_window, "--baseline-window")
-    c = load_for_cli(path, mapping)
+    c = load_for_cli(path, mapping, population)
     from cohort.analysis.table1 import table1
 
     res = table1(c.subjects, c.measurements, by=by, variables=variable or None,

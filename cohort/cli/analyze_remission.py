@@ -102,12 +102,22 @@ PREDICTORS = typer.Option(None, "--predictor", "-p",
                           "dose_1e6_cells_per_kg, dose_1e9_cells_total, n_infusions, treated, "
                           "age_years, age_at_diagnosis_years, adult_onset, "
                           "diabetes_duration_years, bmi_kg_m2, sex_male.")
-POPULATION = typer.Option(Population.all, "--population",
-                          help="all subjects, or the treated arm(s) only (the way to "
-                          "estimate a dose effect: dose is 0 for every control).")
+POPULATION = typer.Option(["all"], "--population",
+                          help="all subjects, or treated: the treated arm(s) only (the way to "
+                          "estimate a dose effect: dose is 0 for every control); and/or a "
+                          "subjects flag selecting the analysed subjects in every table (ITT "
+                          "for ADaM ITTFL = Y, SAFFL, ...); repeatable.")
 MAPPING = typer.Option(None, "--mapping", "-m", help="Mapping file (YAML) or preset name.")
 FORMAT = typer.Option(OutputFormat.text, "--format", "-f",
                       help="text: tables on the terminal; json: one JSON document on stdout.")
+
+
+def _population(values: list[str]) -> tuple[str, list[str]]:
+    """(who enters the model: all or treated, subjects flags selecting the population)."""
+    model = [v for v in values if v.strip().lower() in (Population.all, Population.treated)]
+    flags = [v for v in values if v.strip().lower() not in (Population.all,
+                                                            Population.treated)]
+    return ("treated" if any(v.strip().lower() == "treated" for v in model) else "all"), flags
 
 
 def _usage(option: str, message: str) -> Exception:
@@ -188,7 +198,7 @@ def remission(
                                   "(the output says which and why); ml: maximum likelihood "
                                   "(as R glm); firth: penalised likelihood (as R logistf), "
                                   "for few events or separation."),
-    population: Population = POPULATION,
+    population: list[str] = POPULATION,
     ci: CIMethod = typer.Option(CIMethod.profile, "--ci",
                                 help="Interval in ci_lower/ci_upper (both are reported)."),
     adjust: str = typer.Option("none", "--adjust", help="Multiplicity adjustment of the "
@@ -219,13 +229,14 @@ def remission(
     from cohort import __version__
     from cohort.analysis.remission import remission_analysis
 
-    data = load_for_cli(path, mapping)
+    model_population, flags = _population(population)
+    data = load_for_cli(path, mapping, flags)
     with _warnings_to_stderr():
         result = remission_analysis(
             data.measurements, data.subjects, data.infusions, rule=rule,
             subgroup=None if subgroup.lower() == "none" else subgroup,
             predictors=list(predictors or []), method=method.value,
-            population=population.value, ci_method=ci.value, adjust=adjust)
+            population=model_population, ci_method=ci.value, adjust=adjust)
     if save_model is not None:
         if result.model is None:
             raise _usage("--save-model", "needs --predictor (there is no model to save)")
@@ -269,7 +280,7 @@ def predict(
     permutations: int = typer.Option(5, "--permutations", min=1,
                                      help="Permutations per repeat for permutation "
                                      "importance."),
-    population: Population = POPULATION,
+    population: list[str] = POPULATION,
     external: Path | None = typer.Option(None, "--external",
                                          help="Also validate this stored model (JSON or YAML: "
                                          "intercept, coefficients, units) on the cohort."),
@@ -305,7 +316,8 @@ def predict(
     from cohort import __version__
     from cohort.derive.remission import remission_dataset
 
-    data = load_for_cli(path, mapping)
+    model_population, flags = _population(population)
+    data = load_for_cli(path, mapping, flags)
     table = remission_dataset(data.measurements, data.subjects, data.infusions, rule=rule)
     undetermined = table["remission"].isna()
     doc: dict[str, Any] = {"cohort_version": __version__, "path": str(path),
@@ -325,7 +337,7 @@ def predict(
             result = evaluate_prediction(
                 frame, "remission", list(predictors), models=chosen, n_splits=folds,
                 n_repeats=repeats, n_bootstrap=bootstrap, random_state=seed,
-                n_permutations=permutations, population=population.value,
+                n_permutations=permutations, population=model_population,
                 n_estimators=trees)
             excluded = table.loc[undetermined, ["subject_id", "reason"]]
             if len(excluded):
@@ -340,7 +352,7 @@ def predict(
             from cohort.analysis.external import external_validation
 
             ext = external_validation(external, table, outcome="remission",
-                                      population=population.value)
+                                      population=model_population)
             doc["external"] = ext.to_dict()
     if figures is not None:
         _write_figures(figures, result, ext, inputs=[path, mapping, external],

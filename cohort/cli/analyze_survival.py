@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from cohort.cli.analyze import analyze_app
-from cohort.cli.app import OutputFormat, guarded, load_for_cli
+from cohort.cli.app import POPULATION, OutputFormat, guarded, load_for_cli
 from cohort.cli.safe_output import OVERWRITE
 
 
@@ -143,7 +143,9 @@ def survival(
                                            help="Required with --tte: COLUMN:code=event,"
                                            "code=censored, e.g. 'CNSR:0=event,1=censored'."),
     param: str | None = typer.Option(None, "--param",
-                                     help="PARAMCD to analyse when --tte holds several."),
+                                     help="PARAMCD to analyse when --tte holds several; "
+                                     "without --tte, a parameter of the cohort's "
+                                     "time_to_event table (ADaM ADTTE; CNSR 0 = event)."),
     subject_col: str = typer.Option("USUBJID", "--subject-col",
                                     help="With --tte: the subject column (checked against "
                                     "the cohort's subjects)."),
@@ -178,6 +180,7 @@ def survival(
     plot: Path | None = typer.Option(None, "--plot",
                                      help="Write the Kaplan-Meier figure (PNG, PDF or SVG)."),
     overwrite: bool = OVERWRITE,
+    population: list[str] = POPULATION,
     mapping: str | None = typer.Option(None, "--mapping", "-m",
                                        help="Mapping file (YAML) or preset name."),
     fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
@@ -220,7 +223,7 @@ def survival(
     from cohort.analysis.time_to_event import tte_from_adtte, tte_from_episodes
     from cohort.derive.insulin import IndependenceRule, insulin_episodes
 
-    data = load_for_cli(path, mapping)
+    data = load_for_cli(path, mapping, population)
     cov = _names(covariates)
     # columns to carry: the group, covariates and cluster, from the --tte file or subjects
     wanted = list(dict.fromkeys(([group] if group else []) + cov + ([cluster] if cluster
@@ -229,7 +232,25 @@ def survival(
     upstream = pd.DataFrame(columns=["subject_id", "reason"])
     derived = None
     missing_note = None
-    if tte is not None:
+    if tte is None and param is not None:
+        # a time-to-event parameter of the cohort itself (ADaM ADTTE): CNSR 0 is the event
+        from cohort.analysis.tte_table import tte_from_table
+
+        in_table = [c for c in wanted if c in data.time_to_event.columns]
+        table = tte_from_table(data.time_to_event, param, columns=in_table)
+        from_subjects = [c for c in wanted if c not in in_table]
+        unknown = [c for c in from_subjects if c not in data.subjects.columns]
+        if unknown:
+            raise AnalysisError(f"column(s) {', '.join(unknown)} are not in the subjects table")
+        if from_subjects:
+            extra = data.subjects[["subject_id", *from_subjects]].copy()
+            extra["subject_id"] = extra["subject_id"].astype(str)
+            table = table.merge(extra, on="subject_id", how="left")
+        counts = {"n_rows": len(table), "n_events": int(table["event"].sum()),
+                  "n_censored": int((~table["event"]).sum())}
+        source = {"kind": "time_to_event", "param": param,
+                  "event_codes": "censor 0 = event, >= 1 = censored (CDISC CNSR)"}
+    elif tte is not None:
         frame = _read_table(tte)
         in_file = [c for c in wanted if c in frame.columns]
         for col in cov:
@@ -441,4 +462,7 @@ def _print_text(result: Any, source: dict[str, Any]) -> None:
         console.print(f"note: {escape(note)}")
     if source.get("kind") == "tte_file":
         console.print(f"source: {escape(str(source['file']))} "
+                      f"({escape(str(source['event_codes']))})")
+    elif source.get("kind") == "time_to_event":
+        console.print(f"source: time_to_event {escape(str(source['param']))} "
                       f"({escape(str(source['event_codes']))})")

@@ -89,23 +89,39 @@ def _run(func: Callable[..., Any], args: Any, kwargs: Any) -> Any:
                    EXIT_INTERNAL) from None
 
 
-def load_for_cli(path: Any, mapping: str | None = None) -> Any:
+def load_for_cli(path: Any, mapping: str | None = None,
+                 population: list[str] | None = None) -> Any:
     """Load and validate a cohort for a command; exit 1 with the first findings if invalid.
 
     Every command that reads a cohort goes through here, so the data are validated once, at
-    the boundary, the same way everywhere.
+    the boundary, the same way everywhere. ``population`` (``--population ITT``) keeps the
+    subjects a flag selects, in every table; how many were left out goes to stderr.
     """
     from cohort.errors import InvalidCohortError
     from cohort.validation import load_cohort
 
     try:
-        return load_cohort(path, mapping=mapping)
+        cohort = load_cohort(path, mapping=mapping, population=population or ())
     except InvalidCohortError as exc:
         report = exc.report
         code = report.exit_code if report is not None else EXIT_INVALID
         typer.echo(f"cohort: error: {exc}\nrun `cohort validate {path}` for every finding",
                    err=True)
         raise typer.Exit(code or EXIT_INVALID) from None
+    warnings = cohort.warnings
+    if population and len(warnings):
+        for message in warnings.loc[warnings["rule"] == "population", "message"]:
+            typer.echo(f"cohort: {message}", err=True)
+    return cohort
+
+
+POPULATION_HELP = ("Analyse only the subjects a subjects flag selects (e.g. ITT for ADaM "
+                   "ITTFL = Y; SAFFL, EFFFL, FASFL, PPROTFL), in every table; repeatable.")
+VISIT_HELP = ("Visit by label (e.g. \"Week 24\"; repeatable): baseline from the baseline flag, "
+              "values from the analysis records (ADaM AVISIT, ABLFL, ANL01FL). The default "
+              "when the data carry labels and a baseline flag and no --visit-days are given.")
+POPULATION = typer.Option([], "--population", help=POPULATION_HELP)
+VISIT = typer.Option([], "--visit", help=VISIT_HELP)
 
 
 def _version(value: bool) -> None:

@@ -25,6 +25,10 @@ def validate(
     engine: str = typer.Option("auto", "--engine",
                                help="pandera backend: auto, pandas or polars (auto picks "
                                "polars for tables over 500,000 rows)."),
+    population: list[str] = typer.Option([], "--population",
+                                         help="Keep only the subjects a subjects flag selects "
+                                         "(e.g. ITT for ADaM ITTFL = Y), in every table; "
+                                         "repeatable."),
     max_findings: int | None = typer.Option(None, "--max-findings", min=0,
                                             help="Show at most this many findings (text "
                                             "default: 50; json default: all)."),
@@ -38,7 +42,8 @@ def validate(
         raise typer.BadParameter("must be auto, pandas or polars", param_hint="--engine")
     from cohort.validation import validate as run
 
-    report = run(path, mapping=mapping, engine=engine)  # type: ignore[arg-type]
+    report = run(path, mapping=mapping, engine=engine,  # type: ignore[arg-type]
+                 population=population)
     if fmt is OutputFormat.json:
         typer.echo(report.to_json(max_findings))
     else:

@@ -224,7 +224,12 @@ def _param_rows(measurements: pd.DataFrame, param: str) -> pd.DataFrame:
     if missing:
         raise AnalysisError(f"the measurements table lacks column(s) {missing}; expected the "
                             f"contract's columns {list(_MEAS_COLUMNS)}")
-    rows = measurements.loc[measurements["param"] == param, list(_MEAS_COLUMNS)]
+    rows = measurements.loc[measurements["param"] == param]
+    if "analysis_flag" in rows.columns:
+        # records not analysed (ADaM ANL01FL not "Y": unscheduled, End of Treatment) are not
+        # candidates for any visit or baseline
+        rows = rows.loc[rows["analysis_flag"].fillna(True).astype(bool)]
+    rows = rows[list(_MEAS_COLUMNS)]
     if rows.empty:
         present = sorted(pd.unique(measurements["param"].dropna().astype(str)))
         raise AnalysisError(f"the cohort has no {param} measurements (parameters present: "
