@@ -110,7 +110,8 @@ def load_for_cli(path: Any, mapping: str | None = None,
         raise typer.Exit(code or EXIT_INVALID) from None
     warnings = cohort.warnings
     if population and len(warnings):
-        for message in warnings.loc[warnings["rule"] == "population", "message"]:
+        chosen = (warnings["rule"] == "population") & (warnings["table"] == "subjects")
+        for message in warnings.loc[chosen, "message"]:
             typer.echo(f"cohort: {message}", err=True)
     return cohort
 

@@ -81,10 +81,12 @@ def remove_subjects(raw: dict[str, RawTable], mapping: Mapping, removed: Iterabl
             continue
         files = _files(table)
         if name == "subjects":
-            message = (f"{why}: {lost} subjects of {files} are outside it ({shown}); they and "
-                       "all their records are left out of every table")
+            who = "1 subject" if lost == 1 else f"{lost} subjects"
+            message = (f"{why}: {who} of {files} left out ({shown}), with all their records "
+                       "in every table")
         else:
-            message = f"{why}: {lost} rows of {files} belong to subjects outside it, left out"
+            rows = "1 row" if lost == 1 else f"{lost} rows"
+            message = f"{why}: {rows} of {files} left out (their subjects are)"
         findings.add(rule="population", severity="warning", table=name, file=files,
                      column=col, value=str(lost), message=message)
         if not kept.height and name in required:
