@@ -62,7 +62,8 @@ def installed(tmp_path_factory) -> dict[str, Path]:
 
 def test_wheel_holds_the_contract_and_presets(installed):
     names = zipfile.ZipFile(installed["wheel"]).namelist()
-    for table in ("subjects", "infusions", "measurements", "adverse_events", "medications"):
+    for table in ("subjects", "infusions", "measurements", "adverse_events", "medications",
+                  "time_to_event"):
         assert f"cohort/schemas/{table}.yaml" in names
     assert "cohort/presets/adam.yaml" in names
     # the study spec's JSON Schema, for editors, and the nine bundled specs
@@ -80,7 +81,7 @@ def test_import_resolves_to_the_installed_copy(installed):
     module, schemas, n_tables = done.stdout.split()
     assert Path(module).is_relative_to(installed["site"])
     assert Path(schemas) == installed["site"] / "cohort" / "schemas"
-    assert int(n_tables) == 5
+    assert int(n_tables) == 6  # subjects ... medications, time_to_event
     assert not Path(module).is_relative_to(ROOT)
 
 
