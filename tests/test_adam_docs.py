@@ -40,3 +40,14 @@ def test_adam_doc_command_runs(doc, command, monkeypatch):
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(app, shlex.split(command)[1:])
     assert result.exit_code == 0, f"{doc}: {command}\n{result.output}"
+
+
+def test_every_analyze_command_takes_a_population():
+    import typer.main
+
+    from cohort.cli.analyze import analyze_app
+
+    group = typer.main.get_command(analyze_app)
+    missing = [name for name, cmd in group.commands.items()
+               if not any("--population" in p.opts for p in cmd.params)]
+    assert len(group.commands) >= 10 and missing == []

@@ -23,7 +23,7 @@ from cohort.cli.analyze_regression import (
     parse_int_list,
     parse_window,
 )
-from cohort.cli.app import OutputFormat, guarded
+from cohort.cli.app import POPULATION, OutputFormat, guarded
 
 
 class Covariance(StrEnum):
@@ -70,7 +70,7 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
              baseline_window: str, covariate: list[str], reference: str | None,
              cov: Covariance, df: DfMethod, method: Method, adjust: str | None,
              mapping: str | None, fmt: OutputFormat, vcov: str = "model",
-             cov_by_arm: bool = False) -> None:
+             cov_by_arm: bool = False, population: list[str] | None = None) -> None:
     """Load the cohort, fit the MMRM and print it (shared with ``ancova --mixed``)."""
     from cohort.analysis.multiplicity import check_adjust
     from cohort.errors import AnalysisError
@@ -83,7 +83,7 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
         raise AnalysisError(f"--adjust: {exc}") from None
     from cohort.cli.app import load_for_cli
 
-    c = load_for_cli(path, mapping)
+    c = load_for_cli(path, mapping, population)
     from cohort.analysis.mmrm.analysis import mmrm_analysis
 
     res = mmrm_analysis(c.measurements, c.subjects, param=param, visit_days=days,
@@ -132,6 +132,7 @@ def mmrm_cmd(
     adjust: str | None = typer.Option(None, "--adjust", help="Multiplicity adjustment of the "
                                       "arms vs reference at each visit: none, dunnett, holm, "
                                       "hochberg, bonferroni, sidak."),
+    population: list[str] = POPULATION,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
@@ -140,4 +141,4 @@ def mmrm_cmd(
     run_mmrm(path, param=param, visit_days=visit_days, window=window,
              baseline_window=baseline_window, covariate=covariate, reference=reference,
              cov=cov, df=df, method=method, adjust=adjust, mapping=mapping, fmt=fmt,
-             vcov=vcov.value, cov_by_arm=cov_by_arm)
+             vcov=vcov.value, cov_by_arm=cov_by_arm, population=population)
