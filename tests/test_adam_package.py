@@ -177,3 +177,18 @@ def test_validation_leaves_the_package_untouched():
     cohort.validate(ADAM, mapping=MAPPING, population=["ITT"])
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in ADAM.iterdir()}
     assert before == after
+
+
+def test_table1_baseline_is_the_flagged_record(itt):
+    from cohort.analysis.table1 import table1
+
+    res = table1(itt.subjects, itt.measurements, by="arm", baseline_params=["HBA1C"])
+    got = res.summary[res.summary["variable"] == "baseline HBA1C"].set_index("group")
+    raw, _ = pyreadstat.read_xport(str(ADAM / "adlbc.xpt"))
+    base = raw[(raw["PARAMCD"] == "HBA1C") & (raw["ABLFL"] == "Y") & (raw["ITTFL"] == "Y")]
+    want = (base["AVAL"] / 10.929 + 2.15).groupby(base["TRT01P"]).agg(["mean", "std", "size"])
+    for arm, row in want.iterrows():
+        assert got.loc[arm, "mean"] == pytest.approx(row["mean"], rel=1e-12)
+        assert got.loc[arm, "sd"] == pytest.approx(row["std"], rel=1e-12)
+        assert got.loc[arm, "n"] == row["size"] == 18
+    assert "baseline HBA1C: the record flagged as baseline (ABLFL)" in res.notes

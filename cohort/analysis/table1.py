@@ -23,6 +23,7 @@ import pandas as pd
 
 from cohort.analysis._common import censored_notes
 from cohort.analysis.result import AnalysisResult
+from cohort.derive.visit_labels import flagged_baseline, has_visit_labels
 from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, baseline_values
 from cohort.errors import AnalysisError
 
@@ -197,7 +198,12 @@ def table1(subjects: pd.DataFrame, measurements: pd.DataFrame | None = None, *,
             if not (measurements["param"] == p).any():
                 notes.append(f"baseline {p}: no {p} measurements in the cohort")
                 continue
-            b = baseline_values(measurements, p, window=baseline_window, subjects=data)
+            if has_visit_labels(measurements, p):
+                # the data say which record is the baseline (ADaM ABLFL): no window
+                b = flagged_baseline(measurements, p, subjects=data)
+                notes.append(f"baseline {p}: the record flagged as baseline (ABLFL)")
+            else:
+                b = baseline_values(measurements, p, window=baseline_window, subjects=data)
             name = f"baseline {p}"
             data = data.merge(b[["subject_id", "baseline"]].rename(columns={"baseline": name}),
                               on="subject_id", how="left")

@@ -26,7 +26,8 @@ import pandas as pd
 from cohort.derive.visits import subject_universe
 from cohort.errors import AnalysisError
 
-__all__ = ["change_at_labels", "has_visit_labels", "resolve_visit_labels", "visit_labels"]
+__all__ = ["change_at_labels", "flagged_baseline", "has_visit_labels", "resolve_visit_labels",
+           "visit_labels"]
 
 
 def _analysis_rows(measurements: pd.DataFrame, param: str) -> pd.DataFrame:
@@ -113,6 +114,40 @@ def resolve_visit_labels(measurements: pd.DataFrame, param: str, *,
     return visit_labels(measurements, param) or None
 
 
+def _flagged(rows: pd.DataFrame, param: str, ids: pd.Index) -> pd.DataFrame:
+    """The baseline record per subject (indexed by ``ids``); one flagged record at most."""
+    rows = rows.assign(subject_id=rows["subject_id"].astype(str))
+    flagged = rows.loc[rows["baseline_flag"].fillna(False).astype(bool) & rows["value"].notna()]
+    dup = flagged["subject_id"].duplicated(keep=False)
+    if dup.any():
+        sid = flagged.loc[dup, "subject_id"].iloc[0]
+        raise AnalysisError(f"subject {sid} has {int((flagged['subject_id'] == sid).sum())} "
+                            f"{param} records flagged as baseline; the baseline flag (ABLFL) "
+                            "must select one")
+    return flagged.set_index("subject_id").reindex(ids)
+
+
+def flagged_baseline(measurements: pd.DataFrame, param: str, *,
+                     subjects: pd.DataFrame | Iterable[str] | None = None) -> pd.DataFrame:
+    """Baseline of ``param`` per subject from the record flagged as baseline (ADaM ABLFL).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`cohort.derive.visits.baseline_values`: ``subject_id``,
+        ``param``, ``baseline_day``, ``baseline`` (canonical unit), ``reason``.
+    """
+    ids = subject_universe(measurements, subjects)
+    base = _flagged(measurements.loc[measurements["param"] == param], param, ids)
+    value = base["value"].to_numpy(dtype=np.float64)
+    return pd.DataFrame({
+        "subject_id": ids.to_numpy(dtype=object), "param": param,
+        "baseline_day": pd.array(base["day"].to_numpy(), dtype="Int64"),
+        "baseline": value,
+        "reason": pd.array(np.where(np.isnan(value), f"no {param} record flagged as baseline",
+                                    None), dtype="string")})
+
+
 def change_at_labels(measurements: pd.DataFrame, param: str, labels: Sequence[str], *,
                      subjects: pd.DataFrame | Iterable[str] | None = None) -> pd.DataFrame:
     """Change from the flagged baseline at each labelled visit.
@@ -131,15 +166,8 @@ def change_at_labels(measurements: pd.DataFrame, param: str, labels: Sequence[st
         present = sorted(pd.unique(measurements["param"].dropna().astype(str)))
         raise AnalysisError(f"the cohort has no {param} measurements (parameters present: "
                             f"{', '.join(present) or 'none'}); choose one of those")
+    base = _flagged(rows, param, ids)
     rows = rows.assign(subject_id=rows["subject_id"].astype(str))
-    flagged = rows.loc[rows["baseline_flag"].fillna(False).astype(bool) & rows["value"].notna()]
-    dup = flagged["subject_id"].duplicated(keep=False)
-    if dup.any():
-        sid = flagged.loc[dup, "subject_id"].iloc[0]
-        raise AnalysisError(f"subject {sid} has {int((flagged['subject_id'] == sid).sum())} "
-                            f"{param} records flagged as baseline; the baseline flag (ABLFL) "
-                            "must select one")
-    base = flagged.set_index("subject_id").reindex(ids)
     analysis = _analysis_rows(rows, param)
     parts = []
     for label in labels:
