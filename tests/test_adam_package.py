@@ -166,7 +166,7 @@ def test_generator_reproduces_the_committed_package(tmp_path):
     work.mkdir()
     shutil.copy(ADAM / "make_adam.py", work / "make_adam.py")
     subprocess.run([sys.executable, str(work / "make_adam.py")], check=True, cwd=tmp_path)
-    for name in ("adsl", "adlbc", "advs", "adae", "adtte"):
+    for name in ("adsl", "adlbc", "advs", "adae", "adtte", "adex"):
         a, _ = pyreadstat.read_xport(str(work / f"{name}.xpt"))
         b, _ = pyreadstat.read_xport(str(ADAM / f"{name}.xpt"))
         pd.testing.assert_frame_equal(a, b)
@@ -192,3 +192,16 @@ def test_table1_baseline_is_the_flagged_record(itt):
         assert got.loc[arm, "sd"] == pytest.approx(row["std"], rel=1e-12)
         assert got.loc[arm, "n"] == row["size"] == 18
     assert "baseline HBA1C: the record flagged as baseline (ABLFL)" in res.notes
+
+
+def test_adex_onto_medications_with_a_recode():
+    c = cohort.load_cohort(ADAM, mapping=ROOT / "tests" / "fixtures" / "adam" /
+                           "adex_mapping.yaml")
+    med = c.medications.set_index("subject_id")
+    adsl, _ = pyreadstat.read_xport(str(ADAM / "adsl.xpt"))
+    adsl = adsl[adsl["ARMCD"] != "SCRNFAIL"].set_index("USUBJID")
+    assert med["drug_class"].value_counts().to_dict() == {"glp1": 20, "dpp4": 20}
+    assert (med["start_day"] == 0).all()
+    # the last dose day counted from the first: TRTEDT - TRTSDT
+    want = {sid: (r["TRTEDT"] - r["TRTSDT"]).days for sid, r in adsl.iterrows()}
+    assert med["end_day"].to_dict() == want

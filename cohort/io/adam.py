@@ -18,7 +18,9 @@ and reports every choice as a ``note`` finding in the validation output:
   ("Glucose (mmol/L)"); a parameter the mapping keeps with neither is an error;
 * ``ABLFL``/``ANL01FL``/``TRTEMFL`` ("Y" or blank) as true/false, per dataset: a dataset
   without the variable gives empty flags (no flagging), not "false";
-* ADTTE's ``AVAL`` in days (``AVALU`` weeks, months or years converted and reported).
+* ADTTE's ``AVAL`` in days (``AVALU`` weeks, months or years converted and reported);
+* start and end days of any other dataset a mapping uses (ADEX onto ``medications`` or
+  ``infusions``): ``COHORT_START_DAY``, ``COHORT_END_DAY``.
 
 Derived values go into columns named ``COHORT_*`` that the preset maps. Nothing here is
 study-specific: a study's choices (which arm is the control, its diabetes type) stay in its
@@ -296,6 +298,30 @@ def _adverse_events(table: RawTable, origin: pl.DataFrame, findings: Findings) -
     return RawTable(table.name, frame, table.sources)
 
 
+def _periods(table: RawTable, origin: pl.DataFrame, findings: Findings) -> RawTable:
+    """Start and end days of exposure-like records (ADEX, ADCM) mapped by a user onto
+    ``infusions`` or ``medications``: ``COHORT_START_DAY`` from ASTDT/ASTDTM/ADT (else
+    ASTDY), ``COHORT_END_DAY`` from AENDT/AENDTM (else AENDY)."""
+    frame, files = table.frame, _files(table)
+    if "USUBJID" not in frame.columns:
+        return table
+    parts = []
+    for out, dates, cdisc in (("COHORT_START_DAY", ["ASTDT", "ASTDTM", "ADT"], "ASTDY"),
+                              ("COHORT_END_DAY", ["AENDT", "AENDTM"], "AENDY")):
+        for col in dates:
+            if col in frame.columns:
+                _bad_dates(frame, col, table.name, findings)
+        frame, sources = _day_of(frame, origin, dates, cdisc)
+        _day_zero(frame, table.name, cdisc, findings, out)
+        frame = frame.with_columns(pl.col("__day").alias(out)).drop("__day", "__daysrc",
+                                                                   "__day_zero")
+        if sources:
+            parts.append(f"{out} from {sources}")
+    if parts:
+        _note(findings, table.name, files, None, f"days of {files}: " + "; ".join(parts))
+    return RawTable(table.name, frame, table.sources)
+
+
 def _time_to_event(table: RawTable, findings: Findings) -> RawTable:
     frame, files = table.frame, _files(table)
     if "AVAL" not in frame.columns:
@@ -407,4 +433,6 @@ def resolve_adam(raw: dict[str, RawTable], mapping: Mapping, population: list[st
             raw[name] = _adverse_events(table, origin, findings)
         elif name == "time_to_event":
             raw[name] = _time_to_event(table, findings)
+        elif name != "subjects":
+            raw[name] = _periods(table, origin, findings)
     return raw

@@ -18,7 +18,9 @@ permissible-variable gaps and repeated records real packages have:
 * ``adae.xpt``: adverse events with TRTEMFL (events before the first dose are not
   treatment-emergent);
 * ``adtte.xpt`` (SAS transport **v8**; the others are v5): time to first rescue medication,
-  CNSR 0 = event, 1 = censored; the unit only in PARAM ("(DAYS)").
+  CNSR 0 = event, 1 = censored; the unit only in PARAM ("(DAYS)");
+* ``adex.xpt``: exposure to the study drugs (one period per subject); the preset ignores it,
+  ``tests/fixtures/adam/adex_mapping.yaml`` maps it onto ``medications``.
 
 Values come from a seeded generator (numpy, seed 20261206); rerunning gives the same files.
 """
@@ -53,7 +55,7 @@ def _write(frame: pd.DataFrame, name: str, labels: dict[str, str], version: int 
 def main() -> None:
     rng = np.random.default_rng(20261206)
     start = dt.date(2023, 1, 9)
-    adsl, adlb, advs, adae, adtte = [], [], [], [], []
+    adsl, adlb, advs, adae, adtte, adex = [], [], [], [], [], []
     for i in range(41):
         sid = f"{STUDY}-{101 + i:03d}"
         screen_failure = i == 40
@@ -161,6 +163,12 @@ def main() -> None:
                     int(rng.choice(3, p=[.5, .3, .2]))],
                 "ASTDT": astdt, "ASTDY": float(onset + 1 if onset >= 0 else onset),
                 "TRTEMFL": "Y" if onset >= 0 else ""})
+        # exposure: one record per subject, first to last dose (no random draw: the other
+        # datasets stay as they were before ADEX was added)
+        adex.append({"STUDYID": STUDY, "USUBJID": sid, "TRT01A": arm, "EXSEQ": 1.0,
+                     "EXTRT": arm.split()[0].upper(), "EXDOSE": 1.0 if armcd == "COH" else 100.0,
+                     "EXDOSU": "mg", "EXDOSFRQ": "QD", "ASTDT": trtsdt, "AENDT": trtedt,
+                     "ASTDY": 1.0, "AENDY": float((trtedt - trtsdt).days + 1)})
         last_adt = records[-1][2]
         rescue_day = int(rng.integers(20, 200))
         event = rescue_day < (last_adt - trtsdt).days and rng.random() < (
@@ -180,6 +188,7 @@ def main() -> None:
     _write(pd.DataFrame(advs), "ADVS", {"__file": "Vital Signs Analysis Dataset"})
     _write(pd.DataFrame(adae), "ADAE", {"__file": "Adverse Events Analysis Dataset",
                                         "TRTEMFL": "Treatment Emergent Analysis Flag"})
+    _write(pd.DataFrame(adex), "ADEX", {"__file": "Exposure Analysis Dataset"})
     _write(pd.DataFrame(adtte), "ADTTE", {"__file": "Time-to-Event Analysis Dataset",
                                           "CNSR": "Censor"}, version=8)
 
