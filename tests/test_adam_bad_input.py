@@ -147,11 +147,11 @@ def test_not_sas_transport(package, content):
 
 
 def test_a_damaged_sas7bdat(package):
-    (package / "adex.sas7bdat").write_bytes(b"not a SAS dataset at all" * 40)
+    (package / "adcm.sas7bdat").write_bytes(b"not a SAS dataset at all" * 40)
     mapping = package / "mapping.yaml"
-    mapping.write_text(mapping.read_text() + "  medications:\n    file: adex\n")
+    mapping.write_text(mapping.read_text() + "  medications:\n    file: adcm\n")
     report = cohort.validate(package, mapping=mapping)
     assert report.exit_code == 2
     err = report.findings[report.findings["rule"] == "file_unreadable"].iloc[0]
-    assert err["file"] == "adex.sas7bdat"
-    assert err["message"].startswith("adex.sas7bdat cannot be read as a SAS dataset (.sas7bdat)")
+    assert err["file"] == "adcm.sas7bdat"
+    assert err["message"].startswith("adcm.sas7bdat cannot be read as a SAS dataset (.sas7bdat)")
