@@ -205,3 +205,18 @@ def test_adex_onto_medications_with_a_recode():
     # the last dose day counted from the first: TRTEDT - TRTSDT
     want = {sid: (r["TRTEDT"] - r["TRTSDT"]).days for sid, r in adsl.iterrows()}
     assert med["end_day"].to_dict() == want
+
+
+def test_mmrm_over_the_adam_visits(itt):
+    from cohort.analysis.mmrm.analysis import mmrm_analysis
+
+    by_label = mmrm_analysis(itt.measurements, itt.subjects, reference="Sitagliptin 100 mg")
+    assert by_label.params["visit_labels"] == ["Week 4", "Week 12", "Week 24"]
+    # on this package the day windows pick the same records (visits at day 28 +- 3, 84 +- 3,
+    # 168 +- 3; the baseline record on day 0; no record of a window is not an analysis one)
+    by_day = mmrm_analysis(itt.measurements, itt.subjects, visit_days=[28, 84, 168],
+                           reference="Sitagliptin 100 mg")
+    a, b = by_label.summary, by_day.summary
+    assert a["visit"].tolist()[:2] == ["Week 4", "Week 4"]
+    for col in ("estimate", "se", "df"):
+        assert a[col].to_numpy() == pytest.approx(b[col].to_numpy(), rel=1e-9)

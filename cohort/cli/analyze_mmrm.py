@@ -23,7 +23,7 @@ from cohort.cli.analyze_regression import (
     parse_int_list,
     parse_window,
 )
-from cohort.cli.app import POPULATION, OutputFormat, guarded
+from cohort.cli.app import POPULATION, VISIT, OutputFormat, guarded
 
 
 class Covariance(StrEnum):
@@ -70,7 +70,8 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
              baseline_window: str, covariate: list[str], reference: str | None,
              cov: Covariance, df: DfMethod, method: Method, adjust: str | None,
              mapping: str | None, fmt: OutputFormat, vcov: str = "model",
-             cov_by_arm: bool = False, population: list[str] | None = None) -> None:
+             cov_by_arm: bool = False, population: list[str] | None = None,
+             visit: list[str] | None = None) -> None:
     """Load the cohort, fit the MMRM and print it (shared with ``ancova --mixed``)."""
     from cohort.analysis.multiplicity import check_adjust
     from cohort.errors import AnalysisError
@@ -87,6 +88,7 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
     from cohort.analysis.mmrm.analysis import mmrm_analysis
 
     res = mmrm_analysis(c.measurements, c.subjects, param=param, visit_days=days,
+                        visit_labels=visit or None,
                         half_width=window, baseline_window=bw, covariates=covariate,
                         reference=reference, covariance=cov.value, method=method.value,
                         df=df.value, vcov=vcov, cov_by_arm=cov_by_arm, adjust=adjust)
@@ -111,6 +113,7 @@ def mmrm_cmd(
     visit_days: str | None = typer.Option(None, "--visit-days",
                                           help="Nominal study days of the visits (at least "
                                           "two), comma-separated (e.g. 7,56,84)."),
+    visit: list[str] = VISIT,
     window: int | None = WINDOW,
     baseline_window: str = BASELINE_WINDOW,
     covariate: list[str] = typer.Option([], "--covariate", help="Extra subjects column "
@@ -141,4 +144,4 @@ def mmrm_cmd(
     run_mmrm(path, param=param, visit_days=visit_days, window=window,
              baseline_window=baseline_window, covariate=covariate, reference=reference,
              cov=cov, df=df, method=method, adjust=adjust, mapping=mapping, fmt=fmt,
-             vcov=vcov.value, cov_by_arm=cov_by_arm, population=population)
+             vcov=vcov.value, cov_by_arm=cov_by_arm, population=population, visit=visit)

@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 
 from cohort.analysis._common import arm_levels as _arm_levels
-from cohort.analysis._common import prepare_changes, split_covariates
+from cohort.analysis._common import pick_visits, prepare_changes, split_covariates
 from cohort.analysis.mmrm.model import MmrmModel, mmrm
 from cohort.analysis.mmrm.type3 import type3_tests
 from cohort.analysis.result import AnalysisResult, json_safe
-from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit, resolve_visits
+from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit
 from cohort.errors import AnalysisError
 
 __all__ = ["SUMMARY_COLUMNS", "MmrmResult", "ancova_mmrm_rows", "mmrm_analysis", "mmrm_rows"]
@@ -193,6 +193,7 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
                   param: str = "HBA1C", visit_days: Sequence[int] | None = None,
                   visits: Sequence[Visit] | None = None, half_width: int | None = None,
                   baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
+                  visit_labels: Sequence[str] | None = None,
                   covariates: Sequence[str] = (), reference: str | None = None,
                   covariance: str = "us", method: str = "reml", df: str = "satterthwaite",
                   vcov: str = "model", cov_by_arm: bool = False,
@@ -209,6 +210,11 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
         The visits (see :func:`cohort.derive.visits.resolve_visits`); at least two.
     baseline_window : (int, int), keyword-only
         Baseline window in study days.
+    visit_labels : sequence of str or None, keyword-only
+        Visits by label (ADaM AVISIT), baseline from the baseline flag (ABLFL), values from
+        the analysis records (ANL01FL); the default when the records carry labels and a
+        baseline flag and no visit days are given (see
+        :func:`cohort.analysis._common.pick_visits`).
     covariates : sequence of str, keyword-only
         Extra subjects columns (numeric: linear; text/boolean: factor), main effects.
     reference : str or None, keyword-only
@@ -238,12 +244,13 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
     adjust = check_adjust(adjust)
     if not 0 < conf_level < 1:
         raise AnalysisError(f"conf_level must be between 0 and 1, got {conf_level!r}")
-    visit_list = resolve_visits(visit_days=visit_days, visits=visits, half_width=half_width,
-                                last=False)
-    if len(visit_list) < 2:
-        raise AnalysisError(f"an MMRM needs at least two visits, got {len(visit_list)} "
-                            f"({', '.join(v.label for v in visit_list)}): for one visit use "
-                            "`cohort analyze ancova`")
+    visit_list, by_label = pick_visits(measurements, param=param, visit_days=visit_days,
+                                       visits=visits, half_width=half_width, last=False,
+                                       visit_labels=visit_labels)
+    order = by_label or [v.label for v in visit_list]
+    if len(order) < 2:
+        raise AnalysisError(f"an MMRM needs at least two visits, got {len(order)} "
+                            f"({', '.join(order)}): for one visit use `cohort analyze ancova`")
     covariates = list(covariates)
     for c in covariates:
         if c in ("arm", "baseline", "change", "subject_id", "visit"):
@@ -251,17 +258,17 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
     levels, notes = _arm_levels(subjects, reference, None)
     usable, excl = prepare_changes(measurements, subjects, param=param, visit_list=visit_list,
                                    last=False, baseline_window=baseline_window,
-                                   subject_columns=["arm", *covariates])
+                                   subject_columns=["arm", *covariates],
+                                   visit_labels=by_label)
     usable["arm"] = usable["arm"].astype(str)
     if usable.empty:
         raise AnalysisError(f"no subject has both a baseline and a {param} value at the visits "
                             "asked for")
-    order = [v.label for v in visit_list]
     present = [v for v in order if (usable["visit"] == v).any()]
     if len(present) < len(order):
         empty = [v for v in order if v not in present]
         raise AnalysisError(f"no subject has a baseline and a {param} value at visit(s) "
-                            f"{empty}; drop them from the visits (--visit-days)")
+                            f"{empty}; drop them from the visits (--visit-days, --visit)")
     arms = [a for a in levels if (usable["arm"] == a).any()]
     if levels[0] not in arms or len(arms) < 2:
         raise AnalysisError(f"only arm(s) {arms} have subjects with a baseline and a {param} "
@@ -270,7 +277,7 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
     model = fit_change_mmrm(usable, arms=arms, visits=present, covariates=covariates,
                             covariance=covariance, method=method, df=df, vcov=vcov,
                             cov_by_arm=cov_by_arm)
-    days = {v.label: v.day for v in visit_list}
+    days = {v.label: v.day for v in visit_list} if not by_label else dict.fromkeys(by_label)
     rows = mmrm_rows(model, usable, arms=arms, visit_days=days,
                      excluded=excl["visit"].value_counts() if len(excl) else pd.Series(),
                      conf_level=conf_level, adjust=adjust)
@@ -288,6 +295,7 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
     return MmrmResult(
         summary=summary, exclusions=excl.reset_index(drop=True),
         params={"param": param, "visits": [v.__dict__ for v in visit_list],
+                "visit_labels": by_label,
                 "baseline_window": list(baseline_window), "covariates": covariates,
                 "reference": arms[0], "covariance": covariance, "method": method, "df": df,
                 "vcov": vcov, "cov_by_arm": cov_by_arm, "adjust": adjust,
