@@ -29,11 +29,18 @@ mapping.
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 
 from cohort.findings import Findings, row_findings
+from cohort.io.adam_dates import (
+    bad_dates,
+    counts,
+    day_of,
+    day_zero,
+    latest_record,
+    subject_dates,
+    text,
+)
 from cohort.io.mapping import AdamOptions, Mapping
 from cohort.io.population import remove_subjects, select_population, subject_column
 from cohort.io.read import RawTable
@@ -48,12 +55,7 @@ DAYS_PER = {"DAYS": 1.0, "DAY": 1.0, "D": 1.0, "WEEKS": 7.0, "WEEK": 7.0, "W": 7
             "MONTHS": 30.4375, "MONTH": 30.4375, "YEARS": 365.25, "YEAR": 365.25, "Y": 365.25}
 """Days per ADTTE time unit (a month is 365.25 / 12 days, as in the survival analyses)."""
 
-_SAS_EPOCH = pl.date(1960, 1, 1)
 _UNIT_IN_PARAM = r"\(([^()]+)\)\s*$"
-_EMPTY_TEXT = ("", "NA", "N/A", ".")
-_DATE_NAME = re.compile(r"^[A-Z0-9_]*DTM?$")
-
-
 def _note(findings: Findings, table: str, files: str, column: str | None, message: str,
           value: str | None = None) -> None:
     findings.add(rule="adam", severity="note", table=table, file=files, column=column,
@@ -74,40 +76,8 @@ def _upper_names(table: RawTable) -> RawTable:
     return RawTable(table.name, frame, table.sources)
 
 
-def _text(col: str) -> pl.Expr:
-    """A column as trimmed text, with the usual spellings of "missing" as null."""
-    value = pl.col(col).cast(pl.String).str.strip_chars()
-    return pl.when(value.is_in(list(_EMPTY_TEXT))).then(None).otherwise(value)
-
-
-def _date(frame: pl.DataFrame, col: str) -> pl.Expr:
-    """A date variable as dates: SAS-typed, ISO 8601 text (time ignored), DATE9 text, or an
-    unformatted SAS number (days since 1960-01-01; seconds for ``*DTM``)."""
-    dtype = frame.schema[col]
-    if dtype == pl.Date:
-        return pl.col(col)
-    if isinstance(dtype, pl.Datetime):
-        return pl.col(col).dt.date()
-    if dtype.is_numeric():
-        days = pl.col(col).cast(pl.Float64)
-        if col.upper().endswith("DTM"):
-            days = days / 86400.0
-        return _SAS_EPOCH + pl.duration(days=days.floor().cast(pl.Int64))
-    text = _text(col)
-    return pl.coalesce(text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
-                       text.str.to_date("%d%b%Y", strict=False))
-
-
-def _bad_dates(frame: pl.DataFrame, col: str, table: str, findings: Findings) -> None:
-    bad = frame.filter(_text(col).is_not_null() & _date(frame, col).is_null())
-    findings.add_frame(row_findings(
-        bad, table=table, column=col, rule="date", value=pl.col(col).cast(pl.String),
-        message=f"{col} is not a date (ISO 8601 YYYY-MM-DD, SAS DATE9 such as 04MAR2021, or a "
-                "SAS date value)"))
-
-
 def _yes(col: str) -> pl.Expr:
-    return _text(col).str.to_uppercase() == "Y"
+    return text(col).str.to_uppercase() == "Y"
 
 
 def _flag(frame: pl.DataFrame, col: str) -> pl.Expr:
@@ -131,85 +101,10 @@ def _screen_failures(adsl: RawTable) -> tuple[list[str], str]:
     cols = [c for c in ("ARM", "ARMCD", "ACTARM", "ACTARMCD") if c in frame.columns]
     if not cols or "USUBJID" not in frame.columns:
         return [], ""
-    hit = pl.any_horizontal(_text(c).str.to_uppercase().is_in(list(SCREEN_FAILURE_CODES))
+    hit = pl.any_horizontal(text(c).str.to_uppercase().is_in(list(SCREEN_FAILURE_CODES))
                             .fill_null(False) for c in cols)
-    ids = frame.filter(hit).select(_text("USUBJID")).to_series().drop_nulls().to_list()
+    ids = frame.filter(hit).select(text("USUBJID")).to_series().drop_nulls().to_list()
     return ids, "/".join(cols)
-
-
-def _subject_dates(adsl: pl.DataFrame, variables: list[str]) -> pl.DataFrame:
-    """Per subject: the first of ``variables`` with a date (``__date``) and its name
-    (``__from``)."""
-    present = [v for v in variables if v in adsl.columns]
-    if not present:
-        return pl.DataFrame(schema={"__sid": pl.String, "__date": pl.Date, "__from": pl.String})
-    dates = [_date(adsl, v) for v in present]
-    source = pl.when(dates[0].is_not_null()).then(pl.lit(present[0]))
-    for v, d in zip(present[1:], dates[1:], strict=True):
-        source = source.when(d.is_not_null()).then(pl.lit(v))
-    return adsl.select(_text("USUBJID").alias("__sid"), pl.coalesce(dates).alias("__date"),
-                       source.otherwise(None).alias("__from")).unique("__sid", keep="first")
-
-
-def _counts(frame: pl.DataFrame, col: str, noun: str) -> str:
-    counts = frame.group_by(col).len().sort("len", descending=True)
-    return ", ".join(f"{v} ({n} {noun})" for v, n in counts.iter_rows() if v is not None)
-
-
-def _latest_record(raw: dict[str, RawTable]) -> pl.DataFrame:
-    """Per subject, the latest date of any ``*DT``/``*DTM`` variable in any dataset."""
-    parts = []
-    for table in raw.values():
-        frame = table.frame
-        if "USUBJID" not in frame.columns:
-            continue
-        cols = [c for c in frame.columns if _DATE_NAME.match(c) and c != "BRTHDT"]
-        if not cols:
-            continue
-        parts.append(frame.select(_text("USUBJID").alias("__sid"),
-                                  pl.max_horizontal(_date(frame, c) for c in cols)
-                                  .alias("__date")))
-    if not parts:
-        return pl.DataFrame(schema={"__sid": pl.String, "__date": pl.Date})
-    return pl.concat(parts).group_by("__sid").agg(pl.col("__date").max())
-
-
-def _day_of(frame: pl.DataFrame, origin: pl.DataFrame, dates: list[str],
-            cdisc_day: str | None) -> tuple[pl.DataFrame, str]:
-    """Add ``__day``: the first of ``dates`` minus the subject's day 0, else the CDISC day
-    ``cdisc_day`` (no day 0); return how many rows took each source."""
-    present = [d for d in dates if d in frame.columns]
-    frame = frame.with_columns(_text("USUBJID").alias("__sid")).join(
-        origin.select("__sid", pl.col("__date").alias("__origin")), on="__sid", how="left",
-        maintain_order="left")
-    date = pl.coalesce([_date(frame, d) for d in present]) if present else pl.lit(
-        None, dtype=pl.Date)
-    from_date = (date - pl.col("__origin")).dt.total_days()
-    ady = pl.lit(None, dtype=pl.Int64)
-    raw = pl.lit(None, dtype=pl.Float64)
-    # ADaM study days have no day 0: ADY 1 is the reference day, contract day 0
-    if cdisc_day is not None and cdisc_day in frame.columns:
-        raw = pl.col(cdisc_day).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
-        ady = (pl.when(raw >= 1).then(raw - 1).when(raw < 0).then(raw).otherwise(None)
-               .round(0).cast(pl.Int64))
-    source = (pl.when(from_date.is_not_null()).then(pl.lit("/".join(present) or "date"))
-              .when(ady.is_not_null()).then(pl.lit(f"{cdisc_day} (CDISC day, -1 from day 1)"))
-              .otherwise(None))
-    frame = frame.with_columns(pl.coalesce(from_date, ady).alias("__day"),
-                               source.alias("__daysrc"),
-                               (from_date.is_null() & (raw == 0)).fill_null(False)
-                               .alias("__day_zero"))
-    return frame.drop("__sid", "__origin"), _counts(frame, "__daysrc", "rows")
-
-
-def _day_zero(frame: pl.DataFrame, table: str, column: str, findings: Findings,
-              contract_column: str = "day") -> None:
-    """Report records dated only by a CDISC study day 0, which does not exist."""
-    zero = frame.filter("__day_zero")
-    findings.add_frame(row_findings(
-        zero, table=table, column=column, rule="cdisc_day_zero", value=pl.lit("0"),
-        message="CDISC study days have no day 0 (the reference day is day 1)"))
-    findings.explain(zero, table=table, column=contract_column)
 
 
 def _kept_params(mapping: Mapping) -> tuple[dict[str, str], set[str] | None]:
@@ -225,28 +120,28 @@ def _measurements(table: RawTable, origin: pl.DataFrame, mapping: Mapping,
     if not {"USUBJID", "PARAMCD"} <= set(frame.columns):
         return table  # the mapping reports the missing columns
     recode, keep = _kept_params(mapping)
-    code = _text("PARAMCD")
+    code = text("PARAMCD")
     kept = code.replace_strict(recode, default=code).is_in(list(keep)) if keep is not None \
         else pl.lit(True)
     frame = frame.with_columns(kept.fill_null(False).alias("__kept"))
     for col in ("ADT", "ADTM"):
         if col in frame.columns:
-            _bad_dates(frame.filter("__kept"), col, "measurements", findings)
-    frame, sources = _day_of(frame, origin, ["ADT", "ADTM"], "ADY")
-    _day_zero(frame.filter("__kept"), "measurements", "ADY", findings)
+            bad_dates(frame.filter("__kept"), col, "measurements", findings)
+    frame, sources = day_of(frame, origin, ["ADT", "ADTM"], "ADY")
+    day_zero(frame.filter("__kept"), "measurements", "ADY", findings)
     if sources:
         _note(findings, "measurements", files, "day",
               f"study days of {files} from {sources}; day 0 is the subject's study day "
               "origin (see subjects)")
     no_day = frame.filter(pl.col("__kept") & pl.col("__day").is_null() & ~pl.col("__day_zero")
-                          & _text("USUBJID").is_in(origin.get_column("__sid").implode()))
+                          & text("USUBJID").is_in(origin.get_column("__sid").implode()))
     findings.add_frame(row_findings(
         no_day, table="measurements", column="ADT", rule="date", value=None,
         message="the record has no date (ADT, ADTM) and no ADY: its study day cannot be "
                 "derived"))
     findings.explain(no_day, table="measurements", column="day")
-    avalu = _text("AVALU") if "AVALU" in frame.columns else pl.lit(None, dtype=pl.String)
-    from_param = param_unit(_text("PARAM")) if "PARAM" in frame.columns else pl.lit(
+    avalu = text("AVALU") if "AVALU" in frame.columns else pl.lit(None, dtype=pl.String)
+    from_param = param_unit(text("PARAM")) if "PARAM" in frame.columns else pl.lit(
         None, dtype=pl.String)
     frame = frame.with_columns(
         pl.coalesce(avalu, from_param).alias("COHORT_UNIT"),
@@ -263,7 +158,7 @@ def _measurements(table: RawTable, origin: pl.DataFrame, mapping: Mapping,
     has_param = "PARAM" in frame.columns
     findings.add_frame(row_findings(
         no_unit, table="measurements", column="PARAM" if has_param else "AVALU", rule="unit",
-        value=_text("PARAM") if has_param else code,
+        value=text("PARAM") if has_param else code,
         message=pl.format("no unit for {}: AVALU is {} and PARAM has no unit in trailing "
                           "parentheses; add AVALU, or write PARAM as e.g. 'Glucose (mmol/L)'",
                           code, pl.lit("missing" if "AVALU" not in frame.columns
@@ -283,9 +178,9 @@ def _adverse_events(table: RawTable, origin: pl.DataFrame, findings: Findings) -
         return table
     for col in ("ASTDT", "ASTDTM"):
         if col in frame.columns:
-            _bad_dates(frame, col, "adverse_events", findings)
-    frame, sources = _day_of(frame, origin, ["ASTDT", "ASTDTM"], "ASTDY")
-    _day_zero(frame, "adverse_events", "ASTDY", findings, "onset_day")
+            bad_dates(frame, col, "adverse_events", findings)
+    frame, sources = day_of(frame, origin, ["ASTDT", "ASTDTM"], "ASTDY")
+    day_zero(frame, "adverse_events", "ASTDY", findings, "onset_day")
     if sources:
         _note(findings, "adverse_events", files, "onset_day",
               f"onset days of {files} from {sources}")
@@ -310,9 +205,9 @@ def _periods(table: RawTable, origin: pl.DataFrame, findings: Findings) -> RawTa
                               ("COHORT_END_DAY", ["AENDT", "AENDTM"], "AENDY")):
         for col in dates:
             if col in frame.columns:
-                _bad_dates(frame, col, table.name, findings)
-        frame, sources = _day_of(frame, origin, dates, cdisc)
-        _day_zero(frame, table.name, cdisc, findings, out)
+                bad_dates(frame, col, table.name, findings)
+        frame, sources = day_of(frame, origin, dates, cdisc)
+        day_zero(frame, table.name, cdisc, findings, out)
         frame = frame.with_columns(pl.col("__day").alias(out)).drop("__day", "__daysrc",
                                                                    "__day_zero")
         if sources:
@@ -326,10 +221,10 @@ def _time_to_event(table: RawTable, findings: Findings) -> RawTable:
     frame, files = table.frame, _files(table)
     if "AVAL" not in frame.columns:
         return table
-    unit = _text("AVALU").str.to_uppercase() if "AVALU" in frame.columns else pl.lit(
+    unit = text("AVALU").str.to_uppercase() if "AVALU" in frame.columns else pl.lit(
         None, dtype=pl.String)
     if "PARAM" in frame.columns:
-        unit = pl.coalesce(unit, param_unit(_text("PARAM")).str.to_uppercase())
+        unit = pl.coalesce(unit, param_unit(text("PARAM")).str.to_uppercase())
     frame = frame.with_columns(unit.alias("__tunit"))
     units = frame.get_column("__tunit").drop_nulls().unique().sort().to_list()
     unknown = [u for u in units if u not in DAYS_PER]
@@ -351,7 +246,7 @@ def _time_to_event(table: RawTable, findings: Findings) -> RawTable:
     desc = [c for c in ("EVNTDESC", "CNSDTDSC") if c in frame.columns]
     frame = frame.with_columns(
         (aval * scale.fill_null(1.0) if not units else aval * scale).alias("COHORT_TIME_DAYS"),
-        (pl.coalesce([_text(c) for c in desc]) if desc else pl.lit(None, dtype=pl.String))
+        (pl.coalesce([text(c) for c in desc]) if desc else pl.lit(None, dtype=pl.String))
         .alias("COHORT_DESCRIPTION")).drop("__tunit")
     return RawTable(table.name, frame, table.sources)
 
@@ -388,8 +283,8 @@ def resolve_adam(raw: dict[str, RawTable], mapping: Mapping, population: list[st
     frame, files = adsl.frame, _files(adsl)
     for col in [*opts.origin, *opts.last_contact]:
         if col in frame.columns:
-            _bad_dates(frame, col, "subjects", findings)
-    origin = _subject_dates(frame, opts.origin)
+            bad_dates(frame, col, "subjects", findings)
+    origin = subject_dates(frame, opts.origin)
     present = [v for v in opts.origin if v in frame.columns]
     if not present:
         findings.add(rule="mapping", table="subjects", file=files, column=opts.origin[0],
@@ -397,17 +292,17 @@ def resolve_adam(raw: dict[str, RawTable], mapping: Mapping, population: list[st
                      "cannot be set; add one of them (adam.origin in a mapping lists others)")
     else:
         _note(findings, "subjects", files, "day 0",
-              f"study day 0 of each subject from {_counts(origin, '__from', 'subjects')} "
+              f"study day 0 of each subject from {counts(origin, '__from', 'subjects')} "
               f"(first of {', '.join(present)} with a value)")
-    with_origin = frame.with_columns(_text("USUBJID").alias("__sid")).join(
+    with_origin = frame.with_columns(text("USUBJID").alias("__sid")).join(
         origin.select("__sid", "__date"), on="__sid", how="left", maintain_order="left")
     if present:
         findings.add_frame(row_findings(
             with_origin.filter(pl.col("__date").is_null()), table="subjects", column=present[0],
             rule="date", value=pl.col("__sid"),
             message=f"subject has no study day 0: none of {', '.join(present)} is given"))
-    last = _subject_dates(frame, opts.last_contact)
-    latest = _latest_record(raw).rename({"__date": "__latest"})
+    last = subject_dates(frame, opts.last_contact)
+    latest = latest_record(raw).rename({"__date": "__latest"})
     last = (with_origin.select("__sid", pl.col("__date").alias("__origin"))
             .join(last, on="__sid", how="left")
             .join(latest, on="__sid", how="left")
@@ -416,12 +311,12 @@ def resolve_adam(raw: dict[str, RawTable], mapping: Mapping, population: list[st
                           .when(pl.col("__latest").is_not_null())
                           .then(pl.lit("latest dated record")).alias("__from")))
     _note(findings, "subjects", files, "last_contact_day",
-          f"last contact of each subject from {_counts(last, '__from', 'subjects') or 'nothing'}"
+          f"last contact of each subject from {counts(last, '__from', 'subjects') or 'nothing'}"
           + ("" if any(v in frame.columns for v in opts.last_contact) else
              f" ({files} has none of {', '.join(opts.last_contact)})"))
     last = last.select("__sid", (pl.col("__last") - pl.col("__origin")).dt.total_days()
                        .alias("COHORT_LAST_CONTACT_DAY"))
-    frame = (frame.with_columns(_text("USUBJID").alias("__sid"))
+    frame = (frame.with_columns(text("USUBJID").alias("__sid"))
              .join(last, on="__sid", how="left", maintain_order="left").drop("__sid"))
     raw["subjects"] = RawTable(adsl.name, frame, adsl.sources)
     for name, table in list(raw.items()):
