@@ -53,3 +53,27 @@ def test_selection_keeps_exactly_the_flagged_subjects(flags, rows):
     emptied = f.filter(pl.col("severity") == "error")["table"].to_list()
     assert emptied == (["subjects"] if not inside else []) + (
         ["measurements"] if owners and not kept.height else [])
+
+
+def test_population_on_any_cohort_through_a_declared_extra(example_copy):
+    import csv
+
+    import cohort
+
+    path = example_copy / "subjects.csv"
+    rows = list(csv.reader(path.open(newline="")))
+    rows[0].append("itt")
+    for i, row in enumerate(rows[1:]):
+        row.append("N" if i % 4 == 0 else "Y")
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    mapping = example_copy / "mapping.yaml"
+    mapping.write_text("extras:\n  subjects:\n    itt: {type: string, allowed: [Y, N]}\n")
+    out = [r[0] for r in rows[1:] if r[-1] == "N"]
+    c = cohort.load_cohort(example_copy, mapping=mapping, population=["itt"])
+    assert len(c.subjects) == len(rows) - 1 - len(out)
+    for name, table in c.tables.items():
+        if "subject_id" in table:
+            assert not set(out) & set(table["subject_id"]), name
+    w = c.warnings[c.warnings["rule"] == "population"]
+    assert w.loc[w["table"] == "subjects", "value"].tolist() == [str(len(out))]
