@@ -61,7 +61,8 @@ def test_population_on_any_cohort_through_a_declared_extra(example_copy):
     import cohort
 
     path = example_copy / "subjects.csv"
-    rows = list(csv.reader(path.open(newline="")))
+    with path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
     rows[0].append("itt")
     for i, row in enumerate(rows[1:]):
         row.append("N" if i % 4 == 0 else "Y")
