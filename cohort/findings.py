@@ -17,9 +17,7 @@ import polars as pl
 __all__ = ["FINDING_COLUMNS", "FINDING_SCHEMA", "READ_RULES", "Findings", "row_findings",
            "value_text"]
 
-Severity = Literal["error", "warning", "note"]
-"""``note``: a choice made for the user (which ADaM variable gave study day 0), reported so it
-can be checked; never affects validity."""
+Severity = Literal["error", "warning"]
 
 FINDING_SCHEMA = {
     "severity": pl.String,

@@ -26,9 +26,9 @@ R_RESULT = ROOT / "tests" / "fixtures" / "adam" / "ancova_week24_r.csv"
 NON_ITT = ["CHT-204-106", "CHT-204-113", "CHT-204-122", "CHT-204-131"]
 
 
-def _notes(report) -> list[str]:
-    f = report.findings
-    return f.loc[f["severity"] == "note", "message"].tolist()
+def _derived(report) -> dict[tuple[str, str, str], int]:
+    d = report.derivations
+    return {(r.table, r.column, r.rule): r.n for r in d.itertuples()}
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +47,17 @@ def test_the_package_validates_with_the_preset_and_two_constants():
     f = report.findings
     # repeated End-of-Treatment and unscheduled records are not duplicate keys
     assert "duplicate_key" not in set(f["rule"])
-    notes = _notes(report)
-    assert any("study day 0 of each subject from TRTSDT (40 subjects)" in n for n in notes)
-    assert any("last contact of each subject from latest dated record (40 subjects)" in n
-               and "none of LSTALVDT, EOSDT" in n for n in notes)
-    assert any("from PARAM's trailing parentheses (no AVALU): GLUCF 'mmol/L'" in n
-               for n in notes)
+    assert _derived(report) == {
+        ("subjects", "(day 0)", "TRTSDT (the first of TRTSDT with a date)"): 40,
+        ("subjects", "last_contact_day", "the latest date (*DT, *DTM) of the subject in any "
+         "dataset minus day 0 (adsl.xpt has no LSTALVDT, EOSDT)"): 40,
+        ("measurements", "day", "ADT minus the subject's day 0"): 565,
+        ("measurements", "unit", "GLUCF mmol/L: PARAM's trailing parentheses (no AVALU)"): 237,
+        ("measurements", "baseline_flag", "ABLFL (Y: true, blank: false)"): 565,
+        ("measurements", "analysis_flag", "ANL01FL (Y: true, blank: false)"): 565,
+        ("adverse_events", "onset_day", "ASTDT minus the subject's day 0"): 48,
+        ("adverse_events", "treatment_emergent", "TRTEMFL (Y: true, blank: false)"): 48,
+        ("time_to_event", "time_days", "AVAL in DAYS"): 40}
     # the screen failure leaves with its screening lab
     sf = f[(f["rule"] == "population")]
     assert sf[["table", "value"]].values.tolist() == [["subjects", "1"], ["measurements", "1"]]

@@ -98,13 +98,13 @@ def _print_text(report: Any, max_rows: int) -> None:
                              justify="right" if col == "row" else "left",
                              max_width=90 if col == "message" else 28)
         for rec in shown.itertuples(index=False):
-            style = {"error": "red", "warning": "yellow"}.get(rec.severity, "cyan")
+            style = "red" if rec.severity == "error" else "yellow"
             table.add_row(*(escape(_cell(v)) for v in rec), style=style)
         console.print(table)
     else:
         # a table folded into 80 columns is unreadable: one finding per paragraph instead
         for rec in shown.itertuples(index=False):
-            style = {"error": "red", "warning": "yellow"}.get(rec.severity, "cyan")
+            style = "red" if rec.severity == "error" else "yellow"
             where = ", ".join(p for p in (
                 _cell(rec.file), f"row {_cell(rec.row)}" if _cell(rec.row) else "",
                 f"column {_cell(rec.column)}" if _cell(rec.column) else "") if p)

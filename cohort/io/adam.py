@@ -2,7 +2,7 @@
 
 The ``adam`` preset (``presets/adam.yaml``) maps ADaM variables onto the contract; this module
 does what depends on which permissible variables a package has, before the mapping is applied,
-and reports every choice as a ``note`` finding in the validation output:
+and lists every choice with the validation output's derivations (rule and number of rows):
 
 * variable names in any case (``usubjid`` is ``USUBJID``); text trimmed (SAS pads values,
   R-written CSVs pad ``AVISIT`` with leading spaces);
@@ -34,13 +34,13 @@ import polars as pl
 from cohort.findings import Findings, row_findings
 from cohort.io.adam_dates import (
     bad_dates,
-    counts,
     day_of,
     day_zero,
     latest_record,
     subject_dates,
     text,
 )
+from cohort.io.derive_columns import DerivationLog
 from cohort.io.mapping import AdamOptions, Mapping
 from cohort.io.population import remove_subjects, select_population, subject_column
 from cohort.io.read import RawTable
@@ -56,11 +56,12 @@ DAYS_PER = {"DAYS": 1.0, "DAY": 1.0, "D": 1.0, "WEEKS": 7.0, "WEEK": 7.0, "W": 7
 """Days per ADTTE time unit (a month is 365.25 / 12 days, as in the survival analyses)."""
 
 _UNIT_IN_PARAM = r"\(([^()]+)\)\s*$"
-def _note(findings: Findings, table: str, files: str, column: str | None, message: str,
-          value: str | None = None) -> None:
-    findings.add(rule="adam", severity="note", table=table, file=files, column=column,
-                 value=value, message=message)
-
+def _log_sources(log: DerivationLog, frame: pl.DataFrame, table: str, column: str,
+                 source: str = "__daysrc") -> None:
+    """One derivation entry per source of a derived column, with its number of rows."""
+    for value, n in frame.group_by(source).len().sort(source).iter_rows():
+        if value is not None:
+            log.add(table, column, value, n)
 
 def _files(raw: RawTable) -> str:
     return ", ".join(s.name for s in raw.sources) or raw.name
@@ -115,8 +116,8 @@ def _kept_params(mapping: Mapping) -> tuple[dict[str, str], set[str] | None]:
 
 
 def _measurements(table: RawTable, origin: pl.DataFrame, mapping: Mapping,
-                  findings: Findings) -> RawTable:
-    frame, files = table.frame, _files(table)
+                  findings: Findings, log: DerivationLog) -> RawTable:
+    frame = table.frame
     if not {"USUBJID", "PARAMCD"} <= set(frame.columns):
         return table  # the mapping reports the missing columns
     recode, keep = _kept_params(mapping)
@@ -127,12 +128,9 @@ def _measurements(table: RawTable, origin: pl.DataFrame, mapping: Mapping,
     for col in ("ADT", "ADTM"):
         if col in frame.columns:
             bad_dates(frame.filter("__kept"), col, "measurements", findings)
-    frame, sources = day_of(frame, origin, ["ADT", "ADTM"], "ADY")
+    frame = day_of(frame, origin, ["ADT", "ADTM"], "ADY")
     day_zero(frame.filter("__kept"), "measurements", "ADY", findings)
-    if sources:
-        _note(findings, "measurements", files, "day",
-              f"study days of {files} from {sources}; day 0 is the subject's study day "
-              "origin (see subjects)")
+    _log_sources(log, frame.filter("__kept"), "measurements", "day")
     no_day = frame.filter(pl.col("__kept") & pl.col("__day").is_null() & ~pl.col("__day_zero")
                           & text("USUBJID").is_in(origin.get_column("__sid").implode()))
     findings.add_frame(row_findings(
@@ -146,14 +144,10 @@ def _measurements(table: RawTable, origin: pl.DataFrame, mapping: Mapping,
     frame = frame.with_columns(
         pl.coalesce(avalu, from_param).alias("COHORT_UNIT"),
         pl.when(avalu.is_null() & from_param.is_not_null()).then(code).alias("__unit_param"))
-    via_param = (frame.filter("__kept").get_column("__unit_param").drop_nulls()
-                 .unique(maintain_order=True).to_list())
-    if via_param:
-        pairs = (frame.filter(pl.col("__kept") & pl.col("__unit_param").is_not_null())
-                 .select(code.alias("p"), "COHORT_UNIT").unique(maintain_order=True))
-        shown = ", ".join(f"{p} {u!r}" for p, u in pairs.iter_rows())
-        _note(findings, "measurements", files, "unit",
-              f"units of {files} taken from PARAM's trailing parentheses (no AVALU): {shown}")
+    via_param = frame.filter(pl.col("__kept") & pl.col("__unit_param").is_not_null())
+    _log_sources(log, via_param.with_columns(pl.format(
+        "{} {}: PARAM's trailing parentheses (no AVALU)", pl.col("__unit_param"),
+        pl.col("COHORT_UNIT")).alias("__unitsrc")), "measurements", "unit", "__unitsrc")
     no_unit = frame.filter(pl.col("__kept") & pl.col("COHORT_UNIT").is_null())
     has_param = "PARAM" in frame.columns
     findings.add_frame(row_findings(
@@ -168,57 +162,59 @@ def _measurements(table: RawTable, origin: pl.DataFrame, mapping: Mapping,
         pl.col("__day").alias("COHORT_DAY"),
         _flag(frame, "ABLFL").alias("COHORT_ABLFL"),
         _flag(frame, "ANL01FL").alias("COHORT_ANL01FL"),
-    ).drop("__day", "__daysrc", "__day_zero", "__kept", "__unit_param")
+    )
+    kept = frame.filter("__kept")
+    for flag, column in (("ABLFL", "baseline_flag"), ("ANL01FL", "analysis_flag")):
+        n = int(kept.get_column(f"COHORT_{flag}").is_not_null().sum())
+        if n:
+            log.add("measurements", column, f"{flag} (Y: true, blank: false)", n)
+    frame = frame.drop("__day", "__daysrc", "__day_zero", "__kept", "__unit_param")
     return RawTable(table.name, frame, table.sources)
 
 
-def _adverse_events(table: RawTable, origin: pl.DataFrame, findings: Findings) -> RawTable:
-    frame, files = table.frame, _files(table)
+def _adverse_events(table: RawTable, origin: pl.DataFrame, findings: Findings,
+                    log: DerivationLog) -> RawTable:
+    frame = table.frame
     if "USUBJID" not in frame.columns:
         return table
     for col in ("ASTDT", "ASTDTM"):
         if col in frame.columns:
             bad_dates(frame, col, "adverse_events", findings)
-    frame, sources = day_of(frame, origin, ["ASTDT", "ASTDTM"], "ASTDY")
+    frame = day_of(frame, origin, ["ASTDT", "ASTDTM"], "ASTDY")
     day_zero(frame, "adverse_events", "ASTDY", findings, "onset_day")
-    if sources:
-        _note(findings, "adverse_events", files, "onset_day",
-              f"onset days of {files} from {sources}")
-    if "TRTEMFL" in frame.columns:
-        _note(findings, "adverse_events", files, "treatment_emergent",
-              f"treatment-emergent flag from TRTEMFL of {files}")
+    _log_sources(log, frame, "adverse_events", "onset_day")
     frame = frame.with_columns(pl.col("__day").alias("COHORT_ONSET_DAY"),
                                _flag(frame, "TRTEMFL").alias("COHORT_TRTEMFL"),
                                ).drop("__day", "__daysrc", "__day_zero")
+    n = int(frame.get_column("COHORT_TRTEMFL").is_not_null().sum())
+    if n:
+        log.add("adverse_events", "treatment_emergent", "TRTEMFL (Y: true, blank: false)", n)
     return RawTable(table.name, frame, table.sources)
 
 
-def _periods(table: RawTable, origin: pl.DataFrame, findings: Findings) -> RawTable:
+def _periods(table: RawTable, origin: pl.DataFrame, findings: Findings,
+             log: DerivationLog) -> RawTable:
     """Start and end days of exposure-like records (ADEX, ADCM) mapped by a user onto
     ``infusions`` or ``medications``: ``COHORT_START_DAY`` from ASTDT/ASTDTM/ADT (else
     ASTDY), ``COHORT_END_DAY`` from AENDT/AENDTM (else AENDY)."""
-    frame, files = table.frame, _files(table)
+    frame = table.frame
     if "USUBJID" not in frame.columns:
         return table
-    parts = []
     for out, dates, cdisc in (("COHORT_START_DAY", ["ASTDT", "ASTDTM", "ADT"], "ASTDY"),
                               ("COHORT_END_DAY", ["AENDT", "AENDTM"], "AENDY")):
         for col in dates:
             if col in frame.columns:
                 bad_dates(frame, col, table.name, findings)
-        frame, sources = day_of(frame, origin, dates, cdisc)
+        frame = day_of(frame, origin, dates, cdisc)
         day_zero(frame, table.name, cdisc, findings, out)
+        _log_sources(log, frame, table.name, out)
         frame = frame.with_columns(pl.col("__day").alias(out)).drop("__day", "__daysrc",
                                                                    "__day_zero")
-        if sources:
-            parts.append(f"{out} from {sources}")
-    if parts:
-        _note(findings, table.name, files, None, f"days of {files}: " + "; ".join(parts))
     return RawTable(table.name, frame, table.sources)
 
 
-def _time_to_event(table: RawTable, findings: Findings) -> RawTable:
-    frame, files = table.frame, _files(table)
+def _time_to_event(table: RawTable, findings: Findings, log: DerivationLog) -> RawTable:
+    frame = table.frame
     if "AVAL" not in frame.columns:
         return table
     unit = text("AVALU").str.to_uppercase() if "AVALU" in frame.columns else pl.lit(
@@ -236,13 +232,14 @@ def _time_to_event(table: RawTable, findings: Findings) -> RawTable:
     scale = pl.col("__tunit").replace_strict(DAYS_PER, default=None, return_dtype=pl.Float64)
     aval = pl.col("AVAL").cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
     if not units:
-        _note(findings, "time_to_event", files, "time_days",
-              f"AVAL of {files} has no unit (no AVALU, none in PARAM): taken as days")
+        log.add("time_to_event", "time_days", "AVAL, taken as days (no AVALU, no unit in "
+                "PARAM)", frame.height)
         scale = pl.lit(1.0)
-    elif set(units) - {"DAYS", "DAY", "D"}:
-        _note(findings, "time_to_event", files, "time_days",
-              f"AVAL of {files} converted to days from {', '.join(units)} (a month is "
-              "30.4375 days, a year 365.25)")
+    for u in units:
+        if u in DAYS_PER:
+            n = int((frame.get_column("__tunit") == u).sum())
+            log.add("time_to_event", "time_days", f"AVAL in {u}" + (
+                "" if DAYS_PER[u] == 1 else f" x {DAYS_PER[u]:g} days"), n)
     desc = [c for c in ("EVNTDESC", "CNSDTDSC") if c in frame.columns]
     frame = frame.with_columns(
         (aval * scale.fill_null(1.0) if not units else aval * scale).alias("COHORT_TIME_DAYS"),
@@ -252,7 +249,8 @@ def _time_to_event(table: RawTable, findings: Findings) -> RawTable:
 
 
 def resolve_adam(raw: dict[str, RawTable], mapping: Mapping, population: list[str],
-                 findings: Findings, required: set[str]) -> dict[str, RawTable]:
+                 findings: Findings, required: set[str],
+                 log: DerivationLog) -> dict[str, RawTable]:
     """Resolve an ADaM package's conventions on the tables as read (see the module docstring).
 
     Parameters
@@ -264,9 +262,12 @@ def resolve_adam(raw: dict[str, RawTable], mapping: Mapping, population: list[st
     population : list of str
         Population flags selecting subjects (``ITTFL``...), after screen failures.
     findings : Findings
-        Choices are ``note`` findings, removed rows warnings, problems errors.
+        Removed rows are warnings, problems errors.
     required : set of str
         The contract's required tables.
+    log : DerivationLog
+        Every choice made (which variable gave day 0, last contact, a unit, ...), with the
+        number of rows or subjects it applies to: listed with the validation output.
     """
     opts = mapping.adam or AdamOptions()
     raw = {name: _upper_names(t) if t.frame.width else t for name, t in raw.items()}
@@ -291,9 +292,9 @@ def resolve_adam(raw: dict[str, RawTable], mapping: Mapping, population: list[st
                      message=f"{files} has none of {', '.join(opts.origin)}: study day 0 "
                      "cannot be set; add one of them (adam.origin in a mapping lists others)")
     else:
-        _note(findings, "subjects", files, "day 0",
-              f"study day 0 of each subject from {counts(origin, '__from', 'subjects')} "
-              f"(first of {', '.join(present)} with a value)")
+        _log_sources(log, origin.with_columns(pl.format(
+            "{} (the first of {} with a date)", pl.col("__from"),
+            pl.lit(", ".join(present))).alias("__src")), "subjects", "(day 0)", "__src")
     with_origin = frame.with_columns(text("USUBJID").alias("__sid")).join(
         origin.select("__sid", "__date"), on="__sid", how="left", maintain_order="left")
     if present:
@@ -310,10 +311,14 @@ def resolve_adam(raw: dict[str, RawTable], mapping: Mapping, population: list[st
                           pl.when(pl.col("__date").is_not_null()).then(pl.col("__from"))
                           .when(pl.col("__latest").is_not_null())
                           .then(pl.lit("latest dated record")).alias("__from")))
-    _note(findings, "subjects", files, "last_contact_day",
-          f"last contact of each subject from {counts(last, '__from', 'subjects') or 'nothing'}"
-          + ("" if any(v in frame.columns for v in opts.last_contact) else
-             f" ({files} has none of {', '.join(opts.last_contact)})"))
+    absent = "" if any(v in frame.columns for v in opts.last_contact) else (
+        f" ({files} has no {', '.join(opts.last_contact)})")
+    _log_sources(log, last.filter(pl.col("__origin").is_not_null()).with_columns(
+        pl.when(pl.col("__from") == "latest dated record")
+        .then(pl.lit("the latest date (*DT, *DTM) of the subject in any dataset minus day 0"
+                     + absent))
+        .otherwise(pl.format("{} minus day 0", pl.col("__from"))).alias("__src")),
+        "subjects", "last_contact_day", "__src")
     last = last.select("__sid", (pl.col("__last") - pl.col("__origin")).dt.total_days()
                        .alias("COHORT_LAST_CONTACT_DAY"))
     frame = (frame.with_columns(text("USUBJID").alias("__sid"))
@@ -323,11 +328,11 @@ def resolve_adam(raw: dict[str, RawTable], mapping: Mapping, population: list[st
         if not table.frame.width or subject_column(table, mapping) is None:
             continue
         if name == "measurements":
-            raw[name] = _measurements(table, origin, mapping, findings)
+            raw[name] = _measurements(table, origin, mapping, findings, log)
         elif name == "adverse_events":
-            raw[name] = _adverse_events(table, origin, findings)
+            raw[name] = _adverse_events(table, origin, findings, log)
         elif name == "time_to_event":
-            raw[name] = _time_to_event(table, findings)
+            raw[name] = _time_to_event(table, findings, log)
         elif name != "subjects":
-            raw[name] = _periods(table, origin, findings)
+            raw[name] = _periods(table, origin, findings, log)
     return raw

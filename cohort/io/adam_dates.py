@@ -14,7 +14,7 @@ import polars as pl
 from cohort.findings import Findings, row_findings
 from cohort.io.read import RawTable
 
-__all__ = ["bad_dates", "counts", "date_of", "day_of", "day_zero", "latest_record",
+__all__ = ["bad_dates", "date_of", "day_of", "day_zero", "latest_record",
            "subject_dates", "text"]
 
 _SAS_EPOCH = pl.date(1960, 1, 1)
@@ -68,11 +68,6 @@ def subject_dates(adsl: pl.DataFrame, variables: list[str]) -> pl.DataFrame:
                        source.otherwise(None).alias("__from")).unique("__sid", keep="first")
 
 
-def counts(frame: pl.DataFrame, col: str, noun: str) -> str:
-    counts = frame.group_by(col).len().sort("len", descending=True)
-    return ", ".join(f"{v} ({n} {noun})" for v, n in counts.iter_rows() if v is not None)
-
-
 def latest_record(raw: dict[str, RawTable]) -> pl.DataFrame:
     """Per subject, the latest date of any ``*DT``/``*DTM`` variable in any dataset."""
     parts = []
@@ -92,9 +87,9 @@ def latest_record(raw: dict[str, RawTable]) -> pl.DataFrame:
 
 
 def day_of(frame: pl.DataFrame, origin: pl.DataFrame, dates: list[str],
-            cdisc_day: str | None) -> tuple[pl.DataFrame, str]:
+            cdisc_day: str | None) -> pl.DataFrame:
     """Add ``__day``: the first of ``dates`` minus the subject's day 0, else the CDISC day
-    ``cdisc_day`` (no day 0); return how many rows took each source."""
+    ``cdisc_day`` (no day 0); ``__daysrc`` says which, ``__day_zero`` marks a CDISC day 0."""
     present = [d for d in dates if d in frame.columns]
     frame = frame.with_columns(text("USUBJID").alias("__sid")).join(
         origin.select("__sid", pl.col("__date").alias("__origin")), on="__sid", how="left",
@@ -109,14 +104,16 @@ def day_of(frame: pl.DataFrame, origin: pl.DataFrame, dates: list[str],
         raw = pl.col(cdisc_day).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
         ady = (pl.when(raw >= 1).then(raw - 1).when(raw < 0).then(raw).otherwise(None)
                .round(0).cast(pl.Int64))
-    source = (pl.when(from_date.is_not_null()).then(pl.lit("/".join(present) or "date"))
-              .when(ady.is_not_null()).then(pl.lit(f"{cdisc_day} (CDISC day, -1 from day 1)"))
+    source = (pl.when(from_date.is_not_null())
+              .then(pl.lit(f"{' or '.join(present) or 'date'} minus the subject's day 0"))
+              .when(ady.is_not_null())
+              .then(pl.lit(f"{cdisc_day} (a CDISC study day: day 1 is day 0)"))
               .otherwise(None))
     frame = frame.with_columns(pl.coalesce(from_date, ady).alias("__day"),
                                source.alias("__daysrc"),
                                (from_date.is_null() & (raw == 0)).fill_null(False)
                                .alias("__day_zero"))
-    return frame.drop("__sid", "__origin"), counts(frame, "__daysrc", "rows")
+    return frame.drop("__sid", "__origin")
 
 
 def day_zero(frame: pl.DataFrame, table: str, column: str, findings: Findings,

@@ -112,7 +112,7 @@ def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: s
     derivations = DerivationLog()
     flags = [*mapping.population, *population]
     if mapping.adam is not None:
-        raw = resolve_adam(raw, mapping, flags, findings, required)
+        raw = resolve_adam(raw, mapping, flags, findings, required, derivations)
     else:
         raw = select_population(raw, mapping, flags, findings, required)
     mapped = apply_mapping(raw, mapping, contract, findings, derivations)

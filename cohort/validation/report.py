@@ -20,8 +20,7 @@ class ValidationReport:
     Attributes
     ----------
     findings : DataFrame
-        One row per finding, columns ``severity`` (``error``, ``warning``, or ``note``: a
-        choice made for the user, e.g. the ADaM variable that gave study day 0), ``table``,
+        One row per finding, columns ``severity`` (``error`` or ``warning``), ``table``,
         ``file``, ``row`` (line in a CSV, row in a sheet, 1-based record in Parquet; empty for
         file- and column-level findings), ``column``, ``rule``, ``value`` (as read) and
         ``message``. Sorted by table, file and row.
