@@ -155,3 +155,18 @@ def test_a_damaged_sas7bdat(package):
     err = report.findings[report.findings["rule"] == "file_unreadable"].iloc[0]
     assert err["file"] == "adcm.sas7bdat"
     assert err["message"].startswith("adcm.sas7bdat cannot be read as a SAS dataset (.sas7bdat)")
+
+
+def test_records_without_aval_are_left_out_and_counted(package):
+    def edit(f):
+        f.loc[f.index[:2], "AVAL"] = float("nan")  # an HbA1c and a glucose record
+        f.loc[f.index[:2], "AVALC"] = "NOT DONE"
+        return f
+
+    _rewrite(package / "adlbc.xpt", edit)
+    report = cohort.validate(package, mapping=package / "mapping.yaml")
+    assert report.exit_code == 0
+    f = report.findings
+    left = f[(f["rule"] == "rows_left_out") & (f["column"] == "value")]
+    assert left["value"].tolist() == ["2"]
+    assert "2 rows of adlbc.xpt, advs.xpt" in left["message"].iloc[0]
