@@ -225,3 +225,16 @@ def test_mmrm_over_the_adam_visits(itt):
     assert a["visit"].tolist()[:2] == ["Week 4", "Week 4"]
     for col in ("estimate", "se", "df"):
         assert a[col].to_numpy() == pytest.approx(b[col].to_numpy(), rel=1e-9)
+
+
+def test_visits_by_label_and_by_day_do_not_mix(itt):
+    from cohort.analysis.ancova import ancova_analysis
+    from cohort.errors import AnalysisError
+
+    with pytest.raises(AnalysisError, match=r"give visits by label \(--visit\) or by day"):
+        ancova_analysis(itt.measurements, itt.subjects, visit_labels=["Week 24"],
+                        visit_days=[168])
+    # a cohort without labels and baseline flags: visits by label are refused, by name
+    no_flags = itt.measurements.drop(columns=["baseline_flag"])
+    with pytest.raises(AnalysisError, match="need visit labels and a baseline flag"):
+        ancova_analysis(no_flags, itt.subjects, visit_labels=["Week 24"])
