@@ -170,3 +170,13 @@ def test_records_without_aval_are_left_out_and_counted(package):
     left = f[(f["rule"] == "rows_left_out") & (f["column"] == "value")]
     assert left["value"].tolist() == ["2"]
     assert "2 rows of adlbc.xpt, advs.xpt" in left["message"].iloc[0]
+
+
+def test_an_analysis_on_invalid_data_says_how_to_see_every_finding(package):
+    _rewrite(package / "adtte.xpt", lambda f: f.assign(USUBJID="CHT-204-999"), version=8)
+    mapping = package / "mapping.yaml"
+    result = CliRunner().invoke(app, ["analyze", "table1", str(package), "--mapping",
+                                      str(mapping), "--population", "ITT"])
+    assert result.exit_code == 1
+    assert (f"run `cohort validate {package} --mapping {mapping} --population ITT` for every "
+            "finding") in result.output

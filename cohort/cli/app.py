@@ -105,8 +105,9 @@ def load_for_cli(path: Any, mapping: str | None = None,
     except InvalidCohortError as exc:
         report = exc.report
         code = report.exit_code if report is not None else EXIT_INVALID
-        typer.echo(f"cohort: error: {exc}\nrun `cohort validate {path}` for every finding",
-                   err=True)
+        again = " ".join([f"cohort validate {path}", *([f"--mapping {mapping}"] if mapping else []),
+                          *(f"--population {p}" for p in population or ())])
+        typer.echo(f"cohort: error: {exc}\nrun `{again}` for every finding", err=True)
         raise typer.Exit(code or EXIT_INVALID) from None
     warnings = cohort.warnings
     if population and len(warnings):
