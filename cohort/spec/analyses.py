@@ -8,7 +8,7 @@ published number next to the reproduced one. A target naming an id not listed he
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["ANALYSES", "AnalysisInfo"]
 
@@ -24,17 +24,30 @@ class AnalysisInfo:
         Parameter names the target must / may give under ``params``.
     baseline : bool
         True for a baseline target (the synthesis scorecard checks it on a generated cohort).
+    cli_names : dict of str to str
+        The ``cohort analyze`` option name of a parameter whose spec name differs from it
+        (option name -> spec name, e.g. ``{"threshold": "threshold_pct"}``). A target may
+        write either name, not both; the spec name is what the recipe reads.
     """
 
     description: str
     required: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
     baseline: bool = False
+    cli_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        """Every parameter name a target may write: spec names and their CLI names."""
+        return (*self.required, *self.optional, *self.cli_names)
 
 
 _BASE_OPT = ("arm", "among")
 _STAT_OPT = ("arm", "among", "unit")
 _EPISODE_FILTERS = ("started_within_months", "started_after_months", "at_last_contact")
+# `cohort analyze remission --threshold` (percent rise) and `cohort analyze
+# effect-modification --subgroup/--cut` name these parameters differently
+_REMISSION_CLI = {"threshold": "threshold_pct"}
 
 ANALYSES: dict[str, AnalysisInfo] = {
     "arm_size": AnalysisInfo("number of subjects in an arm (or stratum)", ("arm",),
@@ -96,17 +109,20 @@ ANALYSES: dict[str, AnalysisInfo] = {
         ("among", "scale")),
     "interaction_p": AnalysisInfo(
         "p-value of a treatment-by-subgroup (effect-modification) term",
-        ("param", "visit", "modifier"), ("threshold", "arm")),
+        ("param", "visit", "modifier"), ("threshold", "arm"),
+        cli_names={"subgroup": "modifier", "cut": "threshold"}),
     "remission_count": AnalysisInfo(
         "subjects in C-peptide remission (rise >= threshold in fasting and/or postprandial)",
-        ("arm", "visit"), ("threshold_pct",)),
+        ("arm", "visit"), ("threshold_pct",), cli_names=_REMISSION_CLI),
     "remission_rate": AnalysisInfo("proportion (0-1) in C-peptide remission", ("arm", "visit"),
-                                   ("threshold_pct",)),
+                                   ("threshold_pct",), cli_names=_REMISSION_CLI),
     "remission_fisher": AnalysisInfo("Fisher exact test of remission between two arms",
-                                     ("arm", "reference", "visit"), ("threshold_pct",)),
+                                     ("arm", "reference", "visit"), ("threshold_pct",),
+                                     cli_names=_REMISSION_CLI),
     "logistic_or_direction": AnalysisInfo(
         "sign of a predictor's coefficient in a logistic model of remission (+1 or -1)",
-        ("predictor",), ("arm", "covariates", "visit")),
+        ("predictor",), ("arm", "covariates", "visit"),
+        cli_names={"covariate": "covariates"}),
     "insulin_free_count": AnalysisInfo(
         "subjects with at least one insulin-free episode (optionally: starting within / after "
         "a month, or still insulin-free at last contact)", (), ("arm", *_EPISODE_FILTERS)),

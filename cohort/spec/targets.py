@@ -43,10 +43,12 @@ class Target(_Strict):
     value: int | float | None = None
     values: list[float] | None = Field(None, description="For analyses that give a list "
                                        "(e.g. censored durations).")
-    output: Literal["estimate", "ci_lower", "ci_upper", "n"] = Field(
+    output: Literal["estimate", "ci_lower", "ci_upper", "p", "n"] = Field(
         "estimate", description="Which output of the analysis the published value is: the "
-        "estimate (a count, rate, mean, median, difference, probability or duration, as the "
-        "analysis gives), a bound of its 95% CI, or the n it rests on.")
+        "estimate (a count, rate, mean, median, difference, landmark survival probability or "
+        "duration, as the analysis gives), a bound of its 95% CI, its p-value (p: "
+        "value is the published p, comparison its sign: p < 0.001 is value 0.001, "
+        "comparison '<'), or the n it rests on.")
     not_reached: bool = Field(False, description="The published median was not reached "
                               "(give no value); agrees with a reproduced median not reached.")
     comparison: Literal["=", "<", ">", "<=", ">="] = "="
@@ -73,6 +75,26 @@ class Target(_Strict):
                              f"{', '.join(sorted(ANALYSES))}")
         return raw
 
+    @model_validator(mode="before")
+    @classmethod
+    def _cli_names(cls, raw: Any) -> Any:
+        # a parameter may be written with its `cohort analyze` option name; the recipe reads
+        # the spec name, so the two spellings give the same number
+        if not isinstance(raw, dict) or not isinstance(raw.get("params"), dict):
+            return raw
+        analysis = raw.get("analysis")
+        info = ANALYSES.get(analysis) if isinstance(analysis, str) else None
+        if info is None or not info.cli_names:
+            return raw
+        params = dict(raw["params"])
+        for cli, name in info.cli_names.items():
+            if cli in params:
+                if name in params:
+                    raise ValueError(f"target {raw.get('id')!r} ({raw['analysis']}): params "
+                                     f"{cli} and {name} are the same parameter; give one")
+                params[name] = params.pop(cli)
+        return {**raw, "params": params}
+
     @model_validator(mode="after")
     def _check(self) -> Target:
         info = ANALYSES[self.analysis]
@@ -80,17 +102,23 @@ class Target(_Strict):
         if missing:
             raise ValueError(f"target {self.id!r} ({self.analysis}) needs params "
                              f"{', '.join(missing)}")
-        unknown = sorted(set(self.params) - set(info.required) - set(info.optional))
+        unknown = sorted(set(self.params) - set(info.accepted))
         if unknown:
             raise ValueError(f"target {self.id!r} ({self.analysis}): unknown params "
-                             f"{', '.join(unknown)}; allowed: "
-                             f"{', '.join(info.required + info.optional)}")
+                             f"{', '.join(unknown)}; allowed: {', '.join(info.accepted)}")
         if self.value is None and self.p is None and self.values is None and \
                 not self.not_reached:
             raise ValueError(f"target {self.id!r} needs a value, values, a p or not_reached")
         if self.not_reached and self.value is not None:
             raise ValueError(f"target {self.id!r}: not_reached means no published value; "
                              "for a published '> X months' give value: X, comparison: '>'")
+        if self.output == "p":
+            if self.value is None or not 0 <= self.value <= 1:
+                raise ValueError(f"target {self.id!r}: output p needs value: the published "
+                                 "p-value (0-1)")
+            if self.p is not None or self.tolerance is not None:
+                raise ValueError(f"target {self.id!r}: with output p the published p is "
+                                 "value (with comparison); drop p / tolerance")
         if self.tolerance is not None and self.value is None:
             raise ValueError(f"target {self.id!r}: a tolerance applies to a published value")
         if self.ci is not None and self.ci[0] > self.ci[1]:

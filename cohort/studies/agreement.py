@@ -18,9 +18,11 @@ Each published target is judged by the checks that apply to it, all of which mus
     **compatible**, a weaker verdict of its own: it is never counted as agreement;
 * **values** (a published list, e.g. censored durations): the same number of values, each
   within its printed precision;
-* **p** (a published p-value): ``p < P`` or ``p > P`` as published; a p printed as ``=``
-  agrees within one unit of its last printed digit (0.0122 -> 0.0001), since the published
-  p itself rests on rounded means and SDs.
+* **p** (a published p-value, given as ``p`` beside a value or as the ``value`` of a target
+  with ``output: p``): ``p < P`` or ``p > P`` as published; a p printed as ``=`` (or
+  ``<=``/``>=``) agrees within one unit of its last printed digit (0.0122 -> 0.0001), since
+  the published p itself rests on rounded means and SDs. A published p where the analysis
+  gives none (no standard test reproduces it) *differs*, with that note.
 
 A target whose reproduced number is missing (NaN) where a check needs it *differs*.
 """
@@ -110,16 +112,25 @@ def _values_check(target: Target, rep: Reproduced) -> tuple[str, str]:
 
 
 def _p_check(target: Target, rep: Reproduced) -> tuple[str, str]:
-    published = float(target.p)  # type: ignore[arg-type]
-    cmp = target.p_comparison
+    if target.output == "p":  # the published p is the target's value
+        published, cmp = float(target.value), target.comparison  # type: ignore[arg-type]
+    else:
+        published, cmp = float(target.p), target.p_comparison  # type: ignore[arg-type]
+    # a p printed with trailing zeros (0.050) states its precision in `decimals`
+    decimals = target.decimals if target.output == "p" else None
+    unit = 10.0 ** -decimals if decimals is not None else printed_unit(published)
+    if math.isnan(rep.p):
+        return DIFFERS, (f"p {cmp} {_g(published)} (no p-value was obtained: no standard "
+                         "test of this analysis reproduces a published p)")
+    if cmp in ("<=", ">="):
+        ok = rep.p <= published + unit + _SLACK if cmp == "<=" else \
+            rep.p >= published - unit - _SLACK
+        return (AGREES if ok else DIFFERS), f"p {cmp} {_g(published)}"
     if cmp == "=":
-        unit = printed_unit(published)
         rule = f"p within {_g(unit)} (one printed unit)"
         ok = not math.isnan(rep.p) and abs(rep.p - published) <= unit + _SLACK
         return (AGREES if ok else DIFFERS), rule
     rule = f"p {cmp} {_g(published)}"
-    if math.isnan(rep.p):
-        return DIFFERS, rule + " (no p-value was obtained)"
     ok = rep.p < published if cmp == "<" else rep.p > published
     return (AGREES if ok else DIFFERS), rule
 
@@ -143,6 +154,8 @@ def judge(target: Target, rep: Reproduced, *,
         ``"agrees"``, ``"compatible"`` or ``"differs"`` (the weakest of the checks), and the
         rule(s) applied, joined by ``" and "``.
     """
+    if target.output == "p":
+        return _p_check(target, rep)
     if target.output != "estimate":
         # the published number is another output of the analysis: compare it alone
         picked = float(rep.n) if target.output == "n" and rep.n is not None else \
