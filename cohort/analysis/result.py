@@ -9,13 +9,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cohort.analysis.format import json_number
+
 __all__ = ["AnalysisResult", "json_safe"]
 
 
 def json_safe(obj: Any) -> Any:
     """Convert numpy/pandas objects (and NaN) into plain JSON values.
 
-    DataFrames become lists of records; NaN, NA and infinities become None.
+    DataFrames become lists of records; NaN and NA become None, infinities the strings
+    ``"Inf"``/``"-Inf"`` (kept apart from missing: an infinite odds ratio is a result).
     """
     if isinstance(obj, pd.DataFrame):
         return [json_safe(r) for r in obj.to_dict("records")]
@@ -31,9 +34,9 @@ def json_safe(obj: Any) -> Any:
         return None
     if isinstance(obj, np.generic):
         obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
+    if isinstance(obj, float) and math.isnan(obj):
         return None
-    return obj
+    return json_number(obj)
 
 
 @dataclass
