@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -61,6 +61,57 @@ class AnalysisResult:
         default_factory=lambda: pd.DataFrame(columns=["subject_id", "reason"]))
     params: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # @dataclass on a subclass would write a field-dump __repr__ (a truncated DataFrame);
+        # it keeps a __repr__ the class already has, so give each subclass the one-line one
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = AnalysisResult.__repr__  # type: ignore[method-assign]
+
+    def __repr__(self) -> str:
+        from cohort.analysis.display import one_line
+
+        return one_line(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy summary (numbers, one row per estimate), a copy."""
+        return self.summary.copy()
+
+    def formatted(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """The summary as printed: default columns, numbers as text (see
+        :func:`cohort.analysis.display.formatted_summary`)."""
+        from cohort.analysis.display import formatted_summary
+
+        return formatted_summary(self, columns)
+
+    def summary_text(self, columns: list[str] | None = None, *,
+                     title: str | None = None) -> str:
+        """What :meth:`print_summary` prints, as a string (the notes excepted)."""
+        from cohort.analysis.display import summary_text
+
+        return summary_text(self, columns, title=title)
+
+    def print_summary(self, columns: list[str] | None = None, *,
+                      file: IO[str] | None = None) -> None:
+        """Print the result as a paper's table: default columns, p-values as ``<0.001``,
+        intervals as ``(lo to hi)``, decimals from the unit; then exclusions and notes.
+
+        Parameters
+        ----------
+        columns : list of str or None
+            Summary columns to show instead of the analysis's defaults.
+        file : text stream or None, keyword-only
+            Where to print (default: standard output).
+        """
+        print(self.summary_text(columns), file=file)
+        for note in self.notes:
+            print(f"note: {note}", file=file)
+
+    def _repr_html_(self) -> str:
+        from cohort.analysis.display import html
+
+        return html(self)
 
     @property
     def analysis(self) -> str:

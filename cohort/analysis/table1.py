@@ -95,6 +95,11 @@ class Table1Result(AnalysisResult):
     variable; NaN for the reference and overall).
     """
 
+    def formatted(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """The table as printed (:meth:`to_wide`); ``columns`` selects among its columns."""
+        wide = self.to_wide()
+        return wide if not columns else wide[[c for c in columns if c in wide.columns]]
+
     def to_wide(self, *, digits: int = 1) -> pd.DataFrame:
         """The table as people print it: one column per group, formatted strings.
 

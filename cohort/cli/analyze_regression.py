@@ -135,19 +135,9 @@ def _emit(result: Any, fmt: OutputFormat, path: Path, columns: list[str]) -> Non
         doc = {"cohort_version": __version__, "path": str(path), **result.to_dict()}
         typer.echo(json.dumps(json_safe(doc), allow_nan=False))
         return
-    import pandas as pd
-
-    summary = result.summary
-    cols = [c for c in columns if c in summary.columns]
-    with pd.option_context("display.max_rows", 500, "display.width", 200,
-                           "display.max_columns", 50, "display.float_format", "{:.4g}".format):
-        typer.echo(f"{result.analysis}: {path}")
-        typer.echo(summary[cols].to_string(index=False))
-        if len(result.exclusions):
-            typer.echo(f"\n{len(result.exclusions)} exclusion(s):")
-            typer.echo(result.exclusions.head(20).to_string(index=False))
-            if len(result.exclusions) > 20:
-                typer.echo(f"... ({len(result.exclusions) - 20} more; --format json lists all)")
+    # the result prints itself (cohort.analysis.display): p-values as <0.001, intervals as
+    # (lo to hi), decimals from the parameter's unit -- the same text as print_summary()
+    typer.echo(result.summary_text(columns or None, title=f"{result.analysis}: {path}"))
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
 
@@ -445,10 +435,4 @@ def table1_cmd(
 
     res = table1(c.subjects, c.measurements, by=by, variables=variable or None,
                  baseline_params=baseline_param, baseline_window=bw, reference=reference)
-    if fmt is OutputFormat.json:
-        _emit(res, fmt, path, [])
-        return
-    typer.echo(f"Table1: {path}")
-    typer.echo(res.to_wide().to_string(index=False))
-    for note in res.notes:
-        typer.echo(f"note: {note}", err=True)
+    _emit(res, fmt, path, [])
