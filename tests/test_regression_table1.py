@@ -56,8 +56,10 @@ def test_baseline_and_notes(res):
     assert hb["unit"] == "%"
     assert res.notes == ["baseline FPG: no FPG measurements in the cohort"]
     wide = res.to_wide()
-    assert {"variable", "statistic", "smd", "placebo", "overall"} <= set(wide.columns)
-    assert wide.iloc[0]["statistic"] == "mean (SD)"
+    n = res.params["group_n"]
+    assert {"Characteristic", f"placebo (N = {n['placebo']})", f"overall (N = {n['overall']})",
+            "SMD high vs placebo"} <= set(wide.columns)
+    assert wide.iloc[0]["Characteristic"] == "Age at day 0 (years), mean (SD)"
 
 
 def test_missing_counted():
@@ -67,7 +69,7 @@ def test_missing_counted():
     r = table1(subj, variables=["age_years"])
     age = r.summary.set_index("group")
     assert age.loc["overall", "missing"] == 3 and age.loc["overall", "n"] == 22
-    assert "missing" in r.to_wide()["statistic"].tolist()
+    assert "    Missing" in r.to_wide()["Characteristic"].tolist()
 
 
 def test_smd_helpers():

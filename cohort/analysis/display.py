@@ -36,7 +36,8 @@ from cohort.analysis.format import (
 if TYPE_CHECKING:
     from cohort.analysis.result import AnalysisResult
 
-__all__ = ["DEFAULT_COLUMNS", "formatted_summary", "html", "one_line", "summary_text"]
+__all__ = ["DEFAULT_COLUMNS", "formatted_summary", "html", "one_line", "summary_text",
+           "to_text"]
 
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "Ancova": ("visit", "kind", "arm", "reference", "n", "estimate", "se", "p",
@@ -178,7 +179,7 @@ def summary_text(result: AnalysisResult, columns: Sequence[str] | None = None, *
     """The text ``print_summary()`` prints: title, formatted table, exclusions and notes."""
     lines = [title if title is not None else result.analysis]
     table = result.formatted(columns)
-    lines.append(table.to_string(index=False) if len(table) else "(no rows)")
+    lines.append(to_text(table) if len(table) else "(no rows)")
     ex = result.exclusions
     if len(ex):
         lines.append(f"\n{len(ex)} exclusion(s):")
@@ -186,6 +187,15 @@ def summary_text(result: AnalysisResult, columns: Sequence[str] | None = None, *
         if len(ex) > max_exclusions:
             lines.append(f"... ({len(ex) - max_exclusions} more; --format json lists all)")
     return "\n".join(lines)
+
+
+def to_text(table: pd.DataFrame) -> str:
+    """A formatted table as plain text, its first (label) column left-aligned so that
+    indented rows (levels under a variable) read as such."""
+    first = table.columns[0]
+    width = max(len(str(first)), *(len(str(v)) for v in table[first]))
+    return table.to_string(index=False, justify="left",
+                           formatters={first: lambda v: f"{v!s:<{width}}"})
 
 
 def one_line(result: AnalysisResult) -> str:

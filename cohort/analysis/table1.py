@@ -9,25 +9,43 @@ p2 (1 - p2)) / 2)``; more levels: the multivariate SMD of Yang & Dalton (2012), 
 
 By default the table holds the demographic columns of the subjects table and the baseline of
 HbA1c (last value on or before day 0, see :mod:`cohort.derive.visits`).
+
+Each variable carries what a publication table needs (gtsummary's defaults, decided here
+once, printed by :mod:`cohort.analysis.table1_display`): a ``label`` and ``unit`` from the
+contract (declared extras included), a ``statistic`` (``mean_sd`` for a roughly symmetric
+variable, ``median_iqr`` for a skewed one -- adjusted sample skewness of the pooled values
+``|G1| >= 1`` --, ``n_pct`` for a categorical one; overridable) and ``digits`` (the decimals the
+unit is measured to, :data:`cohort.analysis.format.UNIT_DECIMALS`; overridable).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from cohort.analysis._common import censored_notes
+from cohort.analysis.format import UNIT_DECIMALS, decimals_for
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.visit_labels import flagged_baseline, has_visit_labels
 from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, baseline_values
 from cohort.errors import AnalysisError
 
-__all__ = ["DEFAULT_VARIABLES", "Table1Result", "smd_categorical", "smd_numeric", "table1"]
+if TYPE_CHECKING:
+    from cohort.contract import Contract
+
+__all__ = ["DEFAULT_VARIABLES", "STATISTICS", "Table1Result", "smd_categorical", "smd_numeric",
+           "table1"]
+
+STATISTICS = ("mean_sd", "median_iqr")
+"""Statistics a numeric variable may be summarised with (``statistics=`` of :func:`table1`)."""
+SKEW_LIMIT = 1.0
+"""|adjusted skewness| from which a numeric variable is summarised by median [IQR]."""
 
 DEFAULT_VARIABLES: dict[str, str] = {
     "age_years": "years", "sex": "", "bmi_kg_m2": "kg/m2", "weight_kg": "kg",
@@ -100,60 +118,34 @@ class Table1Result(AnalysisResult):
         wide = self.to_wide()
         return wide if not columns else wide[[c for c in columns if c in wide.columns]]
 
-    def to_wide(self, *, digits: int = 1) -> pd.DataFrame:
-        """The table as people print it: one column per group, formatted strings.
+    def to_wide(self, *, digits: int | None = None) -> pd.DataFrame:
+        """The table as a paper prints it (gtsummary's layout), formatted strings.
+
+        Columns: ``Characteristic``, one per group headed ``<group> (N = n)``, and the SMD of
+        each group against the reference (``SMD`` with two groups). Rows: per variable, its
+        label, unit and statistic (``Age (years), mean (SD)``); levels of a categorical
+        variable and its ``Missing`` count indented beneath.
 
         Parameters
         ----------
-        digits : int, keyword-only
-            Decimals of means, SDs, quantiles and percentages.
+        digits : int or None, keyword-only
+            Decimals of every numeric statistic; default each variable's own ``digits``.
         """
-        s = self.summary
-        groups = list(dict.fromkeys(s["group"]))
-        out_rows: list[dict[str, str]] = []
-        for var, v_rows in s.groupby("variable", sort=False):
-            unit = v_rows["unit"].iloc[0]
-            name = f"{var} ({unit})" if unit else var
-            for level, g in v_rows.groupby("level", sort=False):
-                g = g.set_index("group")
-                if level == "":
-                    r1 = {"variable": name, "statistic": "mean (SD)", "smd": _fmt_smd(g)}
-                    r2 = {"variable": name, "statistic": "median [Q1, Q3]"}
-                    for grp in groups:
-                        x = g.loc[grp]
-                        ok = x["n"] > 0
-                        r1[grp] = f"{_f(x['mean'], digits)} ({_f(x['sd'], digits)})" \
-                            if ok else "-"
-                        r2[grp] = (f"{_f(x['median'], digits)} [{_f(x['q1'], digits)}, "
-                                   f"{_f(x['q3'], digits)}]") if ok else "-"
-                    out_rows += [r1, r2]
-                else:
-                    r = {"variable": name, "statistic": f"{level}, n (%)", "smd": _fmt_smd(g)}
-                    for grp in groups:
-                        x = g.loc[grp]
-                        r[grp] = f"{int(x['count'])} ({x['percent']:.{digits}f})"
-                    out_rows.append(r)
-            miss = v_rows.drop_duplicates("group").set_index("group")["missing"]
-            if miss.sum() > 0:
-                out_rows.append({"variable": name, "statistic": "missing",
-                                 **{grp: str(int(miss[grp])) for grp in groups}})
-        return pd.DataFrame(out_rows).fillna("")
+        from cohort.analysis.table1_display import wide_table
 
-
-def _f(v: float, digits: int) -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
-
-
-def _fmt_smd(g: pd.DataFrame) -> str:
-    vals = g["smd"].dropna()
-    return ", ".join(f"{k}: {v:.3f}" for k, v in vals.items())
+        return wide_table(self, digits=digits)
 
 
 def table1(subjects: pd.DataFrame, measurements: pd.DataFrame | None = None, *,
            by: str = "arm", variables: Sequence[str] | None = None,
            baseline_params: Sequence[str] = ("HBA1C",),
            baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
-           overall: bool = True, reference: str | None = None) -> Table1Result:
+           overall: bool = True, reference: str | None = None,
+           labels: Mapping[str, str] | None = None,
+           statistics: Mapping[str, str] | None = None,
+           digits: Mapping[str, int] | None = None,
+           hba1c_unit: Literal["%", "mmol/mol", "both"] = "%",
+           contract: Contract | None = None) -> Table1Result:
     """Baseline characteristics by group and overall, with SMDs.
 
     Parameters
@@ -177,6 +169,18 @@ def table1(subjects: pd.DataFrame, measurements: pd.DataFrame | None = None, *,
     reference : str or None, keyword-only
         Reference group for SMDs; default: the control arm when ``by="arm"`` and there is
         exactly one, else the first group by name.
+    labels : mapping of str to str or None, keyword-only
+        Printed labels by variable name (``"baseline HBA1C"`` for a baseline); default from
+        the contract's descriptions (declared extras: their ``label``).
+    statistics : mapping of str to str or None, keyword-only
+        ``"mean_sd"`` or ``"median_iqr"`` by numeric variable; default by skewness.
+    digits : mapping of str to int or None, keyword-only
+        Decimals by variable; default from its unit, else three significant digits.
+    hba1c_unit : {"%", "mmol/mol", "both"}, keyword-only
+        Unit(s) of the HbA1c baseline (mmol/mol = 10.929 x (% - 2.15), IFCC).
+    contract : Contract or None, keyword-only
+        Contract (with the cohort's declared extras) for labels and units; default the
+        packaged one.
 
     Returns
     -------
@@ -186,19 +190,32 @@ def table1(subjects: pd.DataFrame, measurements: pd.DataFrame | None = None, *,
         raise AnalysisError(f"the subjects table has no column {by!r} to group by")
     data = subjects.copy()
     data["subject_id"] = data["subject_id"].astype(str)
+    if hba1c_unit not in ("%", "mmol/mol", "both"):
+        raise AnalysisError(f"hba1c_unit must be '%', 'mmol/mol' or 'both', got {hba1c_unit!r}")
+    if contract is None:
+        from cohort.contract import load_contract
+
+        contract = load_contract()
+    columns = {c.name: c for c in contract["subjects"].columns}
     notes: list[str] = []
     units: dict[str, str] = {}
+    auto_labels: dict[str, str] = {}
     if variables is None:
         variables = [v for v in DEFAULT_VARIABLES if v in data and data[v].notna().any()]
-        units.update({v: DEFAULT_VARIABLES[v] for v in variables})
     else:
         unknown = [v for v in variables if v not in data.columns]
         if unknown:
             raise AnalysisError(f"the subjects table has no column(s) {unknown}")
-        units.update({v: DEFAULT_VARIABLES.get(v, "") for v in variables})
+    for v in variables:
+        spec = columns.get(v)
+        units[v] = (spec.unit if spec is not None and spec.unit else
+                    DEFAULT_VARIABLES.get(v, ""))
+        auto_labels[v] = (v if spec is None or spec.description.endswith("(declared extra).")
+                          else spec.description if spec.extra else _label(spec.description))
     variables = list(variables)
     if measurements is not None:
         notes += censored_notes(measurements, list(baseline_params))
+        params = contract.parameters
         for p in baseline_params:
             if not (measurements["param"] == p).any():
                 notes.append(f"baseline {p}: no {p} measurements in the cohort")
@@ -209,11 +226,27 @@ def table1(subjects: pd.DataFrame, measurements: pd.DataFrame | None = None, *,
                 notes.append(f"baseline {p}: the record flagged as baseline (ABLFL)")
             else:
                 b = baseline_values(measurements, p, window=baseline_window, subjects=data)
-            name = f"baseline {p}"
-            data = data.merge(b[["subject_id", "baseline"]].rename(columns={"baseline": name}),
-                              on="subject_id", how="left")
-            variables.append(name)
-            units[name] = PARAM_UNITS.get(p, "")
+            spec_p = params.get(p)
+            unit = spec_p.unit if spec_p is not None else PARAM_UNITS.get(p, "")
+            label = "Baseline " + _lower_first(_label(spec_p.description)) \
+                if spec_p is not None else f"baseline {p}"
+            shown: list[tuple[str, str, pd.Series]] = []
+            if p == "HBA1C" and unit == "%" and hba1c_unit != "%":
+                from cohort.units import hba1c_percent_to_mmol_mol
+
+                mmol = pd.Series(hba1c_percent_to_mmol_mol(b["baseline"].to_numpy(float)),
+                                 index=b.index)
+                if hba1c_unit == "both":
+                    shown.append((f"baseline {p}", unit, b["baseline"]))
+                shown.append((f"baseline {p} (mmol/mol)", "mmol/mol", mmol))
+            else:
+                shown.append((f"baseline {p}", unit, b["baseline"]))
+            for name, u, values in shown:
+                data = data.merge(pd.DataFrame({"subject_id": b["subject_id"], name: values}),
+                                  on="subject_id", how="left")
+                variables.append(name)
+                units[name] = u
+                auto_labels[name] = label
     if not variables:
         raise AnalysisError("no variable to summarise")
     if data[by].isna().any():
@@ -232,17 +265,27 @@ def table1(subjects: pd.DataFrame, measurements: pd.DataFrame | None = None, *,
     frames = [(g, data[data[by] == g]) for g in order]
     if overall:
         frames.append((OVERALL, data))
+    labels = {**auto_labels, **(labels or {})}
+    statistics = dict(statistics or {})
+    bad = {v: st for v, st in statistics.items() if st not in STATISTICS}
+    if bad:
+        raise AnalysisError(f"statistics must be one of {list(STATISTICS)}, got {bad}")
     rows: list[dict[str, Any]] = []
     for var in variables:
         col = data[var]
         numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        values = _num(col) if numeric else np.array([])
+        look = {"label": labels.get(var, var),
+                "statistic": (statistics.get(var) or _statistic(values)) if numeric
+                else "n_pct",
+                "digits": int((digits or {}).get(var, _digits(units.get(var, ""), values)))}
         if numeric:
             ref_vals = _num(data.loc[data[by] == reference, var])
             for g, f in frames:
                 x = _num(f[var])
                 q = np.quantile(x, [0.25, 0.5, 0.75]) if len(x) else [math.nan] * 3
                 rows.append({
-                    "variable": var, "unit": units.get(var, ""), "level": "", "group": g,
+                    "variable": var, "unit": units.get(var, ""), **look, "level": "", "group": g,
                     "n": len(x), "missing": int(f[var].isna().sum()),
                     "mean": float(np.mean(x)) if len(x) else math.nan,
                     "sd": float(np.std(x, ddof=1)) if len(x) > 1 else math.nan,
@@ -260,17 +303,19 @@ def table1(subjects: pd.DataFrame, measurements: pd.DataFrame | None = None, *,
                     reference, OVERALL) else math.nan
                 for i, lv in enumerate(levels):
                     cnt = int((vals == lv).sum())
-                    rows.append({"variable": var, "unit": units.get(var, ""), "level": lv,
+                    rows.append({"variable": var, "unit": units.get(var, ""), **look,
+                                 "level": lv,
                                  "group": g, "n": len(vals), "missing": int(f[var].isna().sum()),
                                  "count": cnt,
                                  "percent": 100 * cnt / len(vals) if len(vals) else math.nan,
                                  "smd": smd if i == 0 else math.nan})
     cols = ["variable", "unit", "level", "group", "n", "missing", "mean", "sd", "median", "q1",
-            "q3", "min", "max", "count", "percent", "smd"]
+            "q3", "min", "max", "count", "percent", "smd", "label", "statistic", "digits"]
     summary = pd.DataFrame(rows).reindex(columns=cols)
     return Table1Result(summary=summary, params={
         "by": by, "variables": variables, "baseline_params": list(baseline_params),
-        "baseline_window": list(baseline_window), "overall": overall, "reference": reference},
+        "baseline_window": list(baseline_window), "overall": overall, "reference": reference,
+        "hba1c_unit": hba1c_unit, "group_n": {g: len(f) for g, f in frames}},
         notes=notes)
 
 
@@ -283,3 +328,34 @@ def _props(s: pd.Series, levels: list[str]) -> np.ndarray:
     if len(vals) == 0:
         return np.full(len(levels), math.nan)
     return np.array([(vals == lv).mean() for lv in levels])
+
+
+def _label(description: str) -> str:
+    """A short label from a contract description: its first clause, without parentheses."""
+    text = re.split(r"(?<=[a-z0-9)])\.(?:\s|$)|;", description.strip(), maxsplit=1)[0]
+    text = re.sub(r"\s*\([^)]*\)", "", text).strip().rstrip(".")
+    return text or description
+
+
+def _lower_first(text: str) -> str:
+    # keep acronyms and names (HbA1c, BMI, C-peptide) as written
+    first = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if first[1:] == first[1:].lower() else text
+
+
+def _statistic(values: np.ndarray) -> str:
+    """``median_iqr`` when the pooled values are skewed (|adjusted skewness| >= 1)."""
+    n = len(values)
+    if n < 3 or np.std(values) == 0:
+        return "mean_sd"
+    m = values - values.mean()
+    g1 = float(np.mean(m ** 3) / np.mean(m ** 2) ** 1.5)
+    adjusted = g1 * math.sqrt(n * (n - 1)) / (n - 2)
+    return "median_iqr" if abs(adjusted) >= SKEW_LIMIT else "mean_sd"
+
+
+def _digits(unit: str, values: np.ndarray) -> int:
+    """Decimals a variable is reported to: its unit's, else three significant digits."""
+    if unit in UNIT_DECIMALS:
+        return UNIT_DECIMALS[unit]
+    return decimals_for(values, sig=3) if len(values) else 0

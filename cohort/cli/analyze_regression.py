@@ -97,6 +97,14 @@ CI = typer.Option(CiMethod.t, "--ci", help="t: t distribution on the residual df
                   "emmeans); normal: estimate +- 1.96 x SE and z tests.")
 
 
+class Hba1cUnit(StrEnum):
+    """Unit(s) of HbA1c in Table 1."""
+
+    percent = "%"
+    mmol_mol = "mmol/mol"
+    both = "both"
+
+
 def adjust_option(default: str = "none") -> Any:
     """The ``--adjust`` option (checked by :func:`cohort.analysis.multiplicity.check_adjust`
     before any data are read, so a bad name fails fast with the list of choices)."""
@@ -425,6 +433,8 @@ def table1_cmd(
     baseline_window: str = BASELINE_WINDOW,
     reference: str | None = typer.Option(None, "--reference", help="Reference group for SMDs."),
     population: list[str] = POPULATION,
+    hba1c_unit: Hba1cUnit = typer.Option(Hba1cUnit.percent, "--hba1c-unit",
+                                         help="Baseline HbA1c in %, mmol/mol (IFCC) or both."),
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
@@ -434,5 +444,6 @@ def table1_cmd(
     from cohort.analysis.table1 import table1
 
     res = table1(c.subjects, c.measurements, by=by, variables=variable or None,
-                 baseline_params=baseline_param, baseline_window=bw, reference=reference)
+                 baseline_params=baseline_param, baseline_window=bw, reference=reference,
+                 contract=c.contract, hba1c_unit=hba1c_unit.value)
     _emit(res, fmt, path, [])

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cohort.contract import Contract
 from cohort.io.read import SourceFile
 
 __all__ = ["Cohort", "TableProvenance"]
@@ -59,6 +60,9 @@ class Cohort:
     derivations : DataFrame
         What the mapping derived (study days and ages from dates, BMI, scaled and censored
         values): ``table``, ``column``, ``rule``, ``n``.
+    contract : Contract or None
+        The contract the cohort was validated against, with its declared extras (labels and
+        units of every column and parameter, for tables).
     """
 
     tables: Mapping[str, pd.DataFrame]
@@ -68,6 +72,7 @@ class Cohort:
     mapping: str | None = None
     warnings: pd.DataFrame = field(default_factory=pd.DataFrame)
     derivations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    contract: Contract | None = field(default=None, repr=False, compare=False)
 
     @property
     def subjects(self) -> pd.DataFrame:

@@ -95,10 +95,12 @@ def table1_section(ctx: ReportContext) -> None:
     c = ctx.cohort
     present = set(c.measurements["param"].astype(str))
     params = [p for p in BASELINE_PARAMS if p in present]
-    res = table1(c.subjects, c.measurements, baseline_params=params)
-    ctx.html.table(res.to_wide(digits=2), max_rows=None,
+    res = table1(c.subjects, c.measurements, baseline_params=params,
+                 contract=c.contract)
+    # the same table as `cohort analyze table1` prints (decimals per variable, N per arm)
+    ctx.html.table(res.to_wide(), max_rows=None,
                    caption="Baseline characteristics by arm (baseline: the last value on or "
-                   "before day 0, days -90 to 0); smd: absolute standardised mean difference "
+                   "before day 0, days -90 to 0); SMD: absolute standardised mean difference "
                    "against the reference arm")
     for note in res.notes:
         ctx.html.paragraph(note, css="muted")

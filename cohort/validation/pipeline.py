@@ -271,7 +271,8 @@ def _to_cohort(run: _Run, contract: Contract, path: str, mapping: str | None) ->
     warnings = run.report.findings[run.report.findings["severity"] == "warning"]
     return Cohort(tables=tables, provenance=provenance, conversions=run.report.conversions,
                   path=path, mapping=mapping, warnings=warnings.reset_index(drop=True),
-                  derivations=run.report.derivations)
+                  derivations=run.report.derivations,
+                  contract=contract)
 
 
 def _raise_invalid(report: ValidationReport) -> None:
