@@ -60,6 +60,14 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """Default columns of ``print_summary()`` per analysis (others: every column with a value)."""
 
+CAPTIONS: dict[str, str] = {
+    "Table1": "Baseline characteristics", "Ancova": "ANCOVA of change from baseline",
+    "Mmrm": "MMRM of change from baseline", "Paired": "Change from baseline (paired)",
+    "Responder": "Responders", "EffectModification": "Effect modification",
+    "DoseResponse": "Dose-response", "Remission": "Remission",
+}
+"""Captions of exported tables per analysis (others: the analysis name)."""
+
 _UNIT_COLUMNS = {"estimate", "se", "mean_before", "mean_after", "sd_change", "se_change"}
 """Columns holding the analysed parameter in its unit (when the result names a ``param``)."""
 

@@ -131,13 +131,35 @@ LAST = typer.Option(False, "--last", help="Also analyse the last available follo
 BASELINE_WINDOW = typer.Option("-90,0", "--baseline-window",
                                help="Baseline window LOWER,UPPER in study days; write it as "
                                "--baseline-window=-90,0.")
+EXPORT = typer.Option(None, "--export", help="Also write the table as printed to this file: "
+                     ".docx (Word), .xlsx (Excel), .tex (LaTeX), .html or .csv, by extension.")
 PLOT = typer.Option(None, "--plot", help="Write the analysis figure to this file (.png, "
                     ".pdf or .svg).")
 
 
-def _emit(result: Any, fmt: OutputFormat, path: Path, columns: list[str]) -> None:
+def _check_export(export: Path | None) -> None:
+    """Refuse a bad --export path before any data are read."""
+    if export is not None:
+        from cohort.io.table_export import check_export_path
+
+        check_export_path(export)
+
+
+def _emit(result: Any, fmt: OutputFormat, path: Path, columns: list[str],
+          export: Path | None = None, *, mapping: str | None = None,
+          overwrite: bool = False) -> None:
     from cohort import __version__
     from cohort.analysis.result import json_safe
+
+    if export is not None:
+        from cohort.analysis.display import CAPTIONS
+        from cohort.io.outputs import input_files
+        from cohort.io.table_export import export_table
+
+        export_table(result.formatted(columns or None), export,
+                     title=CAPTIONS.get(result.analysis, result.analysis), notes=result.notes,
+                     inputs=input_files(path, mapping), overwrite=overwrite)
+        print(f"table written to {export}", file=sys.stderr)
 
     if fmt is OutputFormat.json:
         doc = {"cohort_version": __version__, "path": str(path), **result.to_dict()}
@@ -194,10 +216,12 @@ def paired_cmd(
     plot: Path | None = PLOT,
     overwrite: bool = OVERWRITE,
     population: list[str] = POPULATION,
+    export: Path | None = EXPORT,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
     """Paired before/after change with t and Wilcoxon signed-rank tests (Matsuoka 2025)."""
+    _check_export(export)
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
     c = load_for_cli(path, mapping, population)
@@ -209,7 +233,8 @@ def paired_cmd(
                           digits_rank=digits_rank)
     _emit(res, fmt, path, ["visit", "group", "n", "mean_before", "mean_after", "estimate",
                            "ci_lower", "ci_upper", "sd_change", "p", "effect_size",
-                           "wilcoxon_p", "n_excluded"])
+                           "wilcoxon_p", "n_excluded"], export,
+          mapping=mapping, overwrite=overwrite)
     if plot is not None:
         _agg()
         from cohort.report.figures.regression import change_by_visit_plot
@@ -249,10 +274,12 @@ def ancova_cmd(
     plot: Path | None = PLOT,
     overwrite: bool = OVERWRITE,
     population: list[str] = POPULATION,
+    export: Path | None = EXPORT,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
     """ANCOVA of change per visit: LS means, arms vs reference, dose trend (Skyler 2015)."""
+    _check_export(export)
     from cohort.analysis.multiplicity import check_adjust
 
     adjust = check_adjust(adjust)
@@ -278,7 +305,8 @@ def ancova_cmd(
         print(f"warning: {w.message}", file=sys.stderr)
     _emit(res, fmt, path, ["visit", "model", "kind", "arm", "reference", "estimate", "se",
                            "ci_lower", "ci_upper", "p", *adjusted_columns(adjust), "n",
-                           "n_excluded"])
+                           "n_excluded"], export,
+          mapping=mapping, overwrite=overwrite)
     if plot is not None:
         _agg()
         from cohort.report.figures.regression import change_by_visit_plot
@@ -304,10 +332,12 @@ def dose_response_cmd(
     plot: Path | None = PLOT,
     overwrite: bool = OVERWRITE,
     population: list[str] = POPULATION,
+    export: Path | None = EXPORT,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
     """Correlation, log10-dose regression and dose threshold vs change (Matsuoka 2025)."""
+    _check_export(export)
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
     c = load_for_cli(path, mapping, population)
@@ -318,7 +348,8 @@ def dose_response_cmd(
                                  visit_labels=visit or None,
                                  baseline_window=bw, doses=dose, threshold=threshold)
     _emit(res, fmt, path, ["visit", "dose", "analysis", "estimate", "ci_lower", "ci_upper",
-                           "p", "n", "n_excluded", "method"])
+                           "p", "n", "n_excluded", "method"], export,
+          mapping=mapping, overwrite=overwrite)
     if plot is not None:
         _agg()
         from cohort.report.figures.regression import dose_response_plot
@@ -351,10 +382,13 @@ def responders_cmd(
                                "sidak (each test's p-values), dunnett (the odds ratios, "
                                "logistic Wald z)."),
     population: list[str] = POPULATION,
+    overwrite: bool = OVERWRITE,
+    export: Path | None = EXPORT,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
     """Responder rates per arm (Clopper-Pearson, Wilson) and comparisons with the reference."""
+    _check_export(export)
     from cohort.analysis.multiplicity import check_adjust
 
     adjust = check_adjust(adjust)
@@ -372,7 +406,8 @@ def responders_cmd(
                            *(["p_adjusted", "adjust"] if adjust != "none" else []),
                            *(["ci_lower_adjusted", "ci_upper_adjusted"]
                              if adjust == "dunnett" else []),
-                           "n_excluded"])
+                           "n_excluded"], export,
+          mapping=mapping, overwrite=overwrite)
 
 
 @analyze_app.command("effect-modification")
@@ -395,10 +430,12 @@ def effect_modification_cmd(
     plot: Path | None = PLOT,
     overwrite: bool = OVERWRITE,
     population: list[str] = POPULATION,
+    export: Path | None = EXPORT,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
     """Arm x subgroup interaction in the ANCOVA of change, within-subgroup effects (Nguyen)."""
+    _check_export(export)
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
     c = load_for_cli(path, mapping, population)
@@ -410,7 +447,8 @@ def effect_modification_cmd(
                                        last=last, baseline_window=bw, covariates=covariate,
                                        reference=reference, ci=ci.value)
     _emit(res, fmt, path, ["visit", "kind", "subgroup", "arm", "reference", "estimate",
-                           "ci_lower", "ci_upper", "statistic", "p", "n", "n_excluded"])
+                           "ci_lower", "ci_upper", "statistic", "p", "n", "n_excluded"], export,
+          mapping=mapping, overwrite=overwrite)
     if plot is not None:
         _agg()
         from cohort.report.figures.regression import forest_plot
@@ -435,10 +473,13 @@ def table1_cmd(
     population: list[str] = POPULATION,
     hba1c_unit: Hba1cUnit = typer.Option(Hba1cUnit.percent, "--hba1c-unit",
                                          help="Baseline HbA1c in %, mmol/mol (IFCC) or both."),
+    overwrite: bool = OVERWRITE,
+    export: Path | None = EXPORT,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
     """Table 1: baseline characteristics by arm and overall, with SMDs."""
+    _check_export(export)
     bw = parse_window(baseline_window, "--baseline-window")
     c = load_for_cli(path, mapping, population)
     from cohort.analysis.table1 import table1
@@ -446,4 +487,5 @@ def table1_cmd(
     res = table1(c.subjects, c.measurements, by=by, variables=variable or None,
                  baseline_params=baseline_param, baseline_window=bw, reference=reference,
                  contract=c.contract, hba1c_unit=hba1c_unit.value)
-    _emit(res, fmt, path, [])
+    _emit(res, fmt, path, [], export,
+          mapping=mapping, overwrite=overwrite)

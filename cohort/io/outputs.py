@@ -45,11 +45,13 @@ _MARKS: dict[str, tuple[bytes, ...]] = {
     "dictionary": (b"by `cohort dictionary`",),
     "json": (b'"cohort_version"',),
     "model": (b'"intercept"', b"intercept:"),
+    "export": (b"cohort-export",),
 }
 """What a file written by cohort holds, by kind, within its first or last 64 kB."""
 
 _WHAT = {"html": "an HTML report", "figure": "a figure", "dictionary": "a data dictionary",
-         "json": "a JSON result", "model": "a model file", "cohort": "a cohort folder",
+         "json": "a JSON result", "model": "a model file", "export": "a table",
+         "cohort": "a cohort folder",
          "reproduce": "a reproduction folder"}
 
 TABLE_SUFFIXES = frozenset({".csv", ".parquet", ".xlsx", ".xlsm", ".xls", ".tsv", ".txt",
