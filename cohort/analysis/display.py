@@ -198,12 +198,18 @@ def summary_text(result: AnalysisResult, columns: Sequence[str] | None = None, *
 
 
 def to_text(table: pd.DataFrame) -> str:
-    """A formatted table as plain text, its first (label) column left-aligned so that
-    indented rows (levels under a variable) read as such."""
-    first = table.columns[0]
-    width = max(len(str(first)), *(len(str(v)) for v in table[first]))
-    return table.to_string(index=False, justify="left",
-                           formatters={first: lambda v: f"{v!s:<{width}}"})
+    """A formatted table as plain text: the first (label) column left-aligned, so that
+    indented rows (levels under a variable) read as such, the others right-aligned."""
+    cols = [str(c) for c in table.columns]
+    cells = [[str(v) for v in row] for row in table.itertuples(index=False)]
+    widths = [max([len(c), *(len(r[k]) for r in cells)]) for k, c in enumerate(cols)]
+
+    def line(values: list[str]) -> str:
+        parts = [values[0].ljust(widths[0])]
+        parts += [v.rjust(w) for v, w in zip(values[1:], widths[1:], strict=True)]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(cols), *(line(r) for r in cells)])
 
 
 def one_line(result: AnalysisResult) -> str:
