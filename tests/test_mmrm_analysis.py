@@ -349,3 +349,50 @@ def test_ancova_adjustment_reaches_the_mmrm_rows(sky):
     cols = ["estimate", "se", "p", "p_adjusted", "ci_lower_adjusted", "ci_upper_adjusted"]
     np.testing.assert_allclose(m[cols].to_numpy(float), a[cols].to_numpy(float), rtol=1e-6)
     assert m["adjust"].eq("holm").all() and m["ci_adjust"].eq("bonferroni").all()
+
+
+# ---------------------------------------------------------------- --ci normal
+
+def test_normal_intervals_are_wald_z_on_the_same_fit(sky, default):
+    """--ci normal keeps the fit and the SEs and replaces t(df) by the standard normal:
+    estimate +- 1.959964 x SE and p = 2 (1 - Phi(|est / se|)), derived by hand below."""
+    from scipy import stats
+
+    res = mmrm_analysis(sky.measurements, sky.subjects, visit_days=DAYS, ci="normal")
+    s, t = res.summary, default.summary
+    np.testing.assert_allclose(s["estimate"], t["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(s["se"], t["se"], rtol=1e-12)
+    assert np.isinf(s["df"]).all()
+    z = 1.959963984540054
+    np.testing.assert_allclose(s["ci_lower"], s["estimate"] - z * s["se"], rtol=1e-12)
+    np.testing.assert_allclose(s["ci_upper"], s["estimate"] + z * s["se"], rtol=1e-12)
+    np.testing.assert_allclose(s["p"], 2 * stats.norm.sf((s["estimate"] / s["se"]).abs()),
+                               rtol=1e-12)
+    # normal intervals are narrower than the t ones on finite df
+    assert ((s["ci_upper"] - s["ci_lower"]) < (t["ci_upper"] - t["ci_lower"])).all()
+    assert res.params["ci"] == "normal"
+    assert any("Wald z" in n for n in res.notes)
+
+
+def test_normal_intervals_with_dunnett_use_the_multivariate_normal(sky):
+    res = mmrm_analysis(sky.measurements, sky.subjects, visit_days=DAYS, ci="normal",
+                        adjust="bonferroni")
+    vs = res.summary[res.summary["kind"] == "vs_reference"]
+    k = vs.groupby("visit").size().iloc[0]
+    np.testing.assert_allclose(vs["p_adjusted"], np.minimum(vs["p"] * k, 1), rtol=1e-12)
+    dun = mmrm_analysis(sky.measurements, sky.subjects, visit_days=DAYS, ci="normal",
+                        adjust="dunnett")
+    dvs = dun.summary[dun.summary["kind"] == "vs_reference"]
+    # Dunnett lies between the unadjusted and the Bonferroni p
+    assert ((dvs["p_adjusted"].to_numpy() >= dvs["p"].to_numpy() - 1e-12)
+            & (dvs["p_adjusted"].to_numpy() <= vs["p_adjusted"].to_numpy() + 1e-4)).all()
+
+
+def test_cli_ci_normal_and_bad_value():
+    res = RUNNER.invoke(app, ["analyze", "mmrm", str(SKYLER), "--visit-days", "7,56,84",
+                              "--ci", "normal", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["params"]["ci"] == "normal"
+    bad = RUNNER.invoke(app, ["analyze", "mmrm", str(SKYLER), "--visit-days", "7,56,84",
+                              "--ci", "wald"])
+    assert bad.exit_code == 2

@@ -14,11 +14,13 @@ import typer
 from cohort.cli.analyze import analyze_app
 from cohort.cli.analyze_regression import (
     BASELINE_WINDOW,
+    CI,
     FMT,
     MAPPING,
     PARAM,
     PATH_ARG,
     WINDOW,
+    CiMethod,
     _emit,
     parse_int_list,
     parse_window,
@@ -71,7 +73,7 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
              cov: Covariance, df: DfMethod, method: Method, adjust: str | None,
              mapping: str | None, fmt: OutputFormat, vcov: str = "model",
              cov_by_arm: bool = False, population: list[str] | None = None,
-             visit: list[str] | None = None) -> None:
+             visit: list[str] | None = None, ci: str = "t") -> None:
     """Load the cohort, fit the MMRM and print it (shared with ``ancova --mixed``)."""
     from cohort.analysis.multiplicity import check_adjust
     from cohort.errors import AnalysisError
@@ -91,7 +93,8 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
                         visit_labels=visit or None,
                         half_width=window, baseline_window=bw, covariates=covariate,
                         reference=reference, covariance=cov.value, method=method.value,
-                        df=df.value, vcov=vcov, cov_by_arm=cov_by_arm, adjust=adjust)
+                        df=df.value, vcov=vcov, cov_by_arm=cov_by_arm, adjust=adjust,
+                        ci=ci)
     cols = COLUMNS if adjust != "none" else [c for c in COLUMNS if c != "p_adjusted"]
     _emit(res, fmt, path, cols)
     if fmt is OutputFormat.text:
@@ -135,6 +138,7 @@ def mmrm_cmd(
     adjust: str | None = typer.Option(None, "--adjust", help="Multiplicity adjustment of the "
                                       "arms vs reference at each visit: none, dunnett, holm, "
                                       "hochberg, bonferroni, sidak."),
+    ci: CiMethod = CI,
     population: list[str] = POPULATION,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
@@ -144,4 +148,5 @@ def mmrm_cmd(
     run_mmrm(path, param=param, visit_days=visit_days, window=window,
              baseline_window=baseline_window, covariate=covariate, reference=reference,
              cov=cov, df=df, method=method, adjust=adjust, mapping=mapping, fmt=fmt,
-             vcov=vcov.value, cov_by_arm=cov_by_arm, population=population, visit=visit)
+             vcov=vcov.value, cov_by_arm=cov_by_arm, population=population, visit=visit,
+             ci=ci.value)

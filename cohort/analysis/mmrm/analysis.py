@@ -101,7 +101,7 @@ class MmrmResult(AnalysisResult):
 
 def mmrm_rows(model: MmrmModel, data: pd.DataFrame, *, arms: list[str], visit_days: dict,
               excluded: pd.Series, conf_level: float,
-              adjust: str = "none") -> list[dict[str, Any]]:
+              adjust: str = "none", ci: str = "t") -> list[dict[str, Any]]:
     """Summary rows (LS means and arm vs reference per visit) of a change-from-baseline MMRM
     fitted with factors ``arm`` and ``visit``; shared with the ANCOVA's repeated-measures
     option. ``adjust`` (not ``"none"``) adds ``p_adjusted`` and family-wise intervals
@@ -117,25 +117,26 @@ def mmrm_rows(model: MmrmModel, data: pd.DataFrame, *, arms: list[str], visit_da
         for a in arms:
             rows.append({**common, "kind": "lsmean", "arm": a, "reference": None,
                          "n": int(counts.get(a, 0)),
-                         **model.lsmean({"arm": a, "visit": v}, conf_level)})
+                         **model.lsmean({"arm": a, "visit": v}, conf_level, ci=ci)})
         family = []
         for a in arms[1:]:
             family.append({**common, "kind": "vs_reference", "arm": a, "reference": ref,
                            "n": int(counts.get(a, 0) + counts.get(ref, 0)),
                            **model.difference({"arm": a, "visit": v},
-                                              {"arm": ref, "visit": v}, conf_level)})
+                                              {"arm": ref, "visit": v}, conf_level,
+                                              ci=ci)})
         if adjust != "none":
             lmat = np.array([model.design.row({"arm": a, "visit": v})
                              - model.design.row({"arm": ref, "visit": v}) for a in arms[1:]])
-            adj = adjust_visit_family(model, lmat, [r["df"] for r in family], adjust,
-                                      conf_level)
+            dfs = [r["df"] if ci == "t" else None for r in family]
+            adj = adjust_visit_family(model, lmat, dfs, adjust, conf_level)
             for r, extra in zip(family, adj, strict=True):
                 r.update(extra)
         rows += family
     return rows
 
 
-def adjust_visit_family(model: MmrmModel, lmat: np.ndarray, dfs: Sequence[float],
+def adjust_visit_family(model: MmrmModel, lmat: np.ndarray, dfs: Sequence[float | None],
                         method: str, conf_level: float) -> list[dict[str, float]]:
     """Multiplicity adjustment of the ``k`` comparisons of one visit (rows of ``lmat``).
 
@@ -151,10 +152,11 @@ def adjust_visit_family(model: MmrmModel, lmat: np.ndarray, dfs: Sequence[float]
     out = []
     done: dict[float, Any] = {}  # one integration per distinct df (all equal when balanced)
     for i, df in enumerate(dfs):
-        key = round(float(df), 8)
+        key = None if df is None else round(float(df), 8)
         if key not in done:
-            done[key] = adjust_comparisons(est, cov, df=float(df), method=method,
-                                           conf_level=conf_level)
+            # df None: multivariate normal (the z tests of --ci normal)
+            done[key] = adjust_comparisons(est, cov, df=None if df is None else float(df),
+                                           method=method, conf_level=conf_level)
         a = done[key]
         out.append({"adjust": a.method, "ci_adjust": a.ci_method,
                     "p_adjusted": float(a.p_adjusted[i]),
@@ -197,7 +199,8 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
                   covariates: Sequence[str] = (), reference: str | None = None,
                   covariance: str = "us", method: str = "reml", df: str = "satterthwaite",
                   vcov: str = "model", cov_by_arm: bool = False,
-                  adjust: str | None = None, conf_level: float = 0.95) -> MmrmResult:
+                  adjust: str | None = None, conf_level: float = 0.95,
+                  ci: str = "t") -> MmrmResult:
     """MMRM of change from baseline over the visits: LS means and arms vs reference.
 
     Parameters
@@ -234,6 +237,10 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
         Multiplicity adjustment of the arms-vs-reference comparisons at each visit (see
         :mod:`cohort.analysis.multiplicity`); None or ``"none"``: none.
     conf_level : float, keyword-only
+    ci : {"t", "normal"}, keyword-only
+        ``"t"``: t tests and intervals on the ``df`` method's degrees of freedom;
+        ``"normal"``: Wald z tests and estimate +- z x SE intervals (infinite df, SAS
+        ``ddfm=none``), as some published trial analyses report them.
 
     Returns
     -------
@@ -244,6 +251,8 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
     adjust = check_adjust(adjust)
     if not 0 < conf_level < 1:
         raise AnalysisError(f"conf_level must be between 0 and 1, got {conf_level!r}")
+    if ci not in ("t", "normal"):
+        raise AnalysisError(f"unknown interval method {ci!r}; use t or normal")
     visit_list, by_label = pick_visits(measurements, param=param, visit_days=visit_days,
                                        visits=visits, half_width=half_width, last=False,
                                        visit_labels=visit_labels)
@@ -280,12 +289,15 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
     days = {v.label: v.day for v in visit_list} if not by_label else dict.fromkeys(by_label)
     rows = mmrm_rows(model, usable, arms=arms, visit_days=days,
                      excluded=excl["visit"].value_counts() if len(excl) else pd.Series(),
-                     conf_level=conf_level, adjust=adjust)
+                     conf_level=conf_level, adjust=adjust, ci=ci)
     summary = pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
     fit = model.fit
     groups = getattr(fit.structure, "groups", None)
     labels = [f"{g} {v}" for g in groups for v in present] if groups else present
     notes.append(describe(model, covariates))
+    if ci == "normal":
+        notes.append("intervals and tests: normal (estimate +- z x SE, Wald z tests; df "
+                     "infinite); the covariance and SEs are the model's")
     if adjust != "none":
         notes.append(f"p_adjusted and ci_*_adjusted: {adjust} adjustment of the "
                      f"{len(arms) - 1} comparison(s) with {arms[0]!r} at each visit (one family "
@@ -299,7 +311,7 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
                 "baseline_window": list(baseline_window), "covariates": covariates,
                 "reference": arms[0], "covariance": covariance, "method": method, "df": df,
                 "vcov": vcov, "cov_by_arm": cov_by_arm, "adjust": adjust,
-                "conf_level": conf_level},
+                "conf_level": conf_level, "ci": ci},
         notes=notes, coefficients=model.coefficients(conf_level),
         covariance=fit.covariance_parameters(),
         covariance_matrix=pd.DataFrame(fit.sigma, index=labels, columns=labels),

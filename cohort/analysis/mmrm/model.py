@@ -68,8 +68,12 @@ class MmrmModel:
         """Fixed-effect estimates, in the order of ``design.names``."""
         return self.fit.beta
 
-    def contrast(self, lvec: np.ndarray, conf_level: float = 0.95) -> dict[str, float]:
+    def contrast(self, lvec: np.ndarray, conf_level: float = 0.95, *,
+                 ci: str = "t") -> dict[str, float]:
         """Estimate, SE, df, t, p and CI of ``lvec @ beta`` under the model's df method.
+
+        ``ci="normal"`` gives Wald z tests and estimate +- z x SE intervals (``df`` is then
+        infinite, as SAS ``ddfm=none``); ``"t"`` uses the model's df method.
 
         Returns
         -------
@@ -80,15 +84,18 @@ class MmrmModel:
         lvec = np.asarray(lvec, dtype=float)
         est = float(lvec @ self.beta)
         se = float(np.sqrt(max(lvec @ self.vcov @ lvec, 0.0)))
-        df = self._df(lvec)
+        if ci not in ("t", "normal"):
+            raise AnalysisError(f"unknown interval method {ci!r}; use t or normal")
+        df = self._df(lvec) if ci == "t" else float("inf")
         nan = float("nan")
         if se <= 0:
             return {"estimate": est, "se": se, "df": df, "statistic": nan, "p": nan,
                     "ci_lower": nan, "ci_upper": nan}
         t = est / se
-        q = stats.t.ppf(0.5 + conf_level / 2, df)
+        dist = stats.t(df) if ci == "t" else stats.norm()
+        q = dist.ppf(0.5 + conf_level / 2)
         return {"estimate": est, "se": se, "df": df, "statistic": t,
-                "p": float(2 * stats.t.sf(abs(t), df)), "ci_lower": est - q * se,
+                "p": float(2 * dist.sf(abs(t))), "ci_lower": est - q * se,
                 "ci_upper": est + q * se}
 
     def _df(self, lvec: np.ndarray) -> float:
@@ -110,14 +117,16 @@ class MmrmModel:
                 for j, n in enumerate(self.design.names)]
         return pd.DataFrame(rows)
 
-    def lsmean(self, levels: Mapping[str, Any], conf_level: float = 0.95) -> dict[str, float]:
+    def lsmean(self, levels: Mapping[str, Any], conf_level: float = 0.95, *,
+               ci: str = "t") -> dict[str, float]:
         """LS mean at the given factor levels (others averaged, numerics at their means)."""
-        return self.contrast(self.design.row(levels), conf_level)
+        return self.contrast(self.design.row(levels), conf_level, ci=ci)
 
     def difference(self, levels: Mapping[str, Any], reference: Mapping[str, Any],
-                   conf_level: float = 0.95) -> dict[str, float]:
+                   conf_level: float = 0.95, *, ci: str = "t") -> dict[str, float]:
         """LS-mean difference ``levels - reference``."""
-        return self.contrast(self.design.row(levels) - self.design.row(reference), conf_level)
+        return self.contrast(self.design.row(levels) - self.design.row(reference), conf_level,
+                             ci=ci)
 
 
 def mmrm(data: pd.DataFrame, *, response: str, subject: str, visit: str,
