@@ -29,7 +29,9 @@ from cohort.spec.vocabulary import (
 class Study(_Strict):
     """Metadata and citation."""
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Short name, e.g. lu2021.")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$",
+                    description="Short name of the study: first author and year in lower "
+                    "case (letters, digits, underscores).")
     title: str
     citation: str
     doi: str | None = None
