@@ -12,8 +12,9 @@ expected events, 5.5 events per variable), and each replicate draws the outcomes
 * Firth's penalised likelihood with penalised profile-likelihood intervals (R ``logistf``),
   the default now below 10 events per variable (``method="auto"``),
 
-through :func:`cohort.analysis.logistic.fit_ml`, :func:`~cohort.analysis.logistic.fit_firth`
-and :func:`~cohort.analysis.logistic.profile_interval`, the code the analysis uses. Reported:
+through :func:`cohort.analysis.logistic_fit.fit_ml`,
+:func:`~cohort.analysis.logistic_fit.fit_firth` and
+:func:`~cohort.analysis.logistic_profile.profile_interval`, the code the analysis uses. Reported:
 the coverage of the nominal 95% intervals for each coefficient, with its Monte Carlo standard
 error, and the replicates with (quasi-)separation (an infinite ML bound covers by
 construction: such replicates are counted, not dropped). Replicates with no events or only
@@ -45,7 +46,8 @@ PREDICTORS = ["baseline_cpep_fast_nmol_l", "dose_1e6_cells_per_kg"]
 def design() -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The treated subjects' design matrix and the Firth coefficients used as the truth."""
     import cohort
-    from cohort.analysis.logistic import build_design, fit_firth, select_population
+    from cohort.analysis.logistic_design import build_design, select_population
+    from cohort.analysis.logistic_fit import fit_firth
     from cohort.derive.remission import remission_dataset
 
     c = cohort.load_cohort(ROOT / "synthetic" / "lu2021" / "cohort")
@@ -62,12 +64,8 @@ def replicate(x: np.ndarray, beta: np.ndarray, rng: np.random.Generator
     """One replicate: coverage flags per method and coefficient, separation, redraws."""
     from scipy import special
 
-    from cohort.analysis.logistic import (
-        detect_separation,
-        fit_firth,
-        fit_ml,
-        profile_interval,
-    )
+    from cohort.analysis.logistic_fit import detect_separation, fit_firth, fit_ml
+    from cohort.analysis.logistic_profile import profile_interval
 
     p = special.expit(x @ beta)
     redraws = 0

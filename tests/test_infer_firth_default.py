@@ -109,12 +109,9 @@ def test_profile_interval_survives_complete_separation(data):
     """A replicate of bench/bench_logistic_coverage.py: these outcomes on the treated design
     are completely separated; the ML profile search started far out in the separated
     direction overflowed to a NaN objective and brentq raised (a traceback for the user)."""
-    from cohort.analysis.logistic import (
-        build_design,
-        fit_ml,
-        profile_interval,
-        select_population,
-    )
+    from cohort.analysis.logistic_design import build_design, select_population
+    from cohort.analysis.logistic_fit import fit_ml
+    from cohort.analysis.logistic_profile import profile_interval
 
     frame, _ = select_population(data, "treated")
     x = build_design(frame, "remission", PREDICTORS).x

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cohort.analysis.logistic import detect_separation, fit_firth, logistic_regression
+from cohort.analysis.logistic import logistic_regression
+from cohort.analysis.logistic_fit import detect_separation, fit_firth
 from cohort.errors import SeparationWarning, SmallSampleWarning
 
 FIX = Path(__file__).parent / "fixtures" / "remission"

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cohort.analysis.logistic import build_design, logistic_regression
+from cohort.analysis.logistic import logistic_regression
+from cohort.analysis.logistic_design import build_design
 from cohort.errors import AnalysisError, CohortError, SmallSampleWarning
 
 

@@ -5,7 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-from cohort.analysis.logistic import fit_firth, fit_ml, profile_interval
+from cohort.analysis.logistic_fit import fit_firth, fit_ml
+from cohort.analysis.logistic_profile import profile_interval
 from cohort.errors import SeparationWarning
 
 X8 = np.column_stack([np.ones(8), np.arange(1.0, 9.0)])

@@ -44,13 +44,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import special, stats
 
-from cohort.analysis.logistic import (
+from cohort.analysis.logistic_design import (
     binary_outcome,
-    fit_ml,
     numeric_column,
     select_population,
     subject_ids,
 )
+from cohort.analysis.logistic_fit import fit_ml
 from cohort.analysis.prediction import calibration_table, roc_table
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.errors import AnalysisError, SpecError

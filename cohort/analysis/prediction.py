@@ -52,7 +52,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from cohort.analysis._common import catch_only
-from cohort.analysis.logistic import build_design, fit_firth, select_population
+from cohort.analysis.logistic_design import build_design, select_population
+from cohort.analysis.logistic_fit import fit_firth
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.errors import AnalysisError, ConvergenceWarning, SmallSampleWarning
 
