@@ -151,7 +151,7 @@ def test_a_broken_quote_is_named_by_line_and_column(tmp_path, old, new, line, co
     (b'a,b\n1,""\n2,""""\n', None),
 ])
 def test_quote_problems_by_hand(data, expected):
-    from cohort.io.read import _quote_problem
+    from cohort.io.csv_read import _quote_problem
 
     found = _quote_problem(data, ",")
     if expected is None:
