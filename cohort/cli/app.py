@@ -148,6 +148,7 @@ def _register() -> None:
         analyze_mmrm,
         analyze_regression,
         analyze_remission,
+        analyze_remission_predict,
         analyze_survival,
         report_cmd,
         reproduce_cmd,
