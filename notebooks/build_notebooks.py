@@ -372,7 +372,8 @@ def skyler2015() -> list[Cell]:
             """),
         code("""
             from cohort.analysis.ancova import ancova_analysis
-            from cohort.derive.visits import baseline_values, make_visits
+            from cohort.derive.baseline import baseline_values
+            from cohort.derive.visit_windows import make_visits
 
             visits = make_visits([v.day for v in schedule], labels=[v.label for v in schedule])
             show(pd.DataFrame(visits))
@@ -690,7 +691,7 @@ def nguyen2021() -> list[Cell]:
         code("""
             from cohort.analysis.ancova import ancova_analysis
             from cohort.analysis.paired import paired_analysis
-            from cohort.derive.visits import make_visits
+            from cohort.derive.visit_windows import make_visits
 
             visits = make_visits([v.day for v in schedule], labels=[v.label for v in schedule])
             show(pd.DataFrame(visits))
@@ -1005,7 +1006,7 @@ def lu2021() -> list[Cell]:
             """),
         code("""
             from cohort.analysis.effect_modification import effect_modification_analysis
-            from cohort.derive.visits import make_visits
+            from cohort.derive.visit_windows import make_visits
 
             year = make_visits([visit_day], labels=[model_spec.visit])
             control_label = next(a.arm_label for a in spec.arms if a.control)
@@ -1201,7 +1202,8 @@ def couri2009() -> list[Cell]:
             follow-up ends.
             """),
         code("""
-            from cohort.derive.visits import make_visits, values_at_visits
+            from cohort.derive.visit_values import values_at_visits
+            from cohort.derive.visit_windows import make_visits
 
             labels = [t.params["visit"] for t in spec.targets if t.analysis == "mean_by_visit"]
             every_visit = make_visits([v.day for v in schedule], labels=[v.label for v in schedule])
@@ -1349,7 +1351,8 @@ def from_spec(study: str) -> list[Cell]:
                 with a value in the visit's window; then the change from baseline.
                 """),
             code("""
-                from cohort.derive.visits import make_visits, values_at_visits
+                from cohort.derive.visit_values import values_at_visits
+                from cohort.derive.visit_windows import make_visits
 
                 every_visit = make_visits([v.day for v in schedule],
                                           labels=[v.label for v in schedule])

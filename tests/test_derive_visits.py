@@ -1,4 +1,5 @@
-"""Baseline, visit windows and change from baseline (cohort.derive.visits)."""
+"""Baseline, visit windows and change from baseline (cohort.derive: baseline, visit_windows,
+visit_values, change, universe)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cohort
-from cohort.derive.visits import (
-    Visit,
-    baseline_values,
-    change_from_baseline,
-    last_followup,
-    make_visits,
-    split_exclusions,
-    values_at_visits,
-)
+from cohort.derive.baseline import baseline_values
+from cohort.derive.change import change_from_baseline
+from cohort.derive.universe import split_exclusions
+from cohort.derive.visit_values import last_followup, values_at_visits
+from cohort.derive.visit_windows import Visit, make_visits
 from cohort.errors import AnalysisError
 
 

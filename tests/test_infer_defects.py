@@ -26,7 +26,7 @@ import cohort
 from cohort.analysis.responders import responder_analysis, responder_flags
 from cohort.cli.app import app
 from cohort.derive.thresholds import meets_threshold, tie_tolerance
-from cohort.derive.visits import make_visits
+from cohort.derive.visit_windows import make_visits
 
 FIX = Path(__file__).parent / "fixtures" / "reproduce"
 

@@ -23,7 +23,7 @@ from cohort.analysis.responders import (
     responder_analysis,
     responder_flags,
 )
-from cohort.derive.visits import Visit
+from cohort.derive.visit_windows import Visit
 from cohort.errors import AnalysisError
 
 

@@ -257,7 +257,8 @@ def test_rank_and_quantile_targets_on_a_cohort(tmp_path):
     from scipy import stats
 
     from cohort import load_cohort
-    from cohort.derive.visits import change_from_baseline, make_visits
+    from cohort.derive.change import change_from_baseline
+    from cohort.derive.visit_windows import make_visits
     from cohort.studies import reproduce
 
     raw = _raw()
@@ -301,7 +302,8 @@ def test_composite_baseline_relative_responders_with_the_wald_risk_difference(tm
     """HbA1c < 7% AND insulin dose reduced by >= 50% of the subject's own baseline, at month
     12: the counts are re-derived from the tables, the Wald interval by its formula."""
     from cohort import load_cohort
-    from cohort.derive.visits import change_from_baseline, make_visits
+    from cohort.derive.change import change_from_baseline
+    from cohort.derive.visit_windows import make_visits
     from cohort.studies import reproduce
 
     crit = ["HBA1C < 7", "INSULIN_DOSE pct_change <= -50"]
@@ -348,7 +350,7 @@ def test_insulin_and_hba1c_in_their_published_units(tmp_path):
     """An insulin dose in IU/day is the IU/kg/day dose times the subject's weight; HbA1c in
     mmol/mol by the IFCC-NGSP master equation: both re-derived from the tables."""
     from cohort import load_cohort
-    from cohort.derive.visits import baseline_values
+    from cohort.derive.baseline import baseline_values
     from cohort.studies import reproduce
 
     raw = _raw()

@@ -14,14 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cohort.derive.change import change_from_baseline
+from cohort.derive.universe import split_exclusions, with_subject_columns
 from cohort.derive.visit_labels import change_at_labels, resolve_visit_labels
-from cohort.derive.visits import (
-    Visit,
-    change_from_baseline,
-    resolve_visits,
-    split_exclusions,
-    with_subject_columns,
-)
+from cohort.derive.visit_windows import Visit, resolve_visits
 from cohort.errors import AnalysisError
 
 __all__ = ["arm_levels", "catch_only", "censored_notes", "drop_missing", "essentially_constant",

@@ -48,7 +48,8 @@ from cohort.analysis.linear_model import (
 )
 from cohort.analysis.multiplicity import adjust_comparisons, check_adjust
 from cohort.analysis.result import AnalysisResult
-from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit
+from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
+from cohort.derive.visit_windows import Visit
 from cohort.errors import AnalysisError
 
 __all__ = [
@@ -263,7 +264,7 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     param : str, keyword-only
         Parameter code (default ``"HBA1C"``, %).
     visit_days, visits, half_width, last : keyword-only
-        The visits (see :func:`cohort.derive.visits.resolve_visits`).
+        The visits (see :func:`cohort.derive.visit_windows.resolve_visits`).
     baseline_window : (int, int), keyword-only
         Baseline window in study days.
     visit_labels : sequence of str or None, keyword-only

@@ -40,7 +40,8 @@ from cohort.analysis._common import (
 )
 from cohort.analysis.linear_model import INTERCEPT, build_design, fit_ols
 from cohort.analysis.result import AnalysisResult
-from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit
+from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
+from cohort.derive.visit_windows import Visit
 from cohort.errors import AnalysisError
 
 __all__ = [
@@ -438,7 +439,7 @@ def dose_response_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     param : str, keyword-only
         Parameter code (default ``"HBA1C"``, %).
     visit_days, visits, half_width, last : keyword-only
-        The visits (see :func:`cohort.derive.visits.resolve_visits`).
+        The visits (see :func:`cohort.derive.visit_windows.resolve_visits`).
     baseline_window : (int, int), keyword-only
     visit_labels : sequence of str or None, keyword-only
         Visits by label (ADaM AVISIT), baseline from the baseline flag; the default when the

@@ -29,14 +29,12 @@ from scipy import stats
 
 from cohort.analysis._common import censored_notes, mean_t_interval, pick_visits
 from cohort.analysis.result import AnalysisResult
+from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
+from cohort.derive.change import change_from_baseline
 from cohort.derive.strata import assign_groups
+from cohort.derive.universe import split_exclusions
 from cohort.derive.visit_labels import change_at_labels
-from cohort.derive.visits import (
-    DEFAULT_BASELINE_WINDOW,
-    Visit,
-    change_from_baseline,
-    split_exclusions,
-)
+from cohort.derive.visit_windows import Visit
 from cohort.errors import AnalysisError
 
 __all__ = ["PairedResult", "paired_analysis", "paired_stats", "signed_rank_test"]
@@ -204,7 +202,7 @@ def paired_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
     param : str, keyword-only
         Parameter code (default ``"HBA1C"``, %).
     visit_days, visits, half_width : keyword-only
-        The follow-up visits (see :func:`cohort.derive.visits.resolve_visits`).
+        The follow-up visits (see :func:`cohort.derive.visit_windows.resolve_visits`).
     last : bool, keyword-only
         Also (or only) analyse the last available follow-up (Matsuoka 2025).
     baseline_window : (int, int), keyword-only

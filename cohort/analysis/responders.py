@@ -49,15 +49,12 @@ from cohort.analysis.multiplicity import (
 )
 from cohort.analysis.proportions import compare_proportions, proportion
 from cohort.analysis.result import AnalysisResult
+from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
+from cohort.derive.change import change_from_baseline
 from cohort.derive.thresholds import OPERATORS as _OPS
 from cohort.derive.thresholds import meets_threshold
-from cohort.derive.visits import (
-    DEFAULT_BASELINE_WINDOW,
-    Visit,
-    change_from_baseline,
-    make_visits,
-    values_at_visits,
-)
+from cohort.derive.visit_values import values_at_visits
+from cohort.derive.visit_windows import Visit, make_visits
 from cohort.errors import AnalysisError
 
 __all__ = [
@@ -463,7 +460,7 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     criteria : sequence, keyword-only
         Responder criteria (default HbA1c < 7%); see :func:`parse_criterion`.
     visit_days, visits, half_width : keyword-only
-        The visits (see :func:`cohort.derive.visits.make_visits`).
+        The visits (see :func:`cohort.derive.visit_windows.make_visits`).
     combine, missing : keyword-only
         See :func:`responder_flags`.
     baseline_window : (int, int), keyword-only

@@ -8,7 +8,7 @@ p2 (1 - p2)) / 2)``; more levels: the multivariate SMD of Yang & Dalton (2012), 
 ``tableone`` reports. SMDs are absolute values, as in ``tableone``.
 
 By default the table holds the demographic columns of the subjects table and the baseline of
-HbA1c (last value on or before day 0, see :mod:`cohort.derive.visits`).
+HbA1c (last value on or before day 0, see :mod:`cohort.derive.baseline`).
 
 Each variable carries what a publication table needs (gtsummary's defaults, decided here
 once, printed by :mod:`cohort.analysis.table1_display`): a ``label`` and ``unit`` from the
@@ -32,8 +32,8 @@ import pandas as pd
 from cohort.analysis._common import censored_notes
 from cohort.analysis.format import UNIT_DECIMALS, decimals_for
 from cohort.analysis.result import AnalysisResult
+from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW, baseline_values
 from cohort.derive.visit_labels import flagged_baseline, has_visit_labels
-from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, baseline_values
 from cohort.errors import AnalysisError
 
 if TYPE_CHECKING:

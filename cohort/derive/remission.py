@@ -27,7 +27,7 @@ visit. :class:`RemissionRule` makes every part of it explicit and configurable:
 
 Nothing is inf or NaN silently: every subject of the universe gets a row, with ``remission``
 NA and a ``reason`` when it cannot be determined (see
-:func:`cohort.derive.visits.split_exclusions`).
+:func:`cohort.derive.universe.split_exclusions`).
 
 C-peptide values are in nmol/L (the contract's canonical unit).
 """
@@ -41,15 +41,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW, baseline_values
+from cohort.derive.change import change_from_baseline
 from cohort.derive.thresholds import meets_threshold
-from cohort.derive.visits import (
-    DEFAULT_BASELINE_WINDOW,
-    Visit,
-    baseline_values,
-    change_from_baseline,
-    default_half_width,
-    subject_universe,
-)
+from cohort.derive.universe import subject_universe
+from cohort.derive.visit_windows import Visit, default_half_width
 from cohort.errors import AnalysisError
 
 __all__ = [

@@ -10,7 +10,7 @@
   ``cut``.
 
 Every function returns one row per subject with the group label and a ``reason`` column (NA
-when the subject has a group, otherwise why not), as :mod:`cohort.derive.visits` does.
+when the subject has a group, otherwise why not), as :mod:`cohort.derive.universe` does.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def severity_strata(baseline: pd.DataFrame, *, value_column: str = "baseline",
     ----------
     baseline : DataFrame
         One row per subject with ``subject_id`` and the baseline HbA1c in % (e.g. the output
-        of :func:`cohort.derive.visits.baseline_values`).
+        of :func:`cohort.derive.baseline.baseline_values`).
     value_column : str, keyword-only
         Column holding baseline HbA1c (%), default ``"baseline"``.
     moderate_lower : float, keyword-only

@@ -12,7 +12,7 @@ own analyses:
   an error (the flags should select one).
 * **Change** = value - baseline (ADaM ``CHG``), in the parameter's canonical unit.
 
-Nearest-day visit windows (:mod:`cohort.derive.visits`) are used only for cohorts without
+Nearest-day visit windows (:mod:`cohort.derive.visit_windows`) are used only for cohorts without
 labels and a baseline flag, or when visit days are asked for explicitly.
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from cohort.derive.visits import subject_universe
+from cohort.derive.universe import subject_universe
 from cohort.errors import AnalysisError
 
 __all__ = ["change_at_labels", "flagged_baseline", "has_visit_labels", "resolve_visit_labels",
@@ -134,7 +134,7 @@ def flagged_baseline(measurements: pd.DataFrame, param: str, *,
     Returns
     -------
     DataFrame
-        The columns of :func:`cohort.derive.visits.baseline_values`: ``subject_id``,
+        The columns of :func:`cohort.derive.baseline.baseline_values`: ``subject_id``,
         ``param``, ``baseline_day``, ``baseline`` (canonical unit), ``reason``.
     """
     ids = subject_universe(measurements, subjects)
@@ -155,7 +155,7 @@ def change_at_labels(measurements: pd.DataFrame, param: str, labels: Sequence[st
     Returns
     -------
     DataFrame
-        The columns of :func:`cohort.derive.visits.change_from_baseline`: one row per subject
+        The columns of :func:`cohort.derive.change.change_from_baseline`: one row per subject
         and visit, ``visit`` the label, ``visit_day`` empty (labelled visits have no nominal
         day), ``day`` the record's study day, values in the canonical unit; ``reason`` says
         why a row is unusable.

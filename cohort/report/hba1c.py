@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cohort.derive.visits import LAST_VISIT_LABEL, Visit
+from cohort.derive.visit_values import LAST_VISIT_LABEL
+from cohort.derive.visit_windows import Visit
 from cohort.errors import CohortError
 from cohort.report.context import NotComputableError, ReportContext, new_axes
 from cohort.report.schedule import infer_visits, visit_table

@@ -4,7 +4,7 @@ A report on a user's cohort does not know the trial's nominal visits. They are i
 one parameter's follow-up records (study day >= 1): from the ``visit`` labels when the data
 have them (the nominal day of a label is the median day of its records; a label whose records
 spread far wider than a visit window, such as "last follow-up", is not a nominal visit), else
-from clusters of record days. Windows then come from :func:`cohort.derive.visits.make_visits`
+from clusters of record days. Windows then come from :func:`cohort.derive.visit_windows.make_visits`
 (15% of the day, at least 7 days, split where they would overlap).
 """
 
@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cohort.derive.visits import LAST_VISIT_LABEL, Visit, default_half_width, make_visits
+from cohort.derive.visit_values import LAST_VISIT_LABEL
+from cohort.derive.visit_windows import Visit, default_half_width, make_visits
 
 __all__ = ["infer_visits", "visit_table"]
 

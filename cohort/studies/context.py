@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from cohort.derive.visits import Visit, make_visits
+from cohort.derive.visit_windows import Visit, make_visits
 from cohort.studies.base import NotComputable
 from cohort.studies.subjects import MONTH_DAYS, subject_frame, subject_values
 
@@ -123,7 +123,7 @@ class StudyContext:
     def visits(self) -> list[Visit]:
         """Every scheduled post-baseline visit of the spec, with the default windows.
 
-        Windows are :func:`cohort.derive.visits.make_visits` defaults over the whole
+        Windows are :func:`cohort.derive.visit_windows.make_visits` defaults over the whole
         schedule (15% of the nominal day, at least 7 days, split at the midpoint where two
         overlap), so a value counts for one visit only.
         """
@@ -136,7 +136,7 @@ class StudyContext:
         """The :class:`Visit` a target's visit label names; None for the last follow-up.
 
         The spec's ``final`` label (a visit on each subject's last contact day) is the last
-        available follow-up value (:func:`cohort.derive.visits.last_followup`).
+        available follow-up value (:func:`cohort.derive.visit_values.last_followup`).
         """
         if self.spec.visits.final is not None and label == self.spec.visits.final:
             return None

@@ -4,7 +4,8 @@ responders, subgroups, effect modification and dose-response.
 Every number comes from the analysis modules (:mod:`cohort.analysis.ancova`,
 :mod:`~cohort.analysis.paired`, :mod:`~cohort.analysis.responders`,
 :mod:`~cohort.analysis.effect_modification`, :mod:`~cohort.analysis.dose_response`,
-:mod:`~cohort.analysis.table1`) and the derivations of :mod:`cohort.derive.visits`; values are
+:mod:`~cohort.analysis.table1`) and the derivations of :mod:`cohort.derive.baseline`,
+:mod:`cohort.derive.change`; values are
 in the parameter's canonical unit (HbA1c %, changes in percentage points; C-peptide nmol/L).
 A two-group comparison of change (within a subgroup, between subgroups) is Welch's t-test as
 implemented by :func:`cohort.analysis.dose_response.threshold_comparison` (R's ``t.test``),
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cohort.derive.visits import LAST_VISIT_LABEL
+from cohort.derive.visit_values import LAST_VISIT_LABEL
 from cohort.spec.model import Target
 from cohort.studies.base import NotComputable, Reproduced, num
 from cohort.studies.context import StudyContext
@@ -198,7 +199,7 @@ def paired_change(ctx: StudyContext, target: Target) -> Reproduced:
 def mean_by_visit(ctx: StudyContext, target: Target) -> Reproduced:
     """Mean value of a parameter at a visit (subjects with a value there)."""
     from cohort.analysis.table1 import table1
-    from cohort.derive.visits import last_followup, values_at_visits
+    from cohort.derive.visit_values import last_followup, values_at_visits
 
     p = target.params
     param = str(p["param"])
@@ -244,7 +245,8 @@ def subgroup_change(ctx: StudyContext, target: Target) -> Reproduced:
     if p.get("scale", "absolute") == "absolute":
         return paired_change(ctx, target)
     from cohort.analysis.paired import paired_stats
-    from cohort.derive.visits import change_from_baseline, split_exclusions
+    from cohort.derive.change import change_from_baseline
+    from cohort.derive.universe import split_exclusions
 
     param = str(p["param"])
     ctx.require_param(param)
@@ -265,7 +267,8 @@ def subgroup_change(ctx: StudyContext, target: Target) -> Reproduced:
 
 def _changes(ctx: StudyContext, param: str, kw: dict[str, Any],
              rows: pd.DataFrame) -> pd.DataFrame:
-    from cohort.derive.visits import change_from_baseline, split_exclusions
+    from cohort.derive.change import change_from_baseline
+    from cohort.derive.universe import split_exclusions
 
     usable, excl = split_exclusions(change_from_baseline(
         ctx.measurements, param, kw.get("visits", ()), last="last" in kw, subjects=rows))

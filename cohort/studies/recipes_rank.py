@@ -2,7 +2,7 @@
 signed-rank test of change from baseline, and the Mann-Whitney test of change between two
 arms.
 
-Changes come from :func:`cohort.derive.visits.change_from_baseline` (the visit's window, the
+Changes come from :func:`cohort.derive.change.change_from_baseline` (the visit's window, the
 baseline on or before day 0), absolute in the parameter's canonical unit or percent of
 baseline (``scale: percent``). The tests are scipy's two-sided ``wilcoxon`` and
 ``mannwhitneyu`` with their default ``method="auto"`` (exact for small samples without ties,
@@ -87,7 +87,7 @@ def mannwhitney_change(ctx: StudyContext, target: Target) -> Reproduced:
 
 def quantile_by_visit(ctx: StudyContext, target: Target) -> Reproduced:
     """Median (or quartile: ``quantile`` 0.25 / 0.75) of a parameter at a visit, R's type 7."""
-    from cohort.derive.visits import last_followup, values_at_visits
+    from cohort.derive.visit_values import last_followup, values_at_visits
 
     p = target.params
     param = str(p["param"])

@@ -3,7 +3,7 @@ target may name, built one way for reproduction and for the synthesis scorecard.
 
 Columns: the ``subjects`` table; the baseline of every measured parameter named by its code
 (``HBA1C`` in %, ``CPEP_FAST`` in nmol/L, ``INSULIN_DOSE`` in IU/kg/day, ...: the last value on
-or before day 0 within days -90 to 0, :func:`cohort.derive.visits.baseline_values`); the cell
+or before day 0 within days -90 to 0, :func:`cohort.derive.baseline.baseline_values`); the cell
 dose **per infusion** ``dose_cells_total`` (cells) and ``dose_cells_per_kg`` (cells/kg), i.e. the
 dose of the first infusion, which is how papers report a dose ("1 x 10^6 cells/kg, twice") and
 how a spec's ``treatment`` gives it; the dose summed over every infusion
@@ -45,7 +45,7 @@ def subject_frame(cohort: Cohort) -> pd.DataFrame:
     DataFrame
         Indexed 0..n-1 in the order of ``cohort.subjects``; ``subject_id`` as text.
     """
-    from cohort.derive.visits import baseline_values
+    from cohort.derive.baseline import baseline_values
 
     subjects = cohort.subjects
     frame = subjects.copy()

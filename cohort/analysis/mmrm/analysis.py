@@ -27,7 +27,8 @@ from cohort.analysis._common import pick_visits, prepare_changes, split_covariat
 from cohort.analysis.mmrm.model import MmrmModel, mmrm
 from cohort.analysis.mmrm.type3 import type3_tests
 from cohort.analysis.result import AnalysisResult, json_safe
-from cohort.derive.visits import DEFAULT_BASELINE_WINDOW, Visit
+from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
+from cohort.derive.visit_windows import Visit
 from cohort.errors import AnalysisError
 
 __all__ = ["SUMMARY_COLUMNS", "MmrmResult", "ancova_mmrm_rows", "mmrm_analysis", "mmrm_rows"]
@@ -210,7 +211,7 @@ def mmrm_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
     param : str, keyword-only
         Parameter code (default ``"HBA1C"``, %).
     visit_days, visits, half_width : keyword-only
-        The visits (see :func:`cohort.derive.visits.resolve_visits`); at least two.
+        The visits (see :func:`cohort.derive.visit_windows.resolve_visits`); at least two.
     baseline_window : (int, int), keyword-only
         Baseline window in study days.
     visit_labels : sequence of str or None, keyword-only
@@ -352,7 +353,7 @@ def ancova_mmrm_rows(usable: pd.DataFrame, excl: pd.DataFrame, levels: list[str]
     """The ANCOVA's repeated-measures option: the default MMRM over the scheduled visits of
     the ANCOVA's change rows (the last available follow-up is not a scheduled visit and is
     left out of it), as summary rows with ``model == "mmrm"``."""
-    from cohort.derive.visits import LAST_VISIT_LABEL
+    from cohort.derive.visit_values import LAST_VISIT_LABEL
 
     rows = usable[usable["visit"] != LAST_VISIT_LABEL]
     if len(rows) < len(usable):

@@ -1,0 +1,87 @@
+"""Baseline of a parameter (the papers' definition).
+
+All times are integer study days; day 0 is the first infusion for treated subjects and
+randomisation or enrolment for controls. The **baseline** of a parameter is the *last* value on
+or before day 0 inside a baseline window ``[lower, upper]`` (inclusive, default ``[-90, 0]``,
+``upper <= 0`` always). One row per subject of the universe (see :mod:`cohort.derive.universe`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from cohort.derive.universe import _param_rows, subject_universe
+from cohort.errors import AnalysisError
+
+__all__ = [
+    "DEFAULT_BASELINE_WINDOW",
+    "baseline_values",
+]
+
+DEFAULT_BASELINE_WINDOW: tuple[int, int] = (-90, 0)
+"""Default baseline window in study days: the last value from day -90 to day 0."""
+
+
+def _check_window(window: tuple[int, int], what: str) -> tuple[int, int]:
+    try:
+        lo, hi = (int(window[0]), int(window[1]))
+    except (TypeError, ValueError, IndexError):
+        raise AnalysisError(f"{what} must be a pair of integer study days (lower, upper), got "
+                            f"{window!r}") from None
+    if lo > hi:
+        raise AnalysisError(f"{what} [{lo}, {hi}] is empty: lower must be <= upper")
+    return lo, hi
+
+
+def baseline_values(measurements: pd.DataFrame, param: str, *,
+                    window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
+                    subjects: pd.DataFrame | Iterable[str] | None = None) -> pd.DataFrame:
+    """Baseline of ``param`` per subject: the last value on or before day 0 in ``window``.
+
+    Parameters
+    ----------
+    measurements : DataFrame
+        Long-format measurements with ``subject_id``, ``day``, ``param``, ``value`` (values in
+        the parameter's canonical unit, e.g. HbA1c in %).
+    param : str
+        Parameter code, e.g. ``"HBA1C"`` or ``"CPEP_FAST"``.
+    window : (int, int), keyword-only
+        Inclusive baseline window in study days, default ``(-90, 0)``; ``upper`` must be
+        <= 0 (a baseline is never after day 0).
+    subjects : DataFrame, iterable of str or None, keyword-only
+        The subject universe (see :func:`subject_universe`).
+
+    Returns
+    -------
+    DataFrame
+        One row per subject: ``subject_id``, ``param``, ``baseline_day`` (Int64),
+        ``baseline`` (float, canonical unit), ``reason`` (string; ``<NA>`` when a baseline
+        was found, otherwise why not).
+
+    Raises
+    ------
+    AnalysisError
+        If the cohort has no ``param`` values at all, or the window is invalid.
+    """
+    lo, hi = _check_window(window, "the baseline window")
+    if hi > 0:
+        raise AnalysisError(f"the baseline window [{lo}, {hi}] ends after day 0; baseline is "
+                            "the last value on or before day 0, so give an upper bound <= 0")
+    ids = subject_universe(measurements, subjects)
+    rows = _param_rows(measurements, param)
+    rows = rows.loc[(rows["day"] >= lo) & (rows["day"] <= hi)]
+    last = rows.sort_values(["subject_id", "day"]).groupby("subject_id", sort=False).tail(1)
+    last = last.set_index("subject_id").reindex(ids)
+    out = pd.DataFrame({
+        "subject_id": ids.to_numpy(dtype=object),
+        "param": param,
+        "baseline_day": pd.array(last["day"].to_numpy(), dtype="Int64"),
+        "baseline": last["value"].to_numpy(dtype=np.float64),
+    })
+    out["reason"] = pd.array(
+        np.where(out["baseline"].isna(), f"no baseline {param} in days [{lo}, {hi}]", None),
+        dtype="string")
+    return out
