@@ -23,19 +23,12 @@ import pandas as pd
 from cohort.errors import SpecError
 from cohort.spec.model import StudySpec
 from cohort.synth.baseline import generate_baseline, generate_treatment
-from cohort.synth.outcomes import (
-    apply_insulin_events,
-    finalise_visits,
-    generate_adverse_events,
-    generate_follow_up,
-    generate_glucose,
-    generate_insulin_free,
-    generate_reduction,
-    generate_remission,
-    generate_trajectory,
-)
+from cohort.synth.events import generate_adverse_events, generate_remission
+from cohort.synth.insulin import apply_insulin_events, generate_insulin_free, generate_reduction
 from cohort.synth.state import Cell, SynthState
 from cohort.synth.tables import build_tables
+from cohort.synth.trajectories import generate_glucose, generate_trajectory
+from cohort.synth.visits import finalise_visits, generate_follow_up
 
 __all__ = ["SynthResult", "arm_sizes", "synthesize"]
 
