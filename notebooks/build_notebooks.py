@@ -799,7 +799,8 @@ def nguyen2021() -> list[Cell]:
             """),
         code("""
             from cohort.analysis.proportions import proportion
-            from cohort.analysis.responders import medication_reduction, responder_analysis
+            from cohort.analysis.responder_status import medication_reduction
+            from cohort.analysis.responders import responder_analysis
 
             last_visit = visits[-1]
             classes = sorted(c.medications["drug_class"].astype(str).unique())

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import cohort
-from cohort.analysis.responders import responder_analysis, responder_flags
+from cohort.analysis.responder_status import responder_flags
+from cohort.analysis.responders import responder_analysis
 from cohort.cli.app import app
 from cohort.derive.thresholds import meets_threshold, tie_tolerance
 from cohort.derive.visit_windows import make_visits

@@ -15,14 +15,9 @@ from test_proportions import r_value as r_prop
 from test_regression_data import measurement_rows, subjects_frame
 
 import cohort
-from cohort.analysis.responders import (
-    Criterion,
-    MedicationCriterion,
-    medication_reduction,
-    parse_criterion,
-    responder_analysis,
-    responder_flags,
-)
+from cohort.analysis.responder_criteria import Criterion, MedicationCriterion, parse_criterion
+from cohort.analysis.responder_status import medication_reduction, responder_flags
+from cohort.analysis.responders import responder_analysis
 from cohort.derive.visit_windows import Visit
 from cohort.errors import AnalysisError
 

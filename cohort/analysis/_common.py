@@ -2,7 +2,8 @@
 effect modification, responders): arm order, usable change rows with their exclusions,
 covariate typing and the one-sample t interval of a mean change; and, for every model fit that
 calls a third-party library, :func:`catch_only`, which catches the warnings we translate or
-count and lets every other warning through."""
+count and lets every other warning through; and :func:`write_dunnett_odds_ratios`, the
+Dunnett-adjusted odds-ratio columns of the responder and remission comparisons."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from cohort.derive.visit_windows import Visit, resolve_visits
 from cohort.errors import AnalysisError
 
 __all__ = ["arm_levels", "catch_only", "censored_notes", "drop_missing", "essentially_constant",
-           "mean_t_interval", "pick_visits", "prepare_changes", "split_covariates"]
+           "mean_t_interval", "pick_visits", "prepare_changes", "split_covariates",
+           "write_dunnett_odds_ratios"]
 
 
 def arm_levels(subjects: pd.DataFrame, reference: str | None,
@@ -292,3 +294,27 @@ def censored_notes(measurements: pd.DataFrame, params: Sequence[str]) -> list[st
                      f"({qualifier}{limits} {units} as read) enter {_censored_rule(rows)} "
                      "(tables.measurements.censored of the mapping)")
     return notes
+
+
+def write_dunnett_odds_ratios(frame: pd.DataFrame, idx: pd.Index, est: np.ndarray,
+                              cov: np.ndarray, conf_level: float) -> None:
+    """Write one family's Dunnett-adjusted odds ratios into ``frame`` rows ``idx``, in place.
+
+    ``est``, ``cov``: the family's log odds ratios and their covariance (from
+    :func:`cohort.analysis.multiplicity.log_odds_ratio_family`). Sets ``statistic`` (Wald z),
+    ``p`` (two-sided normal), ``p_adjusted``, ``ci_lower_adjusted``, ``ci_upper_adjusted``
+    (simultaneous, on the odds-ratio scale) and ``adjust`` (``"dunnett"``); shared by the
+    responder and remission analyses.
+    """
+    from scipy import stats
+
+    from cohort.analysis.multiplicity import adjust_comparisons
+
+    fam = adjust_comparisons(est, cov, df=None, method="dunnett", conf_level=conf_level)
+    z = est / np.sqrt(np.diag(cov))
+    frame.loc[idx, "statistic"] = z
+    frame.loc[idx, "p"] = 2 * stats.norm.sf(np.abs(z))
+    frame.loc[idx, "p_adjusted"] = fam.p_adjusted
+    frame.loc[idx, "ci_lower_adjusted"] = np.exp(fam.ci_lower)
+    frame.loc[idx, "ci_upper_adjusted"] = np.exp(fam.ci_upper)
+    frame.loc[idx, "adjust"] = "dunnett"

@@ -14,13 +14,11 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
-from cohort.analysis._common import censored_notes
+from cohort.analysis._common import censored_notes, write_dunnett_odds_ratios
 from cohort.analysis.logistic import LogisticResult, logistic_regression
 from cohort.analysis.multiplicity import (
-    adjust_comparisons,
     adjust_families,
     check_adjust,
     log_odds_ratio_family,
@@ -161,8 +159,6 @@ def remission_rates(data: pd.DataFrame, *, outcome: str = "remission",
 
 def _dunnett_odds_ratios(comps: pd.DataFrame, member: pd.Series, conf_level: float) -> None:
     """Dunnett-adjust the odds ratios of each subgroup level's treated arms, in place."""
-    from scipy import stats
-
     is_or = (comps["measure"] == "odds_ratio") & member
     for (by, level), fam_rows in comps.loc[is_or].groupby(["subgroup_by", "subgroup"],
                                                           sort=False):
@@ -170,15 +166,7 @@ def _dunnett_odds_ratios(comps: pd.DataFrame, member: pd.Series, conf_level: flo
         est, cov = log_odds_ratio_family(
             first["_x_ref"], first["_n_ref"], fam_rows["_x"].tolist(),
             fam_rows["_n"].tolist(), where=f"{by} {level}: " if by != "all" else "")
-        fam = adjust_comparisons(est, cov, df=None, method="dunnett", conf_level=conf_level)
-        z = est / np.sqrt(np.diag(cov))
-        idx = fam_rows.index
-        comps.loc[idx, "statistic"] = z
-        comps.loc[idx, "p"] = 2 * stats.norm.sf(np.abs(z))
-        comps.loc[idx, "p_adjusted"] = fam.p_adjusted
-        comps.loc[idx, "ci_lower_adjusted"] = np.exp(fam.ci_lower)
-        comps.loc[idx, "ci_upper_adjusted"] = np.exp(fam.ci_upper)
-        comps.loc[idx, "adjust"] = "dunnett"
+        write_dunnett_odds_ratios(comps, fam_rows.index, est, cov, conf_level)
 
 
 @dataclass

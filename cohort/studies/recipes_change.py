@@ -130,7 +130,8 @@ def mixed_model_diff(ctx: StudyContext, target: Target) -> Reproduced:
 
 def _responders(ctx: StudyContext, target: Target, arms: list[str],
                 reference: str | None) -> tuple[pd.DataFrame, str]:
-    from cohort.analysis.responders import Criterion, responder_analysis
+    from cohort.analysis.responder_criteria import Criterion
+    from cohort.analysis.responders import responder_analysis
 
     p = target.params
     param = str(p["param"])

@@ -270,7 +270,7 @@ def med_reduction_rate(ctx: StudyContext, target: Target) -> Reproduced:
     """Proportion of subjects who lowered the daily dose of any glucose-lowering drug
     between day 0 and the last scheduled visit."""
     from cohort.analysis.proportions import proportion
-    from cohort.analysis.responders import medication_reduction
+    from cohort.analysis.responder_status import medication_reduction
 
     meds = ctx.table("medications", needed_for="a medication-reduction endpoint")
     visits = ctx.visits()

@@ -4,7 +4,7 @@ own baseline), a rate or count per arm, and the comparison of an arm with a refe
 difference with its Wald or Newcombe CI, odds ratio, risk ratio, Fisher, chi-square).
 
 Parameters have the CLI's names: ``criterion`` (a text or a list of texts, parsed without
-evaluating anything by :func:`cohort.analysis.responders.parse_criterion`), ``combine``
+evaluating anything by :func:`cohort.analysis.responder_criteria.parse_criterion`), ``combine``
 (``all`` / ``any``), ``missing`` (``exclude`` / ``nonresponder``), ``visit``, ``arm``,
 ``reference``, ``among``; ``measure`` picks the output (``rate`` default, ``count``,
 ``risk_difference``, ``odds_ratio``, ``risk_ratio``, ``fisher_exact``, ``chi_square``) and
@@ -26,7 +26,8 @@ MEASURES = ("rate", "count", "risk_difference", "odds_ratio", "risk_ratio", "fis
 
 def responders(ctx: StudyContext, target: Target) -> Reproduced:
     """A responder rate, count or arm comparison at a visit (see the module docstring)."""
-    from cohort.analysis.responders import parse_criterion, responder_analysis
+    from cohort.analysis.responder_criteria import parse_criterion
+    from cohort.analysis.responders import responder_analysis
     from cohort.errors import AnalysisError
 
     p = target.params
