@@ -10,12 +10,9 @@ from hypothesis import strategies as st
 
 import cohort
 from cohort.analysis.time_to_event import tte_from_episodes
-from cohort.derive.insulin import (
-    EPISODE_COLUMNS,
-    IndependenceRule,
-    episode_times,
-    insulin_episodes,
-)
+from cohort.derive.episode_times import episode_times
+from cohort.derive.insulin import EPISODE_COLUMNS, insulin_episodes
+from cohort.derive.insulin_rule import IndependenceRule
 from cohort.errors import AnalysisError
 
 

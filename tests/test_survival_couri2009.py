@@ -18,7 +18,8 @@ import pytest
 import cohort
 from cohort.analysis.survival import MONTH_DAYS, kaplan_meier
 from cohort.analysis.time_to_event import tte_from_episodes
-from cohort.derive.insulin import IndependenceRule, insulin_episodes
+from cohort.derive.insulin import insulin_episodes
+from cohort.derive.insulin_rule import IndependenceRule
 
 COHORT = Path(__file__).parent.parent / "synthetic" / "couri2009" / "cohort"
 ONE_DAY = 1 / MONTH_DAYS

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from cohort.analysis.survival import at_risk_table, kaplan_meier
 from cohort.analysis.time_to_event import tte_from_episodes
-from cohort.derive.insulin import IndependenceRule, insulin_episodes
+from cohort.derive.insulin import insulin_episodes
+from cohort.derive.insulin_rule import IndependenceRule
 
 SETTINGS = settings(max_examples=20, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

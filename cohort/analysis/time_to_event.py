@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from cohort.analysis.time_units import UNIT_DAYS
-from cohort.derive.insulin import ORIGINS, episode_times
+from cohort.derive.episode_times import ORIGINS, episode_times
 from cohort.errors import AnalysisError
 
 __all__ = [
@@ -282,7 +282,7 @@ def tte_from_episodes(episodes: pd.DataFrame, subjects: pd.DataFrame | None = No
     subjects : DataFrame, optional
         The subjects table, to add group/covariate ``columns``.
     origin : {"insulin-stop", "first-infusion"}, keyword-only
-        Clock (see :func:`cohort.derive.insulin.episode_times`): days since the insulin stop
+        Clock (see :func:`cohort.derive.episode_times.episode_times`): days since the insulin stop
         (default; the insulin-free duration), or study days since the first infusion with
         delayed entry at the insulin stop.
     which : {"first", "all"}, keyword-only

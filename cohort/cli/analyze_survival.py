@@ -221,7 +221,8 @@ def survival(
     from cohort.analysis.result import json_safe
     from cohort.analysis.survival import analyze_survival
     from cohort.analysis.time_to_event import tte_from_adtte, tte_from_episodes
-    from cohort.derive.insulin import IndependenceRule, insulin_episodes
+    from cohort.derive.insulin import insulin_episodes
+    from cohort.derive.insulin_rule import IndependenceRule
 
     data = load_for_cli(path, mapping, population)
     cov = _names(covariates)

@@ -7,9 +7,10 @@ randomisation or enrolment for controls; doses are in IU/kg/day, the contract's 
 * A **run** is a maximal sequence of consecutive insulin-free records of one subject (ordered by
   day, records before ``rule.from_day`` ignored).
 * **Entry into independence** is the first record of a run that *qualifies* under
-  :class:`IndependenceRule`: at least ``min_records`` records and/or a span of at least
-  ``min_days`` from its first to its last record (``combine``), optionally with an HbA1c below
-  ``hba1c_below`` % nearest the entry day within ``hba1c_window_days``.
+  :class:`~cohort.derive.insulin_rule.IndependenceRule`: at least ``min_records`` records
+  and/or a span of at least ``min_days`` from its first to its last record (``combine``),
+  optionally with an HbA1c below ``hba1c_below`` % nearest the entry day within
+  ``hba1c_window_days``.
 * **Resumption** is the first record after a qualifying run with a dose above ``zero_dose``.
 * An episode without resumption is **censored** at the end of observation: ``last_contact_day``
   of the subject, or the onset day of a death (an adverse event whose ``term`` is one of
@@ -25,35 +26,29 @@ Both views of each episode are kept, because resumption is only seen at visits:
 * interval view: the resumption happened after ``last_free_day`` (the last insulin-free record)
   and on or before ``resume_day`` (the first record back on insulin).
 
-:func:`episode_times` puts both views on the chosen clock (time since insulin stop, or study days
-since the first infusion).
+:func:`cohort.derive.episode_times.episode_times` puts both views on the chosen clock (time
+since insulin stop, or study days since the first infusion).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from cohort.derive.insulin_rule import IndependenceRule
 from cohort.errors import AnalysisError
 
 __all__ = [
     "EPISODE_COLUMNS",
-    "ORIGINS",
-    "IndependenceRule",
     "InsulinEpisodes",
-    "episode_times",
     "insulin_episodes",
 ]
 
 INSULIN = "INSULIN_DOSE"
 HBA1C = "HBA1C"
-
-ORIGINS = ("insulin-stop", "first-infusion")
-"""Time origins of :func:`episode_times`."""
 
 EPISODE_COLUMNS = [
     "subject_id", "episode", "entry_day", "last_insulin_day", "n_free_records",
@@ -66,97 +61,6 @@ SUBJECT_COLUMNS = [
     "subject_id", "n_records", "independent", "n_episodes", "n_resumptions",
     "first_entry_day", "end_day", "end_reason", "reason",
 ]
-
-
-@dataclass(frozen=True)
-class IndependenceRule:
-    """How insulin independence, resumption and censoring are defined.
-
-    Parameters
-    ----------
-    min_records : int
-        Consecutive insulin-free records a run needs (default 2: one zero dose at a single
-        visit is not independence).
-    min_days : int
-        Days a run must span from its first to its last insulin-free record (default 0).
-    combine : {"all", "any"}
-        ``"all"``: a run needs both ``min_records`` and ``min_days``; ``"any"``: either.
-    zero_dose : float
-        Largest dose in IU/kg/day that counts as insulin-free (default 0.0).
-    hba1c_below : float or None
-        If set, a run also needs an HbA1c below this value (in %, e.g. 7.0) nearest its first
-        record within ``hba1c_window_days`` (an HbA1c exactly at the threshold fails).
-    hba1c_window_days : int
-        How far (days, either side) from the entry day the HbA1c may be (default 30). Of two
-        equally near values the earlier is used.
-    from_day : int
-        Insulin records before this study day are ignored (default 1: a dose recorded at or
-        before the first infusion is baseline, not a response).
-    death_terms : sequence of str
-        Adverse-event terms that mark a death (compared case-insensitively after stripping
-        spaces; default ``("death",)``). Empty: deaths are not looked for.
-    death_as : {"censor", "event"}
-        A death during an episode censors it (default) or counts as the event (a composite
-        endpoint "resumption or death").
-    """
-
-    min_records: int = 2
-    min_days: int = 0
-    combine: Literal["all", "any"] = "all"
-    zero_dose: float = 0.0
-    hba1c_below: float | None = None
-    hba1c_window_days: int = 30
-    from_day: int = 1
-    death_terms: tuple[str, ...] = ("death",)
-    death_as: Literal["censor", "event"] = "censor"
-
-    def __post_init__(self) -> None:
-        if isinstance(self.death_terms, str):
-            object.__setattr__(self, "death_terms", (self.death_terms,))
-        else:
-            object.__setattr__(self, "death_terms", tuple(self.death_terms))
-        for name in ("min_records", "min_days", "hba1c_window_days", "from_day"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                raise AnalysisError(f"IndependenceRule.{name} must be an integer, got {value!r}")
-        if self.min_records < 1:
-            raise AnalysisError(f"IndependenceRule.min_records must be >= 1, got "
-                                f"{self.min_records}")
-        if self.min_days < 0 or self.hba1c_window_days < 0:
-            raise AnalysisError("IndependenceRule.min_days and hba1c_window_days must be >= 0 "
-                                f"days, got {self.min_days} and {self.hba1c_window_days}")
-        if self.combine not in ("all", "any"):
-            raise AnalysisError(f"IndependenceRule.combine must be 'all' or 'any', got "
-                                f"{self.combine!r}")
-        if self.death_as not in ("censor", "event"):
-            raise AnalysisError(f"IndependenceRule.death_as must be 'censor' or 'event', got "
-                                f"{self.death_as!r}")
-        if not (np.isfinite(self.zero_dose) and self.zero_dose >= 0):
-            raise AnalysisError(f"IndependenceRule.zero_dose must be a dose >= 0 IU/kg/day, "
-                                f"got {self.zero_dose!r}")
-        if self.hba1c_below is not None and not (3.0 <= float(self.hba1c_below) <= 20.0):
-            raise AnalysisError(f"IndependenceRule.hba1c_below is an HbA1c in % (e.g. 7.0), "
-                                f"got {self.hba1c_below!r}")
-
-    def describe(self) -> str:
-        """The definition in words (for reports and notes)."""
-        parts = []
-        if self.min_records > 1 or self.min_days == 0:
-            parts.append(f"at least {self.min_records} consecutive records with insulin dose "
-                         f"<= {self.zero_dose:g} IU/kg/day")
-        if self.min_days > 0:
-            parts.append(f"insulin-free records spanning at least {self.min_days} days")
-        text = (" and " if self.combine == "all" else " or ").join(parts)
-        if self.hba1c_below is not None:
-            text += (f", with HbA1c < {self.hba1c_below:g}% within {self.hba1c_window_days} "
-                     "days of entry")
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        """The rule's parameters (JSON-ready)."""
-        out = asdict(self)
-        out["death_terms"] = list(self.death_terms)
-        return out
 
 
 @dataclass(frozen=True)
@@ -455,49 +359,3 @@ def insulin_episodes(measurements: pd.DataFrame, subjects: pd.DataFrame,
                      f"{'' if rule.death_as == 'censor' else ' as an event'}")
     return InsulinEpisodes(episodes=episodes, subjects=per, exclusions=excl, rule=rule,
                            notes=notes)
-
-
-def episode_times(episodes: pd.DataFrame, *,
-                  origin: Literal["insulin-stop", "first-infusion"] = "insulin-stop"
-                  ) -> pd.DataFrame:
-    """Put episodes on an analysis clock, in both the exact-time and the interval view.
-
-    Parameters
-    ----------
-    episodes : DataFrame
-        :attr:`InsulinEpisodes.episodes`.
-    origin : {"insulin-stop", "first-infusion"}, keyword-only
-        ``"insulin-stop"``: time 0 is each episode's entry day (the insulin-free duration);
-        ``"first-infusion"``: time is the study day (day 0 = first infusion) and an episode is
-        at risk of resumption only from its entry day (delayed entry, ``start = entry_day``).
-
-    Returns
-    -------
-    DataFrame
-        ``subject_id``, ``episode``, ``start`` and ``stop`` (days on the clock; exact view:
-        ``stop - start`` is ``duration_days``), ``event``, ``status``, ``lower`` and ``upper``
-        (interval view, days on the clock: resumption in ``(lower, upper]``; for censored
-        episodes ``lower = stop`` and ``upper`` is ``NaN`` = never seen).
-    """
-    if origin not in ORIGINS:
-        raise AnalysisError(f"origin must be one of {', '.join(ORIGINS)}, got {origin!r}")
-    _require(episodes, ["subject_id", "episode", "entry_day", "last_free_day", "resume_day",
-                        "stop_day", "event", "status"], "episodes")
-    zero = episodes["entry_day"].to_numpy(dtype=float) if origin == "insulin-stop" else 0.0
-    stop = episodes["stop_day"].to_numpy(dtype=float) - zero
-    event = episodes["event"].to_numpy(dtype=bool)
-    resumed = (episodes["status"] == "resumed").to_numpy()
-    lower = np.where(resumed, episodes["last_free_day"].to_numpy(dtype=float) - zero, stop)
-    upper = np.where(resumed, episodes["resume_day"].to_numpy(dtype=float) - zero,
-                     np.where(event, stop, np.nan))
-    # a death counted as the event is seen on its day: an exact observation in both views
-    lower = np.where(event & ~resumed, stop, lower)
-    start = (np.zeros(len(episodes)) if origin == "insulin-stop"
-             else episodes["entry_day"].to_numpy(dtype=float))
-    return pd.DataFrame({
-        "subject_id": episodes["subject_id"].astype(str).to_numpy(),
-        "episode": episodes["episode"].to_numpy(dtype=np.int64),
-        "start": start, "stop": stop, "event": event,
-        "status": episodes["status"].to_numpy(dtype=object),
-        "lower": lower, "upper": upper,
-    })
