@@ -18,6 +18,7 @@ from test_regression_data import FIX, measurement_rows, r_value, subjects_frame
 
 import cohort
 from cohort.analysis import dose_response as dr
+from cohort.analysis.correlation import correlation
 from cohort.errors import AnalysisError
 
 RTOL = 1e-6
@@ -32,12 +33,12 @@ def close(a, b, rtol=RTOL):
 def test_correlations_against_cor_test(col):
     ds = f"dose_{col}"
     x, y = DOSE[col].to_numpy(), DOSE["change"].to_numpy()
-    p = dr.correlation(x, y, method="pearson")
+    p = correlation(x, y, method="pearson")
     close(p["estimate"], r_value(ds, "pearson_r"))
     close(p["p"], r_value(ds, "pearson_p"))
     close(p["ci_lower"], r_value(ds, "pearson_lower"))
     close(p["ci_upper"], r_value(ds, "pearson_upper"))
-    s = dr.correlation(x, y, method="spearman")
+    s = correlation(x, y, method="spearman")
     close(s["estimate"], r_value(ds, "spearman_rho"))
     close(s["statistic"], r_value(ds, "spearman_S"))
     close(s["p"], r_value(ds, "spearman_p"))
@@ -49,10 +50,10 @@ def test_correlations_against_cor_test(col):
 def test_spearman_method_matches_R_rule():
     x, y = DOSE["dose_cells_total"].to_numpy(), DOSE["change"].to_numpy()
     assert not DOSE["change"].duplicated().any()
-    s = dr.correlation(x, y, method="spearman")
+    s = correlation(x, y, method="spearman")
     assert "Edgeworth series (AS 89)" in s["method"]
     # with ties R switches to the t approximation
-    tied = dr.correlation(x, np.round(y, 1), method="spearman")
+    tied = correlation(x, np.round(y, 1), method="spearman")
     assert "t approximation (ties)" in tied["method"]
     rho = stats.spearmanr(x, np.round(y, 1)).statistic
     assert tied["p"] == pytest.approx(stats.spearmanr(x, np.round(y, 1)).pvalue, rel=1e-12)
@@ -61,7 +62,7 @@ def test_spearman_method_matches_R_rule():
 
 def test_spearman_exact_small_n():
     small = DOSE.iloc[:8]
-    s = dr.correlation(small["dose_cells_total"], small["change"], method="spearman")
+    s = correlation(small["dose_cells_total"], small["change"], method="spearman")
     assert "exact" in s["method"]
     close(s["estimate"], r_value("dose_small", "spearman_rho"))
     close(s["p"], r_value("dose_small", "spearman_p"))
@@ -161,7 +162,7 @@ def test_threshold_with_one_side_empty_is_explained():
 
 
 def test_identical_doses_explained():
-    res = dr.correlation([1e6] * 5, [0.1, 0.2, -0.3, 0.0, 0.4])
+    res = correlation([1e6] * 5, [0.1, 0.2, -0.3, 0.0, 0.4])
     assert math.isnan(res["estimate"]) and "same dose" in res["note"]
 
 
@@ -171,7 +172,7 @@ def test_correlation_bounds(pairs):
     x = np.array([p[0] for p in pairs])
     y = np.array([p[1] for p in pairs])
     for method in ("pearson", "spearman"):
-        r = dr.correlation(x, y, method=method)
+        r = correlation(x, y, method=method)
         if np.isnan(r["estimate"]):
             assert r["note"]
             continue
