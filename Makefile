@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint bench lock dictionary clean
+.PHONY: setup demo test doctest lint bench lock dictionary clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: setup
 
 test: setup lint
 	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory doctest
+
+# the docstring examples of the package (numpydoc Examples sections, with their output)
+doctest: setup
+	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules cohort
 
 lint: setup
 	$(VENV)/bin/ruff check cohort tests bench notebooks

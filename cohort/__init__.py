@@ -24,6 +24,7 @@ _LAZY = {
 
 __all__ = [
     "Cohort",
+    "datasets",
     "ValidationReport",
     "__version__",
     "from_frames",
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from cohort import datasets
     from cohort.contract import load_contract
     from cohort.io.cohort import Cohort
     from cohort.io.mapping import read_mapping
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "datasets":  # the bundled cohorts: cohort.datasets.load("lu2021")
+        return import_module("cohort.datasets")
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'cohort' has no attribute {name!r}")
