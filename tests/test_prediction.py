@@ -20,8 +20,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from cohort.analysis.prediction import (
     FirthLogisticRegression,
-    _auc_batched,
-    _weighted_medians,
     bootstrap_optimism,
     calibration_table,
     decision_curve,
@@ -30,6 +28,8 @@ from cohort.analysis.prediction import (
     performance,
     repeated_cv,
 )
+from cohort.analysis.prediction_metrics import auc_batched
+from cohort.analysis.prediction_resampling import _weighted_medians
 from cohort.errors import AnalysisError, SmallSampleWarning
 
 FIX = Path(__file__).parent / "fixtures" / "remission"
@@ -96,7 +96,7 @@ def test_weighted_auc_equals_auc_of_expanded_sample(rows):
     w = np.array([r[1] for r in rows], dtype=float)
     s = np.array([r[2] for r in rows], dtype=float) / 10  # ties on purpose
     ye, se = np.repeat(y, w.astype(int)), np.repeat(s, w.astype(int))
-    got = _auc_batched(y, s[None, :], w[None, :])[0]
+    got = auc_batched(y, s[None, :], w[None, :])[0]
     if ye.size == 0 or ye.min() == ye.max():
         assert np.isnan(got)
     else:
