@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cohort.analysis import proportion_comparisons as pc
 from cohort.analysis import proportions as pr
 from cohort.errors import AnalysisError
 
@@ -103,10 +104,10 @@ def test_two_sample_prop_test_and_chisq_against_R(cid, correct):
     assert res["p"] == pytest.approx(r_value(cid, f"prop2_{tag}_p"), rel=RTOL)
     assert res["ci_lower"] == pytest.approx(r_value(cid, f"prop2_{tag}_lower"), rel=RTOL)
     assert res["ci_upper"] == pytest.approx(r_value(cid, f"prop2_{tag}_upper"), rel=RTOL)
-    rd = pr.risk_difference(c.x1, c.n1, c.x2, c.n2, method="wald-cc" if correct else "wald")
+    rd = pc.risk_difference(c.x1, c.n1, c.x2, c.n2, method="wald-cc" if correct else "wald")
     assert rd["ci_lower"] == pytest.approx(res["ci_lower"], rel=1e-12)
     assert rd["ci_upper"] == pytest.approx(res["ci_upper"], rel=1e-12)
-    cs = pr.chi_square(pr.two_by_two(c.x1, c.n1, c.x2, c.n2), correct=correct)
+    cs = pc.chi_square(pc.two_by_two(c.x1, c.n1, c.x2, c.n2), correct=correct)
     assert cs["statistic"] == pytest.approx(r_value(cid, f"chisq_{tag}_stat"), rel=RTOL,
                                             abs=1e-12)
     assert cs["p"] == pytest.approx(r_value(cid, f"chisq_{tag}_p"), rel=RTOL)
@@ -118,7 +119,7 @@ def test_k_groups_against_R():
     assert res["statistic"] == pytest.approx(r_value("k3", "prop3_stat"), rel=RTOL)
     assert res["p"] == pytest.approx(r_value("k3", "prop3_p"), rel=RTOL)
     assert np.isnan(res["ci_lower"])
-    cs = pr.chi_square(np.array([[5, 15], [9, 13], [14, 11]]))
+    cs = pc.chi_square(np.array([[5, 15], [9, 13], [14, 11]]))
     assert cs["statistic"] == pytest.approx(r_value("k3", "chisq3_stat"), rel=RTOL)
     assert cs["p"] == pytest.approx(r_value("k3", "chisq3_p"), rel=RTOL)
 
@@ -126,10 +127,10 @@ def test_k_groups_against_R():
 @pytest.mark.parametrize("cid", CASE_IDS)
 def test_fisher_against_R(cid):
     c = case(cid)
-    tab = pr.two_by_two(c.x1, c.n1, c.x2, c.n2)
+    tab = pc.two_by_two(c.x1, c.n1, c.x2, c.n2)
     if tab[:, 0].sum() in (0, tab.sum()):
         pytest.skip("no events / all events: covered by test_compare_without_events")
-    fe = pr.fisher_exact(tab)
+    fe = pc.fisher_exact(tab)
     assert fe["p"] == pytest.approx(r_value(cid, "fisher_p"), rel=RTOL)
     for ours, key in (("estimate", "or"), ("ci_lower", "lower"), ("ci_upper", "upper")):
         tight = r_value(cid, f"fisher_tight_{key}")
@@ -149,16 +150,16 @@ def test_fisher_against_R(cid):
 @pytest.mark.parametrize("cid", CASE_IDS)
 def test_woolf_katz_newcombe_against_R_formulas(cid):
     c = case(cid)
-    orr = pr.odds_ratio(c.x1, c.n1, c.x2, c.n2)
-    rr = pr.risk_ratio(c.x1, c.n1, c.x2, c.n2)
-    nc = pr.risk_difference(c.x1, c.n1, c.x2, c.n2, method="newcombe")
+    orr = pc.odds_ratio(c.x1, c.n1, c.x2, c.n2)
+    rr = pc.risk_ratio(c.x1, c.n1, c.x2, c.n2)
+    nc = pc.risk_difference(c.x1, c.n1, c.x2, c.n2, method="newcombe")
     for res, keys in ((orr, ("woolf_or", "woolf_lower", "woolf_upper")),
                       (rr, ("katz_rr", "katz_lower", "katz_upper"))):
         for ours, theirs in zip(("estimate", "ci_lower", "ci_upper"), keys, strict=True):
             assert res[ours] == pytest.approx(r_value(cid, theirs), rel=RTOL)
     assert nc["ci_lower"] == pytest.approx(r_value(cid, "newcombe_lower"), rel=RTOL, abs=1e-15)
     assert nc["ci_upper"] == pytest.approx(r_value(cid, "newcombe_upper"), rel=RTOL)
-    zero = (pr.two_by_two(c.x1, c.n1, c.x2, c.n2) == 0).any()
+    zero = (pc.two_by_two(c.x1, c.n1, c.x2, c.n2) == 0).any()
     assert ("0.5 added" in orr["method"]) == bool(zero)
 
 
@@ -171,7 +172,7 @@ def test_woolf_katz_newcombe_against_R_formulas(cid):
     ((5, 56, 0, 29), (-0.0381, 0.1926)),
 ])
 def test_newcombe_published(counts, published):
-    res = pr.risk_difference(*counts, method="newcombe")
+    res = pc.risk_difference(*counts, method="newcombe")
     assert res["ci_lower"] == pytest.approx(published[0], abs=5e-5)
     assert res["ci_upper"] == pytest.approx(published[1], abs=5e-5)
 
@@ -179,7 +180,7 @@ def test_newcombe_published(counts, published):
 def test_skyler_responders_fisher():
     # Skyler 2015: 5/15 on 2.0e6/kg vs 0/16 on placebo had HbA1c < 7% at week 12;
     # the study note gives the two-sided Fisher p as 0.018
-    table = pr.compare_proportions(5, 15, 0, 16)
+    table = pc.compare_proportions(5, 15, 0, 16)
     fisher = table.loc[table["measure"] == "fisher_exact"].iloc[0]
     assert fisher["p"] == pytest.approx(r_value("skyler_wk12", "fisher_p"), rel=RTOL)
     assert round(fisher["p"], 3) == 0.018
@@ -191,7 +192,7 @@ def test_skyler_responders_fisher():
 
 
 def test_compare_without_events():
-    table = pr.compare_proportions(0, 15, 0, 16)
+    table = pc.compare_proportions(0, 15, 0, 16)
     fisher = table.loc[table["measure"] == "fisher_exact"].iloc[0]
     assert fisher["p"] == 1.0
     assert "no subject had the event" in fisher["method"]
@@ -224,9 +225,9 @@ def test_bad_method_and_table():
     with pytest.raises(AnalysisError, match="method must be"):
         pr.binom_ci(1, 5, method="exact")  # type: ignore[arg-type]
     with pytest.raises(AnalysisError, match="2x2"):
-        pr.fisher_exact([[1, 2, 3], [4, 5, 6]])
+        pc.fisher_exact([[1, 2, 3], [4, 5, 6]])
     with pytest.raises(AnalysisError, match="empty row or column"):
-        pr.chi_square([[0, 0], [3, 4]])
+        pc.chi_square([[0, 0], [3, 4]])
     with pytest.raises(AnalysisError, match="conf_level"):
         pr.binom_ci(1, 5, conf_level=95)
 
@@ -251,11 +252,11 @@ def test_risk_difference_properties(n1, n2, data):
     x2 = data.draw(st.integers(0, n2))
     d = x1 / n1 - x2 / n2
     for method in ("wald", "wald-cc", "newcombe"):
-        res = pr.risk_difference(x1, n1, x2, n2, method=method)
+        res = pc.risk_difference(x1, n1, x2, n2, method=method)
         assert res["estimate"] == pytest.approx(d)
         assert -1 - 1e-12 <= res["ci_lower"] <= d + 1e-12
         assert d - 1e-12 <= res["ci_upper"] <= 1 + 1e-12
     # swapping the groups mirrors the Newcombe interval
-    a = pr.risk_difference(x1, n1, x2, n2)
-    b = pr.risk_difference(x2, n2, x1, n1)
+    a = pc.risk_difference(x1, n1, x2, n2)
+    b = pc.risk_difference(x2, n2, x1, n1)
     assert a["ci_lower"] == pytest.approx(-b["ci_upper"], abs=1e-12)

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 import cohort
-from cohort.analysis.proportions import compare_proportions, proportion
+from cohort.analysis.proportion_comparisons import compare_proportions
+from cohort.analysis.proportions import proportion
 from cohort.analysis.remission import remission_analysis, remission_rates
 from cohort.errors import AnalysisError, CollinearityWarning, SmallSampleWarning
 

@@ -23,7 +23,8 @@ from cohort.analysis.multiplicity import (
     check_adjust,
     log_odds_ratio_family,
 )
-from cohort.analysis.proportions import compare_proportions, proportion
+from cohort.analysis.proportion_comparisons import compare_proportions
+from cohort.analysis.proportions import proportion
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.derive.remission import RemissionRule, remission_dataset
 from cohort.derive.strata import subgroup as assign_subgroup
@@ -118,7 +119,7 @@ def remission_rates(data: pd.DataFrame, *, outcome: str = "remission",
     comparisons : DataFrame
         Each treated arm vs the control subjects (all control arms pooled):
         ``subgroup_by``, ``subgroup``, ``arm``, ``reference`` and the columns of
-        :func:`cohort.analysis.proportions.compare_proportions` (``measure``, ``method``,
+        :func:`cohort.analysis.proportion_comparisons.compare_proportions` (``measure``, ``method``,
         ``estimate``, ``ci_lower``, ``ci_upper``, ``statistic``, ``df``, ``p``), plus
         ``p_adjusted`` and ``adjust``.
     """

@@ -22,9 +22,10 @@ whatever the others (see :func:`responder_flags`). A subject whose status cannot
 visit, or no applicable criterion at all) is excluded with the reason, unless
 ``missing="nonresponder"`` counts them as non-responders (also listed in ``exclusions``
 with that remark). Rates per arm come with Clopper-Pearson and Wilson intervals; each arm is
-compared with the reference arm by :func:`cohort.analysis.proportions.compare_proportions`
-(risk difference with Wald and Newcombe intervals, odds ratio, risk ratio, Fisher's exact
-test, chi-square with and without continuity correction).
+compared with the reference arm by
+:func:`cohort.analysis.proportion_comparisons.compare_proportions` (risk difference with
+Wald and Newcombe intervals, odds ratio, risk ratio, Fisher's exact test, chi-square with and
+without continuity correction).
 
 Criteria can be written as text (for the CLI and spec files), parsed without evaluating
 anything: ``"HBA1C < 7"``, ``"INSULIN_DOSE pct_change <= -50"``, ``"med:insulin >= 50"``.
@@ -47,7 +48,8 @@ from cohort.analysis.multiplicity import (
     check_adjust,
     log_odds_ratio_family,
 )
-from cohort.analysis.proportions import compare_proportions, proportion
+from cohort.analysis.proportion_comparisons import compare_proportions
+from cohort.analysis.proportions import proportion
 from cohort.analysis.responder_criteria import Criterion, MedicationCriterion, parse_criterion
 from cohort.analysis.responder_status import responder_flags
 from cohort.analysis.result import AnalysisResult

@@ -109,7 +109,7 @@ def remission(ctx: StudyContext, target: Target) -> Reproduced:
 
 def remission_fisher(ctx: StudyContext, target: Target) -> Reproduced:
     """Fisher's exact test of remission, arm vs reference."""
-    from cohort.analysis.proportions import compare_proportions
+    from cohort.analysis.proportion_comparisons import compare_proportions
 
     p = target.params
     arm, ref = ctx.arm_label(p["arm"]), ctx.arm_label(p["reference"])
