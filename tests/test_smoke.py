@@ -6,7 +6,7 @@ import pytest
 import cohort
 
 
-@pytest.mark.parametrize("engine", ["pandas", "polars"])
+@pytest.mark.parametrize("engine", ["native", "pandas", "polars"])
 def test_example_is_valid(example_dir, engine):
     report = cohort.validate(example_dir, engine=engine)
     assert report.valid, report.findings.to_string()

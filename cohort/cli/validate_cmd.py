@@ -23,8 +23,9 @@ def validate(
                                      help="text: a table on the terminal; json: one JSON "
                                      "document on stdout."),
     engine: str = typer.Option("auto", "--engine",
-                               help="pandera backend: auto, pandas or polars (auto picks "
-                               "polars for tables over 500,000 rows)."),
+                               help="How the contract's checks run: auto (= native: polars "
+                               "expressions), or pandera's pandas or polars backend (the "
+                               "same findings, slower)."),
     population: list[str] = typer.Option([], "--population",
                                          help="Keep only the subjects a subjects flag selects "
                                          "(e.g. ITT for ADaM ITTFL = Y), in every table; "
@@ -38,8 +39,9 @@ def validate(
     Exit code 0 when valid (warnings allowed), 1 when the data break the contract, 2 when the
     input cannot be read (missing folder, unreadable file, bad mapping).
     """
-    if engine not in ("auto", "pandas", "polars"):
-        raise typer.BadParameter("must be auto, pandas or polars", param_hint="--engine")
+    if engine not in ("auto", "native", "pandas", "polars"):
+        raise typer.BadParameter("must be auto, native, pandas or polars",
+                                 param_hint="--engine")
     from cohort.validation import validate as run
 
     report = run(path, mapping=mapping, engine=engine,  # type: ignore[arg-type]

@@ -34,8 +34,9 @@ from cohort.validation.schema import Engine, check_table, to_pandas
 
 __all__ = ["from_frames", "load_cohort", "validate"]
 
-AUTO_POLARS_ROWS = 500_000
-"""With ``engine="auto"``, tables larger than this run on the polars backend."""
+EngineChoice = Literal["auto", "native", "pandas", "polars"]
+"""``auto`` and ``native``: the contract's checks as polars expressions; ``pandas`` and
+``polars``: the pandera schemas on that backend (the same findings, slower)."""
 
 
 @dataclass
@@ -46,13 +47,13 @@ class _Run:
     report: ValidationReport
 
 
-def _pick_engine(engine: str, tables: dict[str, pl.DataFrame]) -> Engine:
-    if engine in ("pandas", "polars"):
+def _pick_engine(engine: str) -> Engine:
+    if engine in ("native", "pandas", "polars"):
         return engine  # type: ignore[return-value]
     if engine != "auto":
-        raise ValueError(f"engine must be 'auto', 'pandas' or 'polars', got {engine!r}")
-    biggest = max((f.height for f in tables.values()), default=0)
-    return "polars" if biggest > AUTO_POLARS_ROWS else "pandas"
+        raise ValueError(f"engine must be 'auto', 'native', 'pandas' or 'polars', got "
+                         f"{engine!r}")
+    return "native"
 
 
 def _sort_findings(frame: pl.DataFrame, contract: Contract,
@@ -102,10 +103,12 @@ def _import_pandera() -> None:
 def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: str,
          findings: Findings, contract: Contract, population: Sequence[str] = ()) -> _Run:
     required = {t.table for t in contract if t.required}
-    # pandera takes most of a second to import: it does so while the files are read and
-    # parsed (polars works without holding the interpreter lock)
+    chosen = _pick_engine(engine)
+    # pandera (when asked for) takes most of a second to import: it does so while the files
+    # are read and parsed (polars works without holding the interpreter lock)
     importer = threading.Thread(target=_import_pandera, name="import-pandera", daemon=True)
-    importer.start()
+    if chosen != "native":
+        importer.start()
     if raw is None:
         raw = read_folder(Path(path), mapping, contract.names, required, findings)
     sources = {name: t.sources for name, t in raw.items()}
@@ -125,7 +128,6 @@ def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: s
                                    decimal=mapping.csv.decimal, findings=findings)
     tables = cdisc_days(tables, mapping, findings)
     conversions = pl.DataFrame(schema=CONVERSION_LOG_SCHEMA)
-    chosen = _pick_engine(engine, tables)
     file_names = {name: ", ".join(s.name for s in srcs) for name, srcs in sources.items()}
 
     def check(name: str, frame: pl.DataFrame, into: Findings) -> pl.DataFrame:
@@ -134,13 +136,14 @@ def _run(path: str, raw: dict[str, RawTable] | None, mapping: Mapping, engine: s
 
     # before any check: two threads importing pandera's modules at once can deadlock on
     # Python's module locks
-    importer.join()
+    if chosen != "native":
+        importer.join()
     apart, failed_measurements = Findings(), None
     if "measurements" in tables:
         # the schema checks nothing unit harmonisation changes (values and units keep their
         # rows and their empty cells), so both run at once; the findings are added in the
         # usual order below. Nothing else uses pandera meanwhile (pandera loads parts of
-        # itself on first use: the same deadlock).
+        # itself on first use: the same deadlock; the native checks do not use it).
         with ThreadPoolExecutor(max_workers=1) as pool:
             schema_of_measurements = pool.submit(check, "measurements",
                                                  tables["measurements"], apart)
@@ -198,7 +201,7 @@ def _failed(path: str, findings: Findings, contract: Contract,
 
 
 def validate(path: str | Path, *, mapping: str | Path | Mapping | None = None,
-             engine: Literal["auto", "pandas", "polars"] = "auto",
+             engine: EngineChoice = "auto",
              population: Sequence[str] = ()) -> ValidationReport:
     """Check a cohort folder (or workbook) against the data contract.
 
@@ -208,9 +211,11 @@ def validate(path: str | Path, *, mapping: str | Path | Mapping | None = None,
         A folder with one file per table, or an ``.xlsx`` workbook with a sheet per table.
     mapping : str, Path or Mapping, optional
         A mapping file, a preset name (``"adam"``) or a parsed :class:`Mapping`.
-    engine : {"auto", "pandas", "polars"}
-        pandera backend for the table schemas; ``auto`` uses polars for tables over
-        500,000 rows. Both give the same findings.
+    engine : {"auto", "native", "pandas", "polars"}
+        How the per-table checks run: ``auto`` (= ``native``) evaluates the contract's checks
+        as polars expressions; ``pandas`` and ``polars`` run the pandera schemas built from
+        the same contract on that pandera backend. All give the same findings; ``native``
+        needs no pandera import and is the fastest.
     population : sequence of str
         Subjects flags selecting the population (e.g. ``["ITTFL"]``; ``"ITT"`` finds
         ``ITTFL``), added to the mapping's ``population``. Subjects outside it are removed
@@ -288,7 +293,7 @@ def _raise_invalid(report: ValidationReport) -> None:
 
 
 def load_cohort(path: str | Path, *, mapping: str | Path | Mapping | None = None,
-                engine: Literal["auto", "pandas", "polars"] = "auto",
+                engine: EngineChoice = "auto",
                 population: Sequence[str] = ()) -> Cohort:
     """Read, harmonise and validate a cohort folder; return it as a :class:`Cohort`.
 
@@ -313,7 +318,7 @@ def load_cohort(path: str | Path, *, mapping: str | Path | Mapping | None = None
 
 
 def from_frames(tables: MappingType[str, pd.DataFrame], *,
-                engine: Literal["auto", "pandas", "polars"] = "auto",
+                engine: EngineChoice = "auto",
                 extras: Extras | None = None) -> Cohort:
     """Validate in-memory tables (contract column names) and return a :class:`Cohort`.
 

@@ -36,7 +36,8 @@ class ValidationReport:
     mapping : str or None
         The mapping file or preset used.
     engine : str
-        ``pandas`` or ``polars``: the pandera backend that ran the table schemas.
+        How the per-table checks ran: ``native`` (polars expressions), or ``pandas`` /
+        ``polars``, the pandera backend that ran the table schemas.
     """
 
     findings: pd.DataFrame
@@ -44,7 +45,7 @@ class ValidationReport:
     conversions: pd.DataFrame
     path: str
     mapping: str | None = None
-    engine: str = "pandas"
+    engine: str = "native"
     files: list[dict[str, Any]] = field(default_factory=list)
     derivations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["table", "column", "rule", "n"]))

@@ -1,4 +1,9 @@
-"""Run the pandera schemas (pandas or polars backend) and turn failures into findings."""
+"""Run a table's contract checks and turn their failures into findings.
+
+The checks run natively as polars expressions (:mod:`cohort.validation.checks`, the default)
+or through the pandera schemas built from the same contract, on pandera's pandas or polars
+backend; all three report the same failures.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,12 @@ import pyarrow as pa
 
 from cohort.contract import Contract, TableSpec, pandas_schema, polars_schema
 from cohort.findings import Findings, value_text
+from cohort.validation.checks import FAILURE_SCHEMA, contract_failures, duplicated_rows
 
 __all__ = ["Engine", "check_table", "to_pandas"]
 
-Engine = Literal["pandas", "polars"]
+Engine = Literal["native", "pandas", "polars"]
+"""How the per-table checks run: ``native`` polars expressions, or a pandera backend."""
 
 _ARROW_TO_PANDAS = {
     pa.string(): pd.StringDtype("pyarrow"),
@@ -51,9 +58,8 @@ def _rule(check: str) -> str:
 
 def _failures(frame: pl.DataFrame, spec: TableSpec, contract: Contract,
               engine: Engine) -> pl.DataFrame:
-    """pandera's failure cases as polars: ``check``, ``column``, ``failure_case``, ``index``."""
-    from pandera.errors import SchemaErrors
-
+    """The checks' failure cases (pandera's shape): ``check``, ``column``, ``failure_case``,
+    ``index``."""
     data = frame.drop("__file", "__line")
     # with a key column missing (reported as such), the rest of the key is not a key
     check_key = all(c in data.columns for c in spec.primary_key)
@@ -62,6 +68,24 @@ def _failures(frame: pl.DataFrame, spec: TableSpec, contract: Contract,
     if subset_key:
         # the key holds among the rows not flagged false: checked here, not by pandera
         check_key = False
+    if engine == "native":
+        cases = contract_failures(data, spec, check_key=check_key)
+    else:
+        cases = _pandera_failures(data, spec, contract, engine, check_key)
+    if subset_key:
+        assert where is not None
+        rows = data.with_row_index("__index").filter(pl.col(where).is_null() | pl.col(where))
+        dup = duplicated_rows(rows.drop("__index"), list(spec.primary_key))
+        cases = pl.concat([cases, dup.with_columns(
+            rows.get_column("__index").cast(pl.Int64).gather(dup.get_column("index"))
+            .alias("index"))])
+    return cases
+
+
+def _pandera_failures(data: pl.DataFrame, spec: TableSpec, contract: Contract,
+                      engine: Engine, check_key: bool) -> pl.DataFrame:
+    from pandera.errors import SchemaErrors
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         duplicated = None
         try:
@@ -71,7 +95,7 @@ def _failures(frame: pl.DataFrame, spec: TableSpec, contract: Contract,
                 # fraction of its time on millions of rows)
                 key, schema.unique = list(schema.unique or []), None
                 if key:
-                    duplicated = pool.submit(_duplicated, data, key)
+                    duplicated = pool.submit(duplicated_rows, data, key)
                 schema.validate(data, lazy=True)
             else:
                 pandas_schema(spec.table, contract=contract, check_key=check_key).validate(
@@ -88,38 +112,8 @@ def _failures(frame: pl.DataFrame, spec: TableSpec, contract: Contract,
                 pl.col("index").cast(pl.Int64),
             )
         else:
-            cases = pl.DataFrame(schema=_CASE_SCHEMA)
-        if subset_key:
-            assert where is not None
-            rows = data.with_row_index("__index").filter(pl.col(where).is_null()
-                                                         | pl.col(where))
-            dup = _duplicated(rows.drop("__index"), list(spec.primary_key))
-            cases = pl.concat([cases, dup.with_columns(
-                rows.get_column("__index").cast(pl.Int64).gather(dup.get_column("index"))
-                .alias("index"))])
+            cases = pl.DataFrame(schema=FAILURE_SCHEMA)
         return pl.concat([cases, duplicated.result()]) if duplicated else cases
-
-
-_CASE_SCHEMA = {"check": pl.String, "column": pl.String, "failure_case": pl.String,
-                "index": pl.Int64}
-
-
-def _duplicated(data: pl.DataFrame, key: list[str]) -> pl.DataFrame:
-    """Failure cases of pandera's ``unique`` check: every row whose key occurs again.
-
-    Empty key cells count as equal, as in pandera. Rows are found by a hash of the key, then
-    confirmed by comparing the keys themselves (hashes can collide).
-    """
-    keys = data.select(key)
-    hashes = keys.hash_rows()
-    ordered = hashes.sort()
-    repeated = ordered.filter(ordered == ordered.shift(1))
-    candidates = hashes.is_in(repeated.implode()).arg_true()
-    index = candidates.filter(keys[candidates].is_duplicated()).cast(pl.Int64)
-    return pl.DataFrame({"index": index}).select(
-        pl.lit("multiple_fields_uniqueness", dtype=pl.String).alias("check"),
-        pl.lit(None, dtype=pl.String).alias("column"),
-        pl.lit(None, dtype=pl.String).alias("failure_case"), pl.col("index"))
 
 
 _CELL_SCHEMA = {"index": pl.Int64, "column": pl.String, "rule": pl.String}
@@ -167,7 +161,8 @@ def _cell_values(rows: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
 
 def check_table(frame: pl.DataFrame, spec: TableSpec, contract: Contract, engine: Engine,
                 findings: Findings, *, files: str) -> pl.DataFrame:
-    """Validate one parsed table against its pandera schema; add findings.
+    """Check one parsed table against its contract (``engine``: natively or with pandera);
+    add findings.
 
     Returns
     -------
