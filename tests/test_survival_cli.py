@@ -151,7 +151,7 @@ def test_supplied_adtte_with_declared_codes(cohort_dir, tmp_path):
     (["--group", "arm", "--cluster", "study_id"], "cluster column 'study_id' has a single "
      "cluster \\('T'\\)"),
     (["--group", "arm", "--cluster", "arm", "--naive-se"], "contradict each other"),
-    (["--time-unit", "fortnights"], "Invalid value for '--time-unit'"),
+    (["--time-unit", "fortnights"], "--time-unit: 'fortnights' is not one of"),
     (["--time-unit", "weeks", "--landmarks", "-1"], "times must be >= 0 weeks"),
     (["--tte", "{other}", "--event-codes", "CNSR:0=event,1=censored"],
      "2 of 3 subjects in USUBJID are not subjects of the cohort \\(Z1, Z2\\)"),

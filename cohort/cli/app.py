@@ -13,11 +13,21 @@ from typing import Any, TypeVar
 import typer
 
 from cohort import __version__
+from cohort.cli.failure import (
+    EXIT_CODES,
+    CommandError,
+    emit_failure,
+    findings_lines,
+    validate_command,
+)
+from cohort.cli.group import RootGroup
 
 app = typer.Typer(
     name="cohort",
+    cls=RootGroup,
     help="Patient-level analysis of cell-therapy trials in diabetes: validate cohort folders, "
     "synthesise cohorts modelled on published studies, run and reproduce their analyses.",
+    epilog="Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + ".",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -37,10 +47,10 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def fail(message: str, code: int = EXIT_UNUSABLE) -> typer.Exit:
-    """Print ``message`` to stderr and return the Exit to raise."""
-    typer.echo(f"cohort: error: {message}", err=True)
-    return typer.Exit(code)
+def fail(message: str, code: int = EXIT_UNUSABLE) -> CommandError:
+    """The failure to raise: the error boundary prints ``cohort: error: message`` (and with
+    ``--format json`` the JSON document) and exits with ``code``."""
+    return CommandError(message, code)
 
 
 def guarded(func: F) -> F:
@@ -62,31 +72,53 @@ def guarded(func: F) -> F:
 
 
 def _run(func: Callable[..., Any], args: Any, kwargs: Any) -> Any:
-    """Run a command: user errors become a message and exit 2, bugs exit 3."""
-    from cohort.errors import CohortError
-
+    """Run a command: user errors become a message and exit 2, bugs exit 3; with ``--format
+    json`` a failure is also one JSON document on stdout."""
     try:
         return func(*args, **kwargs)
     except (typer.Exit, typer.BadParameter):
-        raise  # click prints usage errors itself, with exit code 2
-    except CohortError as exc:
-        raise fail(str(exc)) from None
+        raise  # an exit code the command chose; usage errors are reported by the group
     except BrokenPipeError:
         raise  # `cohort ... | head`: handled by main()
-    except OSError as exc:  # the file system refused (full, read-only, not a folder...)
-        where = f"{exc.filename}: " if exc.filename else ""
-        raise fail(f"{where}{exc.strerror or exc}") from None
-    except MemoryError:
-        raise fail("out of memory: the input or the options ask for more than this "
-                   "machine holds (a smaller --n or a smaller file?)") from None
+    except Exception as exc:  # the boundary: no traceback for users
+        failure = _as_failure(exc)
     except KeyboardInterrupt:
-        raise fail("interrupted", 130) from None
-    except Exception as exc:  # the last line of defence: no traceback for users
-        if os.environ.get("COHORT_DEBUG"):
-            raise
-        raise fail(f"internal error ({type(exc).__name__}: {exc}); this is a bug in "
-                   "cohort: rerun with COHORT_DEBUG=1 for the traceback and report it",
-                   EXIT_INTERNAL) from None
+        failure = CommandError("interrupted", 130)
+    fmt = kwargs.get("fmt")
+    emit_failure(failure, as_json=fmt is not None and str(fmt) == OutputFormat.json,
+                 command=_command_path(), stdout_used=_stdout_used())
+    raise typer.Exit(failure.code) from None
+
+
+def _as_failure(exc: Exception) -> CommandError:
+    from cohort.errors import CohortError
+
+    if isinstance(exc, CommandError):
+        return exc
+    if isinstance(exc, CohortError):
+        return CommandError(str(exc), EXIT_UNUSABLE)
+    if isinstance(exc, OSError):  # the file system refused (full, read-only, not a folder...)
+        where = f"{exc.filename}: " if exc.filename else ""
+        return CommandError(f"{where}{exc.strerror or exc}", EXIT_UNUSABLE)
+    if isinstance(exc, MemoryError):
+        return CommandError("out of memory: the input or the options ask for more than this "
+                       "machine holds (a smaller --n or a smaller file?)", EXIT_UNUSABLE)
+    if os.environ.get("COHORT_DEBUG"):
+        raise exc
+    return CommandError(f"internal error ({type(exc).__name__}: {exc}); this is a bug in cohort: "
+                   "rerun with COHORT_DEBUG=1 for the traceback and report it", EXIT_INTERNAL)
+
+
+def _command_path() -> str | None:
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    return ctx.command_path if ctx is not None else None
+
+
+def _stdout_used() -> bool:
+    """Whether the command already wrote to stdout (its own JSON document, say)."""
+    return bool(getattr(sys.stdout, "cohort_written", 0))
 
 
 def load_for_cli(path: Any, mapping: str | None = None,
@@ -104,11 +136,17 @@ def load_for_cli(path: Any, mapping: str | None = None,
         cohort = load_cohort(path, mapping=mapping, population=population or ())
     except InvalidCohortError as exc:
         report = exc.report
-        code = report.exit_code if report is not None else EXIT_INVALID
-        again = " ".join([f"cohort validate {path}", *([f"--mapping {mapping}"] if mapping else []),
-                          *(f"--population {p}" for p in population or ())])
-        typer.echo(f"cohort: error: {exc}\nrun `{again}` for every finding", err=True)
-        raise typer.Exit(code or EXIT_INVALID) from None
+        if report is None or not hasattr(report, "findings"):
+            raise CommandError(str(exc), EXIT_INVALID) from None
+        code = report.exit_code or EXIT_INVALID
+        what = "cannot be read" if code == EXIT_UNUSABLE else "breaks the data contract"
+        n = report.n_errors
+        message = "\n".join([f"{path} {what} ({n} error{'s' if n != 1 else ''}; the first "
+                              f"below):", *findings_lines(report.findings)])
+        hint = (f"run `{validate_command(path, mapping, population or ())}` for every "
+                "finding")
+        raise CommandError(message, code, findings=report.to_dict()["findings"],
+                      hint=hint) from None
     warnings = cohort.warnings
     if population and len(warnings):
         chosen = (warnings["rule"] == "population") & (warnings["table"] == "subjects")

@@ -53,9 +53,11 @@ class _SafeStream(io.TextIOBase):
 
     def __init__(self, raw: IO[str]) -> None:
         self._cohort_raw = raw
+        self.cohort_written = 0  # characters written: has a command printed its output?
 
     def write(self, text: str) -> int:
         self._cohort_raw.write(term_safe(text))
+        self.cohort_written += len(text)
         return len(text)
 
     def flush(self) -> None:
