@@ -59,7 +59,9 @@ BAD = [
     ("unknown analysis", lambda r: r["targets"].append(_target(analysis="hazard_ratio")),
      r"targets\[15\]\.analysis: unknown analysis 'hazard_ratio'; known analyses: "),
     ("unknown output", lambda r: r["targets"].append(_target(output="hazard")),
-     r"targets\[15\]\.output: Input should be 'estimate', 'ci_lower', 'ci_upper', 'p' or 'n'"),
+     r"targets\[15\]\.output: unknown output 'hazard' of arm_size; outputs: "
+     r"estimate, ci_lower, ci_upper, p, n \(any column of a result table with `analysis: "
+     r"analyze <command>`\)"),
     ("parameter not taken", lambda r: r["targets"].append(_target(params={"arm": "msc",
                                                                           "visit": "month 12"})),
      r"targets\[15\]: Value error, target 't' \(arm_size\): unknown params visit; allowed: arm"

@@ -60,7 +60,7 @@ BAD = [
     ("output p and p", _t("arm_size", {"arm": "msc"}, output="p", value=0.04, p=0.04),
      r"targets\[15\]: .*with output p the published p is value"),
     ("an output that does not exist", _t("arm_size", {"arm": "msc"}, output="hr", value=1),
-     r"targets\[15\]\.output: Input should be 'estimate', 'ci_lower', 'ci_upper', 'p' or 'n'"),
+     r"targets\[15\]\.output: unknown output 'hr' of arm_size; outputs: estimate, "),
 ]
 
 

@@ -227,6 +227,13 @@ def cross_checks(spec: StudySpec) -> Iterator[str]:
             yield (f"study.primary[{i}]: {pid!r} is not the id of a target (targets: "
                    f"{', '.join(ids) or 'none'})")
     for i, t in enumerate(spec.targets):
+        if t.command is not None:
+            # a `cohort analyze` request: its options are the command's (checked by the
+            # target); only the visit is a spec label here
+            if "visit" in t.params and t.params["visit"] not in labels:
+                yield (f"targets[{i}] ({t.id}).params.visit: unknown visit "
+                       f"{t.params['visit']!r} (spec visits: {', '.join(labels)})")
+            continue
         for key in ("arm", "reference"):
             if key in t.params and t.params[key] not in keys:
                 yield f"targets[{i}] ({t.id}).params.{key}: unknown group key {t.params[key]!r}"

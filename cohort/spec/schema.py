@@ -7,7 +7,9 @@ schema checks the shape (keys, types, allowed words); the checks across parts (g
 visit labels, variables, primary endpoints) run when the spec is loaded. A test regenerates
 the file and compares.
 
-Regenerate it with ``python -m cohort.spec.schema``.
+Regenerate it with ``python -m cohort.spec.schema``, which also regenerates the catalogue of
+``cohort analyze`` commands a target may name (``analyze_commands.json``, read by
+:mod:`cohort.spec.requests`) from the command line itself.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_FILE", "spec_json_schema", "schema_text"]
+__all__ = ["SCHEMA_FILE", "catalogue_text", "live_catalogue", "schema_text", "spec_json_schema"]
 
 SCHEMA_FILE = Path(__file__).with_name("study_spec.schema.json")
 """The committed schema (package data)."""
@@ -66,6 +68,45 @@ def schema_text() -> str:
     return json.dumps(spec_json_schema(), indent=2, sort_keys=True) + "\n"
 
 
+def live_catalogue() -> dict[str, Any]:
+    """The ``cohort analyze`` commands and the options a target may give, read from the
+    command line (imports it: a generator, never called when a spec is loaded)."""
+    import typer
+
+    from cohort.cli.app import app
+    from cohort.spec.requests import EXCLUDED_OPTIONS
+
+    group = typer.main.get_command(app).commands["analyze"]  # type: ignore[attr-defined]
+    commands: dict[str, Any] = {}
+    for name in sorted(group.commands):
+        cmd = group.commands[name]
+        options: dict[str, Any] = {}
+        for p in cmd.params:
+            longs = [o for o in getattr(p, "opts", []) if o.startswith("--")]
+            if type(p).__name__.endswith("Argument") or not longs:
+                continue
+            opt = longs[0][2:]
+            if opt in EXCLUDED_OPTIONS:
+                continue
+            negation = [o[2:] for o in getattr(p, "secondary_opts", []) if o.startswith("--")]
+            options[opt] = {"flag": bool(getattr(p, "is_flag", False)),
+                            "negation": negation[0] if negation else None,
+                            "multiple": bool(getattr(p, "multiple", False)),
+                            "hidden": bool(getattr(p, "hidden", False))}
+        commands[name] = {"options": options}
+    return {"generated_by": "python -m cohort.spec.schema", "commands": commands}
+
+
+def catalogue_text() -> str:
+    """The catalogue as written to :data:`cohort.spec.requests.CATALOGUE_FILE`."""
+    return json.dumps(live_catalogue(), indent=2, sort_keys=True) + "\n"
+
+
 if __name__ == "__main__":  # pragma: no cover
+    from cohort.spec.requests import CATALOGUE_FILE
+
+    # the catalogue first: the schema lists its commands
+    CATALOGUE_FILE.write_text(catalogue_text(), encoding="utf-8")
+    print(f"wrote {CATALOGUE_FILE}")
     SCHEMA_FILE.write_text(schema_text(), encoding="utf-8")
     print(f"wrote {SCHEMA_FILE}")

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from cohort.spec.analyses import ANALYSES
 from cohort.spec.blocks import (
     _Strict,
 )
+from cohort.spec.requests import (
+    ANALYZE_PREFIX,
+    analyze_command,
+    analyze_commands,
+    check_request_params,
+)
+
+_OUTPUTS = ("estimate", "ci_lower", "ci_upper", "p", "n")
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # ---------------------------------------------------------------------------------------------
 # targets
@@ -43,12 +53,20 @@ class Target(_Strict):
     value: int | float | None = None
     values: list[float] | None = Field(None, description="For analyses that give a list "
                                        "(e.g. censored durations).")
-    output: Literal["estimate", "ci_lower", "ci_upper", "p", "n"] = Field(
+    output: str = Field(
         "estimate", description="Which output of the analysis the published value is: the "
         "estimate (a count, rate, mean, median, difference, landmark survival probability or "
-        "duration, as the analysis gives), a bound of its 95% CI, its p-value (p: "
-        "value is the published p, comparison its sign: p < 0.001 is value 0.001, "
-        "comparison '<'), or the n it rests on.")
+        "duration, as the analysis gives), a bound of its 95% CI (ci_lower, ci_upper), its "
+        "p-value (p: value is the published p, comparison its sign: p < 0.001 is value "
+        "0.001, comparison '<'), or the n it rests on. For `analyze <command>`: any column "
+        "of the chosen result table (e.g. hazard_ratio, auc).")
+    table: str | None = Field(None, description="`analyze <command>` only: which table of "
+                              "the command's JSON result holds the number (default summary; "
+                              "e.g. cox, landmarks, logrank).")
+    row: dict[str, str | int | float | bool] | None = Field(
+        None, description="`analyze <command>` only: column values that select one row of "
+        "the table (e.g. {term: arm, visit: week 8}); spec arm names and visit labels are "
+        "translated as in params.")
     not_reached: bool = Field(False, description="The published median was not reached "
                               "(give no value); agrees with a reproduced median not reached.")
     comparison: Literal["=", "<", ">", "<=", ">="] = "="
@@ -70,10 +88,33 @@ class Target(_Strict):
     @field_validator("analysis")
     @classmethod
     def _analysis(cls, raw: str) -> str:
+        command = analyze_command(raw)
+        if command is not None:
+            if command not in analyze_commands():
+                raise ValueError(f"unknown analysis {raw!r}; `cohort analyze` commands: "
+                                 f"{', '.join(sorted(analyze_commands()))}")
+            return f"{ANALYZE_PREFIX}{command}"
         if raw not in ANALYSES:
             raise ValueError(f"unknown analysis {raw!r}; known analyses: "
-                             f"{', '.join(sorted(ANALYSES))}")
+                             f"{', '.join(sorted(ANALYSES))}, or `analyze <command>` for any "
+                             f"`cohort analyze` command ({', '.join(sorted(analyze_commands()))})")
         return raw
+
+    @field_validator("output")
+    @classmethod
+    def _output(cls, raw: str, info: ValidationInfo) -> str:
+        analysis = info.data.get("analysis")
+        if isinstance(analysis, str) and analyze_command(analysis) is None \
+                and raw not in _OUTPUTS:
+            raise ValueError(f"unknown output {raw!r} of {analysis}; outputs: "
+                             f"{', '.join(_OUTPUTS)} (any column of a result table with "
+                             "`analysis: analyze <command>`)")
+        return raw
+
+    @property
+    def command(self) -> str | None:
+        """The ``cohort analyze`` command this target requests, or None."""
+        return analyze_command(self.analysis)
 
     @model_validator(mode="before")
     @classmethod
@@ -97,15 +138,17 @@ class Target(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Target:
-        info = ANALYSES[self.analysis]
-        missing = [k for k in info.required if k not in self.params]
-        if missing:
-            raise ValueError(f"target {self.id!r} ({self.analysis}) needs params "
-                             f"{', '.join(missing)}")
-        unknown = sorted(set(self.params) - set(info.accepted))
-        if unknown:
-            raise ValueError(f"target {self.id!r} ({self.analysis}): unknown params "
-                             f"{', '.join(unknown)}; allowed: {', '.join(info.accepted)}")
+        if self.command is not None:
+            problems = check_request_params(self.command, self.params)
+            if problems:
+                raise ValueError(f"target {self.id!r} ({self.analysis}): "
+                                 + "; ".join(problems))
+            if not _COLUMN.match(self.output) or (self.table is not None
+                                                  and not _COLUMN.match(self.table)):
+                raise ValueError(f"target {self.id!r}: output and table name a column and a "
+                                 "table of the command's JSON result (letters, digits, _)")
+        else:
+            self._check_vocabulary()
         if self.value is None and self.p is None and self.values is None and \
                 not self.not_reached:
             raise ValueError(f"target {self.id!r} needs a value, values, a p or not_reached")
@@ -124,6 +167,20 @@ class Target(_Strict):
         if self.ci is not None and self.ci[0] > self.ci[1]:
             raise ValueError(f"target {self.id!r}: ci lower bound above upper bound")
         return self
+
+    def _check_vocabulary(self) -> None:
+        info = ANALYSES[self.analysis]
+        missing = [k for k in info.required if k not in self.params]
+        if missing:
+            raise ValueError(f"target {self.id!r} ({self.analysis}) needs params "
+                             f"{', '.join(missing)}")
+        unknown = sorted(set(self.params) - set(info.accepted))
+        if unknown:
+            raise ValueError(f"target {self.id!r} ({self.analysis}): unknown params "
+                             f"{', '.join(unknown)}; allowed: {', '.join(info.accepted)}")
+        if self.table is not None or self.row is not None:
+            raise ValueError(f"target {self.id!r}: table and row pick a number of an "
+                             "`analyze <command>` result; this analysis gives one number")
 
     @property
     def printed_tolerance(self) -> float:

@@ -155,8 +155,9 @@ def judge(target: Target, rep: Reproduced, *,
     """
     if target.output == "p":
         return _p_check(target, rep)
-    if target.output != "estimate":
-        # the published number is another output of the analysis: compare it alone
+    if target.output != "estimate" and target.command is None:
+        # the published number is another output of the analysis: compare it alone (a
+        # `cohort analyze` request has read its output column into the value already)
         picked = float(rep.n) if target.output == "n" and rep.n is not None else \
             getattr(rep, target.output, math.nan) if target.output != "n" else math.nan
         rep = Reproduced(value=picked, p=rep.p, n=rep.n, method=rep.method, notes=rep.notes)

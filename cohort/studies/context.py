@@ -11,8 +11,10 @@ remission data set) run once per context.
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -30,6 +32,16 @@ __all__ = ["MONTH_DAYS", "StudyContext", "warning_text"]
 
 
 TABLES_WITH_FILES = ("infusions", "adverse_events", "medications")
+
+
+def _for_file(frame: pd.DataFrame) -> pd.DataFrame:
+    """Booleans as the words the contract reads (``true``/``false``), missing stays empty."""
+    out = frame.copy()
+    for col in out.columns:
+        if str(out[col].dtype) in ("bool", "boolean"):
+            out[col] = out[col].astype("boolean").map(
+                {True: "true", False: "false"}).astype(object)
+    return out
 
 
 def warning_text(w: warnings.WarningMessage) -> str:
@@ -56,6 +68,48 @@ class StudyContext:
         self._frame: pd.DataFrame | None = None
         self._arms: set[str] | None = None
         self._selected: dict[str, pd.DataFrame] = {}
+        self._folder: tuple[Path, str | None] | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def close(self) -> None:
+        """Remove the temporary copy of the cohort made for ``cohort analyze`` requests."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+            self._folder = None
+
+    def analysis_folder(self) -> tuple[Path, str | None]:
+        """The cohort folder (and mapping) a ``cohort analyze`` request reads.
+
+        The folder the cohort was loaded from, with its mapping (or the ``mapping.yaml`` that
+        declares the spec's extras beside a synthetic cohort). A cohort whose folder is gone
+        (a synthetic cohort of another seed, written to a temporary folder) is written once to
+        a temporary folder, removed by :meth:`close`.
+        """
+        if self._folder is not None:
+            return self._folder
+        from cohort.synth.generate import MAPPING_FILE, extras_mapping
+
+        folder = Path(str(self.cohort.path))
+        mapping = self.cohort.mapping if isinstance(self.cohort.mapping, str) else None
+        if folder.is_dir() and any(p.sources for p in self.cohort.provenance.values()):
+            if mapping is None and self.spec.extras and (folder / MAPPING_FILE).is_file():
+                mapping = str(folder / MAPPING_FILE)
+            self._folder = (folder, mapping)
+            return self._folder
+        from cohort.io.write import write_cohort
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="cohort-request-")
+        out = Path(self._tmp.name) / "cohort"
+        tables = {}
+        for name, frame in self.cohort.tables.items():
+            prov = self.cohort.provenance.get(name)
+            if len(frame) or (prov is not None and prov.sources):
+                tables[name] = _for_file(frame)
+        extra = {MAPPING_FILE: extras_mapping(self.spec)} if self.spec.extras else {}
+        write_cohort(tables, out, extra_files=extra)
+        self._folder = (out, str(out / MAPPING_FILE) if extra else None)
+        return self._folder
 
     # tables -----------------------------------------------------------------------------
     @property
@@ -222,8 +276,9 @@ class StudyContext:
                     value = exc
                 except Exception as exc:
                     from cohort.errors import CohortError
+                    from cohort.studies.requests import RequestSpecError
 
-                    if not isinstance(exc, CohortError):
+                    if not isinstance(exc, CohortError) or isinstance(exc, RequestSpecError):
                         raise
                     value = NotComputable(str(exc))
             self._memo[key] = (value, list(dict.fromkeys(warning_text(w) for w in caught)))

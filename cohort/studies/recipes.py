@@ -81,13 +81,20 @@ COUNT_ANALYSES = frozenset({
 
 
 def compute(context: StudyContext, target: Target) -> Reproduced:
-    """Compute one target on the context's cohort.
+    """Compute one target on the context's cohort: by its recipe, or, for a target
+    ``analysis: analyze <command>``, by that command (:mod:`cohort.studies.requests`).
 
     Raises
     ------
     NotComputable
         If the analysis has no recipe or the cohort lacks what the target needs.
+    RequestSpecError
+        If a request names a table or output the command's result does not have.
     """
+    if target.command is not None:
+        from cohort.studies.requests import analyze_request
+
+        return analyze_request(context, target)
     recipe = RECIPES.get(target.analysis)
     if recipe is None:
         raise NotComputable(f"no recipe for analysis {target.analysis!r}")

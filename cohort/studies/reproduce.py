@@ -378,29 +378,52 @@ def compute_targets(spec: StudySpec, cohort: Cohort, *,
     -------
     DataFrame
         One row per target, columns :data:`SUMMARY_COLUMNS`.
+
+    Raises
+    ------
+    SpecError
+        If a ``cohort analyze`` request names a result table or output column the command
+        does not give, or an option value it refuses (the key path is in the message).
     """
     ctx = StudyContext(spec, cohort)
     rows = []
-    for target in spec.targets if targets is None else targets:
-        ctx.notes = []
-        rep: Reproduced | None = None
-        reason = None
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                rep = compute(ctx, target)
-            except CohortError as exc:
-                reason = str(exc)
-            except Exception as exc:  # a bug must not hide the other targets' numbers
-                reason = (f"internal error in {target.analysis} ({type(exc).__name__}: "
-                          f"{exc}); this is a bug in cohort: please report it")
-        notes = [*ctx.notes, *(warning_text(w) for w in caught), *(rep.notes if rep else [])]
-        if rep is None:
-            agreement, rule = NOT_COMPUTABLE, ""
-        else:
-            agreement, rule = judge(target, rep, counts=COUNT_ANALYSES)
-        rows.append(_row(target, rep, agreement, rule, reason, notes, spec))
+    index = {id(t): i for i, t in enumerate(spec.targets)}
+    try:
+        for target in spec.targets if targets is None else targets:
+            rows.append(_target_row(ctx, spec, target, index.get(id(target))))
+    finally:
+        ctx.close()
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def _target_row(ctx: StudyContext, spec: StudySpec, target: Target, index: int | None
+                ) -> dict[str, Any]:
+    from cohort.errors import SpecError
+    from cohort.studies.requests import RequestSpecError, is_count
+
+    ctx.notes = []
+    rep: Reproduced | None = None
+    reason = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            rep = compute(ctx, target)
+        except RequestSpecError as exc:
+            where = f"targets[{index}] ({target.id})" if index is not None else target.id
+            raise SpecError(f"{where}: {exc}") from None
+        except CohortError as exc:
+            reason = str(exc)
+        except Exception as exc:  # a bug must not hide the other targets' numbers
+            reason = (f"internal error in {target.analysis} ({type(exc).__name__}: "
+                      f"{exc}); this is a bug in cohort: please report it")
+    notes = [*ctx.notes, *(warning_text(w) for w in caught), *(rep.notes if rep else [])]
+    if rep is None:
+        agreement, rule = NOT_COMPUTABLE, ""
+    else:
+        counts = COUNT_ANALYSES | ({target.analysis} if target.command is not None
+                                   and is_count(target) else set())
+        agreement, rule = judge(target, rep, counts=frozenset(counts))
+    return _row(target, rep, agreement, rule, reason, notes, spec)
 
 
 def reproduce_cohort(spec: StudySpec, cohort: Cohort, *, data_description: str = "",

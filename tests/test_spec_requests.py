@@ -1,0 +1,182 @@
+"""Targets that are `cohort analyze` requests (`analysis: analyze <command>`): any output of any
+command, by the command's option names, visits by their spec label, read from the command's
+own JSON result.
+
+References: R (survival::coxph and survfit on tests/fixtures/spec_requests/cohort, script
+requests.R beside it; lm + emmeans on the frozen skyler2015 cohort, tests/fixtures/reproduce/
+reproduce.R; nlme::gls + emmeans for the MMRM, tests/fixtures/mmrm/skyler2015_gls.R).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from cohort.errors import SpecError
+from cohort.spec import spec_from_dict
+from cohort.spec.registry import study_folder
+from cohort.spec.requests import CATALOGUE_FILE
+from cohort.studies import reproduce_cohort
+from cohort.validation import load_cohort
+
+FIX = Path(__file__).parent / "fixtures"
+R = pd.read_csv(FIX / "spec_requests" / "requests_r.csv").set_index("quantity")["value"]
+REPRO_R = pd.read_csv(FIX / "reproduce" / "reproduce_r.csv")
+GLS = json.loads((FIX / "mmrm" / "skyler2015_gls.json").read_text())
+
+
+def _t(tid: str, analysis: str, params: dict, **kw) -> dict:
+    return {"id": tid, "analysis": analysis, "description": tid, "params": params,
+            "source": "hand", **kw}
+
+
+def _raw(study: str) -> dict:
+    return yaml.safe_load((study_folder() / study / "spec.yaml").read_text(encoding="utf-8"))
+
+
+def _run(study: str, folder: Path, targets: list[dict]) -> pd.DataFrame:
+    raw = _raw(study)
+    raw["targets"] = targets
+    raw["study"]["primary"] = [targets[0]["id"]]
+    spec = spec_from_dict(raw)
+    return reproduce_cohort(spec, load_cohort(folder)).summary.set_index("target")
+
+
+def _r(target: str, quantity: str) -> float:
+    rows = REPRO_R[(REPRO_R["target"] == target) & (REPRO_R["quantity"] == quantity)]
+    return float(rows["value"].iloc[0])
+
+
+# ------------------------------------------------------------------ Cox, KM: survival
+
+COX = {"param": "TTRESC", "group": "arm", "reference": "control"}
+
+
+@pytest.fixture(scope="module")
+def cox() -> pd.DataFrame:
+    row = {"covariate": "arm"}
+    return _run("lu2021", FIX / "spec_requests" / "cohort", [
+        _t("hr", "analyze survival", COX, table="cox", row=row, value=0.33, decimals=2),
+        _t("hr_lo", "analyze survival", COX, table="cox", row=row, output="ci_lower",
+           value=0.17),
+        _t("hr_hi", "analyze survival", COX, table="cox", row=row, output="ci_upper",
+           value=0.63),
+        _t("hr_p", "analyze survival", COX, table="cox", row=row, output="p", value=0.001,
+           comparison="<"),
+        _t("lr_p", "analyze survival", COX, table="cox_tests",
+           row={"test": "likelihood_ratio"}, output="p", value=0.0006, decimals=4),
+        _t("hr_off", "analyze survival", COX, table="cox", row=row, value=0.40),
+        _t("events", "analyze survival", COX, table="cox", row=row, output="n_events",
+           value=41),
+        _t("med_sc", "analyze survival", {**COX, "time-unit": "days"},
+           row={"group": "control"}, value=99.5),
+        _t("med_msc", "analyze survival", {**COX, "time-unit": "days"},
+           row={"group": "msc"}, value=188),
+    ])
+
+
+def test_cox_hazard_ratio_ci_and_p_against_R(cox):
+    assert cox.loc["hr", "reproduced_value"] == pytest.approx(R["cox_hr"], rel=1e-9)
+    assert cox.loc["hr", "ci_lower"] == pytest.approx(R["cox_hr_lower"], rel=1e-9)
+    assert cox.loc["hr", "ci_upper"] == pytest.approx(R["cox_hr_upper"], rel=1e-9)
+    assert cox.loc["hr", "p"] == pytest.approx(R["cox_p"], rel=1e-9)
+    assert cox.loc["hr", "agreement"] == "agrees"
+    assert cox.loc["hr_lo", "reproduced_value"] == pytest.approx(R["cox_hr_lower"], rel=1e-9)
+    assert cox.loc["hr_hi", "reproduced_value"] == pytest.approx(R["cox_hr_upper"], rel=1e-9)
+    assert (cox.loc[["hr_lo", "hr_hi", "hr_p"], "agreement"] == "agrees").all()
+    assert cox.loc["lr_p", "p"] == pytest.approx(R["cox_lr_p"], rel=1e-9)
+    assert cox.loc["lr_p", "agreement"] == "agrees"
+    assert "cohort analyze survival" in cox.loc["hr", "method"]
+    assert "--reference=standard care" in cox.loc["hr", "method"]  # spec arm -> cohort label
+
+
+def test_a_hazard_ratio_off_by_more_than_its_precision_is_compatible_not_agrees(cox):
+    # 0.40 is 0.07 from 0.3316 but inside its 95% CI 0.174 to 0.633
+    assert cox.loc["hr_off", "agreement"] == "compatible"
+
+
+def test_counts_of_a_request_compare_exactly_and_medians_by_group_against_R(cox):
+    assert cox.loc["events", "reproduced_value"] == 41
+    assert cox.loc["events", "agreement_rule"] == "equal count"
+    assert cox.loc["med_sc", "reproduced_value"] == R["km_median_days_standard"]
+    assert cox.loc["med_msc", "reproduced_value"] == R["km_median_days_msc"]
+    assert (cox.loc[["med_sc", "med_msc"], "agreement"] == "agrees").all()
+
+
+# ------------------------------------------------------------------ visits by spec label
+
+
+def test_ancova_and_mmrm_rows_by_visit_label_against_R():
+    week8 = {"kind": "vs_reference", "arm": "mpc_2.0", "visit": "week 8"}
+    s = _run("skyler2015", FIX / "reproduce" / "skyler2015", [
+        _t("ls", "analyze ancova", {"visit": "week 8"}, row={**week8, "model": "ancova"},
+           value=-0.42),
+        _t("ls_lo", "analyze ancova", {"visit": "week 8", "reference": "placebo"},
+           row={**week8, "model": "ancova"}, output="ci_lower", value=-0.81),
+    ])
+    assert s.loc["ls", "reproduced_value"] == pytest.approx(_r("ls_diff_w8_top", "estimate"),
+                                                            rel=1e-9)
+    assert s.loc["ls", "ci_lower"] == pytest.approx(_r("ls_diff_w8_top", "ci_lower"), rel=1e-9)
+    assert s.loc["ls", "p"] == pytest.approx(_r("ls_diff_w8_top", "p"), rel=1e-8)
+    assert s.loc["ls", "agreement"] == "agrees"
+    assert s.loc["ls_lo", "agreement"] == "agrees"
+    assert "--visit-days=7,56,84" in s.loc["ls", "method"]  # the spec's whole schedule
+
+    m = _run("skyler2015", study_folder() / "skyler2015" / "cohort", [
+        _t("mmrm_w8", "analyze mmrm", {"visit": "week 8"}, row=week8, value=-0.4,
+           tolerance={"value": 0.05, "reason": "test"}),
+    ])
+    r = next(x for x in GLS["vs_placebo"]
+             if x["visit"] == "day 56" and x["contrast"].startswith("(MPC 2.0"))
+    assert m.loc["mmrm_w8", "reproduced_value"] == pytest.approx(r["estimate"], rel=1e-6)
+
+
+# ------------------------------------------------------------------ bad requests
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    (_t("x", "analyze nosuch", {}, value=1), "unknown analysis 'analyze nosuch'"),
+    (_t("x", "analyze survival", {"groop": "arm"}, value=1),
+     "has no option --groop"),
+    (_t("x", "analyze survival", {"time_unit": "days"}, value=1),
+     "the option is --time-unit: write time-unit"),
+    (_t("x", "analyze survival", {"plot": "a.png"}, value=1),
+     "cannot set where output goes"),
+    (_t("x", "analyze survival", {"interval": "yes"}, value=1), "on/off switch"),
+    (_t("x", "analyze ancova", {"visit": "week 99"}, value=1), "unknown visit 'week 99'"),
+    (_t("x", "analyze survival", {}, output="hazard ratio", value=1),
+     "output and table name a column"),
+    (_t("x", "arm_size", {"arm": "placebo"}, output="hazard_ratio", value=1),
+     "unknown output 'hazard_ratio'"),
+])
+def test_a_bad_request_is_refused_when_the_spec_is_read(target, message):
+    raw = _raw("skyler2015")
+    raw["targets"] = [target]
+    raw["study"]["primary"] = ["x"]
+    with pytest.raises(SpecError, match=message) as info:
+        spec_from_dict(raw)
+    assert "targets[0]" in str(info.value)
+
+
+def test_an_output_the_result_lacks_is_a_spec_error_with_the_key_path():
+    raw = _raw("skyler2015")
+    raw["targets"] = [_t("x", "analyze ancova", {"visit": "week 8"}, output="hazard_ratio",
+                         row={"kind": "vs_reference", "arm": "mpc_2.0", "model": "ancova"},
+                         value=1)]
+    raw["study"]["primary"] = ["x"]
+    spec = spec_from_dict(raw)
+    with pytest.raises(SpecError, match=r"targets\[0\] \(x\): .*no column 'hazard_ratio'"):
+        reproduce_cohort(spec, load_cohort(FIX / "reproduce" / "skyler2015"))
+
+
+def test_the_catalogue_is_the_command_line():
+    """analyze_commands.json is generated from `cohort analyze` (python -m cohort.spec.schema):
+    a renamed or new option fails here until it is regenerated."""
+    from cohort.spec.schema import catalogue_text
+
+    assert CATALOGUE_FILE.read_text(encoding="utf-8") == catalogue_text(), (
+        "the cohort analyze options changed: run `python -m cohort.spec.schema`")
