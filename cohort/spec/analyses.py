@@ -44,6 +44,7 @@ class AnalysisInfo:
 
 _BASE_OPT = ("arm", "among")
 _STAT_OPT = ("arm", "among", "unit")
+_AE_OPT = ("arm", "term", "serious", "related", "severity")
 _EPISODE_FILTERS = ("started_within_months", "started_after_months", "at_last_contact")
 # `cohort analyze remission --threshold` (percent rise) and `cohort analyze
 # effect-modification --subgroup/--cut` name these parameters differently
@@ -146,9 +147,11 @@ ANALYSES: dict[str, AnalysisInfo] = {
                               "'not reached' when the curve stays above 0.5", (),
                               ("arm", "episode")),
     "km_event": AnalysisInfo(
-        "time from day 0 to the first adverse event of a term (its own event label), censored "
-        "at last contact: Kaplan-Meier median months ('not reached'), or the probability "
-        "event-free at months", ("term",), ("arm", "among", "months", "label")),
+        "time from day 0 to the first adverse event of a term or terms (its own event label), "
+        "censored at last contact: Kaplan-Meier median months ('not reached'), or the "
+        "probability event-free at months; with competing (terms, e.g. death): the "
+        "Aalen-Johansen cumulative incidence of the event by months",
+        ("term",), ("arm", "among", "months", "label", "competing")),
     "censored_count": AnalysisInfo("insulin-free episodes censored at last contact", (),
                                    ("arm", "episode")),
     "censored_durations": AnalysisInfo("durations (months) of censored insulin-free episodes,"
@@ -160,8 +163,13 @@ ANALYSES: dict[str, AnalysisInfo] = {
     "reentry_count": AnalysisInfo("subjects insulin-free again after resuming", (), ("arm",)),
     "med_reduction_rate": AnalysisInfo(
         "proportion (0-1) of subjects who lowered a glucose-lowering drug dose", (), ("arm",)),
-    "adverse_event_count": AnalysisInfo("number of adverse events", (),
-                                        ("arm", "term", "serious", "related", "severity")),
+    "adverse_event_count": AnalysisInfo("number of adverse events", (), _AE_OPT),
+    "adverse_event_subjects": AnalysisInfo(
+        "subjects with at least one adverse event (of a term, serious, related, severity)",
+        (), _AE_OPT),
+    "adverse_event_proportion": AnalysisInfo(
+        "proportion (0-1) of the arm's (or, with arm all, the cohort's) subjects with at least "
+        "one adverse event, Clopper-Pearson 95% CI", (), _AE_OPT),
 }
 """Stable analysis ids a target may name, with their parameters."""
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from cohort.spec.blocks import Condition, Normal
-from cohort.spec.vocabulary import CANONICAL_UNITS, OTHER_VARIABLES
+from cohort.spec.vocabulary import CANONICAL_UNITS, COHORT_ONLY_VARIABLES, OTHER_VARIABLES
 
 if TYPE_CHECKING:
     from cohort.spec.model import Predictor, StudySpec
@@ -249,7 +249,8 @@ def cross_checks(spec: StudySpec) -> Iterator[str]:
                 yield (f"targets[{i}] ({t.id}).params.among: not a condition "
                        f"({str(exc).splitlines()[-1].strip()})")
             else:
-                yield from _check_condition(cond, known, f"targets[{i}] ({t.id}).params.among")
+                yield from _check_condition(cond, known | set(COHORT_ONLY_VARIABLES),
+                                            f"targets[{i}] ({t.id}).params.among")
         if "variable" in t.params and t.params["variable"] not in known:
             yield (f"targets[{i}] ({t.id}).params.variable: unknown variable "
                    f"{t.params['variable']!r}")

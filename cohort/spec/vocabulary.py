@@ -11,6 +11,7 @@ __all__ = [
     "DERIVED_FORMULAS",
     "DONORS",
     "DRUG_CLASSES",
+    "COHORT_ONLY_VARIABLES",
     "OTHER_VARIABLES",
     "PARAMS",
     "ROUTES",
@@ -42,6 +43,9 @@ OTHER_VARIABLES = ("dose_cells_per_kg", "dose_cells_total", "cumulative_dose_cel
                    "cumulative_dose_cells_total", "n_infusions", "follow_up_months", "remission",
                    "insulin_free")
 """Further variables conditions and targets may name."""
+COHORT_ONLY_VARIABLES = ("site_id",)
+"""Subjects columns a target's condition (``among``) may name beyond the generated variables:
+the centre (``site_id``; a synthetic cohort of a spec with ``design.sites`` holds S1, S2...)."""
 SOURCES = ("umbilical_cord", "bone_marrow", "adipose", "dental_pulp", "cord_blood",
            "peripheral_blood", "placebo")
 DONORS = ("allogeneic", "autologous", "none")

@@ -28,7 +28,12 @@ if TYPE_CHECKING:
     from cohort.spec.blocks import Condition
     from cohort.spec.model import StudySpec
 
-__all__ = ["MONTH_DAYS", "StudyContext", "warning_text"]
+__all__ = ["ALL", "ALL_LABEL", "MONTH_DAYS", "StudyContext", "warning_text"]
+
+ALL = "all"
+"""The group key of the whole cohort: ``arm: all`` is every subject, as one group."""
+ALL_LABEL = "all subjects"
+"""The arm label results carry for ``arm: all``."""
 
 
 TABLES_WITH_FILES = ("infusions", "adverse_events", "medications")
@@ -69,6 +74,7 @@ class StudyContext:
         self._arms: set[str] | None = None
         self._selected: dict[str, pd.DataFrame] = {}
         self._folder: tuple[Path, str | None] | None = None
+        self._measurements: pd.DataFrame | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     def close(self) -> None:
@@ -119,8 +125,10 @@ class StudyContext:
 
     @property
     def measurements(self) -> pd.DataFrame:
-        """Long-format measurements (canonical units)."""
-        return self.cohort.measurements
+        """Long-format measurements (canonical units), with the derived HOMA-beta rows a
+        target asked for (:func:`require_param`)."""
+        return self._measurements if self._measurements is not None \
+            else self.cohort.measurements
 
     def table(self, name: str, *, needed_for: str) -> pd.DataFrame:
         """An optional table, or NotComputable when the cohort has none.
@@ -136,8 +144,32 @@ class StudyContext:
         return frame
 
     def require_param(self, param: str) -> None:
-        """NotComputable unless the cohort has ``param`` measurements."""
-        if not (self.measurements["param"].astype(str) == param).any():
+        """NotComputable unless the cohort has ``param`` measurements.
+
+        ``HOMA_B`` and ``HOMA_B_CP`` are derived here from same-day fasting glucose and
+        fasting insulin or C-peptide (:mod:`cohort.derive.homa`) and added to
+        :attr:`measurements`.
+        """
+        from cohort.derive.homa import HOMA_PARAMS, homa_beta
+
+        present = self.measurements["param"].astype(str) == param
+        if param in HOMA_PARAMS and not present.any():
+            unit = None
+            extra = self.spec.extras.parameters.get(HOMA_PARAMS[param][0])
+            if extra is not None:
+                unit = extra.unit
+            try:
+                rows, notes = homa_beta(self.measurements, param, secretion_unit=unit)
+            except ValueError as exc:
+                raise NotComputable(str(exc)) from None
+            self.notes.extend(notes)
+            if rows.empty:
+                raise NotComputable(f"{param} needs fasting glucose (FPG) and "
+                                    f"{HOMA_PARAMS[param][0]} measured on the same day; the "
+                                    "cohort has no such pair")
+            self._measurements = pd.concat([self.measurements, rows], ignore_index=True)
+            return
+        if not present.any():
             present = sorted(pd.unique(self.measurements["param"].dropna().astype(str)))
             raise NotComputable(f"the cohort has no {param} measurements (parameters present: "
                                 f"{', '.join(present) or 'none'})")
@@ -146,10 +178,13 @@ class StudyContext:
     def arm_label(self, key: str) -> str:
         """The cohort's ``arm`` value for a spec arm name.
 
-        The spec's label (the value the synthetic cohort writes) is looked for first, then
-        the arm's name; a user cohort with other arm names maps them with ``--mapping``
+        ``all`` (the whole cohort, every arm as one group) is :data:`ALL_LABEL`. The spec's
+        label (the value the synthetic cohort writes) is looked for first, then the arm's
+        name; a user cohort with other arm names maps them with ``--mapping``
         (``recode: {arm: {...}}``).
         """
+        if key == ALL:
+            return ALL_LABEL
         name, _, stratum = str(key).partition("/")
         if stratum:
             raise NotComputable(f"arm key {key!r} names a stratum of the spec; strata are not "
@@ -222,11 +257,17 @@ class StudyContext:
                among: Any = None) -> pd.DataFrame:
         """Rows of :meth:`subject_frame` in an arm (spec name) or arms, meeting ``among``.
 
+        ``arm="all"`` selects every subject as one group (their ``arm`` reads
+        :data:`ALL_LABEL`, so an analysis by arm gives the whole-cohort row).
+
         Subjects whose condition variable is missing are left out of the subgroup; how many
         is added to :attr:`notes`.
         """
         names = [arm] if arm is not None else (arms or [])
-        key = repr((sorted(names), among.model_dump() if hasattr(among, "model_dump")
+        pooled = names == [ALL]  # the whole cohort, as one group
+        if pooled:
+            names = []
+        key = repr((pooled, sorted(names), among.model_dump() if hasattr(among, "model_dump")
                     else among))
         if key in self._selected:
             note = self._selected[key].attrs.get("note")
@@ -234,6 +275,8 @@ class StudyContext:
                 self.notes.append(note)
             return self._selected[key]
         frame = self.subject_frame()
+        if pooled:
+            frame = frame.assign(arm=ALL_LABEL)
         note = None
         if names:
             labels = [self.arm_label(a) for a in names]

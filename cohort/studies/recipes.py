@@ -70,12 +70,15 @@ RECIPES: dict[str, Recipe] = {
     "reentry_count": events.insulin_free,
     "med_reduction_rate": events.med_reduction_rate,
     "adverse_event_count": events.adverse_event_count,
+    "adverse_event_subjects": events.adverse_event_count,
+    "adverse_event_proportion": events.adverse_event_count,
 }
 """Analysis id -> recipe."""
 
 COUNT_ANALYSES = frozenset({
     "arm_size", "baseline_count", "responder_count", "remission_count", "insulin_free_count",
     "censored_count", "resumption_count", "reentry_count", "adverse_event_count",
+    "adverse_event_subjects",
 })
 """Analyses whose number is a count of subjects, episodes or events (compared exactly)."""
 

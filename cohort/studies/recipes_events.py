@@ -21,7 +21,7 @@ import pandas as pd
 
 from cohort.spec.model import Target
 from cohort.studies.base import NotComputable, Reproduced, num
-from cohort.studies.context import MONTH_DAYS, StudyContext
+from cohort.studies.context import ALL, ALL_LABEL, MONTH_DAYS, StudyContext
 
 __all__ = [
     "PREDICTOR_COLUMNS",
@@ -78,7 +78,7 @@ def _remission_data(ctx: StudyContext, target: Target) -> tuple[pd.DataFrame, st
 
 
 def _arm_counts(ctx: StudyContext, data: pd.DataFrame, arm: str) -> tuple[int, int]:
-    rows = data[data["arm"].astype(str) == arm]
+    rows = data if arm == ALL_LABEL else data[data["arm"].astype(str) == arm]
     known = rows["remission"].notna()
     n_unknown = int((~known).sum())
     if n_unknown:
@@ -142,7 +142,7 @@ def logistic_direction(ctx: StudyContext, target: Target) -> Reproduced:
                             "remission model")
     frame = data[data["remission"].notna()]
     where = "all subjects"
-    if p.get("arm") is not None:
+    if p.get("arm") is not None and p["arm"] != ALL:
         arm = ctx.arm_label(p["arm"])
         frame = frame[frame["arm"].astype(str) == arm]
         where = f"arm {arm}"
@@ -305,8 +305,10 @@ def med_reduction_rate(ctx: StudyContext, target: Target) -> Reproduced:
 
 
 def adverse_event_count(ctx: StudyContext, target: Target) -> Reproduced:
-    """Number of adverse events (rows), optionally by arm, term, seriousness, relatedness and
-    severity."""
+    """Adverse events, optionally by arm, term, seriousness, relatedness and severity: the
+    number of events (``adverse_event_count``), of subjects with at least one
+    (``adverse_event_subjects``), or their proportion of the arm's subjects with its
+    Clopper-Pearson CI (``adverse_event_proportion``)."""
     p = target.params
     ae = ctx.table("adverse_events", needed_for="an adverse-event count")
     rows = ae
@@ -329,6 +331,21 @@ def adverse_event_count(ctx: StudyContext, target: Target) -> Reproduced:
         rows = rows[rows["severity"].astype(str) == str(p["severity"])]
         what.append(f"severity {p['severity']}")
     n_subjects = int(rows["subject_id"].nunique())
-    return Reproduced(value=float(len(rows)), n=n_subjects,
-                      method=f"adverse events ({', '.join(what) or 'all'}) in {n_subjects} "
-                             "subject(s)")
+    if target.analysis == "adverse_event_count":
+        return Reproduced(value=float(len(rows)), n=n_subjects,
+                          method=f"adverse events ({', '.join(what) or 'all'}) in "
+                                 f"{n_subjects} subject(s)")
+    from cohort.analysis.proportions import proportion
+
+    # the denominator: every subject of the arm (or cohort), with an event or not
+    n = len(ctx.select(arm=p.get("arm", ALL)))
+    what_text = ", ".join(what) or "any"
+    if target.analysis == "adverse_event_subjects":
+        return Reproduced(value=float(n_subjects), n=n,
+                          method=f"subjects with at least one adverse event ({what_text}): "
+                                 f"{n_subjects} of {n}")
+    pr = proportion(n_subjects, n)
+    return Reproduced(value=float(pr["estimate"]), ci_lower=float(pr["cp_lower"]),
+                      ci_upper=float(pr["cp_upper"]), n=n,
+                      method=f"proportion of subjects with at least one adverse event "
+                             f"({what_text}): {n_subjects}/{n}; Clopper-Pearson 95% CI")
