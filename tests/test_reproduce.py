@@ -161,8 +161,11 @@ def test_assumed_inputs_are_said_plainly():
     assert s.loc["ls_diff_w8_top", "inputs"] == "mixed"
     assert s.loc["n_placebo", "inputs"] == "published"
     assert s.loc["age_mean_placebo", "inputs"] == "published"
+    # fasting glucose follows HbA1c through the assumed ADAG relation: assumed only
+    assert s.loc["fpg_no_difference_top", "inputs"] == "assumed"
     line = res.assumed_line()
-    assert "2 rest on assumed inputs only (ls_diff_w8_low, ls_diff_w12_low)" in line
+    assert ("6 rest on assumed inputs only (ls_diff_w8_low, ls_diff_w12_low, placebo_rose_w12, "
+            "fpg_no_difference_low, fpg_no_difference_mid, fpg_no_difference_top)") in line
     assert line in res.notes
     assert set(res.assumed_targets()) == set(s.index[s["inputs"] != "published"])
 

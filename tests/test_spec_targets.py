@@ -22,7 +22,10 @@ def _t(analysis: str, params: dict, **kw) -> dict:
 
 
 def _raw(study: str = "lu2021") -> dict:
-    return yaml.safe_load((study_folder() / study / "spec.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((study_folder() / study / "spec.yaml").read_text(encoding="utf-8"))
+    if study == "lu2021":  # its first 15 targets: a target added below is targets[15]
+        raw["targets"] = raw["targets"][:15]
+    return raw
 
 
 # ------------------------------------------------------------------ parameter names

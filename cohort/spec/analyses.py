@@ -50,7 +50,23 @@ _EPISODE_FILTERS = ("started_within_months", "started_after_months", "at_last_co
 # effect-modification --subgroup/--cut` name these parameters differently
 _REMISSION_CLI = {"threshold": "threshold_pct"}
 
-ANALYSES: dict[str, AnalysisInfo] = {
+class _Catalogue(dict[str, AnalysisInfo]):
+    """The analyses a target may name. Looking up ``"analyze <command>"`` (a target that is a
+    ``cohort analyze`` request, :mod:`cohort.spec.requests`) gives that request's info: an
+    outcome analysis whose parameters are the command's options; iterating and ``in`` list
+    the named analyses only."""
+
+    def __missing__(self, key: str) -> AnalysisInfo:
+        from cohort.spec.requests import analyze_command, analyze_commands
+
+        command = analyze_command(key) if isinstance(key, str) else None
+        if command is None or command not in analyze_commands():
+            raise KeyError(key)
+        return AnalysisInfo(f"cohort analyze {command}: any output of its --format json "
+                            "result", optional=tuple(analyze_commands()[command]))
+
+
+ANALYSES: dict[str, AnalysisInfo] = _Catalogue({
     "arm_size": AnalysisInfo("number of subjects in an arm (or stratum)", ("arm",),
                              ("among",), True),
     "baseline_mean": AnalysisInfo("mean of a baseline variable", ("variable",), _STAT_OPT, True),
@@ -170,6 +186,6 @@ ANALYSES: dict[str, AnalysisInfo] = {
     "adverse_event_proportion": AnalysisInfo(
         "proportion (0-1) of the arm's (or, with arm all, the cohort's) subjects with at least "
         "one adverse event, Clopper-Pearson 95% CI", (), _AE_OPT),
-}
+})
 """Stable analysis ids a target may name, with their parameters."""
 

@@ -24,8 +24,16 @@ remission                   the remission rule and its counts for the arms in sc
                             the predictor, for a model coefficient)
 insulin-free, survival      the insulin-free models of the arms in scope
 ``med_reduction_rate``      ``outcomes.medications.reduction``
-``adverse_event_count``     the adverse-event entries of the term
+``adverse_event_*``         the adverse-event entries of the term
+``analyze <command>``       as the analysis the command runs: the trajectory of its
+                            ``param`` (HbA1c by default) for ancova, mmrm, paired,
+                            dose-response and effect-modification, the criteria's
+                            trajectories for responders, the remission rule for
+                            remission and predict, the variables for table1, the
+                            insulin-free models for survival; arms from ``row``
 ==========================  =========================================================
+
+A derived parameter (HOMA-beta) rests on the parameters it is computed from.
 
 plus, for a target restricted to a subgroup (``among``), the baseline entries of the
 subgroup's variables, and, when distributions are given per stratum, the stratum sizes. A
@@ -57,6 +65,35 @@ Path = tuple[Any, ...]
 _VALUE_ANALYSES = {"mean_by_visit", "responder_count", "responder_fisher", "responders",
                    "quantile_by_visit"}
 _SKIP_FIELDS = {"published", "assumed"}
+_DERIVED = {"HOMA_B": ("FPG", "INSULIN_FAST"), "HOMA_B_CP": ("FPG", "CPEP_FAST")}
+"""Derived parameters (cohort.derive.homa) and the parameters they are computed from."""
+_AE_ANALYSES = ("adverse_event_count", "adverse_event_subjects", "adverse_event_proportion",
+                "km_event")
+_TRAJECTORY_COMMANDS = ("ancova", "mmrm", "paired", "dose-response", "effect-modification")
+
+
+def _request(spec: StudySpec, target: Target) -> tuple[str, dict[str, Any]]:
+    """A `cohort analyze` request read as the analysis whose inputs it rests on: its params
+    with the arm(s) its row names and the command's default parameter."""
+    p = dict(target.params)
+    row = target.row or {}
+    for key in ("arm", "reference"):
+        if key in row and key not in p:
+            p[key] = row[key]
+    if row.get("group") in {a.name for a in spec.arms}:
+        p.setdefault("arm", row["group"])
+    command = str(target.command)
+    if command in _TRAJECTORY_COMMANDS:
+        p.setdefault("param", "HBA1C")
+        return "request_trajectory", p
+    if command == "responders":
+        p.setdefault("criterion", "HBA1C < 7")
+        return "responders", p
+    if command in ("remission", "predict"):
+        return "remission_request", p
+    if command == "table1":
+        return "table1", p
+    return "insulin_free", p
 
 
 @dataclass(frozen=True)
@@ -146,7 +183,9 @@ def _arm_index(spec: StudySpec, name: str) -> int | None:
 
 
 def _scope(spec: StudySpec, p: dict[str, Any]) -> list[str]:
-    names = [str(p[k]).partition("/")[0] for k in ("arm", "reference") if p.get(k)]
+    # `arm: all` (the whole cohort) and no arm at all are every arm
+    names = [str(p[k]).partition("/")[0] for k in ("arm", "reference")
+             if p.get(k) and p[k] != "all"]
     return names or [a.name for a in spec.arms]
 
 
@@ -230,6 +269,11 @@ def _trajectory_paths(spec: StudySpec, target: Target, arms: list[str]) -> list[
     p = target.params
     param, visit = str(p["param"]), str(p["visit"])
     out: list[tuple[Path, bool]] = []
+    if param in _DERIVED:  # HOMA-beta rests on its glucose and secretion parameters
+        for part in _DERIVED[param]:
+            one = target.model_copy(update={"params": {**p, "param": part}})
+            out += _trajectory_paths(spec, one, arms)
+        return out
     traj = spec.outcomes.trajectories.get(param)
     if traj is None:
         if param in spec.outcomes.glucose:
@@ -283,6 +327,16 @@ def _remission_paths(spec: StudySpec, target: Target, arms: list[str]) -> list[t
 
 def _paths(spec: StudySpec, target: Target) -> list[tuple[Path, bool]]:
     a, p = target.analysis, target.params
+    if target.command is not None:
+        a, p = _request(spec, target)
+        target = target.model_copy(update={"params": p})
+        if a == "table1":
+            variables = p.get("variable") or []
+            variables = variables if isinstance(variables, list) else [variables]
+            out_t: list[tuple[Path, bool]] = []
+            for v in variables:
+                out_t += _variable_paths(spec, str(v), _scope(spec, p))
+            return out_t
     arms = _scope(spec, p)
     if a == "arm_size":
         arm, _, stratum = str(p["arm"]).partition("/")
@@ -310,18 +364,25 @@ def _paths(spec: StudySpec, target: Target) -> list[tuple[Path, bool]]:
         return out
     if "param" in p and "visit" in p:
         return _trajectory_paths(spec, target, arms)
+    if a == "request_trajectory":  # visits by day: the parameter's whole trajectory
+        param = str(p["param"])
+        if param in spec.outcomes.trajectories:
+            return [(("outcomes", "trajectories", param), True)]
+        return [(("outcomes", "glucose", param), True)] if param in spec.outcomes.glucose \
+            else []
     if a.startswith("remission_") or a == "logistic_or_direction":
         return _remission_paths(spec, target, arms)
     if a == "med_reduction_rate":
         med = spec.outcomes.medications
         return [(("outcomes", "medications", "reduction"), True)] if (
             med is not None and med.reduction is not None) else []
-    if a in ("adverse_event_count", "km_event"):
-        term = str(p.get("term", "")).casefold()
+    if a in _AE_ANALYSES:
+        terms = p.get("term", "")
+        terms = [str(t).casefold() for t in (terms if isinstance(terms, list) else [terms])]
         return [(("outcomes", "adverse_events", i), True)
                 for i, ae in enumerate(spec.outcomes.adverse_events)
-                if (not term or ae.term.casefold() == term)
-                and (p.get("arm") is None or _keys(spec, arms, dict(ae.counts)))]
+                if (terms == [""] or ae.term.casefold() in terms)
+                and (p.get("arm") in (None, "all") or _keys(spec, arms, dict(ae.counts)))]
     # insulin-free episodes and times to resumption
     return [(("outcomes", "insulin_free", i), True)
             for i, block in enumerate(spec.outcomes.insulin_free) if block.arm in arms]

@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from cohort.derive.visit_windows import Visit, make_visits
@@ -285,6 +286,9 @@ class StudyContext:
             from cohort.spec.blocks import Condition
 
             cond = among if isinstance(among, Condition) else Condition.model_validate(among)
+            if "insulin_free" in cond.variables() and "insulin_free" not in frame.columns:
+                frame = frame.assign(insulin_free=frame["subject_id"].map(
+                    self.insulin_free_status()).to_numpy())
             missing = pd.Series(False, index=frame.index)
             for var in cond.variables():
                 if var in frame.columns:
@@ -302,6 +306,24 @@ class StudyContext:
         frame.attrs["note"] = note
         self._selected[key] = frame
         return frame
+
+    def insulin_free_status(self) -> pd.Series:
+        """Each subject's insulin independence, by subject id, as a spec condition reads it
+        (``insulin_free``): ``continuous`` (the first insulin-free episode lasts to the last
+        contact), ``resumed`` (it ended with insulin resumed) or ``never``; missing for a
+        subject without insulin records."""
+        from cohort.derive.insulin import insulin_episodes
+
+        self.require_param("INSULIN_DOSE")
+        ins = self.memo(("insulin",), lambda: insulin_episodes(
+            self.measurements, self.subjects, self.cohort.adverse_events))
+        first = ins.episodes[ins.episodes["episode"] == 1]
+        status = pd.Series(np.where(first["event"].astype(bool), "resumed", "continuous"),
+                           index=first["subject_id"].astype(str).to_numpy(), dtype=object)
+        ids = ins.subjects["subject_id"].astype(str)
+        out = pd.Series("never", index=ids.to_numpy(), dtype=object)
+        out.loc[status.index] = status
+        return out
 
     # shared analysis runs ---------------------------------------------------------------
     def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:

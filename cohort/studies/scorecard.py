@@ -150,7 +150,7 @@ def scorecard(spec: StudySpec, data: Cohort | Mapping[str, pd.DataFrame]) -> Sco
                 "comparison": t.comparison, "generated": None, "tolerance": None,
                 "status": "not_checked", "rule": None, "source": t.source, "note": t.note}
         rows[t.id] = base
-        if not ANALYSES[t.analysis].baseline:
+        if t.command is not None or not ANALYSES[t.analysis].baseline:
             base["note"] = "outcome target: reproduced by the analyses (cohort reproduce)"
             continue
         scaled, problem = _scaled(spec, t, n_now)
