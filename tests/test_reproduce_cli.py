@@ -114,6 +114,15 @@ def test_all_writes_every_study(tmp_path, monkeypatch):
     assert all(c[1] == "report.html" and c[2].startswith(c[0] + ": ") for c in calls)
     assert "reports:" in res.stdout
     assert "9/9" in res.stderr  # the progress bar went to stderr
+    # per study: the primary endpoint's verdict first, then independent and calibrated counts
+    cells = [[c.strip() for c in line.strip("│┃ ").split("│" if "│" in line else "┃")]
+             for line in res.stdout.splitlines() if line.startswith(("│", "┃"))]
+    assert cells[0][:4] == ["study", "primary", "independent agree", "calibrated agree"]
+    rows = {r[0]: r[1:4] for r in cells[1:]}
+    assert rows["hu2016"] == ["agrees", "2/2", "11/11"]
+    assert rows["daddio2014"] == ["compatible, agrees", "0/3", "7/7"]
+    assert rows["skyler2015"] == ["agrees", "4/4", "77/77"]
+    assert rows["snarski2016"] == ["agrees", "0/0", "14/14"]
 
 
 def test_a_failing_report_is_an_error_but_the_numbers_are_written(tmp_path, monkeypatch):
