@@ -180,3 +180,20 @@ def test_the_catalogue_is_the_command_line():
 
     assert CATALOGUE_FILE.read_text(encoding="utf-8") == catalogue_text(), (
         "the cohort analyze options changed: run `python -m cohort.spec.schema`")
+
+
+def test_a_refused_option_value_is_a_spec_error_and_a_data_problem_not_computable():
+    raw = _raw("skyler2015")
+    raw["targets"] = [
+        _t("nodata", "analyze survival", {"param": "NOSUCH"}, table="cox", value=1),
+        _t("bad_ci", "analyze ancova", {"visit": "week 8", "ci": "bogus"}, value=1),
+    ]
+    raw["study"]["primary"] = ["nodata"]
+    cohort = load_cohort(FIX / "reproduce" / "skyler2015")
+    with pytest.raises(SpecError, match=r"targets\[1\] \(bad_ci\): `cohort analyze ancova "
+                                        r".*refuses its options: .*bogus"):
+        reproduce_cohort(spec_from_dict(raw), cohort)
+    raw["targets"] = raw["targets"][:1]
+    s = reproduce_cohort(spec_from_dict(raw), cohort).summary.set_index("target")
+    assert s.loc["nodata", "agreement"] == "not computable"
+    assert "NOSUCH" in s.loc["nodata", "reason"]

@@ -113,15 +113,22 @@ def _run(ctx: StudyContext, argv: list[str]) -> dict[str, Any]:
     full = ["analyze", argv[0], str(folder), *argv[1:], "--format=json"]
     if mapping is not None:
         full.append(f"--mapping={mapping}")
+    shown = "cohort analyze " + " ".join(argv)
+    # what the command line refuses whatever the data (an unknown choice, a value of the
+    # wrong type) is the spec's error: parse first, run after
+    import typer
+
+    command = typer.main.get_command(app).commands["analyze"].commands[argv[0]]  # type: ignore[attr-defined]
+    try:
+        command.make_context(f"cohort analyze {argv[0]}", full[2:])
+    except typer.TyperException as exc:
+        text = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        raise RequestSpecError(f"`{shown}` refuses its options: {text}") from None
     result = CliRunner().invoke(app, full)
     if result.exit_code == 0:
         return json.loads(result.stdout)
     message = " ".join(line.removeprefix("cohort: error: ").strip()
                        for line in result.stderr.splitlines() if line.strip())
-    shown = "cohort analyze " + " ".join(argv)
-    if result.exit_code == 2 and ("Usage:" in result.stderr or "Invalid value" in result.stderr
-                                  or "No such option" in result.stderr):
-        raise RequestSpecError(f"`{shown}` refuses its options: {message}")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise NotComputable(f"`{shown}` failed ({type(result.exception).__name__}: "
                             f"{result.exception}); this is a bug in cohort: please report it")
