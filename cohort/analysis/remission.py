@@ -26,7 +26,7 @@ from cohort.analysis.multiplicity import (
 from cohort.analysis.proportion_comparisons import compare_proportions
 from cohort.analysis.proportions import proportion
 from cohort.analysis.result import AnalysisResult, json_safe
-from cohort.derive.remission import RemissionRule, remission_dataset
+from cohort.derive.remission import RemissionRule, remission_dataset, resolve_remission_visit
 from cohort.derive.strata import subgroup as assign_subgroup
 from cohort.errors import AnalysisError
 
@@ -214,7 +214,10 @@ def remission_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     measurements, subjects, infusions : DataFrame
         Contract tables (C-peptide in nmol/L).
     rule : RemissionRule, keyword-only
-        Remission definition (default: Lu 2021).
+        Remission definition (default: Lu 2021). On data whose C-peptide records carry visit
+        labels and a baseline flag (ADaM AVISIT, ABLFL, ANL01FL) the assessment is at the
+        labelled visit (``rule.visit_label``, else the one nearest ``rule.visit_day``) unless
+        ``rule.by_day`` (:func:`cohort.derive.remission.resolve_remission_visit`).
     subgroup : str or None, keyword-only
         Subgroup for the rates (default juvenile vs adult onset).
     predictors : list of str, keyword-only
@@ -233,7 +236,9 @@ def remission_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     conf_level : float, keyword-only
         Confidence level of every interval.
     """
-    rule = rule or RemissionRule()
+    # visits by label when the data carry them (ADaM AVISIT/ABLFL), settled once here so the
+    # notes and params say which visit was assessed
+    rule = resolve_remission_visit(measurements, rule or RemissionRule())
     data = remission_dataset(measurements, subjects, infusions, rule=rule)
     undetermined = data["remission"].isna().to_numpy()
     exclusions = pd.DataFrame({"subject_id": data.loc[undetermined, "subject_id"].astype(str),

@@ -22,6 +22,7 @@ from cohort.analysis.responder_criteria import Criterion, MedicationCriterion, p
 from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
 from cohort.derive.change import change_from_baseline
 from cohort.derive.thresholds import meets_threshold
+from cohort.derive.visit_labels import change_at_labels, label_days, values_at_labels
 from cohort.derive.visit_values import values_at_visits
 from cohort.derive.visit_windows import Visit
 from cohort.errors import AnalysisError
@@ -110,8 +111,28 @@ def medication_reduction(medications: pd.DataFrame, subjects: pd.DataFrame, *,
     return out
 
 
+def _reduction_at(medications: pd.DataFrame, subjects: pd.DataFrame,
+                  measurements: pd.DataFrame, drug_class: str,
+                  visit: Visit | str) -> pd.DataFrame:
+    """:func:`medication_reduction` at a window's nominal day, or at each subject's own day
+    of a labelled visit (subjects grouped by that day)."""
+    if not isinstance(visit, str):
+        return medication_reduction(medications, subjects, drug_class=drug_class,
+                                    day=visit.day, min_day=visit.lower)
+    own = label_days(measurements, visit)
+    if own.empty:
+        raise AnalysisError(f"no analysis record has the visit label {visit!r}: the day of "
+                            "a medication criterion cannot be set")
+    nominal = round(float(own.median()))
+    sid = subjects["subject_id"].astype(str)
+    day = sid.map(own).fillna(nominal).astype(int).to_numpy()
+    parts = [medication_reduction(medications, subjects.loc[day == d], drug_class=drug_class,
+                                  day=int(d)) for d in np.unique(day)]
+    return pd.concat(parts, ignore_index=True)
+
+
 def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
-                    medications: pd.DataFrame | None = None, *, visit: Visit,
+                    medications: pd.DataFrame | None = None, *, visit: Visit | str,
                     criteria: Sequence[Criterion | MedicationCriterion | str],
                     combine: Literal["all", "any"] = "all",
                     missing: Literal["exclude", "nonresponder"] = "exclude",
@@ -149,8 +170,14 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
         Contract tables.
     medications : DataFrame or None
         Needed for medication criteria.
-    visit : Visit, keyword-only
-        The visit (nominal day and window).
+    visit : Visit or str, keyword-only
+        The visit: a :class:`Visit` (nominal day and window: the value nearest the nominal
+        day inside the window, the baseline the last value in ``baseline_window``), or a
+        visit label (``"Week 24"``, ADaM ``AVISIT``): the subject's analysis record with that
+        label (``ANL01FL``), the baseline from the baseline flag (``ABLFL``); a medication
+        criterion is then judged on the subject's own day of that visit (the earliest day of
+        their analysis records with the label; the visit's median day for a subject without
+        one, as a window judges on the nominal day).
     criteria : sequence of Criterion, MedicationCriterion or str, keyword-only
         At least one; text is parsed by :func:`parse_criterion`.
     combine : {"all", "any"}, keyword-only
@@ -190,8 +217,7 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
             if medications is None or len(medications) == 0:
                 raise AnalysisError(f"the criterion '{crit.label}' needs the medications "
                                     "table, and the cohort has none")
-            red = medication_reduction(medications, subjects, drug_class=crit.drug_class,
-                                       day=visit.day, min_day=visit.lower)
+            red = _reduction_at(medications, subjects, measurements, crit.drug_class, visit)
             red = red.set_index("subject_id").reindex(ids)
             flag = meets_threshold(red["reduction_pct"].to_numpy(dtype=float), ">=",
                                    crit.reduction_pct)
@@ -199,7 +225,12 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
             applicable = red["applicable"].astype("boolean").fillna(True).to_numpy(dtype=bool)
             decided = pd.isna(why) & applicable
         else:
-            if crit.measure == "value":
+            if isinstance(visit, str):
+                # by label: the analysis record of the visit, the flagged baseline
+                ch = (values_at_labels(measurements, crit.param, [visit], subjects=ids)
+                      if crit.measure == "value" else
+                      change_at_labels(measurements, crit.param, [visit], subjects=ids))
+            elif crit.measure == "value":
                 # a value criterion needs no baseline
                 ch = values_at_visits(measurements, crit.param, [visit], subjects=ids)
             else:

@@ -54,6 +54,7 @@ from cohort.analysis.responder_criteria import Criterion, MedicationCriterion, p
 from cohort.analysis.responder_status import responder_flags
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
+from cohort.derive.visit_labels import resolve_visit_labels
 from cohort.derive.visit_windows import Visit, make_visits
 from cohort.errors import AnalysisError
 
@@ -107,6 +108,7 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                            "HBA1C < 7",),
                        visit_days: Sequence[int] | None = None,
                        visits: Sequence[Visit] | None = None, half_width: int | None = None,
+                       visit_labels: Sequence[str] | None = None,
                        combine: Literal["all", "any"] = "all",
                        missing: Literal["exclude", "nonresponder"] = "exclude",
                        baseline_window: tuple[int, int] = DEFAULT_BASELINE_WINDOW,
@@ -123,7 +125,15 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     criteria : sequence, keyword-only
         Responder criteria (default HbA1c < 7%); see :func:`parse_criterion`.
     visit_days, visits, half_width : keyword-only
-        The visits (see :func:`cohort.derive.visit_windows.make_visits`).
+        Visits by day: nominal study days with windows of ``half_width`` days (see
+        :func:`cohort.derive.visit_windows.make_visits`), or the visits themselves.
+    visit_labels : sequence of str or None, keyword-only
+        Visits by label (``["Week 24"]``, ADaM ``AVISIT``): the analysis records of each
+        visit (``ANL01FL``) and the baseline from the baseline flag (``ABLFL``); see
+        :mod:`cohort.derive.visit_labels`. When no visit is given and every parameter of the
+        criteria carries visit labels and a baseline flag, every post-baseline visit is
+        analysed this way; nearest-day windows are used only when the data have no labels
+        (then ``visit_days`` is needed) or when days are given.
     combine, missing : keyword-only
         See :func:`responder_flags`.
     baseline_window : (int, int), keyword-only
@@ -145,15 +155,26 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     ResponderResult
     """
     adjust = check_adjust(adjust)
-    if visits is None:
-        if visit_days is None:
-            raise AnalysisError("no visit asked for: give the visit day of the responder "
-                                "endpoint (e.g. 84 for week 12)")
-        visits = make_visits(visit_days, half_width=half_width)
-    arms = sorted(pd.unique(subjects["arm"].astype(str)).tolist())
     used = [getattr(parse_criterion(c) if isinstance(c, str) else c, "param", None)
             for c in criteria]
-    notes: list[str] = censored_notes(measurements, [p for p in used if p])
+    params = [p for p in used if p]
+    labels = resolve_visit_labels(measurements, params, visit_labels_=visit_labels,
+                                  by_day=visit_days is not None or visits is not None)
+    if labels:
+        points: list[Visit | str] = list(labels)
+    else:
+        if visits is None:
+            if visit_days is None:
+                raise AnalysisError("no visit asked for: give the visit day of the responder "
+                                    "endpoint (e.g. 84 for week 12), or a visit label when "
+                                    "the data carry visit labels and a baseline flag")
+            visits = make_visits(visit_days, half_width=half_width)
+        points = list(visits)
+    arms = sorted(pd.unique(subjects["arm"].astype(str)).tolist())
+    notes: list[str] = censored_notes(measurements, params)
+    if labels:
+        notes.append(f"visits by label ({', '.join(map(repr, labels))}): the analysis "
+                     "records of each visit (ANL01FL), baseline from the baseline flag (ABLFL)")
     if len(arms) >= 2:
         levels, n = arm_levels(subjects, reference, None)
         notes += n
@@ -167,16 +188,17 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
                       strict=True))
     rows: list[dict[str, Any]] = []
     all_flags, excl_parts = [], []
-    for v in visits:
+    for v in points:
+        label = v if isinstance(v, str) else v.label
         flags = responder_flags(measurements, subjects, medications, visit=v,
                                 criteria=criteria, combine=combine, missing=missing,
                                 baseline_window=baseline_window)
         flags.insert(1, "arm", flags["subject_id"].map(arm_of))
-        flags.insert(1, "visit", v.label)
+        flags.insert(1, "visit", label)
         all_flags.append(flags)
         excl_parts.append(flags.loc[flags["reason"].notna(), ["subject_id", "visit",
                                                                "reason"]])
-        common = {"visit": v.label, "visit_day": v.day}
+        common = {"visit": label, "visit_day": None if isinstance(v, str) else v.day}
         counts = {}
         for a in levels:
             f = flags[flags["arm"] == a]
@@ -199,7 +221,7 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
             for a in levels[1:]:
                 (x1, n1), (x2, n2) = counts[a], counts[ref]
                 if n1 == 0 or n2 == 0:
-                    notes.append(f"{v.label}: {a} vs {ref} not compared (an arm has nobody "
+                    notes.append(f"{label}: {a} vs {ref} not compared (an arm has nobody "
                                  "classified)")
                     continue
                 comp = compare_proportions(x1, n1, x2, n2, conf_level=conf_level)
@@ -212,8 +234,8 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         raise AnalysisError("no subject could be classified as responder or not; first "
                             "reasons: " + "; ".join(
                                 flags_all["reason"].dropna().astype(str).unique()[:3]))
-    labels = [c.label if not isinstance(c, str) else parse_criterion(c).label
-              for c in criteria]
+    criterion_labels = [c.label if not isinstance(c, str) else parse_criterion(c).label
+                        for c in criteria]
     summary = pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
     comparison = summary["kind"] != "rate"
     # one family per visit and test: the method without its per-arm remark ("(an expected
@@ -223,8 +245,8 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     if adjust == "dunnett":
         summary = summary.drop(columns="_test")
         summary["adjust"] = None
-        for v in visits:
-            _dunnett_odds_ratios(summary, v.label, conf_level)
+        for v in points:
+            _dunnett_odds_ratios(summary, v if isinstance(v, str) else v.label, conf_level)
         notes.append("Dunnett: the odds ratios vs the reference (Wald z of the logistic model "
                       "responder ~ arm, as emmeans on glm with adjust = 'mvt'); the exact and "
                       "chi-square tests are not adjusted")
@@ -239,8 +261,9 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         summary=summary.reindex(columns=SUMMARY_COLUMNS),
         exclusions=pd.concat(excl_parts, ignore_index=True).assign(
             reason=lambda f: f["reason"].astype(object)),
-        params={"criteria": labels, "combine": combine, "missing": missing,
-                "visits": [v.__dict__ for v in visits],
+        params={"criteria": criterion_labels, "combine": combine, "missing": missing,
+                "visits": [v if isinstance(v, str) else v.__dict__ for v in points],
+                "visit_labels": labels,
                 "baseline_window": list(baseline_window), "reference": levels[0],
                 "adjust": adjust, "conf_level": conf_level},
         notes=notes, flags=flags_all)

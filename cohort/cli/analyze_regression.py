@@ -365,8 +365,10 @@ def dose_response_cmd(
 @guarded
 def responders_cmd(
     path: Path = PATH_ARG,
-    visit_days: str = typer.Option(..., "--visit-days", help="Visit day(s) of the endpoint "
-                                   "(e.g. 84)."),
+    visit_days: str | None = typer.Option(None, "--visit-days", help="Visit day(s) of the "
+                                          "endpoint (e.g. 84), with nearest-day windows; "
+                                          "needed when the data carry no visit labels."),
+    visit: list[str] = VISIT,
     window: int | None = WINDOW,
     criterion: list[str] = typer.Option(["HBA1C < 7"], "--criterion",
                                         help="Repeatable: 'HBA1C < 7', 'INSULIN_DOSE "
@@ -398,7 +400,8 @@ def responders_cmd(
     from cohort.analysis.responders import responder_analysis
 
     res = responder_analysis(c.measurements, c.subjects, c.medications, criteria=criterion,
-                             visit_days=days, half_width=window, combine=combine.value,
+                             visit_days=days, half_width=window,
+                             visit_labels=visit or None, combine=combine.value,
                              missing=missing.value, baseline_window=bw, reference=reference,
                              adjust=adjust)
     _emit(res, fmt, path, ["visit", "kind", "arm", "reference", "method", "x", "n",

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from cohort.cli.analyze import analyze_app
-from cohort.cli.app import OutputFormat, guarded, load_for_cli
+from cohort.cli.app import VISIT, OutputFormat, guarded, load_for_cli
 from cohort.cli.remission_options import (
     BASELINE_WINDOW,
     BELOW_LIMIT,
@@ -52,7 +52,8 @@ def remission(
     exclusive: bool = EXCLUSIVE,
     markers: str = MARKERS,
     combine: Combine = COMBINE,
-    visit_day: int = VISIT_DAY,
+    visit: list[str] = VISIT,
+    visit_day: int | None = VISIT_DAY,
     window: str | None = WINDOW,
     baseline_window: str = BASELINE_WINDOW,
     detection_limit: float = DETECTION_LIMIT,
@@ -95,7 +96,7 @@ def remission(
 
     adjust = check_adjust(adjust)
     rule = remission_rule(threshold, exclusive, markers, combine, visit_day, window,
-                          baseline_window, detection_limit, below_limit, partial)
+                          baseline_window, detection_limit, below_limit, partial, visit)
     from cohort import __version__
     from cohort.analysis.remission import remission_analysis
 

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from cohort.cli.analyze import analyze_app
-from cohort.cli.app import OutputFormat, guarded, load_for_cli
+from cohort.cli.app import VISIT, OutputFormat, guarded, load_for_cli
 from cohort.cli.remission_options import (
     BASELINE_WINDOW,
     BELOW_LIMIT,
@@ -75,7 +75,8 @@ def predict(
     exclusive: bool = EXCLUSIVE,
     markers: str = MARKERS,
     combine: Combine = COMBINE,
-    visit_day: int = VISIT_DAY,
+    visit: list[str] = VISIT,
+    visit_day: int | None = VISIT_DAY,
     window: str | None = WINDOW,
     baseline_window: str = BASELINE_WINDOW,
     detection_limit: float = DETECTION_LIMIT,
@@ -94,14 +95,15 @@ def predict(
     (AUC, calibration, recalibration in the large).
     """
     rule = remission_rule(threshold, exclusive, markers, combine, visit_day, window,
-                          baseline_window, detection_limit, below_limit, partial)
+                          baseline_window, detection_limit, below_limit, partial, visit)
     if not predictors and external is None:
         raise usage_error("--predictor", "give at least one --predictor (or --external MODEL)")
     from cohort import __version__
-    from cohort.derive.remission import remission_dataset
+    from cohort.derive.remission import remission_dataset, resolve_remission_visit
 
     model_population, flags = split_population(population)
     data = load_for_cli(path, mapping, flags)
+    rule = resolve_remission_visit(data.measurements, rule)
     table = remission_dataset(data.measurements, data.subjects, data.infusions, rule=rule)
     undetermined = table["remission"].isna()
     doc: dict[str, Any] = {"cohort_version": __version__, "path": str(path),

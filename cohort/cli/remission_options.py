@@ -73,8 +73,11 @@ MARKERS = typer.Option("CPEP_FAST,CPEP_PP", "--markers",
 COMBINE = typer.Option(Combine.any, "--combine",
                        help="any: a rise in fasting and/or postprandial C-peptide (published); "
                        "all: in every marker.")
-VISIT_DAY = typer.Option(365, "--visit-day", min=1,
-                         help="Study day of the assessment (365 = 1 year).")
+VISIT_DAY = typer.Option(None, "--visit-day", min=1,
+                         help="Study day of the assessment (default 365 = 1 year), with a "
+                         "nearest-day window; on data with visit labels and a baseline flag "
+                         "the labelled visit nearest this day is assessed unless --visit-day "
+                         "or --window is given.")
 WINDOW = typer.Option(None, "--window",
                       help="Assessment window LOWER,UPPER in study days (default: visit day "
                       "+/- 15%).")
@@ -137,17 +140,28 @@ def _pair(text: str | None, option: str) -> tuple[int, int] | None:
 
 
 def remission_rule(threshold: float, exclusive: bool, markers: str, combine: Combine,
-                   visit_day: int, window: str | None, baseline_window: str,
-                   detection_limit: float, below_limit: BelowLimit, partial: Partial) -> Any:
+                   visit_day: int | None, window: str | None, baseline_window: str,
+                   detection_limit: float, below_limit: BelowLimit, partial: Partial,
+                   visit: list[str] | None = None) -> Any:
+    """The rule of the options; ``--visit LABEL`` (one) assesses that labelled visit, an
+    explicit ``--visit-day`` or ``--window`` the nearest-day window."""
     from cohort.derive.remission import RemissionRule
 
+    if visit and len(visit) > 1:
+        raise usage_error("--visit", f"remission is assessed at one visit; got {len(visit)} "
+                          f"({', '.join(map(repr, visit))})")
+    by_day = visit_day is not None or window is not None
+    if visit and by_day:
+        raise usage_error("--visit", "give the assessment visit by label (--visit) or by day "
+                          "(--visit-day, --window), not both")
     names = tuple(m.strip().upper() for m in markers.split(",") if m.strip())
     return RemissionRule(threshold_pct=threshold, inclusive=not exclusive, markers=names,
-                         combine=combine.value, visit_day=visit_day,
+                         combine=combine.value, visit_day=365 if visit_day is None else visit_day,
                          visit_window=_pair(window, "--window"),
                          baseline_window=_pair(baseline_window, "--baseline-window"),
                          detection_limit=detection_limit, below_limit=below_limit.value,
-                         partial=partial.value)
+                         partial=partial.value, visit_label=visit[0] if visit else None,
+                         by_day=by_day)
 
 
 @contextmanager

@@ -14,6 +14,12 @@ visit. :class:`RemissionRule` makes every part of it explicit and configurable:
 * the assessment visit: ``visit_day`` (365) and its window (default: the project's default
   window of 15% of the day, days 310-420); the value nearest the nominal day counts.
 * the baseline: the last value on or before day 0 within ``baseline_window`` (-90, 0).
+* **visits by label**: when the C-peptide records carry visit labels and a baseline flag
+  (ADaM ``AVISIT``, ``ABLFL``, ``ANL01FL``), they define the assessment as in the trial's own
+  analyses: the analysis record at the visit ``visit_label`` and the record flagged as
+  baseline (:mod:`cohort.derive.visit_labels`). Without ``visit_label`` the labelled visit
+  nearest ``visit_day`` (median study day inside the window) is taken; ``by_day=True`` uses
+  the nearest-day window even then (:func:`resolve_remission_visit`).
 * **zero or undetectable baseline**: a percent change from 0 is undefined. A baseline at or
   below ``detection_limit`` (nmol/L; default 0, i.e. only exact zeros; set it to your assay's
   limit, e.g. 0.003 nmol/L) is handled by ``below_limit``: ``"exclude"`` (default: that marker
@@ -35,7 +41,7 @@ C-peptide values are in nmol/L (the contract's canonical unit).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -45,6 +51,14 @@ from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW, baseline_values
 from cohort.derive.change import change_from_baseline
 from cohort.derive.thresholds import meets_threshold
 from cohort.derive.universe import subject_universe
+from cohort.derive.visit_labels import (
+    change_at_labels,
+    flagged_baseline,
+    has_visit_labels,
+    label_days,
+    nearest_label,
+    resolve_visit_labels,
+)
 from cohort.derive.visit_windows import Visit, default_half_width
 from cohort.errors import AnalysisError
 
@@ -54,6 +68,7 @@ __all__ = [
     "RemissionRule",
     "derive_remission",
     "remission_dataset",
+    "resolve_remission_visit",
 ]
 
 MARKERS = ("CPEP_FAST", "CPEP_PP")
@@ -107,6 +122,14 @@ class RemissionRule:
     partial : {"decide", "available"}
         Subjects with a marker that cannot be judged: classify only when the other markers
         decide (``"decide"``), or judge on the markers available (``"available"``).
+    visit_label : str or None
+        The assessment visit by label (``"Week 52"``, ADaM ``AVISIT``): the markers' analysis
+        records at that visit and their flagged baselines; ``visit_day``, ``visit_window`` and
+        ``baseline_window`` are then not used. None: see ``by_day``.
+    by_day : bool
+        Use the nearest-day window around ``visit_day`` even when the data carry visit labels
+        and a baseline flag (default False: such data are assessed at the labelled visit
+        nearest ``visit_day``).
     """
 
     threshold_pct: float = 10.0
@@ -120,6 +143,8 @@ class RemissionRule:
     below_limit: Literal["exclude", "rise"] = "exclude"
     partial: Literal["decide", "available"] = "decide"
     label: str = field(default="", compare=False)
+    visit_label: str | None = None
+    by_day: bool = False
 
     def __post_init__(self) -> None:
         markers = tuple(self.markers)
@@ -145,6 +170,13 @@ class RemissionRule:
                 or self.visit_day < 1:
             raise AnalysisError(f"visit_day must be a study day >= 1, got {self.visit_day!r}")
         self.visit  # noqa: B018 - validates the window
+        if self.visit_label is not None and (not isinstance(self.visit_label, str)
+                                             or not self.visit_label.strip()):
+            raise AnalysisError(f"visit_label must be a visit label such as 'Week 52', got "
+                                f"{self.visit_label!r}")
+        if self.visit_label is not None and self.by_day:
+            raise AnalysisError("give the assessment visit by label (visit_label, --visit) or "
+                                "by day (by_day, --visit-day, --window), not both")
 
     @property
     def visit(self) -> Visit:
@@ -164,9 +196,14 @@ class RemissionRule:
         which = (" and/or " if self.combine == "any" else " and ").join(
             names[m] for m in self.markers)
         v = self.visit
-        text = (f"rise {op} {self.threshold_pct:g}% from baseline in {which} C-peptide at day "
-                f"{v.day} (window {v.lower}-{v.upper}; baseline: last value in days "
-                f"{self.baseline_window[0]} to {self.baseline_window[1]})")
+        if self.visit_label is not None:
+            text = (f"rise {op} {self.threshold_pct:g}% from baseline in {which} C-peptide at "
+                    f"visit {self.visit_label!r} (its analysis records, ADaM ANL01FL; "
+                    "baseline: the record flagged as baseline, ADaM ABLFL)")
+        else:
+            text = (f"rise {op} {self.threshold_pct:g}% from baseline in {which} C-peptide at "
+                    f"day {v.day} (window {v.lower}-{v.upper}; baseline: last value in days "
+                    f"{self.baseline_window[0]} to {self.baseline_window[1]})")
         limit = f"{self.detection_limit:g} nmol/L"
         if self.below_limit == "exclude":
             text += f"; a baseline at or below {limit} cannot be judged"
@@ -207,6 +244,28 @@ def _marker_status(rule: RemissionRule, frame: pd.DataFrame, marker: str
     return rise, status
 
 
+def resolve_remission_visit(measurements: pd.DataFrame, rule: RemissionRule) -> RemissionRule:
+    """The rule with its assessment visit settled: by label or by day.
+
+    A rule with ``visit_label`` is checked against the data (the label must be a
+    post-baseline visit of the markers' analysis records). A rule without it, on data whose
+    markers all carry visit labels and a baseline flag, gets the labelled visit nearest
+    ``visit_day`` (:func:`cohort.derive.visit_labels.nearest_label`), unless ``by_day``.
+    Otherwise the rule is returned unchanged (nearest-day window).
+    """
+    markers = [m for m in rule.markers if (measurements["param"] == m).any()]
+    if rule.visit_label is not None:
+        resolve_visit_labels(measurements, markers or list(rule.markers),
+                             visit_labels_=[rule.visit_label])
+        return rule
+    if rule.by_day or not markers or not all(has_visit_labels(measurements, m)
+                                             for m in markers):
+        return rule
+    v = rule.visit
+    label = nearest_label(measurements, markers, day=v.day, window=(v.lower, v.upper))
+    return replace(rule, visit_label=label)
+
+
 def derive_remission(measurements: pd.DataFrame, *, rule: RemissionRule | None = None,
                      subjects: pd.DataFrame | Iterable[str] | None = None) -> pd.DataFrame:
     """Classify every subject as in remission or not by a C-peptide rule.
@@ -236,15 +295,18 @@ def derive_remission(measurements: pd.DataFrame, *, rule: RemissionRule | None =
         A marker of the rule has no measurement at all in the cohort (name it in
         ``markers`` only if it was measured).
     """
-    rule = rule or RemissionRule()
+    rule = resolve_remission_visit(measurements, rule or RemissionRule())
     ids = subject_universe(measurements, subjects)
     visit = rule.visit
     out = pd.DataFrame({"subject_id": ids.to_numpy(dtype=object)})
     rises = []
     statuses = []
     for marker in rule.markers:
-        cb = change_from_baseline(measurements, marker, [visit],
-                                  baseline_window=rule.baseline_window, subjects=ids)
+        if rule.visit_label is not None:
+            cb = change_at_labels(measurements, marker, [rule.visit_label], subjects=ids)
+        else:
+            cb = change_from_baseline(measurements, marker, [visit],
+                                      baseline_window=rule.baseline_window, subjects=ids)
         cb = cb.set_index("subject_id").reindex(ids).reset_index()
         rise, status = _marker_status(rule, cb, marker)
         m = marker.lower()
@@ -289,10 +351,13 @@ def derive_remission(measurements: pd.DataFrame, *, rule: RemissionRule | None =
 
 
 def _baseline_or_nan(measurements: pd.DataFrame, param: str, ids: pd.Index,
-                     window: tuple[int, int]) -> np.ndarray:
+                     window: tuple[int, int], by_label: bool = False) -> np.ndarray:
     if not (measurements["param"] == param).any():
         return np.full(len(ids), np.nan)
-    base = baseline_values(measurements, param, window=window, subjects=ids)
+    if by_label and has_visit_labels(measurements, param):
+        base = flagged_baseline(measurements, param, subjects=ids)
+    else:
+        base = baseline_values(measurements, param, window=window, subjects=ids)
     return base.set_index("subject_id").reindex(ids)["baseline"].to_numpy(dtype=float)
 
 
@@ -353,17 +418,19 @@ def remission_dataset(measurements: pd.DataFrame, subjects: pd.DataFrame,
     -------
     DataFrame
         The columns of :func:`derive_remission` plus ``arm``, ``control``, ``treated``
-        (0/1) and the predictors listed in :data:`PREDICTOR_UNITS`: baselines in days of
-        ``rule.baseline_window`` (``baseline_cpep_fast_nmol_l``, ``baseline_cpep_pp_nmol_l``,
-        ``baseline_hba1c_pct``, ``baseline_insulin_iu_kg_day``), the cumulative active cell
-        dose given up to the assessment day (``dose_1e6_cells_per_kg`` in 10^6 cells/kg,
+        (0/1) and the predictors listed in :data:`PREDICTOR_UNITS`: baselines
+        (``baseline_cpep_fast_nmol_l``, ``baseline_cpep_pp_nmol_l``, ``baseline_hba1c_pct``,
+        ``baseline_insulin_iu_kg_day``; the last value in ``rule.baseline_window``, or the
+        record flagged as baseline when the visit is by label), the cumulative active cell
+        dose given up to the assessment day (the visit's median study day when by label;
+        ``dose_1e6_cells_per_kg`` in 10^6 cells/kg,
         ``dose_1e9_cells_total`` in 10^9 cells; 0 for controls and placebo; a per-kg dose
         that was not recorded is total / body weight), ``n_infusions``, ``age_years``,
         ``age_at_diagnosis_years``, ``adult_onset`` (diagnosis at >= 18 years; NA when the age
         at diagnosis is missing), ``diabetes_duration_years``, ``bmi_kg_m2``, ``sex_male``;
         then every other column of ``subjects`` as it is (``sex``, declared extras, ...).
     """
-    rule = rule or RemissionRule()
+    rule = resolve_remission_visit(measurements, rule or RemissionRule())
     for col in ("subject_id", "arm", "control"):
         if col not in subjects.columns:
             raise AnalysisError(f"the subjects table has no {col!r} column")
@@ -380,10 +447,16 @@ def remission_dataset(measurements: pd.DataFrame, subjects: pd.DataFrame,
                        ("CPEP_PP", "baseline_cpep_pp_nmol_l"),
                        ("HBA1C", "baseline_hba1c_pct"),
                        ("INSULIN_DOSE", "baseline_insulin_iu_kg_day")):
-        data[col] = _baseline_or_nan(measurements, param, ids, window)
+        data[col] = _baseline_or_nan(measurements, param, ids, window,
+                                     by_label=rule.visit_label is not None)
+    through = rule.visit.day
+    if rule.visit_label is not None:
+        # the labelled visit's median study day: the cells given up to the assessment
+        through = round(float(label_days(measurements, rule.visit_label,
+                                         params=rule.markers).median()))
     dose = _cumulative_dose(subjects.assign(subject_id=subjects["subject_id"].astype(str))
                             .set_index("subject_id", drop=False).reindex(ids)
-                            .reset_index(drop=True), infusions, rule.visit.day)
+                            .reset_index(drop=True), infusions, through)
     for col in ("dose_1e6_cells_per_kg", "dose_1e9_cells_total", "n_infusions"):
         data[col] = dose[col].to_numpy()
     for col in ("age_years", "age_at_diagnosis_years", "diabetes_duration_years",

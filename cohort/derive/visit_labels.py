@@ -26,8 +26,8 @@ import pandas as pd
 from cohort.derive.universe import subject_universe
 from cohort.errors import AnalysisError
 
-__all__ = ["change_at_labels", "flagged_baseline", "has_visit_labels", "resolve_visit_labels",
-           "visit_labels"]
+__all__ = ["change_at_labels", "flagged_baseline", "has_visit_labels", "label_days",
+           "nearest_label", "resolve_visit_labels", "values_at_labels", "visit_labels"]
 
 
 def _analysis_rows(measurements: pd.DataFrame, param: str) -> pd.DataFrame:
@@ -71,7 +71,16 @@ def visit_labels(measurements: pd.DataFrame, param: str) -> list[str]:
     return order.loc[keep].sort_values(["number", "day"], na_position="last").index.tolist()
 
 
-def resolve_visit_labels(measurements: pd.DataFrame, param: str, *,
+def _labels_of(measurements: pd.DataFrame, params: Sequence[str]) -> list[str]:
+    """The post-baseline labels of ``params`` together, in the first parameter's visit order
+    (labels only a later parameter has follow, in that parameter's order)."""
+    out: dict[str, None] = {}
+    for p in params:
+        out.update(dict.fromkeys(visit_labels(measurements, p)))
+    return list(out)
+
+
+def resolve_visit_labels(measurements: pd.DataFrame, param: str | Sequence[str], *,
                          visit_labels_: Sequence[str] | None = None,
                          by_day: bool = False) -> list[str] | None:
     """The visit labels an analysis runs at, or None for nearest-day windows.
@@ -80,11 +89,13 @@ def resolve_visit_labels(measurements: pd.DataFrame, param: str, *,
     ----------
     measurements : DataFrame
         Contract measurements.
-    param : str
-        Parameter code.
+    param : str or sequence of str
+        Parameter code(s) the analysis reads at the visits (e.g. every parameter of the
+        responder criteria); labels are the default only when each of them has visit labels
+        and a baseline flag.
     visit_labels_ : sequence of str or None, keyword-only
-        Labels asked for (``--visit "Week 24"``); each must be a visit of ``param``'s
-        analysis records.
+        Labels asked for (``--visit "Week 24"``); each must be a post-baseline visit of the
+        analysis records of at least one of the parameters.
     by_day : bool, keyword-only
         Visit days (or the last follow-up) were asked for: windows are used, labels are not.
 
@@ -94,24 +105,78 @@ def resolve_visit_labels(measurements: pd.DataFrame, param: str, *,
         The labels asked for; else, when the data have labels and a baseline flag and no
         days were asked for, every post-baseline visit; else None.
     """
+    params = [param] if isinstance(param, str) else list(dict.fromkeys(param))
     if visit_labels_:
         if by_day:
             raise AnalysisError("give visits by label (--visit) or by day (--visit-days, "
                                 "--last), not both")
-        if not has_visit_labels(measurements, param):
+        unlabelled = [p for p in params if not has_visit_labels(measurements, p)]
+        if unlabelled or not params:
             raise AnalysisError(f"visits by label need visit labels and a baseline flag on the "
-                                f"{param} records (ADaM AVISIT and ABLFL); this cohort has "
-                                "none: select visits by day (--visit-days)")
-        known = visit_labels(measurements, param)
+                                f"{', '.join(unlabelled or ['measurement'])} records (ADaM "
+                                "AVISIT and ABLFL); this cohort has none: select visits by "
+                                "day (--visit-days)")
+        known = _labels_of(measurements, params)
         unknown = [v for v in visit_labels_ if v not in known]
         if unknown:
             raise AnalysisError(f"visit(s) {', '.join(map(repr, unknown))} are not post-"
-                                f"baseline visits of the {param} analysis records; visits: "
-                                f"{', '.join(map(repr, known)) or 'none'}")
+                                f"baseline visits of the {', '.join(params)} analysis records; "
+                                f"visits: {', '.join(map(repr, known)) or 'none'}")
         return list(dict.fromkeys(visit_labels_))
-    if by_day or not has_visit_labels(measurements, param):
+    if by_day or not params or not all(has_visit_labels(measurements, p) for p in params):
         return None
-    return visit_labels(measurements, param) or None
+    return _labels_of(measurements, params) or None
+
+
+def label_days(measurements: pd.DataFrame, label: str, *,
+               params: Sequence[str] | None = None) -> pd.Series:
+    """Study day of each subject's visit ``label``: the earliest day of the subject's
+    analysis records with that label (of ``params``, default every parameter).
+
+    Returns
+    -------
+    Series
+        Study day (float; index ``subject_id`` as text), one entry per subject with such a
+        record.
+    """
+    rows = measurements if params is None else measurements.loc[
+        measurements["param"].isin(list(params))]
+    if "analysis_flag" in rows.columns:
+        rows = rows.loc[rows["analysis_flag"].fillna(True).astype(bool)]
+    rows = rows.loc[rows["visit"].astype("string") == label] if "visit" in rows.columns \
+        else rows.iloc[:0]
+    days = rows["day"].astype("Float64").groupby(rows["subject_id"].astype(str)).min()
+    return days.astype(float).rename("day")
+
+
+def nearest_label(measurements: pd.DataFrame, params: Sequence[str], *, day: int,
+                  window: tuple[int, int]) -> str:
+    """The labelled post-baseline visit of ``params`` nearest study day ``day``.
+
+    A single-visit analysis (remission at day 365) on a cohort with visit labels assesses the
+    labelled visit whose median study day (over the analysis records of ``params``) is nearest
+    ``day`` and inside ``window`` (study days, inclusive).
+
+    Raises
+    ------
+    AnalysisError
+        No labelled visit has its median day in the window (the message lists the visits and
+        their days, and how to choose one).
+    """
+    labels = _labels_of(measurements, params)
+    rows = measurements.loc[measurements["param"].isin(list(params))]
+    if "analysis_flag" in rows.columns:
+        rows = rows.loc[rows["analysis_flag"].fillna(True).astype(bool)]
+    median = rows["day"].astype("Float64").groupby(rows["visit"].astype("string")).median()
+    days = {lab: float(median.get(lab, np.nan)) for lab in labels}
+    inside = {lab: d for lab, d in days.items() if window[0] <= d <= window[1]}
+    if not inside:
+        listed = ", ".join(f"{lab!r} (day {d:g})" for lab, d in days.items()) or "none"
+        raise AnalysisError(f"no labelled visit of {', '.join(params)} falls in days "
+                            f"{window[0]} to {window[1]} around day {day}; visits (median "
+                            f"study day): {listed}; choose one with --visit LABEL, or give "
+                            "--visit-day to use nearest-day windows")
+    return min(inside, key=lambda lab: (abs(inside[lab] - day), inside[lab]))
 
 
 def _flagged(rows: pd.DataFrame, param: str, ids: pd.Index) -> pd.DataFrame:
@@ -148,6 +213,60 @@ def flagged_baseline(measurements: pd.DataFrame, param: str, *,
                                     None), dtype="string")})
 
 
+def _at_label(analysis: pd.DataFrame, param: str, label: str, ids: pd.Index) -> pd.DataFrame:
+    """Each subject's analysis record at visit ``label`` (indexed by ``ids``); one at most."""
+    at = analysis.loc[analysis["visit"].astype(str) == label]
+    dup = at["subject_id"].duplicated(keep=False)
+    if dup.any():
+        sid = at.loc[dup, "subject_id"].iloc[0]
+        raise AnalysisError(f"subject {sid} has {int((at['subject_id'] == sid).sum())} "
+                            f"{param} analysis records at visit {label!r}; the analysis "
+                            "flag (ANL01FL) must select one")
+    return at.set_index("subject_id").reindex(ids)
+
+
+def _param_rows(measurements: pd.DataFrame, param: str) -> pd.DataFrame:
+    rows = measurements.loc[measurements["param"] == param]
+    if rows.empty:
+        present = sorted(pd.unique(measurements["param"].dropna().astype(str)))
+        raise AnalysisError(f"the cohort has no {param} measurements (parameters present: "
+                            f"{', '.join(present) or 'none'}); choose one of those")
+    return rows.assign(subject_id=rows["subject_id"].astype(str))
+
+
+def values_at_labels(measurements: pd.DataFrame, param: str, labels: Sequence[str], *,
+                     subjects: pd.DataFrame | Iterable[str] | None = None) -> pd.DataFrame:
+    """Value of ``param`` per subject at each labelled visit (no baseline needed).
+
+    The value is the subject's analysis record with that visit label (``analysis_flag`` not
+    false, ADaM ``ANL01FL``); unscheduled and End-of-Treatment records are never picked.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`cohort.derive.visit_values.values_at_visits`: one row per
+        subject and visit, ``visit`` the label, ``visit_day`` empty (labelled visits have no
+        nominal day), ``day`` the record's study day, ``value`` in the canonical unit,
+        ``reason`` (``<NA>`` when a value was found).
+    """
+    ids = subject_universe(measurements, subjects)
+    analysis = _analysis_rows(_param_rows(measurements, param), param)
+    parts = []
+    for label in labels:
+        picked = _at_label(analysis, param, label, ids)
+        value = picked["value"].to_numpy(dtype=np.float64)
+        parts.append(pd.DataFrame({
+            "subject_id": ids.to_numpy(dtype=object), "param": param, "visit": label,
+            "visit_day": pd.array([pd.NA] * len(ids), dtype="Int64"),
+            "day": pd.array(picked["day"].to_numpy(), dtype="Int64"),
+            "value": value,
+            "reason": pd.array(np.where(np.isnan(value), f"no {param} analysis record at "
+                                        f"visit {label!r}", None), dtype="string")}))
+    if not parts:
+        raise AnalysisError("no visit labels given")
+    return pd.concat(parts, ignore_index=True)
+
+
 def change_at_labels(measurements: pd.DataFrame, param: str, labels: Sequence[str], *,
                      subjects: pd.DataFrame | Iterable[str] | None = None) -> pd.DataFrame:
     """Change from the flagged baseline at each labelled visit.
@@ -161,24 +280,12 @@ def change_at_labels(measurements: pd.DataFrame, param: str, labels: Sequence[st
         why a row is unusable.
     """
     ids = subject_universe(measurements, subjects)
-    rows = measurements.loc[measurements["param"] == param]
-    if rows.empty:
-        present = sorted(pd.unique(measurements["param"].dropna().astype(str)))
-        raise AnalysisError(f"the cohort has no {param} measurements (parameters present: "
-                            f"{', '.join(present) or 'none'}); choose one of those")
+    rows = _param_rows(measurements, param)
     base = _flagged(rows, param, ids)
-    rows = rows.assign(subject_id=rows["subject_id"].astype(str))
     analysis = _analysis_rows(rows, param)
     parts = []
     for label in labels:
-        at = analysis.loc[analysis["visit"].astype(str) == label]
-        dup = at["subject_id"].duplicated(keep=False)
-        if dup.any():
-            sid = at.loc[dup, "subject_id"].iloc[0]
-            raise AnalysisError(f"subject {sid} has {int((at['subject_id'] == sid).sum())} "
-                                f"{param} analysis records at visit {label!r}; the analysis "
-                                "flag (ANL01FL) must select one")
-        picked = at.set_index("subject_id").reindex(ids)
+        picked = _at_label(analysis, param, label, ids)
         value = picked["value"].to_numpy(dtype=np.float64)
         baseline = base["value"].to_numpy(dtype=np.float64)
         change = value - baseline
