@@ -57,13 +57,21 @@ def test_the_package_validates_with_the_preset_and_two_constants():
         ("measurements", "analysis_flag", "ANL01FL (Y: true, blank: false)"): 565,
         ("adverse_events", "onset_day", "ASTDT minus the subject's day 0"): 48,
         ("adverse_events", "treatment_emergent", "TRTEMFL (Y: true, blank: false)"): 48,
-        ("time_to_event", "time_days", "AVAL in DAYS"): 40}
+        ("time_to_event", "time_days", "AVAL in DAYS"): 40,
+        # ADEX onto medications by the preset (tests/test_adam_exposure.py)
+        ("medications", "drug_class", "EXTRT COHORTIDE -> other (no INN stem of a "
+         "glucose-lowering class)"): 20,
+        ("medications", "drug_class", "EXTRT SITAGLIPTIN -> dpp4 (INN stem)"): 20,
+        ("medications", "daily_dose", "EXDOSE x 1 (EXDOSFRQ QD)"): 40,
+        ("medications", "start_day", "ASTDT minus the subject's day 0"): 40,
+        ("medications", "end_day", "AENDT minus the subject's day 0"): 40}
     # the screen failure leaves with its screening lab
     sf = f[(f["rule"] == "population")]
     assert sf[["table", "value"]].values.tolist() == [["subjects", "1"], ["measurements", "1"]]
     assert "CHT-204-141" in sf["message"].iloc[0]
     assert report.tables.set_index("table")["rows"].to_dict() == {
-        "subjects": 40, "measurements": 565, "adverse_events": 48, "time_to_event": 40}
+        "subjects": 40, "measurements": 565, "adverse_events": 48, "time_to_event": 40,
+        "medications": 40}
 
 
 def test_adam_conventions_are_carried_into_the_cohort():
@@ -101,12 +109,12 @@ def test_adam_conventions_are_carried_into_the_cohort():
 
 def test_population_removes_subjects_from_every_table(itt):
     assert len(itt.subjects) == 36
-    for name in ("measurements", "adverse_events", "time_to_event"):
+    for name in ("measurements", "adverse_events", "time_to_event", "medications"):
         assert not set(NON_ITT) & set(itt.tables[name]["subject_id"])
     w = itt.warnings
     counts = w[w["rule"] == "population"].groupby("table")["value"].apply(list).to_dict()
     assert counts == {"adverse_events": ["6"], "measurements": ["1", "81"],
-                      "subjects": ["1", "4"], "time_to_event": ["4"]}
+                      "subjects": ["1", "4"], "time_to_event": ["4"], "medications": ["4"]}
 
 
 def test_ancova_week24_itt_equals_r_lm_emmeans():
@@ -199,9 +207,13 @@ def test_table1_baseline_is_the_flagged_record(itt):
     assert "baseline HBA1C: the record flagged as baseline (ABLFL)" in res.notes
 
 
-def test_adex_onto_medications_with_a_recode():
-    c = cohort.load_cohort(ADAM, mapping=ROOT / "tests" / "fixtures" / "adam" /
-                           "adex_mapping.yaml")
+def test_adex_onto_medications_with_one_declared_class():
+    mapping = ROOT / "tests" / "fixtures" / "adam" / "adex_mapping.yaml"
+    lines = [line for line in mapping.read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert lines == ["extends: ../../data/adam/mapping.yaml",
+                     "adam: {drug_classes: {COHORTIDE: glp1}}"]
+    c = cohort.load_cohort(ADAM, mapping=mapping)
     med = c.medications.set_index("subject_id")
     adsl, _ = pyreadstat.read_xport(str(ADAM / "adsl.xpt"))
     adsl = adsl[adsl["ARMCD"] != "SCRNFAIL"].set_index("USUBJID")

@@ -109,7 +109,7 @@ def test_bad_extends_exit_2(export, text, expected):
 def test_extends_a_file_and_removes_a_preset_key(tmp_path):
     base = tmp_path / "base.yaml"
     base.write_text("extends: adam\nremove: {tables: {measurements: {columns: [AVISITN], "
-                    "optional: [AVISITN]}}, ignore: [adex]}\n", encoding="utf-8")
+                    "optional: [AVISITN]}}, ignore: [adcm]}\n", encoding="utf-8")
     child = tmp_path / "child.yaml"
     child.write_text("extends: base.yaml\ntables: {subjects: {constants: "
                      "{diabetes_type: T1D}}}\n", encoding="utf-8")
@@ -117,7 +117,7 @@ def test_extends_a_file_and_removes_a_preset_key(tmp_path):
     assert "AVISITN" not in m.table("measurements").columns
     assert "AVISITN" not in m.table("measurements").optional
     assert "AVISIT" in m.table("measurements").columns
-    assert m.ignore == ["adcm", "ad*"]
+    assert m.ignore == ["ad*"]
     assert m.table("subjects").constants == {"diabetes_type": "T1D"}
     assert m.extends == "base.yaml"
 

@@ -19,6 +19,8 @@ and lists every choice with the validation output's derivations (rule and number
 * ``ABLFL``/``ANL01FL``/``TRTEMFL`` ("Y" or blank) as true/false, per dataset: a dataset
   without the variable gives empty flags (no flagging), not "false";
 * ADTTE's ``AVAL`` in days (``AVALU`` weeks, months or years converted and reported);
+* ADEX onto ``medications`` (the preset): drug class, daily dose and unit
+  (:mod:`cohort.io.adam_exposure`);
 * start and end days of any other dataset a mapping uses (ADEX onto ``medications`` or
   ``infusions``): ``COHORT_START_DAY``, ``COHORT_END_DAY``.
 
@@ -40,6 +42,7 @@ from cohort.io.adam_dates import (
     subject_dates,
     text,
 )
+from cohort.io.adam_exposure import exposure_medications
 from cohort.io.derive_columns import DerivationLog
 from cohort.io.mapping import AdamOptions, Mapping
 from cohort.io.population import remove_subjects, select_population, subject_column
@@ -193,7 +196,7 @@ def _adverse_events(table: RawTable, origin: pl.DataFrame, findings: Findings,
 
 
 def _periods(table: RawTable, origin: pl.DataFrame, findings: Findings,
-             log: DerivationLog) -> RawTable:
+             log: DerivationLog, names: dict[str, str] | None = None) -> RawTable:
     """Start and end days of exposure-like records (ADEX, ADCM) mapped by a user onto
     ``infusions`` or ``medications``: ``COHORT_START_DAY`` from ASTDT/ASTDTM/ADT (else
     ASTDY), ``COHORT_END_DAY`` from AENDT/AENDTM (else AENDY)."""
@@ -207,7 +210,8 @@ def _periods(table: RawTable, origin: pl.DataFrame, findings: Findings,
                 bad_dates(frame, col, table.name, findings)
         frame = day_of(frame, origin, dates, cdisc)
         day_zero(frame, table.name, cdisc, findings, out)
-        _log_sources(log, frame, table.name, out)
+        # logged under the contract column the mapping makes of it (start_day, day, ...)
+        _log_sources(log, frame, table.name, (names or {}).get(out, out))
         frame = frame.with_columns(pl.col("__day").alias(out)).drop("__day", "__daysrc",
                                                                    "__day_zero")
     return RawTable(table.name, frame, table.sources)
@@ -333,6 +337,11 @@ def resolve_adam(raw: dict[str, RawTable], mapping: Mapping, population: list[st
             raw[name] = _adverse_events(table, origin, findings, log)
         elif name == "time_to_event":
             raw[name] = _time_to_event(table, findings, log)
+        elif name == "medications" and "COHORT_DRUG_CLASS" in mapping.table(name).columns:
+            table = exposure_medications(table, drug_classes=dict(opts.drug_classes),
+                                         findings=findings, log=log)
+            raw[name] = (_periods(table, origin, findings, log, mapping.table(name).columns)
+                         if table.frame.width else table)
         elif name != "subjects":
-            raw[name] = _periods(table, origin, findings, log)
+            raw[name] = _periods(table, origin, findings, log, mapping.table(name).columns)
     return raw

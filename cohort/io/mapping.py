@@ -31,7 +31,8 @@ A mapping is a YAML file (docs/validate.md describes every key)::
         drop_empty: [value, day]  # rows with an empty cell left out (counted)
         censored: {below: half_limit}   # <10, >33.3, below LOD
     population: [ITTFL]           # subjects flag(s) "Y"/true selecting who is analysed
-    adam: {}                      # CDISC ADaM conventions (the adam preset sets this)
+    adam: {}                      # CDISC ADaM conventions (the adam preset sets this);
+                                  # adam.drug_classes: {COHORTIDE: glp1} classes ADEX EXTRT
     study_days:                   # derive integer study days from dates
       origin: [FIRST_INFUSION_DATE, RANDOMISATION_DATE]   # subjects columns, first non-empty
       columns: {measurements.VISIT_DATE: day, subjects.LAST_VISIT: last_contact_day}
@@ -198,6 +199,10 @@ class AdamOptions(_Strict):
     origin: list[str] = ["TRTSDT", "TRTSDTM", "RANDDT", "RFSTDTC"]
     last_contact: list[str] = ["LSTALVDT", "EOSDT"]
     screen_failures: Literal["exclude", "keep"] = "exclude"
+    drug_classes: dict[str, Literal["insulin", "metformin", "sulfonylurea", "dpp4", "sglt2",
+                                    "glp1", "tzd", "other"]] = Field(
+        default={}, description="ADEX EXTRT -> medications drug class, for treatments whose "
+        "name has no WHO INN stem of a glucose-lowering class (cohort.io.adam_exposure)")
 
 
 class Mapping(_Strict):

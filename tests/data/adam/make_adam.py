@@ -19,8 +19,8 @@ permissible-variable gaps and repeated records real packages have:
   treatment-emergent);
 * ``adtte.xpt`` (SAS transport **v8**; the others are v5): time to first rescue medication,
   CNSR 0 = event, 1 = censored; the unit only in PARAM ("(DAYS)");
-* ``adex.xpt``: exposure to the study drugs (one period per subject); the preset ignores it,
-  ``tests/fixtures/adam/adex_mapping.yaml`` maps it onto ``medications``.
+* ``adex.xpt``: exposure to the study drugs (one period per subject); the preset maps it onto
+  ``medications`` (``cohort.io.adam_exposure``).
 
 Values come from a seeded generator (numpy, seed 20261206); rerunning gives the same files.
 """
