@@ -89,7 +89,12 @@ def test_validates_with_exit_0_and_says_what_it_left_out(folder, mapping):
     assert derived[("measurements", "value")] == 1  # the <10 C-peptide
     conversions = {(c["param"], c["from_unit"]) for c in doc["conversions"]}
     assert conversions == {("HBA1C", "mmol/mol"), ("CPEP_FAST", "pmol/L"),
-                           ("CPEP_PP", "pmol/L"), ("INSULIN_DOSE", "IU/day")}
+                           ("CPEP_PP", "pmol/L"), ("INSULIN_DOSE", "U/day")}
+    # the units came from the test names' trailing parentheses (units_from_names), listed
+    units = {d["rule"]: d["n"] for d in doc["derivations"] if d["column"] == "unit"}
+    assert units == {f"{t}: trailing parentheses of test": 144 for t in (
+        "C-peptide 2h pmol/L", "C-peptide fasting pmol/L", "Creatinine umol/L",
+        "HbA1c mmol/mol", "Insulin dose U/day")}
     assert _hashes() == before
 
 
@@ -200,9 +205,10 @@ def test_the_cohort_and_its_report_list_the_derivations(xlsx_cohort):
     from cohort.report.html import HtmlReport
     from cohort.report.overview import validation_section
 
-    d = xlsx_cohort.derivations.set_index(["table", "column"])
-    assert d.loc[("subjects", "age_years"), "n"] == 24
-    assert d.loc[("infusions", "dose_cells_per_kg"), "rule"] == \
+    d = {(r.table, r.column): r for r in xlsx_cohort.derivations.itertuples()
+         if r.column != "unit"}  # one row per column but the units (one per test name)
+    assert d[("subjects", "age_years")].n == 24
+    assert d[("infusions", "dose_cells_per_kg")].rule == \
         "dose_cells_per_kg as read x 1e+06 (scale)"
     ctx = ReportContext(cohort=xlsx_cohort, html=HtmlReport("t"))
     validation_section(ctx)

@@ -1,13 +1,12 @@
 """Apply a mapping file to raw tables: the user's files onto the contract, without editing them.
 
-Per table, in this order: ``drop``, rename (``columns``), ``derive``, ``constants``,
-``recode``, ``keep``, ``drop_empty``, ``censored``, ``scale``, ``compute``, ``unmapped: drop``;
-then,
-across tables, ``study_days`` (days, ages, duration, last contact from dates), and
-``cdisc_days`` after parsing. Codes are compared typed and trimmed (:mod:`cohort.io.codes`).
-Nothing is silent: every row a step leaves out is counted in a ``rows_left_out`` warning, a
-required table that a step empties is an error naming the step, and every derivation is
-logged (:class:`~cohort.io.derive_columns.DerivationLog`).
+Per table, in this order: ``drop``, rename (``columns``), ``units_from_names``, ``derive``,
+``constants``, ``recode``, ``keep``, ``drop_empty``, ``censored``, ``scale``, ``compute``,
+``unmapped: drop``; then, across tables, ``study_days`` (days, ages, duration, last contact
+from dates), and ``cdisc_days`` after parsing. Codes are compared typed and trimmed
+(:mod:`cohort.io.codes`). Nothing is silent: every row a step leaves out is counted in a
+``rows_left_out`` warning, a required table that a step empties is an error naming the step,
+and every derivation is logged (:class:`~cohort.io.derive_columns.DerivationLog`).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from cohort.io.dates import is_empty
 from cohort.io.derive_columns import DerivationLog, compute_columns, scale_columns
 from cohort.io.mapping import DeriveSpec, Mapping, TableMapping
 from cohort.io.mapping_check import check_names, data_columns
+from cohort.io.name_units import apply_units_from_names
 from cohort.io.read import RawTable
 from cohort.io.study_days import reserved_columns, study_days
 
@@ -69,6 +69,12 @@ def apply_mapping(raw: dict[str, RawTable], mapping: Mapping, contract: Contract
         if renames is None:
             continue
         frame = frame.drop(tm.drop).rename(renames)
+        if tm.units_from_names:
+            named = apply_units_from_names(frame, name, tm, spec, renames, mapping, table,
+                                           findings, log)
+            if named is None:
+                continue
+            frame = named
         for dst, derive in tm.derive.items():
             frame = _derive(frame, dst, derive)
         for col, value in tm.constants.items():
