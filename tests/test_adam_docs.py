@@ -51,3 +51,16 @@ def test_every_analyze_command_takes_a_population():
     missing = [name for name, cmd in group.commands.items()
                if not any("--population" in p.opts for p in cmd.params)]
     assert len(group.commands) >= 10 and missing == []
+
+
+def test_every_analyze_command_with_visits_takes_visit_labels():
+    import typer.main
+
+    from cohort.cli.analyze import analyze_app
+
+    group = typer.main.get_command(analyze_app)
+    # table1 (baselines from the baseline flag) and survival (time to event) have no visits
+    with_visits = {name for name, cmd in group.commands.items()
+                   if any("--visit" in p.opts for p in cmd.params)}
+    assert with_visits >= {"paired", "ancova", "dose-response", "responders",
+                           "effect-modification", "mmrm", "remission", "predict"}

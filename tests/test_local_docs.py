@@ -89,3 +89,12 @@ def test_the_extras_example_is_a_valid_mapping(tmp_path):
     extras = read_mapping(path).extras
     assert set(extras.subjects) == {"dka_at_diagnosis", "gad_antibodies", "screen_cpep"}
     assert extras.parameters["GLUC_SERUM"].unit == "mmol/L"
+
+
+def test_the_readme_says_how_long_the_mapping_is():
+    text = (ROOT / "tests/data/redcap/mapping.yaml").read_text(encoding="utf-8")
+    n = len(text.splitlines())
+    assert f"(`tests/data/redcap/mapping.yaml`, {n} lines;" in " ".join(README.split())
+    # what a user writes, without comments and blank lines
+    assert sum(1 for line in text.splitlines()
+               if line.strip() and not line.lstrip().startswith("#")) == 45
