@@ -5,10 +5,12 @@ from the rows written here."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
+import pyreadstat
 import pytest
 
 import cohort
@@ -124,3 +126,40 @@ def test_an_unknown_declared_class_is_a_mapping_error(tmp_path):
     report = cohort.validate(folder, mapping=bad)
     assert report.exit_code == 2
     assert "adam.drug_classes.COHORTIDE" in report.findings["message"].str.cat()
+
+
+def test_a_cell_product_adex_maps_onto_infusions_by_mapping_alone(tmp_path):
+    # two infusions per subject, on the first dosing day (day 0) and 28 days later; the dose
+    # in 10^6 cells/kg. The preset leaves these rows out of medications (a warning); the
+    # user's mapping reads the same dataset as infusions.
+    adsl, _ = pyreadstat.read_xport(str(ADAM / "adsl.xpt"))
+    adsl = adsl[adsl["ARMCD"] != "SCRNFAIL"]
+    rows = []
+    for sid, start in zip(adsl["USUBJID"], adsl["TRTSDT"], strict=True):
+        # written second dose first: the numbering follows the day, not the file
+        for k, (days, dose) in enumerate(((28, 2.0), (0, 1.0))):
+            d = (start + pd.Timedelta(days=days)).isoformat()
+            rows.append((sid, "UC-MSC", dose, "10^6 cells/kg", "ONCE", d, d, float(k + 1)))
+    adex = pd.DataFrame(rows, columns=["USUBJID", "EXTRT", "EXDOSE", "EXDOSU", "EXDOSFRQ",
+                                       "ASTDT", "AENDT", "EXSEQ"])
+    folder = _package(tmp_path, adex)
+    # the mapping docs/validate.md shows, as it is written there
+    docs = (ROOT / "docs" / "validate.md").read_text(encoding="utf-8")
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", docs, flags=re.S)
+               if "COHORT_NUMBER" in b]
+    mapping = folder / "cells.yaml"
+    mapping.write_text(block, encoding="utf-8")
+    report = cohort.validate(folder, mapping=mapping)
+    assert report.exit_code == 0, report.findings.to_string()
+    d = report.derivations
+    rules = {(r.table, r.column, r.rule): r.n for r in d.itertuples()}
+    assert rules[("infusions", "infusion_number",
+                  "1, 2, ... per subject in start-day order")] == 80
+    assert rules[("infusions", "day", "ASTDT minus the subject's day 0")] == 80
+    w = report.findings
+    assert w[(w["table"] == "medications") & (w["rule"] == "rows_left_out")]["value"].tolist() \
+        == ["80"]
+    inf = cohort.load_cohort(folder, mapping=mapping).infusions
+    first = inf[inf["subject_id"] == "CHT-204-101"].sort_values("infusion_number")
+    assert first[["infusion_number", "day", "dose_cells_per_kg"]].values.tolist() == [
+        [1, 0, 1.0e6], [2, 28, 2.0e6]]

@@ -197,9 +197,11 @@ def _adverse_events(table: RawTable, origin: pl.DataFrame, findings: Findings,
 
 def _periods(table: RawTable, origin: pl.DataFrame, findings: Findings,
              log: DerivationLog, names: dict[str, str] | None = None) -> RawTable:
-    """Start and end days of exposure-like records (ADEX, ADCM) mapped by a user onto
-    ``infusions`` or ``medications``: ``COHORT_START_DAY`` from ASTDT/ASTDTM/ADT (else
-    ASTDY), ``COHORT_END_DAY`` from AENDT/AENDTM (else AENDY)."""
+    """Start and end days of exposure-like records (ADEX, ADCM) mapped onto ``infusions`` or
+    ``medications``: ``COHORT_START_DAY`` from ASTDT/ASTDTM/ADT (else ASTDY),
+    ``COHORT_END_DAY`` from AENDT/AENDTM (else AENDY), and ``COHORT_NUMBER``, the record's
+    number 1, 2, ... within its subject in start-day order (ties in file order), which a
+    cell-therapy mapping takes as ``infusion_number``."""
     frame = table.frame
     if "USUBJID" not in frame.columns:
         return table
@@ -214,6 +216,13 @@ def _periods(table: RawTable, origin: pl.DataFrame, findings: Findings,
         _log_sources(log, frame, table.name, (names or {}).get(out, out))
         frame = frame.with_columns(pl.col("__day").alias(out)).drop("__day", "__daysrc",
                                                                    "__day_zero")
+    number = (pl.when(pl.col("COHORT_START_DAY").is_not_null())
+              .then(pl.col("COHORT_START_DAY").rank("ordinal").over(text("USUBJID")))
+              .cast(pl.Int64))
+    frame = frame.with_columns(number.alias("COHORT_NUMBER"))
+    if "COHORT_NUMBER" in (names or {}):
+        log.add(table.name, names["COHORT_NUMBER"], "1, 2, ... per subject in start-day order",
+                int(frame.get_column("COHORT_NUMBER").is_not_null().sum()))
     return RawTable(table.name, frame, table.sources)
 
 
