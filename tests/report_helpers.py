@@ -60,18 +60,23 @@ def data_uri_png(src: str) -> bytes:
 
 
 class Page(HTMLParser):
-    """What the tests read from a report: h1/h2/h3 texts, tables (caption, header, rows),
-    image sources, link targets, script elements and every attribute value."""
+    """What the tests read from a report: h1/h2/h3 texts, tables (caption, header, rows,
+    whether inside ``<details>``), the ``<summary>`` texts of details, image sources, link
+    targets, script elements and every attribute value."""
 
     def __init__(self, text: str) -> None:
         super().__init__(convert_charrefs=True)
         self.headings: dict[str, list[str]] = {"h1": [], "h2": [], "h3": []}
         self.tables: list[dict] = []
         self.images: list[str] = []
+        self.image_alts: list[str] = []
         self.links: list[str] = []
         self.scripts = 0
         self.tags: set[str] = set()
         self.attributes: list[tuple[str, str]] = []
+        self.details: list[str] = []
+        self._open_details = 0
+        self._summary: list[str] | None = None
         self._text: list[str] | None = None
         self._cell: list[str] | None = None
         self._row: list[str] | None = None
@@ -85,20 +90,31 @@ class Page(HTMLParser):
         if tag in self.headings or tag == "caption":
             self._text = []
         elif tag == "table":
-            self.tables.append({"caption": "", "header": [], "rows": []})
+            self.tables.append({"caption": "", "header": [], "rows": [],
+                                "in_details": self._open_details > 0})
+        elif tag == "details":
+            self._open_details += 1
+        elif tag == "summary":
+            self._summary = []
         elif tag == "tr":
             self._row = []
         elif tag in ("td", "th"):
             self._cell = []
         elif tag == "img":
             self.images.append(a.get("src") or "")
+            self.image_alts.append(a.get("alt") or "")
         elif tag == "a":
             self.links.append(a.get("href") or "")
         elif tag == "script":
             self.scripts += 1
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self.headings and self._text is not None:
+        if tag == "details":
+            self._open_details -= 1
+        elif tag == "summary" and self._summary is not None:
+            self.details.append("".join(self._summary).strip())
+            self._summary = None
+        elif tag in self.headings and self._text is not None:
             self.headings[tag].append("".join(self._text).strip())
             self._text = None
         elif tag == "caption" and self._text is not None:
@@ -116,10 +132,19 @@ class Page(HTMLParser):
             self._row = None
 
     def handle_data(self, data: str) -> None:
+        if self._summary is not None:
+            self._summary.append(data)
         if self._text is not None:
             self._text.append(data)
         if self._cell is not None:
             self._cell.append(data)
+
+    def in_details(self, caption_start: str) -> bool:
+        """Whether the first table captioned ``caption_start`` is inside a ``<details>``."""
+        for t in self.tables:
+            if t["caption"].startswith(caption_start):
+                return t["in_details"]
+        raise AssertionError(f"no table captioned {caption_start!r}")
 
     def table(self, caption_start: str) -> pd.DataFrame:
         """The first table whose caption starts with ``caption_start``, as strings."""

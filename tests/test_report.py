@@ -22,21 +22,20 @@ from report_helpers import (
     subset_example,
 )
 
-from cohort.report.study import SECTIONS, build_report, write_report
+from cohort.report.study import SECTIONS, build_report, sections, write_report
 
 OK, NC = "ok", "not computable"
-NO_STUDY = "no registered study was reproduced"
+OVERVIEW, TABLE1, VALIDATION, CHANGE, ANCOVA, REMISSION, INSULIN, PUBLISHED, MANIFEST = SECTIONS
 
-# (section index -> status, reason fragment) that differ from "ok"; every other section is ok
-EXPECTED: dict[str, dict[int, tuple[str, str]]] = {
-    "skyler2015": {5: (NC, "no C-peptide"), 6: (NC, "no insulin dose"), 7: (NC, NO_STUDY)},
-    "lu2021": {7: (NC, NO_STUDY)},
-    "nguyen2021": {4: (NC, "no control arm"), 6: (NC, "no insulin-free episode"),
-                   7: (NC, NO_STUDY)},
-    "matsuoka2025": {4: (NC, "one arm only"), 5: (NC, "no C-peptide"),
-                     6: (NC, "no insulin dose"), 7: (NC, NO_STUDY)},
-    "couri2009": {4: (NC, "one arm only"), 5: (NC, "no C-peptide"), 7: (NC, NO_STUDY)},
-    "example": {7: (NC, NO_STUDY)},
+# (section -> status, reason fragment) that differ from "ok"; every other section is ok
+EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
+    "skyler2015": {REMISSION: (NC, "no C-peptide"), INSULIN: (NC, "no insulin dose")},
+    "lu2021": {},
+    "nguyen2021": {ANCOVA: (NC, "no control arm"), INSULIN: (NC, "no insulin-free episode")},
+    "matsuoka2025": {ANCOVA: (NC, "one arm only"), REMISSION: (NC, "no C-peptide"),
+                     INSULIN: (NC, "no insulin dose")},
+    "couri2009": {ANCOVA: (NC, "one arm only"), REMISSION: (NC, "no C-peptide")},
+    "example": {},
 }
 
 
@@ -48,14 +47,17 @@ def _num(cell: str) -> float:
 @pytest.mark.parametrize("name", [*STUDIES, "example"])
 def test_every_bundled_cohort_gets_every_section(name: str) -> None:
     report = built(name)
-    assert [s.heading for s in report.sections] == list(SECTIONS)
-    for i, s in enumerate(report.sections):
-        status, fragment = EXPECTED[name].get(i, (OK, ""))
+    # no study was reproduced: the report has no published-vs-reproduced section at all
+    assert [s.heading for s in report.sections] == list(sections(None))
+    assert PUBLISHED not in [s.heading for s in report.sections]
+    for s in report.sections:
+        status, fragment = EXPECTED[name].get(s.heading, (OK, ""))
         assert s.status == status, (s.heading, s.status, s.reason)
         assert fragment in s.reason
     page = Page(report.render())
-    assert page.headings["h2"] == list(SECTIONS)
+    assert page.headings["h2"] == list(sections(None))
     text = report.render()
+    assert "reproduced" not in text.casefold().replace('"reproduction": false', "")
     for s in report.sections:
         if s.status == NC:
             assert f"not computable: {s.reason}" in re.sub(r"\s+", " ", _unescape(text))
@@ -69,24 +71,35 @@ def _unescape(text: str) -> str:
 
 @pytest.mark.slow
 def test_parts_that_cannot_be_computed_are_named() -> None:
-    # lu2021: every insulin-free subject is in the MSC arm, so no log-rank test
-    survival = built("lu2021").sections[6]
-    assert survival.parts == ("log-rank test: every insulin-free subject is in one arm",)
-    # the example: 2 remissions among 6 subjects cannot be cross-validated
-    remission = built("example").sections[5]
-    assert len(remission.parts) == 1 and remission.parts[0].startswith(
-        "prediction: 2 remissions among 6 judged subjects")
+    statuses = {name: {s.heading: s for s in built(name).sections} for name in EXPECTED}
+    # lu2021: every insulin-free subject is in the MSC arm, so no log-rank test; 14
+    # remissions for 2 predictors are too few to judge a prediction model (EPV 7 < 10)
+    assert statuses["lu2021"][INSULIN].parts == (
+        "log-rank test: every insulin-free subject is in one arm",)
+    (part,) = statuses["lu2021"][REMISSION].parts
+    assert part.startswith("prediction: too few data to judge a model: 14 remissions for 2 "
+                           "predictors: 7.0 events per variable, fewer than the 10")
+    # the example: 2 remissions among 6 subjects
+    (part,) = statuses["example"][REMISSION].parts
+    assert part.startswith("prediction: too few data to judge a model: 2 remissions for ")
     # nguyen2021 has two treated arms and no control: rates, but no between-arm tests
-    assert built("nguyen2021").sections[5].parts == (
-        "between-arm tests: they need a control arm and a treated arm",)
+    tests, prediction = statuses["nguyen2021"][REMISSION].parts
+    assert tests == "between-arm tests: they need a control arm and a treated arm"
+    assert prediction.startswith("prediction: too few data to judge a model: 14 remissions")
 
 
 @pytest.mark.slow
-def test_skyler_ancova_matches_the_analysis_and_the_published_week_8_result() -> None:
+def test_skyler_ancova_matches_the_analysis_with_one_primary_p() -> None:
     from cohort import load_cohort
     from cohort.analysis.ancova import ancova_analysis
+    from cohort.analysis.format import format_estimate_ci, format_p
 
-    shown = Page(built("skyler2015").render()).table("Each arm minus the control arm")
+    page = Page(built("skyler2015").render())
+    shown = page.table("Each arm minus the control arm")
+    assert "p_adjusted" not in shown.columns and "wilcoxon_p" not in shown.columns
+    details = page.table("ANCOVA t-tests without multiplicity adjustment")
+    assert page.in_details("ANCOVA t-tests without multiplicity adjustment")
+    assert not page.in_details("Each arm minus the control arm")
     c = load_cohort("synthetic/skyler2015/cohort")
     direct = ancova_analysis(c.measurements, c.subjects, c.infusions, visit_days=[56, 84],
                              adjust="holm").summary
@@ -95,15 +108,24 @@ def test_skyler_ancova_matches_the_analysis_and_the_published_week_8_result() ->
         rows = shown[(shown["visit"] == label) & (shown["kind"] == "vs_reference")]
         want = direct[direct["visit_day"] == day]
         assert list(rows["arm"]) == list(want["arm"])
-        # the report prints 4 significant digits
-        np.testing.assert_allclose(rows["estimate"].map(_num), want["estimate"], rtol=5e-4)
+        # three treated arms: the Holm-adjusted p with the simultaneous interval is primary
+        assert list(rows["difference (95% CI)"]) == [
+            format_estimate_ci(e, lo, hi, 2) for e, lo, hi in
+            zip(want["estimate"], want["ci_lower_adjusted"], want["ci_upper_adjusted"],
+                strict=True)]
+        assert list(rows["p"]) == [format_p(p) for p in want["p_adjusted"]]
+        assert set(rows["test"]) == {"ANCOVA t-test, Holm-adjusted over 3 arms vs placebo "
+                                     "(CI bonferroni-adjusted)"}
         np.testing.assert_allclose(rows["se"].map(_num), want["se"], rtol=5e-4)
-        np.testing.assert_allclose(rows["p"].map(_num), want["p"], rtol=5e-4)
+        unadj = details[details["visit"] == label]
+        assert list(unadj["p"]) == [format_p(p) for p in want["p"]]
     top = shown[(shown["visit"] == "week 8") & (shown["arm"] == "MPC 2.0x10^6/kg")].iloc[0]
-    # Skyler 2015: top dose vs placebo at week 8 -0.4 +- 0.2 (printed), p < 0.05
-    assert abs(_num(top["estimate"]) + 0.4) <= 0.05
+    # Skyler 2015: top dose vs placebo at week 8 -0.4 +- 0.2 (printed), p < 0.05 unadjusted
+    estimate = float(top["difference (95% CI)"].split()[0].replace("\u2212", "-"))
+    assert abs(estimate + 0.4) <= 0.05
     assert abs(_num(top["se"]) - 0.2) <= 0.05
-    assert _num(top["p"]) < 0.05
+    row = details[(details["visit"] == "week 8") & (details["arm"] == "MPC 2.0x10^6/kg")]
+    assert float(row["p"].iloc[0]) < 0.05
 
 
 @pytest.mark.slow
@@ -116,7 +138,8 @@ def test_published_numbers_appear_in_the_reports() -> None:
     change = Page(built("matsuoka2025").render()).table("Change from baseline")
     last = change[(change["visit"] == "last") & (change["group"] == "all")].iloc[0]
     assert last["n"] == "61" and last["mean_before"] == "7.49"
-    assert round(_num(last["mean_after"]), 1) == 6.7 and _num(last["p"]) < 1e-4
+    assert round(_num(last["mean_after"]), 1) == 6.7
+    assert (last["p"], last["test"]) == ("<0.001", "paired t-test")
     # Couri 2009 synthetic cohort (docs/survival.md): 20 insulin-free, 8 resumptions,
     # Kaplan-Meier median 31.0 months (95% CI 24.0 to not reached)
     km = Page(built("couri2009").render()).table("Median insulin-free time")
@@ -135,9 +158,9 @@ def test_report_is_self_contained() -> None:
     assert page.links and all(h.startswith("#") for h in page.links)
     assert not [v for k, v in page.attributes if k in ("src", "href")
                 and re.match(r"\s*(https?:|//|file:)", v)]
-    # change, trajectories, waterfall, ANCOVA forest, remission rates, ROC + calibration,
-    # Kaplan-Meier, swimmer
-    assert len(page.images) == 8
+    # change, trajectories, waterfall, ANCOVA forest, remission rates, Kaplan-Meier, swimmer
+    # (no ROC: 14 remissions for 2 predictors are too few to judge a model)
+    assert len(page.images) == 7
     for src in page.images:
         width, height = png_size(data_uri_png(src))
         assert width > 100 and height > 100

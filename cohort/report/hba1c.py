@@ -8,6 +8,7 @@ import pandas as pd
 from cohort.derive.visit_values import LAST_VISIT_LABEL
 from cohort.derive.visit_windows import Visit
 from cohort.errors import CohortError
+from cohort.report.comparisons import RULES, ancova_comparisons, paired_comparisons
 from cohort.report.context import NotComputableError, ReportContext, new_axes
 from cohort.report.schedule import infer_visits, visit_table
 
@@ -15,12 +16,10 @@ __all__ = ["PARAM", "ancova_section", "change_section", "exclusion_counts",
            "exclusions_by_subject", "hba1c_visits"]
 
 PARAM = "HBA1C"
+CHANGE_DECIMALS = 2
+"""Decimals of a mean change in HbA1c (% points): one more than the measurement's 0.1 %."""
 
-_PAIRED_COLUMNS = ["visit", "visit_day", "group", "n", "mean_before", "mean_after", "estimate",
-                   "ci_lower", "ci_upper", "p", "wilcoxon_p", "n_excluded"]
 _LSMEAN_COLUMNS = ["visit", "arm", "estimate", "se", "ci_lower", "ci_upper", "n"]
-_CONTRAST_COLUMNS = ["visit", "kind", "arm", "reference", "estimate", "se", "ci_lower",
-                     "ci_upper", "p", "p_adjusted", "n"]
 
 
 def exclusion_counts(exclusions: pd.DataFrame) -> pd.DataFrame:
@@ -84,9 +83,13 @@ def change_section(ctx: ReportContext) -> None:
     ctx.html.table(visit_table(visits), caption="Visits (study days, windows inclusive)")
     res = paired_analysis(c.measurements, c.subjects, param=PARAM, visits=visits, last=True,
                           by="arm")
-    ctx.html.table(res.summary.reindex(columns=_PAIRED_COLUMNS), max_rows=None,
-                   caption="Change from baseline by visit and arm (mean change with t-based "
-                   "95% CI, paired t-test p; Wilcoxon signed-rank p)")
+    shown, details = paired_comparisons(res.summary, decimals=CHANGE_DECIMALS)
+    ctx.html.table(shown, max_rows=None,
+                   caption="Change from baseline by visit and arm (mean change, % points, with "
+                   f"t-based 95% CI; {RULES['paired']})")
+    with ctx.html.details("Details: other tests of the change from baseline"):
+        ctx.html.table(details, max_rows=None,
+                       caption="Wilcoxon signed-rank test of the change (V statistic)")
     for note in res.notes:
         ctx.html.paragraph(note, css="muted")
     counts = exclusion_counts(res.exclusions)
@@ -161,15 +164,22 @@ def ancova_section(ctx: ReportContext) -> None:
         "at the mean baseline (R emmeans), each arm minus the control arm with Holm-adjusted "
         "p-values, and with three or more arms of known dose a linear dose-trend contrast.")
     summaries, notes = [], []
-    for v in visits:
-        try:
-            res = ancova_analysis(c.measurements, subjects, c.infusions, param=PARAM,
-                                  visits=[v], adjust="holm")
-        except CohortError as exc:  # one visit's failure must not hide the others
-            ctx.not_computable(f"ANCOVA at {v.label}", str(exc))
-            continue
-        summaries.append(res.summary)
-        notes += [n for n in res.notes if n not in notes]
+    try:  # one model per visit, all in one call (the derivations run once)
+        res = ancova_analysis(c.measurements, subjects, c.infusions, param=PARAM,
+                              visits=visits, adjust="holm")
+        summaries, notes = [res.summary], list(res.notes)
+    except CohortError:
+        # a visit the data do not allow fails the call: run each visit alone, so that one
+        # visit's failure does not hide the others
+        for v in visits:
+            try:
+                res = ancova_analysis(c.measurements, subjects, c.infusions, param=PARAM,
+                                      visits=[v], adjust="holm")
+            except CohortError as exc:
+                ctx.not_computable(f"ANCOVA at {v.label}", str(exc))
+                continue
+            summaries.append(res.summary)
+            notes += [n for n in res.notes if n not in notes]
     if not summaries:
         raise NotComputableError("no visit has subjects with a baseline and a follow-up value "
                                  "in the control arm and another arm")
@@ -178,9 +188,17 @@ def ancova_section(ctx: ReportContext) -> None:
     ctx.html.table(lsm.reindex(columns=_LSMEAN_COLUMNS), max_rows=None,
                    caption="Adjusted mean change in HbA1c (LS means, % points, 95% CI)")
     contrasts = summary.loc[summary["kind"] != "lsmean"]
-    ctx.html.table(contrasts.reindex(columns=_CONTRAST_COLUMNS), max_rows=None,
+    reference = str(contrasts["reference"].dropna().iloc[0]) \
+        if contrasts["reference"].notna().any() else "control"
+    shown, details = ancova_comparisons(contrasts, decimals=CHANGE_DECIMALS,
+                                        reference=reference)
+    ctx.html.table(shown, max_rows=None,
                    caption="Each arm minus the control arm, and the dose trend (% points, "
-                   "95% CI; p_adjusted: Holm)")
+                   f"95% CI; {RULES['ancova']})")
+    if len(details):
+        with ctx.html.details("Details: unadjusted p-values of the arm-vs-control tests"):
+            ctx.html.table(details, max_rows=None,
+                           caption="ANCOVA t-tests without multiplicity adjustment")
     for note in notes:
         ctx.html.paragraph(note, css="muted")
     vs = contrasts.loc[contrasts["kind"] == "vs_reference"]

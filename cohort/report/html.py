@@ -8,7 +8,8 @@ import html
 import io
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,8 @@ img{max-width:100%;height:auto;border:1px solid #eee}
 .ok{color:#1a7f37;font-weight:600}.bad{color:#b42318;font-weight:600}
 .muted{color:#666}pre{background:#f6f8fa;padding:.6rem;overflow:auto;font-size:.8rem}
 nav ul{columns:2}
+details{margin:.4rem 0 1rem}summary{cursor:pointer;color:#335;font-size:.9rem}
+.verdict{background:#fdeceb;border-left:4px solid #b42318;padding:.4rem .8rem;margin:.6rem 0}
 td.ok{background:#e7f5ea}td.bad{background:#fdeceb}td.warn{background:#fff4d6}
 td.t{text-align:left}table{display:block;overflow-x:auto;max-width:100%}
 """
@@ -124,6 +127,16 @@ class HtmlReport:
         if len(frame) > len(shown):
             self.paragraph(f"... {len(frame) - len(shown)} more rows not shown.", css="muted")
         return self
+
+    @contextmanager
+    def details(self, summary: str) -> Iterator[HtmlReport]:
+        """Everything added inside the ``with`` block goes into a collapsed ``<details>``
+        element whose ``<summary>`` line is ``summary`` (opened by a click, no script)."""
+        self._parts.append(f"<details><summary>{html.escape(summary)}</summary>")
+        try:
+            yield self
+        finally:
+            self._parts.append("</details>")
 
     def figure(self, fig: Figure, *, caption: str, dpi: int = 110) -> HtmlReport:
         """Embed a matplotlib figure as a PNG data URI, then close it."""

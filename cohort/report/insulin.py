@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cohort.report.comparisons import RULES, logrank_comparisons
 from cohort.report.context import NotComputableError, ReportContext, new_axes
 
 __all__ = ["LANDMARK_CANDIDATES", "landmarks_within", "survival_section"]
@@ -63,8 +64,13 @@ def survival_section(ctx: ReportContext) -> None:
                    "previous time)")
     if group is not None:
         lr = log_rank(tte, group=group)
-        ctx.html.table(lr.summary[["comparison", "statistic", "df", "p", "p_holm", "n",
-                                   "n_events"]], caption="Log-rank tests between arms")
+        shown, details = logrank_comparisons(lr.summary)
+        ctx.html.table(shown, caption=f"Log-rank test between arms ({RULES['logrank']})")
+        if len(details):
+            with ctx.html.details("Details: pairwise log-rank tests"):
+                ctx.html.table(details, max_rows=None,
+                               caption="Pairwise log-rank tests (p (Holm): Holm-adjusted over "
+                               "the pairs)")
     elif c.subjects["arm"].nunique() > 1:
         ctx.not_computable("log-rank test", "every insulin-free subject is in one arm")
     else:

@@ -2,7 +2,10 @@
 
 Sections, in order (:data:`SECTIONS`): cohort overview, Table 1, validation summary, change
 in HbA1c from baseline, ANCOVA against the control arm, C-peptide remission and prediction,
-insulin independence, published vs reproduced, run manifest. A section the data do not allow
+insulin independence, published vs reproduced (only with a reproduction: a user's own trial
+has no published numbers), run manifest. Every comparison shows one primary p-value with its
+test named, the others under "details" (:mod:`cohort.report.comparisons`). A section the data
+do not allow
 (no control arm, no C-peptide, no insulin records, too few subjects or events) says
 "not computable: <reason>" instead of failing, so a valid cohort always gets its report.
 Figures are embedded as PNG data URIs; the document has no scripts and no external links.
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
     from cohort.io.mapping import Mapping
     from cohort.report.html import HtmlReport
 
-__all__ = ["SECTIONS", "StudyReport", "build_report", "write_report"]
+__all__ = ["REPRODUCTION", "SECTIONS", "StudyReport", "build_report", "sections", "write_report"]
 
 SECTIONS = (
     "Cohort overview",
@@ -37,7 +40,18 @@ SECTIONS = (
     "Published vs reproduced",
     "Run manifest",
 )
-"""Level-2 headings of every report, in order (each present even when not computable)."""
+"""Level-2 headings a report can have, in order. Each is present even when not computable,
+except "Published vs reproduced", which only a report with a reproduction has (see
+:func:`sections`)."""
+
+REPRODUCTION = "Published vs reproduced"
+
+
+def sections(reproduction: Any = None) -> tuple[str, ...]:
+    """The level-2 headings of a report: :data:`SECTIONS`, without "Published vs reproduced"
+    when there is no reproduction (a user's own trial has no published numbers to compare)."""
+    return SECTIONS if reproduction is not None else tuple(
+        s for s in SECTIONS if s != REPRODUCTION)
 
 
 @dataclass
@@ -155,7 +169,8 @@ def build_report(cohort_or_path: Cohort | str | Path, *, reproduction: Any = Non
         lambda c: c.html.json_block(manifest),
     ]
     for heading, build in zip(SECTIONS, builders, strict=True):
-        run_section(ctx, heading, build)
+        if heading in sections(reproduction):
+            run_section(ctx, heading, build)
     return StudyReport(html=html, sections=ctx.statuses, manifest=manifest)
 
 
@@ -174,7 +189,7 @@ def write_report(cohort_or_path: Cohort | str | Path, out_html: str | Path, *,
         The HTML file to write (replaced if it exists; never left half-written).
     reproduction : ReproductionResult, optional, keyword-only
         From :func:`cohort.studies.reproduce.reproduce`: adds the published-vs-reproduced
-        table (without it the section says it was not requested).
+        section (without it the report has no such section).
     title : str, optional, keyword-only
         Document title (default: ``"<study id>: <study title>"`` with a reproduction, else
         ``"Cohort report: <folder name>"``).
