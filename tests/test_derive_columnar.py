@@ -1,0 +1,196 @@
+"""The derivations of cohort.derive against the plain-pandas reference (tests/derive_reference.py)
+on random cohorts: same frames (values, dtypes, order) and the same errors (issue 16 item 1).
+
+The cohorts are built to hit what a fast rewrite gets wrong: records equally near a visit's
+nominal day on both sides, several records in one window, missing values and days, subjects
+without a baseline or outside the universe, records not analysed, unsorted tables, ids as
+Python strings or pandas' string dtype, duplicate records (an error)."""
+
+from __future__ import annotations
+
+import derive_reference as ref
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cohort.derive.baseline import baseline_values
+from cohort.derive.change import change_from_baseline
+from cohort.derive.universe import subject_universe, with_subject_columns
+from cohort.derive.visit_values import last_followup, values_at_visits
+from cohort.derive.visit_windows import Visit, make_visits
+from cohort.errors import AnalysisError
+
+SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+POOL = ["S1", "S2", "S3", "S4", "S5", "S10"]
+NOMINAL = (30, 84, 182)
+
+
+@st.composite
+def days(draw: st.DrawFn) -> int:
+    """Study days clustered where the rules decide: around day 0, the baseline window's
+    start, and on both sides of the nominal visit days (ties in distance)."""
+    centre = draw(st.sampled_from([0, -90, -30, *NOMINAL, 400]))
+    return centre + draw(st.integers(-12, 12))
+
+
+@st.composite
+def measurements(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(1, 40))
+    rows = draw(st.lists(
+        st.tuples(st.sampled_from(POOL), days(), st.sampled_from(["HBA1C", "FPG"]),
+                  st.one_of(st.floats(0.0, 14.0, allow_nan=False), st.just(float("nan")),
+                            st.just(0.0)),
+                  st.sampled_from([True, True, True, False, None])),
+        min_size=n, max_size=n, unique_by=lambda r: (r[0], r[1], r[2])))
+    if draw(st.integers(0, 4)) == 0 and len(rows) > 1:  # one duplicate record: an error
+        dup = draw(st.sampled_from(rows))
+        rows.append((dup[0], dup[1], dup[2], 7.5, True))
+    frame = pd.DataFrame(rows, columns=["subject_id", "day", "param", "value",
+                                        "analysis_flag"])
+    frame = frame.sample(frac=1.0, random_state=draw(st.integers(0, 2**16)))
+    frame = frame.reset_index(drop=True) if draw(st.booleans()) else frame
+    if draw(st.booleans()):
+        frame["subject_id"] = frame["subject_id"].astype("string[pyarrow]")
+    if draw(st.booleans()):
+        day = frame["day"].astype("Int64")
+        if draw(st.booleans()) and len(day):
+            day.iloc[draw(st.integers(0, len(day) - 1))] = pd.NA
+        frame["day"] = day
+    flag = draw(st.sampled_from(["none", "boolean", "bool"]))
+    if flag == "none":
+        frame = frame.drop(columns="analysis_flag")
+    elif flag == "boolean":
+        frame["analysis_flag"] = frame["analysis_flag"].astype("boolean")
+    else:
+        frame["analysis_flag"] = np.array([f is not False for f in frame["analysis_flag"]])
+    return frame
+
+
+@st.composite
+def universes(draw: st.DrawFn):
+    kind = draw(st.sampled_from(["none", "list", "frame", "index"]))
+    if kind == "none":
+        return None
+    ids = draw(st.lists(st.sampled_from([*POOL, "S99", "X"]), unique=True, max_size=8))
+    if kind == "list":
+        return ids
+    if kind == "index":
+        return pd.Index(ids, dtype=object)
+    frame = pd.DataFrame({"subject_id": pd.Series(ids, dtype=object)})
+    if draw(st.booleans()):
+        frame["subject_id"] = frame["subject_id"].astype("string[pyarrow]")
+    return frame
+
+
+@st.composite
+def visit_lists(draw: st.DrawFn) -> list[Visit]:
+    if draw(st.booleans()):
+        nominal = draw(st.lists(st.sampled_from(NOMINAL), min_size=1, max_size=3,
+                                unique=True))
+        half = draw(st.none() | st.integers(0, 12))
+        try:
+            return make_visits(nominal, half_width=half)
+        except AnalysisError:
+            return make_visits(nominal)
+    # explicit windows, which may reach back before day 0
+    out = []
+    for i, d in enumerate(draw(st.lists(st.sampled_from(NOMINAL), min_size=1, max_size=2,
+                                        unique=True))):
+        lo = d - draw(st.integers(0, 120))
+        out.append(Visit(f"v{i}", d, lo, d + draw(st.integers(0, 15))))
+    return out
+
+
+def outcome(fn, *args, **kwargs):
+    """The frame a call returns, or the error it raises (type and message)."""
+    try:
+        return fn(*args, **kwargs)
+    except (AnalysisError, ValueError, TypeError, KeyError) as exc:
+        return (type(exc).__name__, str(exc))
+
+
+def assert_same(got, want) -> None:
+    if isinstance(want, tuple) or isinstance(got, tuple):
+        assert got == want
+        return
+    pd.testing.assert_frame_equal(got, want, check_dtype=True, check_exact=True)
+
+
+@SETTINGS
+@given(m=measurements(), subjects=universes(), visits=visit_lists(),
+       window=st.tuples(st.integers(-120, -1), st.integers(-40, 0)),
+       rule=st.sampled_from(["nearest", "last", "first"]), last=st.booleans(),
+       max_day=st.none() | st.integers(1, 420), param=st.sampled_from(["HBA1C", "FPG"]))
+def test_change_from_baseline_equals_reference(m, subjects, visits, window, rule, last,
+                                               max_day, param):
+    before = m.copy()
+    kw = dict(baseline_window=window, rule=rule, last=last, max_followup_day=max_day,
+              subjects=subjects)
+    assert_same(outcome(change_from_baseline, m, param, visits, **kw),
+                outcome(ref.change_from_baseline, m, param, visits, **kw))
+    pd.testing.assert_frame_equal(m, before)  # the input is never modified
+
+
+@SETTINGS
+@given(m=measurements(), subjects=universes(), visits=visit_lists(),
+       window=st.tuples(st.integers(-120, -1), st.integers(-40, 0)),
+       rule=st.sampled_from(["nearest", "last", "first"]),
+       min_day=st.integers(1, 200), max_day=st.none() | st.integers(1, 420))
+def test_baseline_visits_last_equal_reference(m, subjects, visits, window, rule, min_day,
+                                              max_day):
+    assert_same(outcome(baseline_values, m, "HBA1C", window=window, subjects=subjects),
+                outcome(ref.baseline_values, m, "HBA1C", window=window, subjects=subjects))
+    assert_same(outcome(values_at_visits, m, "HBA1C", visits, rule=rule, subjects=subjects),
+                outcome(ref.values_at_visits, m, "HBA1C", visits, rule=rule,
+                        subjects=subjects))
+    assert_same(outcome(last_followup, m, "HBA1C", min_day=min_day, max_day=max_day,
+                        subjects=subjects),
+                outcome(ref.last_followup, m, "HBA1C", min_day=min_day, max_day=max_day,
+                        subjects=subjects))
+    got = outcome(subject_universe, m, subjects)
+    want = outcome(ref.subject_universe, m, subjects)
+    if isinstance(want, tuple):
+        assert got == want
+    else:
+        pd.testing.assert_index_equal(got, want, exact=True)
+
+
+SUBJECT_COLUMNS = {
+    "arm": lambda n: pd.Series(np.resize(["MSC", "placebo"], n), dtype=object),
+    "arm_text": lambda n: pd.Series(np.resize(["MSC", "placebo"], n), dtype="string[pyarrow]"),
+    "age_years": lambda n: pd.Series(np.arange(n, dtype=np.float64) + 20.5),
+    "n": lambda n: pd.Series(np.arange(n, dtype=np.int64)),
+    "control": lambda n: pd.Series(np.arange(n) % 2 == 0),
+    "flag": lambda n: pd.Series(np.resize([True, None, False], n), dtype="boolean"),
+    "site": lambda n: pd.Series(np.resize(["A", "B"], n), dtype="category"),
+}
+
+
+@SETTINGS
+@given(ids=st.lists(st.sampled_from(POOL), unique=True, min_size=1),
+       picks=st.lists(st.integers(0, 20)), unknown=st.booleans(),
+       columns=st.lists(st.sampled_from(sorted(SUBJECT_COLUMNS)), unique=True),
+       arrow=st.booleans())
+def test_with_subject_columns_equals_reference(ids, picks, unknown, columns, arrow):
+    subjects = pd.DataFrame({"subject_id": ids, **{c: SUBJECT_COLUMNS[c](len(ids))
+                                                   for c in columns}})
+    if arrow:
+        subjects["subject_id"] = subjects["subject_id"].astype("string[pyarrow]")
+    sid = [ids[i % len(ids)] for i in picks] + (["S99"] if unknown else [])
+    frame = pd.DataFrame({"subject_id": sid, "visit": "day 84",
+                          "value": np.arange(len(sid), dtype=float)},
+                         index=np.arange(len(sid)) * 3)
+    assert_same(with_subject_columns(frame, subjects, columns),
+                ref.with_subject_columns(frame, subjects, columns))
+
+
+def test_reference_and_library_agree_on_a_hand_made_tie():
+    # S1 has day 79 and day 89 around day 84 (equally near): the earlier counts
+    m = pd.DataFrame({"subject_id": ["S1"] * 3, "day": [0, 89, 79], "param": "HBA1C",
+                      "value": [8.0, 7.0, 7.5]})
+    got = change_from_baseline(m, "HBA1C", make_visits([84]))
+    assert got["day"].iloc[0] == 79 and got["change"].iloc[0] == pytest.approx(-0.5)
+    assert_same(got, ref.change_from_baseline(m, "HBA1C", make_visits([84])))
