@@ -192,7 +192,36 @@ def change_from_baseline(measurements, param, visits: Iterable[Visit] | Visit = 
 def with_subject_columns(frame: pd.DataFrame, subjects: pd.DataFrame,
                          columns: Sequence[str]) -> pd.DataFrame:
     columns = [c for c in columns if c != "subject_id"]
+    unknown = [c for c in columns if c not in subjects.columns]
+    if unknown:
+        raise AnalysisError(f"the subjects table has no column(s) {unknown}; columns: "
+                            f"{', '.join(map(str, subjects.columns))}")
+    clash = [c for c in columns if c in frame.columns]
+    if clash:
+        raise AnalysisError(f"column(s) {clash} are already in the derived frame")
     right = subjects[["subject_id", *columns]].copy()
     right["subject_id"] = right["subject_id"].astype(str)
     left = frame.assign(subject_id=frame["subject_id"].astype(str))
     return left.merge(right, on="subject_id", how="left", validate="many_to_one")
+
+
+def split_exclusions(frame: pd.DataFrame, *, reason_column: str = "reason"):
+    bad = frame[reason_column].notna().to_numpy()
+    keep = ["subject_id"] + (["visit"] if "visit" in frame.columns else []) + [reason_column]
+    excl = frame.loc[bad, keep].rename(columns={reason_column: "reason"}).reset_index(drop=True)
+    excl["reason"] = excl["reason"].astype(object)
+    usable = frame.loc[~bad].drop(columns=reason_column).reset_index(drop=True)
+    return usable, excl
+
+
+def prepare_changes(measurements, subjects, *, param, visit_list, last, baseline_window,
+                    subject_columns):
+    """cohort.analysis._common.prepare_changes (visits by day) as it was."""
+    from cohort.analysis._common import drop_missing
+
+    changes = change_from_baseline(measurements, param, visit_list, last=last,
+                                   baseline_window=baseline_window, subjects=subjects)
+    changes = with_subject_columns(changes, subjects, list(dict.fromkeys(subject_columns)))
+    usable, excl = split_exclusions(changes)
+    usable, excl2 = drop_missing(usable, [c for c in subject_columns if c != "arm"])
+    return usable, pd.concat([excl, excl2], ignore_index=True)

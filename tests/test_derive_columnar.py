@@ -8,6 +8,8 @@ Python strings or pandas' string dtype, duplicate records (an error)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import derive_reference as ref
 import numpy as np
 import pandas as pd
@@ -15,14 +17,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cohort.analysis._common import prepare_changes
 from cohort.derive.baseline import baseline_values
-from cohort.derive.change import change_from_baseline
+from cohort.derive.change import change_from_baseline, usable_changes
 from cohort.derive.universe import subject_universe, with_subject_columns
 from cohort.derive.visit_values import last_followup, values_at_visits
 from cohort.derive.visit_windows import Visit, make_visits
 from cohort.errors import AnalysisError
 
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 POOL = ["S1", "S2", "S3", "S4", "S5", "S10"]
 NOMINAL = (30, 84, 182)
@@ -38,14 +41,26 @@ def days(draw: st.DrawFn) -> int:
 
 @st.composite
 def measurements(draw: st.DrawFn) -> pd.DataFrame:
-    n = draw(st.integers(1, 40))
-    rows = draw(st.lists(
-        st.tuples(st.sampled_from(POOL), days(), st.sampled_from(["HBA1C", "FPG"]),
-                  st.one_of(st.floats(0.0, 14.0, allow_nan=False), st.just(float("nan")),
-                            st.just(0.0)),
-                  st.sampled_from([True, True, True, False, None])),
-        min_size=n, max_size=n, unique_by=lambda r: (r[0], r[1], r[2])))
-    if draw(st.integers(0, 4)) == 0 and len(rows) > 1:  # one duplicate record: an error
+    values = st.one_of(st.floats(0.0, 14.0, allow_nan=False), st.just(float("nan")),
+                       st.just(0.0))
+    flags = st.sampled_from([True, True, True, False, None])
+    rows = []
+    # several records per subject and parameter, so that windows hold more than one
+    for sid in draw(st.lists(st.sampled_from(POOL), unique=True, min_size=1, max_size=4)):
+        for param in ("HBA1C", "FPG"):
+            for d in draw(st.lists(days(), unique=True, max_size=8)):
+                rows.append((sid, d, param, draw(values), draw(flags)))
+    # records equally near a nominal day on both sides (the earlier one counts)
+    for sid, centre, k, param in draw(st.lists(st.tuples(
+            st.sampled_from(POOL), st.sampled_from(NOMINAL), st.integers(1, 10),
+            st.sampled_from(["HBA1C", "FPG"])), max_size=4)):
+        taken = {(r[0], r[1], r[2]) for r in rows}
+        for d in (centre - k, centre + k):
+            if (sid, d, param) not in taken:
+                rows.append((sid, d, param, draw(st.floats(4.0, 14.0)), True))
+    if not rows:
+        rows.append(("S1", 0, "HBA1C", 8.0, True))
+    if draw(st.integers(0, 4)) == 0:  # one duplicate record: an error
         dup = draw(st.sampled_from(rows))
         rows.append((dup[0], dup[1], dup[2], 7.5, True))
     frame = pd.DataFrame(rows, columns=["subject_id", "day", "param", "value",
@@ -104,17 +119,30 @@ def visit_lists(draw: st.DrawFn) -> list[Visit]:
     return out
 
 
+@dataclass(frozen=True)
+class Raised:
+    """The error a call raised: its type and message."""
+
+    kind: str
+    message: str
+
+
 def outcome(fn, *args, **kwargs):
-    """The frame a call returns, or the error it raises (type and message)."""
+    """What a call returns, or the error it raises."""
     try:
         return fn(*args, **kwargs)
     except (AnalysisError, ValueError, TypeError, KeyError) as exc:
-        return (type(exc).__name__, str(exc))
+        return Raised(type(exc).__name__, str(exc))
 
 
 def assert_same(got, want) -> None:
-    if isinstance(want, tuple) or isinstance(got, tuple):
+    if isinstance(want, Raised) or isinstance(got, Raised):
         assert got == want
+        return
+    if isinstance(want, tuple):
+        assert isinstance(got, tuple) and len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            assert_same(g, w)
         return
     pd.testing.assert_frame_equal(got, want, check_dtype=True, check_exact=True)
 
@@ -152,10 +180,46 @@ def test_baseline_visits_last_equal_reference(m, subjects, visits, window, rule,
                         subjects=subjects))
     got = outcome(subject_universe, m, subjects)
     want = outcome(ref.subject_universe, m, subjects)
-    if isinstance(want, tuple):
+    if isinstance(want, Raised):
         assert got == want
     else:
         pd.testing.assert_index_equal(got, want, exact=True)
+
+
+@st.composite
+def subject_tables(draw: st.DrawFn) -> pd.DataFrame:
+    ids = draw(st.lists(st.sampled_from([*POOL, "S99"]), unique=True, min_size=1, max_size=7))
+    n = len(ids)
+    frame = pd.DataFrame({
+        "subject_id": ids,
+        "arm": np.resize(draw(st.permutations(["MSC", "placebo", "high"])), n),
+        "age_years": [draw(st.none() | st.floats(18, 80)) for _ in range(n)],
+        "sex": pd.Series(np.resize(["F", "M"], n), dtype="string[pyarrow]"),
+    })
+    if draw(st.booleans()):
+        frame["subject_id"] = frame["subject_id"].astype("string[pyarrow]")
+        frame["arm"] = frame["arm"].astype("string[pyarrow]")
+    return frame
+
+
+@SETTINGS
+@given(m=measurements(), subjects=subject_tables(), visits=visit_lists(),
+       window=st.tuples(st.integers(-120, -1), st.integers(-40, 0)), last=st.booleans(),
+       covariates=st.lists(st.sampled_from(["age_years", "sex", "visit"]), unique=True))
+def test_usable_changes_and_prepare_changes_equal_reference(m, subjects, visits, window,
+                                                            last, covariates):
+    kw = dict(visit_list=visits, last=last, baseline_window=window,
+              subject_columns=["arm", *covariates])
+    assert_same(outcome(prepare_changes, m, subjects, param="HBA1C", visit_labels=None, **kw),
+                outcome(ref.prepare_changes, m, subjects, param="HBA1C", **kw))
+
+    def composed():
+        return ref.split_exclusions(ref.with_subject_columns(ref.change_from_baseline(
+            m, "HBA1C", visits, last=last, baseline_window=window, subjects=subjects),
+            subjects, ["arm"]))
+
+    assert_same(outcome(usable_changes, m, subjects, "HBA1C", visits, last=last,
+                        baseline_window=window, subject_columns=["arm"]), outcome(composed))
 
 
 SUBJECT_COLUMNS = {

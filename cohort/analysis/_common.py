@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cohort.derive.change import change_from_baseline
-from cohort.derive.universe import split_exclusions, with_subject_columns
+from cohort.derive.change import usable_changes
+from cohort.derive.universe import as_text, split_exclusions, with_subject_columns
 from cohort.derive.visit_labels import change_at_labels, resolve_visit_labels
 from cohort.derive.visit_windows import Visit, resolve_visits
 from cohort.errors import AnalysisError
@@ -44,7 +44,7 @@ def arm_levels(subjects: pd.DataFrame, reference: str | None,
     -------
     (levels, notes) : (list of str, list of str)
     """
-    arms = sorted(pd.unique(subjects["arm"].astype(str)).tolist())
+    arms = sorted(pd.unique(as_text(subjects["arm"])).tolist())
     notes = []
     if len(arms) < 2:
         only = arms[0] if arms else "none"
@@ -57,8 +57,8 @@ def arm_levels(subjects: pd.DataFrame, reference: str | None,
             raise AnalysisError(f"arm_order must list every arm once; arms: {arms}, got "
                                 f"{list(arm_order)}")
     if reference is None:
-        ctrl_arms = sorted(pd.unique(subjects.loc[subjects["control"].fillna(False).astype(
-            bool), "arm"].astype(str)).tolist())
+        ctrl_arms = sorted(pd.unique(as_text(subjects.loc[subjects["control"].fillna(
+            False).astype(bool), "arm"])).tolist())
         if len(ctrl_arms) == 1:
             reference = ctrl_arms[0]
         elif len(ctrl_arms) > 1:
@@ -127,14 +127,19 @@ def prepare_changes(measurements: pd.DataFrame, subjects: pd.DataFrame, *, param
     -------
     (usable, exclusions) : (DataFrame, DataFrame)
     """
+    columns = list(dict.fromkeys(subject_columns))
     if visit_labels:
         changes = change_at_labels(measurements, param, visit_labels, subjects=subjects)
+        changes = with_subject_columns(changes, subjects, columns)
+        usable, excl = split_exclusions(changes)
     else:
-        changes = change_from_baseline(measurements, param, visit_list, last=last,
-                                       baseline_window=baseline_window, subjects=subjects)
-    changes = with_subject_columns(changes, subjects, list(dict.fromkeys(subject_columns)))
-    usable, excl = split_exclusions(changes)
-    usable, excl2 = drop_missing(usable, [c for c in subject_columns if c != "arm"])
+        usable, excl = usable_changes(measurements, subjects, param, visit_list, last=last,
+                                      baseline_window=baseline_window,
+                                      subject_columns=columns)
+    covariates = [c for c in subject_columns if c != "arm"]
+    if not covariates:  # nothing more can be missing (a million rows need no second copy)
+        return usable, excl
+    usable, excl2 = drop_missing(usable, covariates)
     return usable, pd.concat([excl, excl2], ignore_index=True)
 
 

@@ -49,6 +49,7 @@ from cohort.analysis.linear_model import (
 from cohort.analysis.multiplicity import adjust_comparisons, check_adjust
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
+from cohort.derive.universe import as_text
 from cohort.derive.visit_windows import Visit
 from cohort.errors import AnalysisError
 
@@ -183,8 +184,8 @@ def arm_doses(subjects: pd.DataFrame, infusions: pd.DataFrame | None) -> pd.Data
         ``dose_cells_total`` (medians over subjects; 0 for control arms; NaN when unknown).
     """
     subj = subjects[["subject_id", "arm", "control"]].copy()
-    subj["subject_id"] = subj["subject_id"].astype(str)
     if infusions is not None and len(infusions):
+        subj["subject_id"] = subj["subject_id"].astype(str)
         inf = infusions.assign(subject_id=infusions["subject_id"].astype(str))
         per = inf.groupby("subject_id")[["dose_cells_per_kg", "dose_cells_total"]].sum(
             min_count=1)
@@ -332,7 +333,7 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     usable, excl = prepare_changes(measurements, subjects, param=param, visit_list=visit_list,
                                    last=last, baseline_window=baseline_window,
                                    subject_columns=["arm", *covariates], visit_labels=labels)
-    usable["arm"] = usable["arm"].astype(str)
+    usable["arm"] = as_text(usable["arm"])
     ordered = [levels[0]] + [a for a in (arm_order or levels) if a != levels[0]]
     dose_order = list(arm_order) if arm_order is not None else None
     trend_arms = dose_order if (trend and dose_order and len(dose_order) >= 3

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
 import pandas as pd
 
-from cohort.derive.universe import _param_rows, subject_universe
+from cohort.derive.param_rows import ParamRows, int_column, param_rows, pick, reasons, values
+from cohort.derive.universe import subject_universe
 from cohort.errors import AnalysisError
 
 __all__ = [
@@ -66,22 +66,27 @@ def baseline_values(measurements: pd.DataFrame, param: str, *,
     AnalysisError
         If the cohort has no ``param`` values at all, or the window is invalid.
     """
+    lo, hi = _baseline_window(window)
+    ids = subject_universe(measurements, subjects)
+    return baseline_frame(param_rows(measurements, param, ids), ids, (lo, hi))
+
+
+def _baseline_window(window: tuple[int, int]) -> tuple[int, int]:
     lo, hi = _check_window(window, "the baseline window")
     if hi > 0:
         raise AnalysisError(f"the baseline window [{lo}, {hi}] ends after day 0; baseline is "
                             "the last value on or before day 0, so give an upper bound <= 0")
-    ids = subject_universe(measurements, subjects)
-    rows = _param_rows(measurements, param)
-    rows = rows.loc[(rows["day"] >= lo) & (rows["day"] <= hi)]
-    last = rows.sort_values(["subject_id", "day"]).groupby("subject_id", sort=False).tail(1)
-    last = last.set_index("subject_id").reindex(ids)
-    out = pd.DataFrame({
+    return lo, hi
+
+
+def baseline_frame(rows: ParamRows, ids: pd.Index, window: tuple[int, int]) -> pd.DataFrame:
+    """:func:`baseline_values` from a parameter's records already taken (``param_rows``)."""
+    lo, hi = window
+    chosen = pick(rows, lo, hi, rule="last")
+    return pd.DataFrame({
         "subject_id": ids.to_numpy(dtype=object),
-        "param": param,
-        "baseline_day": pd.array(last["day"].to_numpy(), dtype="Int64"),
-        "baseline": last["value"].to_numpy(dtype=np.float64),
+        "param": rows.param,
+        "baseline_day": int_column(rows, chosen),
+        "baseline": values(rows, chosen),
+        "reason": reasons(chosen < 0, f"no baseline {rows.param} in days [{lo}, {hi}]"),
     })
-    out["reason"] = pd.array(
-        np.where(out["baseline"].isna(), f"no baseline {param} in days [{lo}, {hi}]", None),
-        dtype="string")
-    return out

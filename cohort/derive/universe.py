@@ -13,7 +13,8 @@ parameter (HbA1c %, glucose mmol/L, C-peptide nmol/L, insulin IU/kg/day, weight 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,12 +22,58 @@ import pandas as pd
 from cohort.errors import AnalysisError
 
 __all__ = [
+    "MEAS_COLUMNS",
+    "as_text",
+    "check_subject_columns",
+    "positions",
     "split_exclusions",
     "subject_universe",
+    "text_ids",
     "with_subject_columns",
 ]
 
-_MEAS_COLUMNS = ("subject_id", "day", "param", "value")
+MEAS_COLUMNS = ("subject_id", "day", "param", "value")
+"""Columns of the measurements table every derivation needs."""
+
+
+def text_ids(column: pd.Series) -> pd.Series:
+    """Subject ids as text: ``column.astype(str)``, without the copy when they already are.
+
+    A column of strings (Python ``str`` objects, or pandas' string dtype without missing
+    values) is returned as it is: converting ten million ids to new ``str`` objects costs more
+    than the derivation that needs them.
+    """
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype):
+        if not column.hasnans:
+            return column
+    elif dtype == np.dtype(object) and pd.api.types.infer_dtype(column, skipna=False) == "string":
+        return column
+    return column.astype(str)
+
+
+def as_text(column: pd.Series) -> pd.Series:
+    """``column.astype(str)``, with each distinct value converted once.
+
+    The same Series (object dtype, index and name kept); a million-row column of a few arm
+    labels held as pandas' arrow strings converts in a tenth of the time.
+    """
+    code, uniques = pd.factorize(column)
+    text = pd.Series(uniques).astype(str).to_numpy(dtype=object)
+    values = text[code] if len(text) else np.empty(len(code), dtype=object)
+    missing = code < 0
+    if missing.any():  # None and NaN print differently: convert those rows as they are
+        values[missing] = column[missing].astype(str).to_numpy(dtype=object)
+    return pd.Series(values, index=column.index, name=column.name, dtype=object)
+
+
+def positions(keys: pd.Index, ids: pd.Index) -> np.ndarray:
+    """Position of each of ``keys`` in the unique ``ids`` (-1 where it is not there)."""
+    return ids.get_indexer(keys).astype(np.int64, copy=False)
+
+
+def _as_ids(values: np.ndarray | pd.Series) -> pd.Index:
+    return pd.Index(np.asarray(values, dtype=object), dtype=object)
 
 
 def subject_universe(measurements: pd.DataFrame,
@@ -47,47 +94,33 @@ def subject_universe(measurements: pd.DataFrame,
         Subject ids as strings, in the order given (or sorted when derived).
     """
     if subjects is None:
-        ids = pd.Index(sorted(pd.unique(measurements["subject_id"].astype(str))))
+        uniques = pd.unique(text_ids(measurements["subject_id"]))
+        ids = pd.Index(sorted(np.asarray(uniques, dtype=object).tolist()), dtype=object)
     elif isinstance(subjects, pd.DataFrame):
         if "subject_id" not in subjects.columns:
             raise AnalysisError("the subjects table has no subject_id column")
-        ids = pd.Index(subjects["subject_id"].astype(str).tolist())
+        ids = _as_ids(text_ids(subjects["subject_id"]))
+    elif (isinstance(subjects, pd.Index | pd.Series) and subjects.dtype == object
+          and pd.api.types.infer_dtype(subjects, skipna=False) == "string"):
+        ids = _as_ids(subjects)
     else:
-        ids = pd.Index([str(s) for s in subjects])
+        ids = pd.Index([str(s) for s in subjects], dtype=object)
     if ids.has_duplicates:
         dup = ids[ids.duplicated()].unique().tolist()[:5]
         raise AnalysisError(f"duplicate subject ids in the subject list: {dup}")
     return ids.rename("subject_id")
 
 
-def _param_rows(measurements: pd.DataFrame, param: str) -> pd.DataFrame:
-    missing = [c for c in _MEAS_COLUMNS if c not in measurements.columns]
-    if missing:
-        raise AnalysisError(f"the measurements table lacks column(s) {missing}; expected the "
-                            f"contract's columns {list(_MEAS_COLUMNS)}")
-    rows = measurements.loc[measurements["param"] == param]
-    if "analysis_flag" in rows.columns:
-        # records not analysed (ADaM ANL01FL not "Y": unscheduled, End of Treatment) are not
-        # candidates for any visit or baseline
-        rows = rows.loc[rows["analysis_flag"].fillna(True).astype(bool)]
-    rows = rows[list(_MEAS_COLUMNS)]
-    if rows.empty:
-        present = sorted(pd.unique(measurements["param"].dropna().astype(str)))
-        raise AnalysisError(f"the cohort has no {param} measurements (parameters present: "
-                            f"{', '.join(present) or 'none'}); choose one of those")
-    rows = rows.loc[rows["value"].notna() & rows["day"].notna()]
-    out = pd.DataFrame({
-        "subject_id": rows["subject_id"].astype(str).to_numpy(),
-        "day": rows["day"].to_numpy(dtype=np.int64),
-        "value": rows["value"].to_numpy(dtype=np.float64),
-    })
-    dup = out.duplicated(["subject_id", "day"])
-    if dup.any():
-        first = out.loc[dup].iloc[0]
-        raise AnalysisError(f"{int(dup.sum())} duplicate {param} values on the same subject "
-                            f"and day (first: {first['subject_id']} day {first['day']}); the "
-                            "contract allows one value per subject, day and parameter")
-    return out
+def _tiled(left: pd.Series, right: pd.Index) -> np.ndarray | None:
+    """Positions in ``right`` when ``left`` is ``right`` repeated (a derivation's rows: the
+    universe once per visit), found by one comparison instead of hashing every id; else None.
+    """
+    n, m = len(left), len(right)
+    if m == 0 or n % m or right.dtype != np.dtype(object) or left.dtype != np.dtype(object):
+        return None
+    if not (left.to_numpy().reshape(n // m, m) == right.to_numpy()).all():
+        return None
+    return np.tile(np.arange(m, dtype=np.int64), n // m)
 
 
 def split_exclusions(frame: pd.DataFrame, *,
@@ -110,15 +143,40 @@ def split_exclusions(frame: pd.DataFrame, *,
     """
     bad = frame[reason_column].notna().to_numpy()
     keep = ["subject_id"] + (["visit"] if "visit" in frame.columns else []) + [reason_column]
-    excl = frame.loc[bad, keep].rename(columns={reason_column: "reason"}).reset_index(drop=True)
+    # one take per part (boolean .loc, then drop and reset_index, copied a million-row frame
+    # three times)
+    excl = _take(frame, np.flatnonzero(bad), keep).rename(columns={reason_column: "reason"})
     excl["reason"] = excl["reason"].astype(object)
-    usable = frame.loc[~bad].drop(columns=reason_column).reset_index(drop=True)
+    usable = _take(frame, np.flatnonzero(~bad), [c for c in frame.columns if c != reason_column])
     return usable, excl
+
+
+def _take(frame: pd.DataFrame, rows: np.ndarray, columns: Sequence[str]) -> pd.DataFrame:
+    """Rows (positions) and columns of ``frame`` as a new frame with a fresh RangeIndex."""
+    out = frame.iloc[rows, [frame.columns.get_loc(c) for c in columns]]
+    out.index = pd.RangeIndex(len(out))
+    return out
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(
         drop=True)
+
+
+def check_subject_columns(frame: pd.DataFrame | Mapping[str, Any], subjects: pd.DataFrame,
+                          columns: Sequence[str]) -> list[str]:
+    """The subjects columns to attach to ``frame`` (``subject_id`` left out); an unknown
+    column, or one ``frame`` already has, is an error."""
+    columns = [c for c in columns if c != "subject_id"]
+    unknown = [c for c in columns if c not in subjects.columns]
+    if unknown:
+        raise AnalysisError(f"the subjects table has no column(s) {unknown}; columns: "
+                            f"{', '.join(map(str, subjects.columns))}")
+    present = frame.columns if isinstance(frame, pd.DataFrame) else list(frame)
+    clash = [c for c in columns if c in present]
+    if clash:
+        raise AnalysisError(f"column(s) {clash} are already in the derived frame")
+    return columns
 
 
 def with_subject_columns(frame: pd.DataFrame, subjects: pd.DataFrame,
@@ -139,15 +197,27 @@ def with_subject_columns(frame: pd.DataFrame, subjects: pd.DataFrame,
     DataFrame
         ``frame`` with the columns added (left join on ``subject_id``; row order kept).
     """
-    columns = [c for c in columns if c != "subject_id"]
-    unknown = [c for c in columns if c not in subjects.columns]
-    if unknown:
-        raise AnalysisError(f"the subjects table has no column(s) {unknown}; columns: "
-                            f"{', '.join(map(str, subjects.columns))}")
-    clash = [c for c in columns if c in frame.columns]
-    if clash:
-        raise AnalysisError(f"column(s) {clash} are already in the derived frame")
-    right = subjects[["subject_id", *columns]].copy()
-    right["subject_id"] = right["subject_id"].astype(str)
-    left = frame.assign(subject_id=frame["subject_id"].astype(str))
-    return left.merge(right, on="subject_id", how="left", validate="many_to_one")
+    columns = check_subject_columns(frame, subjects, columns)
+    right_ids = _as_ids(text_ids(subjects["subject_id"]))
+    if right_ids.has_duplicates:
+        dup = right_ids[right_ids.duplicated()].unique().tolist()[:5]
+        raise AnalysisError(f"duplicate subject ids in the subjects table: {dup}; one row "
+                            "per subject expected")
+    left_ids = text_ids(frame["subject_id"])
+    pos = _tiled(left_ids, right_ids)
+    if pos is None:
+        code, uniques = pd.factorize(left_ids)
+        pos = positions(pd.Index(uniques), right_ids)[code]
+    if len(pos) and (pos < 0).any():
+        # a subject not in the table: the left join's missing values (and the dtypes it
+        # gives the columns then) are pandas' own
+        right = subjects[["subject_id", *columns]].copy()
+        right["subject_id"] = right["subject_id"].astype(str)
+        left = frame.assign(subject_id=frame["subject_id"].astype(str))
+        return left.merge(right, on="subject_id", how="left", validate="many_to_one")
+    out = frame.reset_index(drop=True)
+    out["subject_id"] = (left_ids.to_numpy(dtype=object) if left_ids.dtype != object
+                         else left_ids.to_numpy())
+    for c in columns:
+        out[c] = subjects[c].array.take(pos)
+    return out

@@ -13,12 +13,20 @@ One row per subject of the universe and visit (see :mod:`cohort.derive.universe`
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from cohort.derive.universe import _concat, _param_rows, subject_universe
+from cohort.derive.param_rows import (
+    ParamRows,
+    Rule,
+    int_column,
+    param_rows,
+    pick,
+    reasons,
+    values,
+)
+from cohort.derive.universe import _concat, subject_universe
 from cohort.derive.visit_windows import Visit, _check_visits
 from cohort.errors import AnalysisError
 
@@ -30,18 +38,6 @@ __all__ = [
 
 LAST_VISIT_LABEL = "last"
 """Visit label of the last available follow-up."""
-
-Rule = Literal["nearest", "last", "first"]
-
-
-def _pick(rows: pd.DataFrame, target: int, rule: Rule) -> pd.DataFrame:
-    if rule == "nearest":
-        rows = rows.assign(_dist=(rows["day"] - target).abs())
-        rows = rows.sort_values(["subject_id", "_dist", "day"]).drop(columns="_dist")
-        return rows.groupby("subject_id", sort=False).head(1)
-    rows = rows.sort_values(["subject_id", "day"])
-    grouped = rows.groupby("subject_id", sort=False)
-    return grouped.tail(1) if rule == "last" else grouped.head(1)
 
 
 def values_at_visits(measurements: pd.DataFrame, param: str, visits: Iterable[Visit] | Visit,
@@ -70,18 +66,24 @@ def values_at_visits(measurements: pd.DataFrame, param: str, visits: Iterable[Vi
         ``visit`` (label), ``visit_day`` (nominal, Int64), ``day`` (actual, Int64), ``value``
         (float, canonical unit), ``reason`` (``<NA>`` when a value was found).
     """
-    if rule not in ("nearest", "last", "first"):
-        raise AnalysisError(f"rule must be 'nearest', 'last' or 'first', got {rule!r}")
+    _check_rule(rule)
     visits = _check_visits(visits)
     ids = subject_universe(measurements, subjects)
-    rows = _param_rows(measurements, param)
-    parts = []
-    for v in visits:
-        inside = rows.loc[(rows["day"] >= v.lower) & (rows["day"] <= v.upper)]
-        picked = _pick(inside, v.day, rule).set_index("subject_id").reindex(ids)
-        parts.append(_visit_frame(ids, param, v.label, v.day, picked,
-                                  f"no {param} in days [{v.lower}, {v.upper}] of visit "
-                                  f"{v.label!r}"))
+    return visits_frame(param_rows(measurements, param, ids), ids, visits, rule)
+
+
+def _check_rule(rule: str) -> None:
+    if rule not in ("nearest", "last", "first"):
+        raise AnalysisError(f"rule must be 'nearest', 'last' or 'first', got {rule!r}")
+
+
+def visits_frame(rows: ParamRows, ids: pd.Index, visits: list[Visit],
+                 rule: Rule) -> pd.DataFrame:
+    """:func:`values_at_visits` from a parameter's records already taken (``param_rows``)."""
+    parts = [_visit_frame(rows, ids, v.label, v.day,
+                          pick(rows, v.lower, v.upper, rule=rule, target=v.day),
+                          f"no {rows.param} in days [{v.lower}, {v.upper}] of visit "
+                          f"{v.label!r}") for v in visits]
     return _concat(parts)
 
 
@@ -108,32 +110,38 @@ def last_followup(measurements: pd.DataFrame, param: str, *, min_day: int = 1,
     DataFrame
         Columns as :func:`values_at_visits`, with ``visit = "last"`` and ``visit_day`` NA.
     """
+    _check_followup(min_day, max_day)
+    ids = subject_universe(measurements, subjects)
+    return last_frame(param_rows(measurements, param, ids), ids, min_day, max_day)
+
+
+def _check_followup(min_day: int, max_day: int | None) -> None:
     if min_day < 1:
         raise AnalysisError(f"min_day must be >= 1 (follow-up is after day 0), got {min_day}")
     if max_day is not None and max_day < min_day:
         raise AnalysisError(f"max_day {max_day} is before min_day {min_day}")
-    ids = subject_universe(measurements, subjects)
-    rows = _param_rows(measurements, param)
-    inside = rows["day"] >= min_day
-    if max_day is not None:
-        inside &= rows["day"] <= max_day
-    picked = _pick(rows.loc[inside], 0, "last").set_index("subject_id").reindex(ids)
+
+
+def last_frame(rows: ParamRows, ids: pd.Index, min_day: int,
+               max_day: int | None) -> pd.DataFrame:
+    """:func:`last_followup` from a parameter's records already taken (``param_rows``)."""
     span = f"days >= {min_day}" if max_day is None else f"days [{min_day}, {max_day}]"
-    return _visit_frame(ids, param, LAST_VISIT_LABEL, None, picked,
-                        f"no follow-up {param} in {span}")
+    return _visit_frame(rows, ids, LAST_VISIT_LABEL, None,
+                        pick(rows, min_day, max_day, rule="last"),
+                        f"no follow-up {rows.param} in {span}")
 
 
-def _visit_frame(ids: pd.Index, param: str, label: str, nominal_day: int | None,
-                 picked: pd.DataFrame, missing_reason: str) -> pd.DataFrame:
+def _visit_frame(rows: ParamRows, ids: pd.Index, label: str, nominal_day: int | None,
+                 chosen: np.ndarray, missing_reason: str) -> pd.DataFrame:
     """The rows of one visit: the value picked per subject, or the reason it is missing."""
-    value = picked["value"].to_numpy(dtype=np.float64)
+    n = len(ids)
     return pd.DataFrame({
         "subject_id": ids.to_numpy(dtype=object),
-        "param": param,
+        "param": rows.param,
         "visit": label,
-        "visit_day": pd.array([pd.NA if nominal_day is None else nominal_day] * len(ids),
-                              dtype="Int64"),
-        "day": pd.array(picked["day"].to_numpy(), dtype="Int64"),
-        "value": value,
-        "reason": pd.array(np.where(np.isnan(value), missing_reason, None), dtype="string"),
+        "visit_day": pd.arrays.IntegerArray(np.full(n, nominal_day or 0, dtype=np.int64),
+                                            np.full(n, nominal_day is None)),
+        "day": int_column(rows, chosen),
+        "value": values(rows, chosen),
+        "reason": reasons(chosen < 0, missing_reason),
     })
