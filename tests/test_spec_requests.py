@@ -148,6 +148,8 @@ def test_ancova_and_mmrm_rows_by_visit_label_against_R():
      "cannot set where output goes"),
     (_t("x", "analyze survival", {"interval": "yes"}, value=1), "on/off switch"),
     (_t("x", "analyze ancova", {"visit": "week 99"}, value=1), "unknown visit 'week 99'"),
+    (_t("x", "analyze ancova", {"visit": "week 8", "visit-days": "56"}, value=1),
+     "two ways to give the visit"),
     (_t("x", "analyze survival", {}, output="hazard ratio", value=1),
      "output and table name a column"),
     (_t("x", "arm_size", {"arm": "placebo"}, output="hazard_ratio", value=1),
@@ -197,3 +199,22 @@ def test_a_refused_option_value_is_a_spec_error_and_a_data_problem_not_computabl
     s = reproduce_cohort(spec_from_dict(raw), cohort).summary.set_index("target")
     assert s.loc["nodata", "agreement"] == "not computable"
     assert "NOSUCH" in s.loc["nodata", "reason"]
+
+
+def test_a_cohort_whose_folder_is_gone_is_written_once_for_the_command(tmp_path):
+    """A synthetic cohort of another seed is read from a temporary folder that is gone when
+    its targets are computed: the request writes the cohort's tables to a folder of its own
+    (removed afterwards) and gets R's hazard ratio all the same."""
+    import shutil
+
+    copy = tmp_path / "cohort"
+    shutil.copytree(FIX / "spec_requests" / "cohort", copy)
+    cohort = load_cohort(copy)
+    shutil.rmtree(copy)
+    raw = _raw("lu2021")
+    raw["targets"] = [_t("hr", "analyze survival", COX, table="cox",
+                         row={"covariate": "arm"}, value=0.35)]
+    raw["study"]["primary"] = ["hr"]
+    s = reproduce_cohort(spec_from_dict(raw), cohort).summary.set_index("target")
+    assert s.loc["hr", "reproduced_value"] == pytest.approx(R["cox_hr"], rel=1e-9)
+    assert not copy.exists()

@@ -48,6 +48,15 @@ def test_every_bundled_spec_passes_the_schema_and_a_bad_key_does_not():
     raw["targets"][0]["valeu"] = 27
     errors = list(validator.iter_errors(raw))
     assert [list(e.absolute_path) for e in errors] == [["targets", 0]]
+    # an editor also checks the analysis and, for a cohort analyze request, its options
+    raw = _raw()
+    raw["targets"][0]["analysis"] = "hazard_ratio"
+    raw["targets"][1].update(analysis="analyze survival", params={"group": "arm", "groop": 1})
+    raw["targets"][2].update(analysis="analyze ancova", params={"visit": "month 3",
+                                                                "visit-days": "91"})
+    errors = list(validator.iter_errors(raw))
+    assert sorted(list(e.absolute_path) for e in errors) == [
+        ["targets", 0, "analysis"], ["targets", 1, "params"]]
 
 
 # ------------------------------------------------------------------ bad specs

@@ -68,6 +68,7 @@ def test_wheel_holds_the_contract_and_presets(installed):
     assert "cohort/presets/adam.yaml" in names
     # the study spec's JSON Schema, for editors, and the nine bundled specs
     assert "cohort/spec/study_spec.schema.json" in names
+    assert "cohort/spec/analyze_commands.json" in names  # what a request target may name
     assert sum(n.endswith("/spec.yaml") and n.startswith("cohort/synthetic/") for n in names) == 9
     assert not any(n.startswith(("tests/", "schemas/")) for n in names)
 

@@ -110,6 +110,10 @@ def check_request_params(command: str, params: dict[str, Any]) -> list[str]:
     options = commands[command]
     problems = []
     takes_visits = any(o in options for o in ("visit", "visit-days", "visit-day"))
+    clash = [k for k in ("visit-days", "visit-day", "last") if k in params]
+    if SPEC_VISIT in params and clash:
+        problems.append(f"params: visit (a spec visit label, which sets the visit days) and "
+                        f"{', '.join(clash)} are two ways to give the visit; give one")
     for key, value in params.items():
         if key == SPEC_VISIT and takes_visits:
             if not isinstance(value, str):

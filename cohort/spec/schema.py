@@ -29,6 +29,7 @@ def spec_json_schema() -> dict[str, Any]:
     from cohort.spec.model import StudySpec
 
     schema = _shorthands(StudySpec.model_json_schema(mode="validation"))
+    _target_vocabulary(schema["$defs"]["Target"])
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": "https://cohort.invalid/study_spec.schema.json",
             "title": "cohort study spec",
@@ -61,6 +62,30 @@ def _shorthands(node: Any) -> Any:
         props["rho"] = {"anyOf": [props["rho"], {"type": "number"}],
                         "description": "Correlation per group key, or one for every group."}
     return out
+
+
+def _target_vocabulary(target: dict[str, Any]) -> None:
+    """The analyses a target may name and, per `cohort analyze` command, the options its
+    params may give, so an editor completes and checks them (the models check the same when
+    the spec is read)."""
+    from cohort.spec.analyses import ANALYSES
+    from cohort.spec.requests import ANALYZE_PREFIX, SPEC_VISIT, analyze_commands
+
+    commands = analyze_commands()
+    props = target["properties"]
+    props["analysis"] = {
+        "title": "Analysis", "type": "string",
+        "description": "An analysis of the catalogue (docs/spec.md), or `analyze <command>` "
+                       "for any `cohort analyze` command.",
+        "enum": sorted(ANALYSES) + [f"{ANALYZE_PREFIX}{c}" for c in sorted(commands)]}
+    rules = []
+    for name, options in sorted(commands.items()):
+        allowed = sorted({*options, SPEC_VISIT} if any(
+            o in options for o in ("visit", "visit-days", "visit-day")) else set(options))
+        rules.append({"if": {"properties": {"analysis": {"const": f"{ANALYZE_PREFIX}{name}"}},
+                             "required": ["analysis"]},
+                      "then": {"properties": {"params": {"propertyNames": {"enum": allowed}}}}})
+    target["allOf"] = rules
 
 
 def schema_text() -> str:
