@@ -218,3 +218,39 @@ def test_a_cohort_whose_folder_is_gone_is_written_once_for_the_command(tmp_path)
     s = reproduce_cohort(spec_from_dict(raw), cohort).summary.set_index("target")
     assert s.loc["hr", "reproduced_value"] == pytest.approx(R["cox_hr"], rel=1e-9)
     assert not copy.exists()
+
+
+def test_a_visit_label_the_cohort_carries_itself_against_R():
+    """An ADaM package (tests/data/adam: AVISIT labels, ABLFL baseline, ANL01FL records): the
+    spec's visit 'Week 24' is passed on as --visit, the ITT population as --population, and
+    the LS-mean difference is R's (tests/fixtures/adam/ancova_week24.R)."""
+    r = pd.read_csv(FIX / "adam" / "ancova_week24_r.csv").set_index("kind").loc["vs_reference"]
+    marked = {"assumed": "a spec for the test"}
+    raw = {
+        "study": {"id": "cht204", "title": "CHT-204", "citation": "fictional ADaM package",
+                  "diabetes_type": "T2D", "seed": 1, "id_prefix": "CHT", "primary": ["ls24"]},
+        "design": {"arms": [
+            {"name": "cohortide", "label": "Cohortide 1 mg", "n": 20, "control": True, **marked},
+            {"name": "sitagliptin", "label": "Sitagliptin 100 mg", "n": 20, "control": True,
+             **marked}],
+            "follow_up": {"months": {"dist": "constant", "value": 6}, **marked}},
+        "visits": {"baseline": {"label": "Baseline", "day": 0}, **marked,
+                   "schedule": [{"label": "Week 4", "day": 28}, {"label": "Week 12", "day": 84},
+                                {"label": "Week 24", "day": 168}]},
+        "baseline": {"variables": {"age_years": {"dist": {"all": {"mean": 55, "sd": 8}},
+                                                 **marked}},
+                     "categories": {"sex": {"levels": ["F", "M"], **marked,
+                                            "proportions": {"all": {"F": 0.5, "M": 0.5}}}}},
+        "targets": [_t("ls24", "analyze ancova", {"visit": "Week 24", "reference": "sitagliptin",
+                                                  "population": "ITT"},
+                       row={"kind": "vs_reference", "arm": "cohortide"}, value=-0.45)],
+    }
+    data = Path(__file__).parent / "data" / "adam"
+    cohort = load_cohort(data, mapping=str(data / "mapping.yaml"))
+    s = reproduce_cohort(spec_from_dict(raw), cohort).summary.set_index("target")
+    assert s.loc["ls24", "reproduced_value"] == pytest.approx(r["estimate"], rel=1e-9)
+    assert s.loc["ls24", "ci_lower"] == pytest.approx(r["ci_lower"], rel=1e-9)
+    assert s.loc["ls24", "p"] == pytest.approx(r["p"], rel=1e-6)
+    assert s.loc["ls24", "n"] == r["n"] == 33
+    assert "--visit=Week 24" in s.loc["ls24", "method"]
+    assert s.loc["ls24", "agreement"] == "agrees"
