@@ -92,9 +92,13 @@ def test_validates_with_exit_0_and_says_what_it_left_out(folder, mapping):
                            ("CPEP_PP", "pmol/L"), ("INSULIN_DOSE", "U/day")}
     # the units came from the test names' trailing parentheses (units_from_names), listed
     units = {d["rule"]: d["n"] for d in doc["derivations"] if d["column"] == "unit"}
-    assert units == {f"{t}: trailing parentheses of test": 144 for t in (
-        "C-peptide 2h pmol/L", "C-peptide fasting pmol/L", "Creatinine umol/L",
-        "HbA1c mmol/mol", "Insulin dose U/day")}
+    # counted on the rows kept, as the conversions are (creatinine is left out by keep)
+    assert units == {"C-peptide 2h pmol/L: trailing parentheses of test": 142,
+                     "C-peptide fasting pmol/L: trailing parentheses of test": 143,
+                     "HbA1c mmol/mol: trailing parentheses of test": 142,
+                     "Insulin dose U/day: trailing parentheses of test": 143}
+    converted = {c["param"]: c["n"] for c in doc["conversions"]}
+    assert converted == {"CPEP_PP": 142, "CPEP_FAST": 143, "HBA1C": 142, "INSULIN_DOSE": 143}
     assert _hashes() == before
 
 

@@ -15,8 +15,8 @@ trailing parentheses (the same rule the ``adam`` preset applies to ``PARAM``):
   name of the source column mapped onto it must be the contract's unit; another unit is a
   ``mapping`` error (exit 2) saying to convert the column or declare ``scale``.
 
-Each unit taken is listed with the validation output's derivations (parameter, unit and rows),
-as unit conversions are.
+Each unit taken is listed with the validation output's derivations (parameter, unit and the
+rows the mapping kept), as unit conversions are.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ from cohort.io.mapping_check import mapping_problem
 from cohort.io.read import RawTable
 from cohort.units import canonical_spelling
 
-__all__ = ["UNIT_IN_NAME", "apply_units_from_names", "unit_in_name"]
+__all__ = ["UNIT_IN_NAME", "apply_units_from_names", "log_units_from_names", "unit_in_name"]
+
+_NAMED = "__unit_from_name"
 
 UNIT_IN_NAME = r"(?s)^(.*?)\s*\(([^()]+)\)\s*$"
 """A name with a unit in trailing parentheses: group 1 the name, group 2 the unit."""
@@ -150,10 +152,21 @@ def _from_test_names(frame: pl.DataFrame, source: str, log: DerivationLog,
                                   "correct one of them", visible(pl.col("unit")
                                                                  .cast(pl.String)),
                                   visible(text), pl.col("__punit"))))
-    for pname, punit, n in (frame.filter(pl.col("__punit").is_not_null())
-                            .group_by("__pname", "__punit").len()
-                            .sort("__pname", "__punit").iter_rows()):
-        log.add("measurements", "unit", f"{pname} {punit}: trailing parentheses of {source}", n)
+    # counted by log_units_from_names once keep and drop_empty have left rows out
+    frame = frame.with_columns(pl.when(pl.col("__punit").is_not_null()).then(pl.format(
+        "{} {}: trailing parentheses of {}", pl.col("__pname"), pl.col("__punit"),
+        pl.lit(source))).alias(_NAMED))
     frame = _fill_unit(frame, pl.col("__punit"))
     return frame.with_columns(pl.coalesce(pl.col("__pname"), text).alias("param")).drop(
         "__pname", "__punit")
+
+
+def log_units_from_names(frame: pl.DataFrame, log: DerivationLog) -> pl.DataFrame:
+    """Count the units taken from test names on the rows the mapping kept, and drop the
+    marker column :func:`apply_units_from_names` added."""
+    if _NAMED not in frame.columns:
+        return frame
+    for rule, n in (frame.filter(pl.col(_NAMED).is_not_null()).group_by(_NAMED).len()
+                    .sort(_NAMED).iter_rows()):
+        log.add("measurements", "unit", rule, n)
+    return frame.drop(_NAMED)

@@ -23,7 +23,7 @@ from cohort.io.dates import is_empty
 from cohort.io.derive_columns import DerivationLog, compute_columns, scale_columns
 from cohort.io.mapping import DeriveSpec, Mapping, TableMapping
 from cohort.io.mapping_check import check_names, data_columns
-from cohort.io.name_units import apply_units_from_names
+from cohort.io.name_units import apply_units_from_names, log_units_from_names
 from cohort.io.read import RawTable
 from cohort.io.study_days import reserved_columns, study_days
 
@@ -93,6 +93,7 @@ def apply_mapping(raw: dict[str, RawTable], mapping: Mapping, contract: Contract
                 frame = _keep(frame, *args, table, findings)
             if before and not frame.height:
                 emptied[name] = step
+        frame = log_units_from_names(frame, log)
         # a code the derive map lacks is reported on the rows that keep and drop_empty kept
         for dst, derive in tm.derive.items():
             frame = _derive_findings(frame, name, dst, derive, findings)
