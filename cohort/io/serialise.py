@@ -16,6 +16,8 @@ is written by pandas itself, so the bytes are always those of ``pandas.to_csv``.
 
 from __future__ import annotations
 
+import mmap
+import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -70,17 +72,15 @@ def _rounded_floats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rounded, slow
 
 
-def _float_columns(values: np.ndarray, name: str) -> tuple[list[pl.Series], pl.Expr]:
-    """The inputs and the expression that turn floats into the text ``"%.10g"`` writes."""
+def _rounded_text(values: np.ndarray) -> pl.Series:
+    """``"%.10g"`` text of any floats, by rounding in numpy (Python for the few it cannot)."""
     rounded, slow = _rounded_floats(values)
-    fast = pl.Series(f"{name}\0f", np.where(slow, np.nan, rounded), nan_to_null=True)
-    text = pl.col(fast.name).cast(pl.String).str.strip_suffix(".0")
-    if not slow.any():
-        return [fast], text
-    where = np.flatnonzero(slow)
-    exact = pl.Series(f"{name}\0s", [None] * len(rounded), dtype=pl.String).scatter(
-        where, [FLOAT_FORMAT % v for v in np.asarray(values, dtype=np.float64)[where].tolist()])
-    return [fast, exact], pl.coalesce(pl.col(exact.name), text)
+    text = (pl.Series(np.where(slow, np.nan, rounded), nan_to_null=True).cast(pl.String)
+            .str.strip_suffix(".0"))
+    if slow.any():
+        where = np.flatnonzero(slow)
+        text = text.scatter(where, [FLOAT_FORMAT % v for v in values[where].tolist()])
+    return text
 
 
 def format_floats(values: np.ndarray) -> pl.Series:
@@ -98,15 +98,35 @@ def format_floats(values: np.ndarray) -> pl.Series:
 
     Notes
     -----
-    For ``1e-4 <= |x| < 9.9e9`` the value is rounded to 10 significant digits as an integer
-    ``m`` times a power of ten ``10**k`` with ``0 <= k <= 14``: both are exact doubles, so
-    ``m / 10**k`` is the double nearest to the decimal ``%.10g`` prints, and the shortest text
-    that reads back as that double (what polars writes, less a trailing ``.0``) is that
-    decimal. Values within 1e-4 of a tie of the rounding, infinities and values outside that
-    range (which ``%g`` writes with an exponent) are formatted by Python.
+    polars writes a float as the shortest decimal that reads back as it. When that text has
+    at most 11 characters (so at most 10 significant digits) and ``1e-4 <= |x| < 1e10`` (where
+    ``%g`` uses no exponent), it is what ``%.10g`` prints, less a trailing ``.0``: the exact
+    value is within half a unit in the 17th digit of that decimal, far nearer than any other
+    10-digit decimal. Measurements are mostly such short decimals (7.1, 60, 0.25), and this
+    costs one conversion that polars does without the interpreter lock.
+
+    The other values are rounded to 10 significant digits as an integer ``m`` times a power of
+    ten ``10**k`` with ``0 <= k <= 14``: both are exact doubles, so ``m / 10**k`` is the
+    double nearest to the decimal ``%.10g`` prints, and its shortest text is that decimal.
+    Values within 1e-4 of a tie of the rounding, infinities and values outside that range
+    (which ``%g`` writes with an exponent) are formatted by Python.
     """
-    inputs, expr = _float_columns(values, "x")
-    return pl.DataFrame(inputs).select(expr.alias("x")).to_series()
+    x = np.asarray(values, dtype=np.float64)
+    number = pl.Series(x, nan_to_null=True)
+    text = number.cast(pl.String)
+    size = number.abs()
+    short = (((text.str.len_bytes() <= 11) & (size >= 1e-4) & (size < 1e10))
+             | (number == 0.0)).fill_null(True)  # NaN: an empty cell either way
+    text = text.str.strip_suffix(".0")
+    if short.all():
+        return text
+    where = (~short).arg_true()
+    return text.scatter(where, _rounded_text(x[where.to_numpy()]))
+
+
+def _float_columns(values: np.ndarray, name: str) -> tuple[list[pl.Series], pl.Expr]:
+    """The input and the expression that give floats as the text ``"%.10g"`` writes."""
+    return [format_floats(values).alias(name)], pl.col(name)
 
 
 def _text_series(values: np.ndarray) -> pl.Series:
@@ -125,19 +145,12 @@ def _text_series(values: np.ndarray) -> pl.Series:
         raise _NotSupportedError("a text column holds values that are not text") from exc
 
 
-def _empty_as_null(text: pl.Series) -> pl.Series:
-    """pandas writes an empty text as an empty cell, polars as ``""``: make those null."""
-    empty = text.str.len_bytes() == 0
-    if not empty.any():
-        return text
-    return text.scatter(empty.arg_true(), None)
-
-
 def _checked_text(text: pl.Series) -> pl.Series:
-    """Text as pandas writes it: an empty text as an empty cell (polars writes ``""``)."""
-    if text.str.contains("\r", literal=True).any():
-        # a lone carriage return is quoted by polars, not by pandas
-        raise _NotSupportedError("text with a carriage return")
+    """Text as pandas writes it: an empty text as an empty cell (polars writes ``""``).
+
+    (A carriage return, which polars quotes and pandas does not, is looked for in the written
+    file: :func:`write_csv`.)
+    """
     empty = text.str.len_bytes() == 0
     if empty.any():
         text = text.scatter(empty.arg_true(), None)
@@ -205,12 +218,24 @@ def write_csv(frame: pd.DataFrame, path: Path | str) -> None:
                 exprs.append(expr.alias(name))
         except _NotSupportedError:
             exprs = []
-    if not exprs:
-        frame.to_csv(path, index=False, lineterminator="\n", float_format=FLOAT_FORMAT)
-        return
-    # streamed: the text of a batch is made while the previous batch is written
-    pl.LazyFrame(inputs).select(exprs).sink_csv(
-        path, null_value="", quote_style="necessary", line_terminator="\n")
+    if exprs:
+        # streamed: the text of a batch is made while the previous batch is written
+        pl.LazyFrame(inputs).select(exprs).sink_csv(
+            path, null_value="", quote_style="necessary", line_terminator="\n")
+        if not _has_carriage_return(path):
+            return
+        # a lone carriage return in a cell (or a name) is quoted by polars, not by pandas;
+        # rare enough to look for it in the file (at memory speed) rather than in every cell
+    frame.to_csv(path, index=False, lineterminator="\n", float_format=FLOAT_FORMAT)
+
+
+def _has_carriage_return(path: Path | str) -> bool:
+    """Whether the file holds a carriage return (lines end with ``\\n`` alone)."""
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            return view.find(b"\r") >= 0
 
 
 def write_parquet(frame: pd.DataFrame, path: Path | str) -> None:
