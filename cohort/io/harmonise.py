@@ -231,10 +231,17 @@ def harmonise_measurements(frame: pl.DataFrame, subjects: pl.DataFrame | None,
                       maintain_order="left"))
         _report_implausible(rows, _with_lookalikes(units, contract), findings)
     if "subject_id" in frame.columns:
+        # units spelled alike (mmol/l, mmol/L) are one group: a code per (param, spelling)
+        spelled = pairs.select("param", pl.col("__unit").alias("__unit_in"))
+        groups: dict[tuple[str | None, str | None], int] = {}
+        group = [groups.setdefault(key, len(groups)) for key in spelled.iter_rows()]
         unit_group_findings(
-            frame.select("__file", "__line", "subject_id", "param", "value").with_columns(
-                pairs.get_column("__unit").gather(codes).alias("__unit_in"),
+            frame.select("__file", "__line", "subject_id", "value").with_columns(
+                pl.Series(group, dtype=pl.UInt32).gather(codes).alias("__pair"),
                 value_in.alias("__value_in"), (direct & ~implausible).alias("__checked")),
+            pl.DataFrame([(code, *key) for key, code in groups.items()],
+                         schema={"__pair": pl.UInt32, "param": pl.String,
+                                 "__unit_in": pl.String}, orient="row"),
             _weights(subjects, contract), contract, findings)
     converted = np.bincount(codes.filter(direct).to_numpy(), minlength=pairs.height)
     log = (pairs.with_columns(pl.Series("n", converted, dtype=pl.Int64))

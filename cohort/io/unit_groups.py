@@ -56,16 +56,20 @@ def _typical(contract: Contract) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["param", "__tlo", "__thi", "__canonical"], orient="row")
 
 
-def unit_group_findings(rows: pl.DataFrame, weights: pl.DataFrame | None, contract: Contract,
+def unit_group_findings(rows: pl.DataFrame, pairs: pl.DataFrame,
+                        weights: pl.DataFrame | None, contract: Contract,
                         findings: Findings) -> None:
     """Report groups of values whose unit is wrong as a whole.
 
     Parameters
     ----------
     rows : polars.DataFrame
-        Converted measurements: ``__file``, ``__line``, ``subject_id``, ``param``,
-        ``__unit_in`` (the unit as read, in the contract's spelling), ``__value_in`` (as read),
-        ``value`` (canonical), ``__checked`` (converted and not already reported).
+        Converted measurements: ``__file``, ``__line``, ``subject_id``, ``__pair`` (the code of
+        the row's parameter and unit as read, in the contract's spelling: a row of ``pairs``),
+        ``__value_in`` (as read), ``value`` (canonical), ``__checked`` (converted and not
+        already reported).
+    pairs : polars.DataFrame
+        ``__pair``, ``param`` and ``__unit_in`` of each code.
     weights : polars.DataFrame or None
         ``subject_id`` and ``__weight`` (kg) from subjects.
     contract : Contract
@@ -74,22 +78,25 @@ def unit_group_findings(rows: pl.DataFrame, weights: pl.DataFrame | None, contra
         Where the ``unit_mismatch`` errors go.
     """
     keys = ["__file", "param", "__unit_in"]
-    # grouped by one integer made of the keys' category codes: grouping by the three text
-    # keys themselves, on a copy of every column joined to the weights, took 1.7 GiB more
-    # memory at 10M rows; the rows of odd groups and the WEIGHT rows are copied, joined to
-    # the weights, only when a check needs them
-    codes = [pl.col(k).cast(pl.Categorical).to_physical().cast(pl.UInt64) for k in keys]
+    # grouped by one integer made of the file's category code and the pair's code, over
+    # those two columns and the value alone: grouping by the three text keys, on a copy of
+    # every column joined to the weights, took 1.7 GiB more memory at 10M rows (and their
+    # category codes 0.8 GiB more); the rows of odd groups and the WEIGHT rows are copied,
+    # with their parameter, unit and weight, only when a check needs them
+    file_code = pl.col("__file").cast(pl.Categorical).to_physical().cast(pl.UInt64)
     checked = (rows.lazy().filter(pl.col("__checked") & (pl.col("value") > 0))
-               .with_columns((codes[0] * (1 << 42) + codes[1] * (1 << 21) + codes[2])
+               .with_columns((file_code * (1 << 32) + pl.col("__pair").cast(pl.UInt64))
                              .alias("__key")))
     groups = (checked.group_by("__key", maintain_order=True)
-              .agg(*[pl.col(k).first() for k in keys],
+              .agg(pl.col("__file").first(), pl.col("__pair").first(),
                    pl.col("value").median().alias("__median"), pl.len().alias("__n"))
-              .collect())
+              .collect()
+              .join(pairs, on="__pair", how="left", maintain_order="left"))
     if not groups.height:
         return
 
     def with_weights(part: pl.LazyFrame) -> pl.DataFrame:
+        part = part.join(pairs.lazy(), on="__pair", how="left", maintain_order="left")
         if weights is None:
             return part.with_columns(pl.lit(None, dtype=pl.Float64).alias("__weight")).collect()
         return part.join(weights.lazy(), on="subject_id", how="left",
@@ -101,10 +108,12 @@ def unit_group_findings(rows: pl.DataFrame, weights: pl.DataFrame | None, contra
     if odd.height:
         in_odd = checked.join(odd.lazy().select("__key"), on="__key", how="semi",
                               maintain_order="left").drop("__key")
-        _report_groups(with_weights(in_odd), odd.drop("__key"), keys, contract, findings)
+        _report_groups(with_weights(in_odd), odd.drop("__key", "__pair"), keys, contract,
+                       findings)
     if weights is not None:
-        _report_weights(with_weights(checked.filter(pl.col("param") == "WEIGHT")
-                                     .drop("__key")), findings)
+        weight_pairs = pairs.filter(pl.col("param") == "WEIGHT").get_column("__pair")
+        _report_weights(with_weights(checked.filter(pl.col("__pair").is_in(
+            weight_pairs.implode())).drop("__key")), findings)
 
 
 def _report_groups(rows: pl.DataFrame, odd: pl.DataFrame, keys: list[str], contract: Contract,
