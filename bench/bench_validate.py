@@ -1,4 +1,4 @@
-"""Validation benchmark: `cohort validate` against plain reads and naive pandera-pandas.
+"""Validation benchmark: `cohort validate` against plain reads and naive pandera scripts.
 
 Generates (numpy, fixed seed, vectorised) a cohort folder in a temporary directory: a valid
 ``subjects.csv`` and ``infusions.csv`` and a ``measurements.csv`` of N rows, 1% of them bad (text
@@ -9,12 +9,19 @@ same file and in the same run, each in its own subprocess (so that peak memory i
 * ``polars read typed``: ``pl.read_csv`` with the column types given (``value`` as text, since
   it holds text in the bad rows);
 * ``pyarrow read``: ``pyarrow.csv.read_csv`` (``value`` as text, same reason);
-* ``naive pandera``: ``pandas.read_csv`` with the contract's pandas dtypes for the text and
-  integer columns, then ``cohort.contract.pandas_schema("measurements").validate(df,
+* ``naive pandera-pandas``: ``pandas.read_csv`` with the contract's pandas dtypes for the text
+  and integer columns, then ``cohort.contract.pandas_schema("measurements").validate(df,
   lazy=True)``, catching ``SchemaErrors`` (the baseline a user would write);
+* ``naive pandera-polars``: ``polars.read_csv`` with the contract's types (a ``value`` that is
+  not a number becomes missing), then ``polars_schema("measurements").validate``;
 * ``cohort validate (CLI)``: ``cohort validate DIR --format json`` end to end (process start,
   imports, all tables, JSON of every finding on stdout, written to a file);
-* ``cohort.validate (API)``: the Python call with ``engine="auto"`` (imports excluded).
+* ``cohort.validate (API)``: the Python call with ``engine="auto"`` (the contract's checks as
+  polars expressions, no pandera), then the report as JSON (imports excluded).
+
+Every method is timed twice: the whole child process (start, imports, work, exit) and the
+work alone inside it (the CLI has only the first; the API stands for its in-process time).
+For each naive baseline and for cohort, the injected bad rows found are counted by kind.
 
 Each timing is repeated (interleaved: every method once, then again, so that the load of a
 shared machine affects all alike) and the median reported, with the CPU seconds of the process;
@@ -23,9 +30,9 @@ peak memory is the largest ``ru_maxrss`` of the measuring process over the repea
 from the RSS of the process it was forked from. The CLI's JSON is checked: every injected bad
 line must be among the findings, or the benchmark fails.
 
-Targets (issue 2, on the largest file): ``cohort validate`` (CLI, end to end) within 3x the
-polars read time (the faster polars read), at least 5x faster than naive pandera-pandas, peak
-memory under 3 GiB.
+Targets (issues 2 and 16, on the largest file): ``cohort validate`` (CLI, end to end) within 3x
+the polars read time (the faster polars read, also a whole process), at least 5x faster than
+naive pandera-pandas, peak memory within 2.5 GiB.
 
 Usage: ``python bench/bench_validate.py [--quick] [--sizes 1000000,10000000] [--repeats 3]
 [--methods polars_read,cohort_cli,...] [--data-dir DIR] [--json-out FILE] [--strict]``.
@@ -53,7 +60,7 @@ FULL_SIZES = (1_000_000, 10_000_000)
 QUICK_SIZES = (200_000,)
 TARGET_VS_POLARS = 3.0
 TARGET_VS_PANDERA = 5.0
-TARGET_RSS_GIB = 3.0
+TARGET_RSS_GIB = 2.5
 
 # canonical-unit distributions: (mean, sd, low clip, high clip, decimals), all inside the
 # contract's plausible ranges so that only the injected rows are bad
@@ -275,7 +282,7 @@ def _worker(kind: str, folder: Path) -> dict[str, Any]:
             column_types={"value": pa.string()}))
         return {"seconds": time.perf_counter() - t0, "rows": table.num_rows}
     if kind == "pandera_polars":
-        import pandera.polars
+        import pandera.polars  # noqa: F401  (imported before the timing)
         import polars as pl
         from pandera.errors import SchemaErrors
 
@@ -327,8 +334,9 @@ def _worker(kind: str, folder: Path) -> dict[str, Any]:
                 "found": _found(folder, rows)}
     if kind == "cohort_api":
         # the libraries the validation uses are imported first, as the other methods do
-        import pandera.pandas
-        import pandera.polars  # noqa: F401
+        # (pandas for the report's tables, polars; not pandera: the checks run natively)
+        import pandas  # noqa: F401
+        import polars  # noqa: F401
 
         import cohort
         import cohort.validation
@@ -511,8 +519,8 @@ def _targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             vs_polars_in, vs_polars_in is not None and vs_polars_in <= TARGET_VS_POLARS),
         row(f"naive pandera / cohort validate >= {TARGET_VS_PANDERA:g}", vs_pandera,
             vs_pandera is not None and vs_pandera >= TARGET_VS_PANDERA),
-        row(f"cohort validate peak RSS < {TARGET_RSS_GIB:g} GiB", rss,
-            rss is not None and rss < TARGET_RSS_GIB),
+        row(f"cohort validate peak RSS <= {TARGET_RSS_GIB:g} GiB", rss,
+            rss is not None and rss <= TARGET_RSS_GIB),
     ]
 
 
