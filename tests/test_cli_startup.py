@@ -72,3 +72,9 @@ def test_pandera_engine_still_imports_pandera():
     loaded, out = _loaded_by(["validate", str(BUNDLED), "--engine", "pandas"], ["pandera"])
     assert "valid - 0 errors" in out
     assert loaded == ["pandera"]
+
+
+def test_dictionary_imports_no_table_library():
+    loaded, out = _loaded_by(["dictionary"], ["pandas", "pyarrow", "pandera", "scipy"])
+    assert "# Data dictionary" in out
+    assert loaded == []

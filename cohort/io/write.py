@@ -8,8 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from cohort.io.outputs import (
     MANIFEST,
@@ -18,6 +17,9 @@ from cohort.io.outputs import (
     check_output_folder,
     folder_manifest,
 )
+
+if TYPE_CHECKING:  # pandas is imported where tables are written: `cohort dictionary` and
+    import pandas as pd  # other text outputs need none of it
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "write_cohort", "write_folder_atomically",
            "write_output_file", "write_output_folder"]
@@ -196,6 +198,8 @@ def write_cohort(tables: Mapping[str, pd.DataFrame], out: Path | str, *,
         raise ValueError(f"unknown table format {fmt!r}; use csv, parquet or xlsx")
     def fill(tmp: Path) -> None:
         if fmt == "xlsx":
+            import pandas as pd
+
             with pd.ExcelWriter(tmp / "cohort.xlsx", engine="openpyxl") as xl:
                 for name, frame in tables.items():
                     frame.to_excel(xl, sheet_name=name, index=False)
