@@ -85,13 +85,16 @@ def test_every_kind_of_column_matches_pandas(tmp_path):
 @pytest.mark.parametrize("frame", [
     pd.DataFrame({"only": ["", None, "x"]}),  # pandas writes '""' for a lone empty cell
     pd.DataFrame({"a": ["x\ry", "z"], "b": [1, 2]}),  # pandas leaves a lone \r unquoted
+    pd.DataFrame({"a\rb": [1, 2], "c": [3.5, 4.0]}),  # in a column name too
+    pd.DataFrame({"a": pd.Categorical(["x\r", "y"]), "b": [1, 2]}),  # in a category label
     pd.DataFrame({"a": [1, "x"], "b": [1.5, 2.0]}),  # not all text
     pd.DataFrame({"a": pd.to_datetime(["2020-01-01", "2020-01-02"]), "b": [1, 2]}),
     pd.DataFrame({"a": pd.Categorical([1.5, 2.5]), "b": [1, 2]}),
     pd.DataFrame([[1, 2]], columns=["a", "a"]),
     pd.DataFrame([[1, 2]], columns=[0, 1]),
     pd.DataFrame({"a": pd.Series([], dtype=float), "b": pd.Series([], dtype=object)}),
-], ids=["one-column", "carriage-return", "mixed-objects", "datetimes", "float-categories",
+], ids=["one-column", "carriage-return", "carriage-return-name", "carriage-return-label",
+        "mixed-objects", "datetimes", "float-categories",
         "duplicate-names", "integer-names", "no-rows"])
 def test_what_polars_cannot_write_alike_is_written_by_pandas(tmp_path, frame):
     assert _ours(frame, tmp_path) == _pandas_bytes(frame, tmp_path)
