@@ -254,3 +254,18 @@ def test_a_visit_label_the_cohort_carries_itself_against_R():
     assert s.loc["ls24", "n"] == r["n"] == 33
     assert "--visit=Week 24" in s.loc["ls24", "method"]
     assert s.loc["ls24", "agreement"] == "agrees"
+
+
+def test_a_cohort_read_from_a_workbook_is_analysed_from_that_workbook(tmp_path):
+    """The command reads what the cohort was read from: a workbook file too (not a copy)."""
+    from types import SimpleNamespace
+
+    from cohort.studies.context import StudyContext
+
+    book = tmp_path / "cohort.xlsx"
+    book.write_bytes(b"")
+    read = SimpleNamespace(path=str(book), mapping="my_mapping.yaml",
+                           provenance={"subjects": SimpleNamespace(sources=("cohort.xlsx",))})
+    ctx = StudyContext(spec_from_dict(_raw("lu2021")), read)  # type: ignore[arg-type]
+    assert ctx.analysis_folder() == (book, "my_mapping.yaml")
+    ctx.close()

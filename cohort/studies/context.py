@@ -88,10 +88,10 @@ class StudyContext:
     def analysis_folder(self) -> tuple[Path, str | None]:
         """The cohort folder (and mapping) a ``cohort analyze`` request reads.
 
-        The folder the cohort was loaded from, with its mapping (or the ``mapping.yaml`` that
-        declares the spec's extras beside a synthetic cohort). A cohort whose folder is gone
-        (a synthetic cohort of another seed, written to a temporary folder) is written once to
-        a temporary folder, removed by :meth:`close`.
+        The folder (or workbook) the cohort was loaded from, with its mapping (or the
+        ``mapping.yaml`` that declares the spec's extras beside a synthetic cohort). A cohort
+        whose folder is gone (a synthetic cohort of another seed, written to a temporary
+        folder) is written once to a temporary folder, removed by :meth:`close`.
         """
         if self._folder is not None:
             return self._folder
@@ -99,7 +99,7 @@ class StudyContext:
 
         folder = Path(str(self.cohort.path))
         mapping = self.cohort.mapping if isinstance(self.cohort.mapping, str) else None
-        if folder.is_dir() and any(p.sources for p in self.cohort.provenance.values()):
+        if folder.exists() and any(p.sources for p in self.cohort.provenance.values()):
             if mapping is None and self.spec.extras and (folder / MAPPING_FILE).is_file():
                 mapping = str(folder / MAPPING_FILE)
             self._folder = (folder, mapping)
