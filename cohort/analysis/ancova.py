@@ -348,10 +348,12 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         per = doses.set_index("arm")["dose_cells_per_kg"]
         scores = [float(per[a]) for a in trend_arms]
     rows, coef_tables = [], []
+    excluded = excl["visit"].value_counts(sort=False)
     for v_label, v_rows in usable.groupby("visit", sort=False):
         visit_day = v_rows["visit_day"].iloc[0]
-        n_excl = int((excl["visit"] == v_label).sum())
-        present = [a for a in ordered if (v_rows["arm"] == a).any()]
+        n_excl = int(excluded.get(v_label, 0))
+        arms_here = set(pd.unique(v_rows["arm"]))  # one pass, not one comparison per arm
+        present = [a for a in ordered if a in arms_here]
         if levels[0] not in present or len(present) < 2:
             raise AnalysisError(
                 f"at visit {v_label!r} only arm(s) {present} have subjects with a baseline and "

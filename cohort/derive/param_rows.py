@@ -17,6 +17,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cohort.derive.universe import MEAS_COLUMNS, positions, text_ids
 from cohort.errors import AnalysisError
@@ -98,7 +100,7 @@ def param_rows(measurements: pd.DataFrame, param: str, ids: pd.Index) -> ParamRo
     day = measurements["day"].iloc[rows].to_numpy(dtype=np.int64)
     value = measurements["value"].iloc[rows].to_numpy(dtype=np.float64)
     sid = text_ids(measurements["subject_id"].iloc[rows])
-    code, uniques = pd.factorize(sid)
+    code, outside = _subject_codes(sid, ids)
     order = _sort_order(code, day)
     if order is not None:
         code, day, value = code[order], day[order], value[order]
@@ -108,14 +110,47 @@ def param_rows(measurements: pd.DataFrame, param: str, ids: pd.Index) -> ParamRo
         # the first record (in table order) that repeats an earlier subject and day
         at = np.flatnonzero(dup)
         first = at[np.argmin(at if order is None else order[at])]
+        c = code[first]
+        name = ids[c] if c < len(ids) else outside[c - len(ids)]
         raise AnalysisError(f"{int(dup.sum())} duplicate {param} values on the same subject "
-                            f"and day (first: {uniques[code[first]]} day {day[first]}); the "
-                            "contract allows one value per subject, day and parameter")
-    pos = positions(pd.Index(uniques), ids)[code]
-    inside = pos >= 0
+                            f"and day (first: {name} day {day[first]}); the contract allows "
+                            "one value per subject, day and parameter")
+    inside = code < len(ids)
     if not inside.all():
-        pos, day, value = pos[inside], day[inside], value[inside]
-    return ParamRows(param=param, n_subjects=len(ids), pos=pos, day=day, value=value)
+        code, day, value = code[inside], day[inside], value[inside]
+    return ParamRows(param=param, n_subjects=len(ids), pos=code, day=day, value=value)
+
+
+def _subject_codes(sid: pd.Series, ids: pd.Index) -> tuple[np.ndarray, pd.Index]:
+    """Per record, its subject's position in ``ids``; subjects outside the universe get
+    ``len(ids) + k``, the k-th of the returned ids (their records count for the duplicate
+    check, nothing else)."""
+    n = len(sid)
+    values = sid.to_numpy() if sid.dtype == np.dtype(object) else None
+    if n > 1:
+        if values is not None:
+            change = values[1:] != values[:-1]
+        else:
+            arrow = pa.array(sid.array)
+            arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+            change = pc.not_equal(arrow[1:], arrow[:-1]).to_numpy(zero_copy_only=False)
+        starts = np.flatnonzero(np.concatenate([[True], change]))
+    else:
+        starts = np.arange(n)
+    if len(starts) <= n // 2:
+        # a table grouped by subject: each run of records looks its subject up once
+        keys = pd.Index(sid.iloc[starts])
+        run = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, n)))
+    else:
+        run, keys = pd.factorize(sid)
+        keys = pd.Index(keys)
+    code = positions(keys, ids)[run]
+    outside = code < 0
+    names = pd.Index([], dtype=object)
+    if outside.any():
+        extra, names = pd.factorize(sid[outside])
+        code[outside] = len(ids) + extra
+    return code, pd.Index(names)
 
 
 def _ends(pos: np.ndarray, at: np.ndarray, *, last: bool) -> np.ndarray:
