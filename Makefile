@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test doctest lint bench lock dictionary clean
+.PHONY: setup demo test doctest notebooks lint bench lock dictionary clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: setup lint
 # the docstring examples of the package (numpydoc Examples sections, with their output)
 doctest: setup
 	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules cohort
+
+# re-execute the study notebooks: notebooks/<study>.py (the source) -> <study>.ipynb (with outputs)
+notebooks: setup
+	$(PY) notebooks/execute.py
 
 lint: setup
 	$(VENV)/bin/ruff check cohort tests bench notebooks

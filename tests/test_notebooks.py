@@ -1,28 +1,32 @@
-"""The study notebooks (notebooks/<study>.ipynb).
+"""The study notebooks: ``notebooks/<study>.py`` (jupytext percent scripts, the source) paired
+with the executed ``notebooks/<study>.ipynb``.
 
-Each notebook is stored without outputs, equals what notebooks/build_notebooks.py writes, keeps
-to the project's rules (no global random generator, no global plotting style or pandas options,
-no pyplot state), and executes without error in a fresh ``python3`` kernel (the project's
-virtual environment) with notebooks/ as the working directory, the Agg backend, no output on
-stderr, at least two figures, nothing written into the repository and its temporary cohort
-folder removed at the end.
+Checked here, cheaply: one notebook per registered study; each ``.ipynb`` holds exactly the
+cells of its script and was executed top to bottom without an error or a warning; the scripts
+import only the public API and change no global state; and every script runs. The scripts run
+as plain Python in one subprocess (imports paid once, matplotlib's Agg backend, each script in
+a fresh namespace), not in a kernel: a kernel run of all nine is ``make notebooks``.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import ast
+import importlib
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
-from types import ModuleType
 
+import jupytext
 import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-STUDIES = ("skyler2015", "lu2021", "nguyen2021", "matsuoka2025", "couri2009", "voltarelli2007",
-           "snarski2016", "daddio2014", "hu2016")
-CELL_TIMEOUT = 300  # seconds per cell; a whole notebook takes 10-30 s on 2 cores
+STUDIES = tuple(sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")))
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 # What a notebook must not do, as (pattern, reason). Checked on the code cells' text.
 FORBIDDEN = [
@@ -33,113 +37,263 @@ FORBIDDEN = [
     (r"rcParams|\bmatplotlib\.use\(|\bstyle\.use\(", "global matplotlib settings"),
     (r"pd\.set_option|pd\.options\.", "global pandas options (use pd.option_context)"),
     (r"\b(urllib|requests|http\.client|socket)\b", "network access"),
+    (r"\bopen\(|\.write\(|to_csv|to_excel|to_parquet|savefig", "writing files"),
 ]
 
 
-def _builder() -> ModuleType:
-    path = NOTEBOOKS / "build_notebooks.py"
-    spec = importlib.util.spec_from_file_location("build_notebooks", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _script(study: str) -> Path:
+    return NOTEBOOKS / f"{study}.py"
 
 
-def _read(study: str) -> nbformat.NotebookNode:
-    return nbformat.read(NOTEBOOKS / f"{study}.ipynb", as_version=4)
+def _code(study: str) -> list[str]:
+    return [c.source for c in jupytext.read(_script(study)).cells if c.cell_type == "code"]
 
 
-def _listing(folder: Path) -> set[str]:
-    """Every file under ``folder`` except Python bytecode caches."""
-    return {str(p.relative_to(folder)) for p in folder.rglob("*")
-            if "__pycache__" not in p.parts}
+# ---------------------------------------------------------------------------------------------
+# what "public" means
 
 
-def test_one_notebook_per_registered_study():
-    from cohort.synth import registered_studies
+def documented_modules() -> set[str]:
+    """Modules that README.md or docs/*.md name (``cohort.x.y``): the documented API."""
+    text = "\n".join(p.read_text(encoding="utf-8") for p in DOCS)
+    named = set(re.findall(r"\b(cohort(?:\.[a-z_][a-z0-9_]*)+)", text))
+    out = set()
+    for name in named:
+        # `cohort.derive.baseline.baseline_values` names a module and a function in it
+        parts = name.split(".")
+        for i in range(len(parts), 1, -1):
+            if _is_module(".".join(parts[:i])):
+                out.add(".".join(parts[:i]))
+                break
+    return out
 
-    stored = {p.stem for p in NOTEBOOKS.glob("*.ipynb")}
-    assert stored == set(STUDIES)
-    assert set(_builder().STUDIES) == set(STUDIES)
-    assert {e.id for e in registered_studies()} <= stored
+
+def _exports(module: str) -> set[str] | None:
+    """``__all__`` of a module, or None when it defines none."""
+    names = getattr(importlib.import_module(module), "__all__", None)
+    return None if names is None else set(names)
+
+
+def private_uses(source: str, documented: set[str]) -> list[str]:
+    """Every use of ``cohort`` in ``source`` that is not public.
+
+    Public: ``cohort`` and its ``__all__``; a package that re-exports its API (defines
+    ``__all__``: ``cohort.spec``, ``cohort.studies``, ``cohort.synth``, ...) and the names in
+    it, never its submodules; in a package that re-exports nothing (``cohort.analysis``,
+    ``cohort.derive``, ``cohort.report.figures``), a module the docs name, and its names
+    (its ``__all__`` when it has one). A leading underscore is private everywhere.
+    """
+    problems: list[str] = []
+
+    def check_module(module: str) -> bool:
+        parts = module.split(".")
+        if any(p.startswith("_") for p in parts):
+            return False
+        if module == "cohort":
+            return True
+        # below a package that re-exports its API, the submodules are its implementation
+        for i in range(2, len(parts)):
+            if _exports(".".join(parts[:i])) is not None:
+                return False
+        return module in documented
+
+    def check_name(module: str, name: str) -> bool:
+        if name.startswith("_"):
+            return False
+        exported = _exports(module)
+        if exported is not None:
+            return name in exported
+        return not _is_module(f"{module}.{name}") or f"{module}.{name}" in documented
+
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "cohort" and not check_module(alias.name):
+                    problems.append(f"import {alias.name}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "cohort":
+            if not check_module(node.module):
+                problems.append(f"from {node.module} import ...")
+                continue
+            problems += [f"from {node.module} import {a.name}" for a in node.names
+                         if not check_name(node.module, a.name)]
+        elif isinstance(node, ast.Attribute):
+            chain = []
+            inner: ast.AST = node
+            while isinstance(inner, ast.Attribute):
+                chain.append(inner.attr)
+                inner = inner.value
+            if isinstance(inner, ast.Name) and inner.id == "cohort":
+                path = ["cohort", *reversed(chain)]
+                # cohort.X.Y...: X must be in cohort.__all__ and each module step public
+                if path[1] not in (_exports("cohort") or set()):
+                    problems.append(".".join(path[:2]))  # one entry per chain
+    return sorted(set(problems))
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# the notebooks as stored
+
+
+def test_one_notebook_per_registered_study() -> None:
+    from cohort.spec import registered_studies
+
+    assert set(STUDIES) == {e.id for e in registered_studies()}
+    scripts = {p.stem for p in NOTEBOOKS.glob("*.py")} - {"execute"}
+    assert scripts == set(STUDIES), "each notebook is a .py script paired with its .ipynb"
+    assert not (NOTEBOOKS / "build_notebooks.py").exists()
 
 
 @pytest.mark.parametrize("study", STUDIES)
-def test_notebook_is_stored_clean(study):
-    nb = _read(study)
-    nbformat.validate(nb)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code, "a notebook without code"
-    for cell in code:
-        assert cell.outputs == [], f"cell {cell.id} is stored with outputs"
-        assert cell.execution_count is None, f"cell {cell.id} is stored with a count"
-        assert "execution" not in cell.metadata, f"cell {cell.id} has execution timings"
+def test_ipynb_holds_the_cells_of_its_script(study: str) -> None:
+    script = jupytext.read(_script(study))
+    stored = nbformat.read(NOTEBOOKS / f"{study}.ipynb", as_version=4)
+    nbformat.validate(stored)
+    assert [(c.cell_type, c.source) for c in stored.cells] == [
+        (c.cell_type, c.source) for c in script.cells], (
+        f"notebooks/{study}.ipynb is out of step with its script: run `make notebooks`")
+    assert stored.metadata["jupytext"]["formats"] == "ipynb,py:percent"
+    assert stored.metadata["kernelspec"]["name"] == "python3"
 
 
 @pytest.mark.parametrize("study", STUDIES)
-def test_notebook_equals_the_build_script_output(study):
-    stored = (NOTEBOOKS / f"{study}.ipynb").read_text(encoding="utf-8")
-    assert stored == _builder().render(study), (
-        f"notebooks/{study}.ipynb differs from notebooks/build_notebooks.py: edit the "
-        "script and run `.venv/bin/python notebooks/build_notebooks.py`")
+def test_ipynb_was_executed_cleanly(study: str) -> None:
+    stored = nbformat.read(NOTEBOOKS / f"{study}.ipynb", as_version=4)
+    code = [c for c in stored.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), (
+        "every cell executed once, top to bottom, in one kernel")
+    outputs = [(c.id, out) for c in code for out in c.outputs]
+    assert [cid for cid, out in outputs if out.output_type == "error"] == []
+    stderr = [f"{cid}: {out.text[:200]}" for cid, out in outputs
+              if out.output_type == "stream" and out.name == "stderr"]
+    assert stderr == [], "a cell wrote to stderr (an unhandled warning?)"
+    images = [cid for cid, out in outputs if "image/png" in out.get("data", {})]
+    assert len(images) >= 2, "every notebook shows its figures"
+    assert all("execution" not in c.metadata for c in code), "timings make every run a diff"
+    text = json.dumps([out for _, out in outputs])
+    assert str(ROOT) not in text, "an output shows this machine's path"
 
 
 @pytest.mark.parametrize("study", STUDIES)
-def test_notebook_changes_no_global_state(study):
-    nb = _read(study)
-    problems = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        for pattern, reason in FORBIDDEN:
-            for match in re.finditer(pattern, cell.source, flags=re.MULTILINE):
-                problems.append(f"cell {cell.id}: {match.group(0).strip()!r} ({reason})")
+def test_notebook_uses_only_the_public_api(study: str) -> None:
+    documented = documented_modules()
+    # jupytext turns the commented magics of the script (`# %matplotlib inline`) into magics
+    sources = ["\n".join(line for line in src.splitlines() if not line.startswith("%"))
+               for src in _code(study)]
+    assert [p for src in sources for p in private_uses(src, documented)] == []
+
+
+def test_the_public_api_rule_catches_internal_imports() -> None:
+    documented = documented_modules()
+    assert {"cohort.analysis.ancova", "cohort.derive.visit_windows",
+            "cohort.report.figures.survival"} <= documented
+    internal = """
+from cohort.studies.display import published_text
+from cohort.spec.readme import provenance_rows
+from cohort.studies.agreement import judge
+from cohort.synth.generate import synthesize
+from cohort.analysis._common import arm_levels
+from cohort.analysis.responder_status import medication_reduction
+from cohort.studies import open_study_cohort
+import cohort.studies.recipes
+x = cohort.io.read.read_table
+"""
+    assert private_uses(internal, documented) == [
+        "cohort.io", "from cohort.analysis._common import ...",
+        "from cohort.analysis.responder_status import ...", "from cohort.spec.readme import ...",
+        "from cohort.studies import open_study_cohort", "from cohort.studies.agreement import ...",
+        "from cohort.studies.display import ...", "from cohort.synth.generate import ...",
+        "import cohort.studies.recipes"]
+    public = """
+import cohort
+from cohort.spec import provenance_rows, resolve_spec
+from cohort.studies import reproduce_cohort
+from cohort.synth import scorecard
+from cohort.analysis.ancova import ancova_analysis
+from cohort.derive.visit_windows import make_visits
+from cohort.report.figures.survival import plot_km
+c = cohort.datasets.load("lu2021")
+"""
+    assert private_uses(public, documented) == []
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_notebook_changes_no_global_state(study: str) -> None:
+    problems = [f"{match.group(0).strip()!r} ({reason})"
+                for src in _code(study) for pattern, reason in FORBIDDEN
+                for match in re.finditer(pattern, src, flags=re.MULTILINE)]
     assert problems == []
 
 
-def test_forbidden_patterns_catch_what_they_name():
+def test_forbidden_patterns_catch_what_they_name() -> None:
     hits = {reason for src in ("np.random.seed(1)", "import random", "sns.set_theme()",
                                "import matplotlib.pyplot as plt", "plt.rcParams['x'] = 1",
-                               "pd.set_option('display.width', 1)", "import urllib")
+                               "pd.set_option('display.width', 1)", "import urllib",
+                               "fig.savefig('x.png')")
             for pattern, reason in FORBIDDEN if re.search(pattern, src, flags=re.MULTILINE)}
     assert hits == {reason for _, reason in FORBIDDEN}
     allowed = "rng = np.random.default_rng(1)\nwith pd.option_context('a', 1): pass"
     assert not [p for p, _ in FORBIDDEN if re.search(p, allowed, flags=re.MULTILINE)]
 
 
-# The studies described by their spec alone share one builder (notebooks/build_notebooks.py,
-# from_spec) with two paths: insulin-free episodes (voltarelli2007) and HbA1c by arm (hu2016).
-# Both paths are executed here; snarski2016 and daddio2014 take the first path with other
-# numbers, so executing them too would add ~20 s to make test for no new code (their stored
-# notebooks are still checked against the builder above).
-EXECUTED = tuple(s for s in STUDIES if s not in ("snarski2016", "daddio2014"))
+# ---------------------------------------------------------------------------------------------
+# the scripts run
+
+RUNNER = r"""
+import contextlib, io, json, runpy, sys, traceback, warnings
+warnings.simplefilter("error")  # as in the test suite: a warning is a failure
+report = {}
+for path in sys.argv[1:]:
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            runpy.run_path(path, run_name="__main__")
+        report[path] = None
+    except BaseException:
+        report[path] = traceback.format_exc()[-3000:] + "\n--- output:\n" + out.getvalue()[-2000:]
+print(json.dumps(report))
+"""
+
+
+def run_scripts(scripts: list[Path], tmp: Path) -> dict[str, str | None]:
+    """Run ``scripts`` in one subprocess (cwd notebooks/, Agg backend, warnings as errors);
+    by script name, None for a clean run, else the traceback and the end of its output."""
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp)}
+    proc = subprocess.run([sys.executable, "-c", RUNNER, *map(str, scripts)], cwd=NOTEBOOKS,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {Path(k).stem: v for k, v in json.loads(proc.stdout.splitlines()[-1]).items()}
+
+
+@pytest.fixture(scope="module")
+def script_runs(tmp_path_factory) -> dict[str, str | None]:
+    """Every notebook script, run once; nothing may be written into the repository."""
+    listing = {p for p in NOTEBOOKS.rglob("*") if "__pycache__" not in p.parts}
+    runs = run_scripts([_script(s) for s in STUDIES], tmp_path_factory.mktemp("notebook-tmp"))
+    after = {p for p in NOTEBOOKS.rglob("*") if "__pycache__" not in p.parts}
+    assert after == listing, "a notebook wrote into the repository"
+    return runs
+
+
+def test_the_runner_reports_errors_and_warnings(tmp_path) -> None:
+    good, bad, noisy = (tmp_path / f"{n}.py" for n in ("good", "bad", "noisy"))
+    good.write_text("print('fine')\n", encoding="utf-8")
+    bad.write_text("print('before')\nraise KeyError('no such target')\n", encoding="utf-8")
+    noisy.write_text("import warnings\nwarnings.warn('careful', UserWarning)\n",
+                     encoding="utf-8")
+    runs = run_scripts([good, bad, noisy], tmp_path)
+    assert runs["good"] is None
+    assert "KeyError: 'no such target'" in runs["bad"] and "before" in runs["bad"]
+    assert "UserWarning: careful" in runs["noisy"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("study", EXECUTED)
-def test_notebook_executes(study, tmp_path, monkeypatch):
-    from nbclient import NotebookClient
-
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    # the kernel's tempfile folder: the notebook's cohort must go there and be removed
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    repo_before = {name: _listing(ROOT / name) for name in ("notebooks", "synthetic")}
-    nb = _read(study)
-    client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT,
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
-    client.execute()  # raises CellExecutionError (cell source and traceback) on any error
-
-    outputs = [(cell.id, out) for cell in nb.cells if cell.cell_type == "code"
-               for out in cell.outputs]
-    assert [cid for cid, out in outputs if out.output_type == "error"] == []
-    stderr = [f"{cid}: {out.text}" for cid, out in outputs
-              if out.output_type == "stream" and out.name == "stderr"]
-    assert stderr == [], "the notebook wrote to stderr (an unhandled warning?)"
-    images = [cid for cid, out in outputs if "image/png" in out.get("data", {})]
-    assert len(images) >= 2, "every notebook shows its figures"
-    assert {name: _listing(ROOT / name) for name in repo_before} == repo_before
-    stdout = "".join(out.text for _, out in outputs
-                     if out.output_type == "stream" and out.name == "stdout")
-    assert f"removed {tmp_path}" in stdout, "the cohort was not written to the temporary folder"
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("cohort-")] == []
+@pytest.mark.parametrize("study", STUDIES)
+def test_notebook_script_runs(script_runs, study: str) -> None:
+    assert script_runs[study] is None, script_runs[study]

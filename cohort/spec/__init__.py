@@ -21,6 +21,7 @@ _LAZY = {
     "Target": "cohort.spec.targets",
     "condition_mask": "cohort.spec.conditions",
     "load_spec": "cohort.spec.load",
+    "provenance_rows": "cohort.spec.readme",
     "registered_studies": "cohort.spec.registry",
     "resolve_spec": "cohort.spec.registry",
     "spec_from_dict": "cohort.spec.load",
@@ -37,6 +38,7 @@ __all__ = [
     "Target",
     "condition_mask",
     "load_spec",
+    "provenance_rows",
     "registered_studies",
     "resolve_spec",
     "spec_from_dict",
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from cohort.spec.conditions import condition_mask
     from cohort.spec.load import load_spec, spec_from_dict
     from cohort.spec.model import StudySpec
+    from cohort.spec.readme import provenance_rows
     from cohort.spec.registry import (
         StudyEntry,
         registered_studies,
