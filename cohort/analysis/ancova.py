@@ -302,6 +302,22 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     Returns
     -------
     AncovaResult
+
+    Examples
+    --------
+    Skyler 2015's week-12 HbA1c change (percentage points), each dose against placebo,
+    adjusted for baseline HbA1c:
+
+    >>> from cohort import datasets
+    >>> from cohort.analysis.ancova import ancova_analysis
+    >>> sk = datasets.load("skyler2015")
+    >>> res = ancova_analysis(sk.measurements, sk.subjects, sk.infusions, param="HBA1C",
+    ...                       visit_days=[84])
+    >>> res.summary.query("kind == 'vs_reference'")[["arm", "estimate", "se", "p"]].round(3)
+                   arm  estimate     se      p
+    4  MPC 0.3x10^6/kg     0.001  0.244  0.996
+    5  MPC 1.0x10^6/kg    -0.100  0.247  0.686
+    6  MPC 2.0x10^6/kg    -0.298  0.246  0.231
     """
     adjust = check_adjust(adjust)
     check_ci(ci)

@@ -209,6 +209,27 @@ def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: flo
     Returns
     -------
     KaplanMeierResult
+
+    Examples
+    --------
+    Couri 2009: time from insulin stop to resumption (first episodes), median and landmarks:
+
+    >>> from cohort import datasets
+    >>> from cohort.analysis.survival import kaplan_meier
+    >>> from cohort.analysis.time_to_event import tte_from_episodes
+    >>> from cohort.derive.insulin import insulin_episodes
+    >>> couri = datasets.load("couri2009")
+    >>> ins = insulin_episodes(couri.measurements, couri.subjects, couri.adverse_events)
+    >>> tte = tte_from_episodes(ins.episodes, couri.subjects, origin="insulin-stop",
+    ...                         which="first")
+    >>> km = kaplan_meier(tte, landmarks_months=(12, 24))
+    >>> km.summary[["n", "n_events", "estimate_months", "ci_lower_months"]].round(1)
+        n  n_events  estimate_months  ci_lower_months
+    0  20         8             31.0             24.0
+    >>> km.landmarks[["months", "estimate", "ci_lower", "ci_upper", "n_risk"]].round(3)
+       months  estimate  ci_lower  ci_upper  n_risk
+    0    12.0     0.950     0.859     1.000      18
+    1    24.0     0.631     0.430     0.927       8
     """
     if not 0 < conf_level < 1:
         raise AnalysisError(f"conf_level must be between 0 and 1, got {conf_level!r}")

@@ -235,6 +235,22 @@ def remission_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         :func:`remission_rates`).
     conf_level : float, keyword-only
         Confidence level of every interval.
+
+    Examples
+    --------
+    Lu 2021: C-peptide remission at 1 year by arm (the published rule, the default):
+
+    >>> from cohort import datasets
+    >>> from cohort.analysis.remission import remission_analysis
+    >>> lu = datasets.load("lu2021")
+    >>> res = remission_analysis(lu.measurements, lu.subjects, lu.infusions)
+    >>> res.summary.query("subgroup == 'all'")[["arm", "x", "n", "estimate"]].round(3)
+                 arm   x   n  estimate
+    0         UC-MSC  11  27     0.407
+    1  standard care   3  26     0.115
+    >>> res.comparisons.query("subgroup == 'all' and measure == 'fisher_exact'")["p"].round(4)
+    4    0.0276
+    Name: p, dtype: float64
     """
     # visits by label when the data carry them (ADaM AVISIT/ABLFL), settled once here so the
     # notes and params say which visit was assessed

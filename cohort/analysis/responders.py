@@ -153,6 +153,28 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     Returns
     -------
     ResponderResult
+
+    Examples
+    --------
+    Skyler 2015: HbA1c < 7% at week 12 (day 84) by arm, each dose against placebo by Fisher's
+    exact test:
+
+    >>> from cohort import datasets
+    >>> from cohort.analysis.responders import responder_analysis
+    >>> sk = datasets.load("skyler2015")
+    >>> res = responder_analysis(sk.measurements, sk.subjects, criteria=["HBA1C < 7"],
+    ...                          visit_days=[84])
+    >>> res.summary.query("kind == 'rate'")[["arm", "x", "n"]]
+                   arm  x   n
+    0          placebo  0  16
+    1  MPC 0.3x10^6/kg  1  15
+    2  MPC 1.0x10^6/kg  3  15
+    3  MPC 2.0x10^6/kg  5  15
+    >>> res.summary.query("kind == 'fisher_exact'")[["arm", "p"]].round(4)
+                    arm       p
+    8   MPC 0.3x10^6/kg  0.4839
+    15  MPC 1.0x10^6/kg  0.1012
+    22  MPC 2.0x10^6/kg  0.0177
     """
     adjust = check_adjust(adjust)
     used = [getattr(parse_criterion(c) if isinstance(c, str) else c, "param", None)

@@ -185,6 +185,16 @@ def table1(subjects: pd.DataFrame, measurements: pd.DataFrame | None = None, *,
     Returns
     -------
     Table1Result
+
+    Examples
+    --------
+    >>> from cohort import datasets
+    >>> from cohort.analysis.table1 import table1
+    >>> lu = datasets.load("lu2021")
+    >>> t1 = table1(lu.subjects, lu.measurements, baseline_params=["HBA1C"])
+    >>> t1.summary["variable"].unique().tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['age_years', 'sex', 'bmi_kg_m2', 'weight_kg', 'height_cm', 'diabetes_duration_years',
+     'age_at_diagnosis_years', 'baseline HBA1C']
     """
     if by not in subjects.columns:
         raise AnalysisError(f"the subjects table has no column {by!r} to group by")

@@ -65,6 +65,17 @@ def baseline_values(measurements: pd.DataFrame, param: str, *,
     ------
     AnalysisError
         If the cohort has no ``param`` values at all, or the window is invalid.
+
+    Examples
+    --------
+    >>> from cohort import datasets
+    >>> from cohort.derive.baseline import baseline_values
+    >>> lu = datasets.load("lu2021")
+    >>> baseline_values(lu.measurements, "HBA1C", subjects=lu.subjects).head(3)
+      subject_id  param  baseline_day  baseline reason
+    0     LU-001  HBA1C             0      10.8   <NA>
+    1     LU-002  HBA1C             0      11.6   <NA>
+    2     LU-003  HBA1C             0       8.5   <NA>
     """
     lo, hi = _baseline_window(window)
     ids = subject_universe(measurements, subjects)

@@ -195,6 +195,17 @@ def insulin_episodes(measurements: pd.DataFrame, subjects: pd.DataFrame,
     AnalysisError
         Missing columns, duplicate records, negative or missing doses, insulin records of
         subjects that are not in ``subjects``.
+
+    Examples
+    --------
+    Couri 2009: 20 of 23 subjects became insulin-free; 8 resumed insulin:
+
+    >>> from cohort import datasets
+    >>> from cohort.derive.insulin import insulin_episodes
+    >>> couri = datasets.load("couri2009")
+    >>> ins = insulin_episodes(couri.measurements, couri.subjects, couri.adverse_events)
+    >>> {k: ins.counts()[k] for k in ("n_subjects", "n_independent", "n_resumptions")}
+    {'n_subjects': 23, 'n_independent': 20, 'n_resumptions': 8}
     """
     rule = IndependenceRule() if rule is None else rule
     _require(measurements, ["subject_id", "day", "param", "value"], "measurements")

@@ -103,6 +103,15 @@ def make_visits(days: Iterable[int], *, half_width: int | Sequence[int] | None =
     AnalysisError
         Duplicate or non-integer days, a day before ``min_day``, mismatched lengths,
         negative half-widths or overlapping explicit windows.
+
+    Examples
+    --------
+    >>> from cohort.derive.visit_windows import make_visits
+    >>> for visit in make_visits([91, 182, 365], labels=["month 3", "month 6", "month 12"]):
+    ...     print(visit)
+    Visit(label='month 3', day=91, lower=77, upper=105)
+    Visit(label='month 6', day=182, lower=155, upper=209)
+    Visit(label='month 12', day=365, lower=310, upper=420)
     """
     days = list(days)
     if not days:
