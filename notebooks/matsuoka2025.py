@@ -62,6 +62,8 @@ def show(frame, digits=3):
     Numbers are rounded to ``digits`` decimals, except p-values (columns named ``p`` or
     ``p_...``/``..._p``), which keep their precision.
     """
+    if frame.empty:  # a selection that matches nothing is a mistake, not a result
+        raise ValueError("nothing to show: the table is empty")
     if digits is not None:
         keep = [col for col in frame.columns
                 if col == "p" or str(col).startswith("p_") or str(col).endswith("_p")]
