@@ -31,6 +31,7 @@ A mapping is a YAML file (docs/validate.md describes every key)::
         drop_empty: [value, day]  # rows with an empty cell left out (counted)
         censored: {below: half_limit}   # <10, >33.3, below LOD
         units_from_names: [param] # "HbA1c (mmol/mol)": param HbA1c, unit mmol/mol
+        unpivot: ["HbA1c (mmol/mol)", ...]   # a wide sheet: one column per test -> rows
     population: [ITTFL]           # subjects flag(s) "Y"/true selecting who is analysed
     adam: {}                      # CDISC ADaM conventions (the adam preset sets this);
                                   # adam.drug_classes: {COHORTIDE: glp1} classes ADEX EXTRT
@@ -142,6 +143,9 @@ class TableMapping(_Strict):
         default={}, description="Numeric contract columns multiplied by a factor: a dose "
         "given in 10^6 cells/kg becomes cells/kg with {dose_cells_per_kg: 1.0e6}.")
     censored: CensoredSpec | None = None
+    unpivot: list[str] = Field(
+        default=[], description="measurements from a wide sheet: these source columns (one "
+        "per test) become rows, the column name in param and the cell in value.")
     units_from_names: list[str] = Field(
         default=[], description="Contract columns whose unit is in a name's trailing "
         "parentheses: param ('HbA1c (mmol/mol)' -> param HbA1c, unit mmol/mol), value (the "

@@ -1,12 +1,12 @@
 """Apply a mapping file to raw tables: the user's files onto the contract, without editing them.
 
-Per table, in this order: ``drop``, rename (``columns``), ``units_from_names``, ``derive``,
-``constants``, ``recode``, ``keep``, ``drop_empty``, ``censored``, ``scale``, ``compute``,
-``unmapped: drop``; then, across tables, ``study_days`` (days, ages, duration, last contact
-from dates), and ``cdisc_days`` after parsing. Codes are compared typed and trimmed
-(:mod:`cohort.io.codes`). Nothing is silent: every row a step leaves out is counted in a
-``rows_left_out`` warning, a required table that a step empties is an error naming the step,
-and every derivation is logged (:class:`~cohort.io.derive_columns.DerivationLog`).
+Per table, in this order: ``unpivot``, ``drop``, rename (``columns``), ``units_from_names``,
+``derive``, ``constants``, ``recode``, ``keep``, ``drop_empty``, ``censored``, ``scale``,
+``compute``, ``unmapped: drop``; then, across tables, ``study_days`` (days, ages, duration,
+last contact from dates), and ``cdisc_days`` after parsing. Codes are compared typed and
+trimmed (:mod:`cohort.io.codes`). Nothing is silent: every row a step leaves out is counted
+in a ``rows_left_out`` warning, a required table that a step empties is an error naming the
+step, and every derivation is logged (:class:`~cohort.io.derive_columns.DerivationLog`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from cohort.contract import Contract
-from cohort.findings import Findings, row_findings
+from cohort.findings import Findings, row_findings, value_text
 from cohort.io.censored import apply_censored
 from cohort.io.codes import codes, translate, visible, visible_text
 from cohort.io.dates import is_empty
@@ -65,6 +65,11 @@ def apply_mapping(raw: dict[str, RawTable], mapping: Mapping, contract: Contract
         frame = table.frame
         if frame.width == 0:
             continue
+        if tm.unpivot:
+            wide = _unpivot(frame, name, tm, mapping, table, findings)
+            if wide is None:
+                continue
+            frame = wide
         renames = check_names(frame, name, tm, spec, reserved[name], mapping, table, findings)
         if renames is None:
             continue
@@ -122,6 +127,32 @@ def apply_mapping(raw: dict[str, RawTable], mapping: Mapping, contract: Contract
     if mapping.study_days:
         out = study_days(out, mapping, contract, findings, log)
     return out
+
+
+def _unpivot(frame: pl.DataFrame, name: str, tm: TableMapping, mapping: Mapping,
+             table: RawTable, findings: Findings) -> pl.DataFrame | None:
+    """A wide sheet's test columns as rows: each listed column gives one row per source row,
+    its name in ``param`` and its cell in ``value`` (as text; the parser reads it). The rows
+    keep their file and line, so findings point at the source row. None (with a ``mapping``
+    finding) when the key names columns the file lacks or the file already has the columns
+    it makes."""
+    present = data_columns(frame)
+    missing = [c for c in tm.unpivot if c not in present]
+    clash = [c for c in ("param", "value") if c in present]
+    if name != "measurements" or missing or clash:
+        why = (f"only measurements can be unpivoted, not {name}" if name != "measurements"
+               else f"names {', '.join(map(repr, missing))}, not a column of the file "
+               f"(columns: {', '.join(sorted(present))})" if missing
+               else f"the file already has {', '.join(map(repr, clash))}; map or drop it")
+        findings.add(rule="mapping", table=name, file=_files(table),
+                     message=f"{mapping.source or 'mapping'}: tables.{name}.unpivot: {why}")
+        return None
+    index = [c for c in frame.columns if c not in tm.unpivot]
+    return (frame.with_columns(value_text(pl.col(c)) if frame.schema[c].is_float()
+                               else pl.col(c).cast(pl.String) for c in tm.unpivot)
+            .unpivot(on=list(tm.unpivot), index=index, variable_name="param",
+                     value_name="value")
+            .sort("__file", "__line", maintain_order=True))
 
 
 def _recode(frame: pl.DataFrame, col: str, values: dict[str, Any]) -> pl.DataFrame:
