@@ -168,3 +168,29 @@ def test_homa_beta_as_a_target_parameter(s):
     assert np.all(first["FPG"] > 3.5)
     assert s.loc["homa_m12", "reproduced_value"] == pytest.approx(homa.mean(), rel=1e-12)
     assert s.loc["homa_m12", "n"] == len(homa)
+
+
+def test_insulin_free_targets_in_a_subgroup_of_a_declared_variable():
+    """voltarelli2007's spec: the first patient (prior ketoacidosis) has one insulin-free
+    episode that ends with resumption; 13 of the other 14 have one each, all still running at
+    last contact. So by hand, per prior_dka: insulin-free 1 and 13 (of 1 and 14), resumed 1
+    and 0, censored episodes 0 and 13."""
+    raw = yaml.safe_load((study_folder() / "voltarelli2007" / "spec.yaml").read_text("utf-8"))
+    dka = {"variable": "prior_dka", "equals": True}
+    no_dka = {"variable": "prior_dka", "equals": False}
+    raw["targets"] = [
+        _t("free_dka", "insulin_free_count", {"among": dka}, value=1),
+        _t("free_others", "insulin_free_count", {"arm": "ahsct", "among": no_dka}, value=13),
+        _t("resumed_dka", "resumption_count", {"among": dka}, value=1),
+        _t("resumed_others", "resumption_count", {"among": no_dka}, value=0),
+        _t("censored_others", "censored_count", {"among": no_dka}, value=13),
+    ]
+    raw["study"]["primary"] = ["free_dka"]
+    folder = study_folder() / "voltarelli2007" / "cohort"
+    cohort = load_cohort(folder, mapping=str(folder / "mapping.yaml"))
+    s = reproduce_cohort(spec_from_dict(raw), cohort).summary.set_index("target")
+    assert s["reproduced_value"].to_dict() == {"free_dka": 1, "free_others": 13,
+                                               "resumed_dka": 1, "resumed_others": 0,
+                                               "censored_others": 13}
+    assert s.loc["free_others", "n"] == 14
+    assert (s["agreement"] == "agrees").all()

@@ -46,6 +46,7 @@ _BASE_OPT = ("arm", "among")
 _STAT_OPT = ("arm", "among", "unit")
 _AE_OPT = ("arm", "term", "serious", "related", "severity")
 _EPISODE_FILTERS = ("started_within_months", "started_after_months", "at_last_contact")
+_IF = ("arm", "among")  # insulin-free analyses: an arm (or all) and a subgroup
 # `cohort analyze remission --threshold` (percent rise) and `cohort analyze
 # effect-modification --subgroup/--cut` name these parameters differently
 _REMISSION_CLI = {"threshold": "threshold_pct"}
@@ -142,26 +143,26 @@ ANALYSES: dict[str, AnalysisInfo] = _Catalogue({
         cli_names={"covariate": "covariates"}),
     "insulin_free_count": AnalysisInfo(
         "subjects with at least one insulin-free episode (optionally: starting within / after "
-        "a month, or still insulin-free at last contact)", (), ("arm", *_EPISODE_FILTERS)),
+        "a month, or still insulin-free at last contact)", (), (*_IF, *_EPISODE_FILTERS)),
     "insulin_free_rate": AnalysisInfo(
         "proportion (0-1) of subjects with a qualifying insulin-free episode, Clopper-Pearson "
-        "95% CI", (), ("arm", *_EPISODE_FILTERS)),
+        "95% CI", (), (*_IF, *_EPISODE_FILTERS)),
     "insulin_free_duration_mean": AnalysisInfo(
         "mean observed duration (months) of insulin-free episodes, censored ones counted "
-        "with their duration so far", (), ("arm", "episode", *_EPISODE_FILTERS)),
+        "with their duration so far", (), (*_IF, "episode", *_EPISODE_FILTERS)),
     "insulin_free_duration_median": AnalysisInfo(
         "median observed duration (months) of insulin-free episodes", (),
-        ("arm", "episode", *_EPISODE_FILTERS)),
+        (*_IF, "episode", *_EPISODE_FILTERS)),
     "km_landmark": AnalysisInfo(
         "Kaplan-Meier probability (0-1) of remaining insulin-free a number of months after "
-        "insulin stop, 95% CI", ("months",), ("arm", "episode")),
+        "insulin stop, 95% CI", ("months",), (*_IF, "episode")),
     "insulin_free_duration_min": AnalysisInfo("shortest insulin-free duration (months)", (),
-                                              ("arm",)),
+                                              _IF),
     "insulin_free_duration_max": AnalysisInfo("longest insulin-free duration (months)", (),
-                                              ("arm",)),
+                                              _IF),
     "km_median": AnalysisInfo("Kaplan-Meier median insulin-free duration (months); "
                               "'not reached' when the curve stays above 0.5", (),
-                              ("arm", "episode")),
+                              (*_IF, "episode")),
     "km_event": AnalysisInfo(
         "time from day 0 to the first adverse event of a term or terms (its own event label), "
         "censored at last contact: Kaplan-Meier median months ('not reached'), or the "
@@ -169,14 +170,14 @@ ANALYSES: dict[str, AnalysisInfo] = _Catalogue({
         "Aalen-Johansen cumulative incidence of the event by months",
         ("term",), ("arm", "among", "months", "label", "competing")),
     "censored_count": AnalysisInfo("insulin-free episodes censored at last contact", (),
-                                   ("arm", "episode")),
+                                   (*_IF, "episode")),
     "censored_durations": AnalysisInfo("durations (months) of censored insulin-free episodes,"
-                                       " longest first", (), ("arm", "episode", "largest")),
+                                       " longest first", (), (*_IF, "episode", "largest")),
     "censored_duration_mean": AnalysisInfo("mean duration (months) of censored insulin-free "
-                                           "episodes", (), ("arm", "episode")),
+                                           "episodes", (), (*_IF, "episode")),
     "resumption_count": AnalysisInfo("subjects who resumed insulin after an insulin-free "
-                                     "episode", (), ("arm",)),
-    "reentry_count": AnalysisInfo("subjects insulin-free again after resuming", (), ("arm",)),
+                                     "episode", (), _IF),
+    "reentry_count": AnalysisInfo("subjects insulin-free again after resuming", (), _IF),
     "med_reduction_rate": AnalysisInfo(
         "proportion (0-1) of subjects who lowered a glucose-lowering drug dose", (), ("arm",)),
     "adverse_event_count": AnalysisInfo("number of adverse events", (), _AE_OPT),

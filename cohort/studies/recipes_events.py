@@ -165,16 +165,18 @@ def logistic_direction(ctx: StudyContext, target: Target) -> Reproduced:
 # ---------------------------------------------------------------------------- insulin
 
 
-def _episodes(ctx: StudyContext, arm_key: Any) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
-    """(InsulinEpisodes, episodes of the arm, subjects rows of the arm)."""
+def _episodes(ctx: StudyContext, arm_key: Any, *, among: Any = None
+              ) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """(InsulinEpisodes, episodes of the arm, subjects rows of the arm), within the subgroup
+    ``among`` (a spec condition) when given."""
     from cohort.derive.insulin import insulin_episodes
 
     ctx.require_param("INSULIN_DOSE")
     ins = ctx.memo(("insulin",), lambda: insulin_episodes(
         ctx.measurements, ctx.subjects, ctx.cohort.adverse_events))
     ep, subj = ins.episodes, ins.subjects
-    if arm_key is not None:
-        ids = set(ctx.select(arm=arm_key)["subject_id"])
+    if arm_key is not None or among is not None:
+        ids = set(ctx.select(arm=arm_key, among=among)["subject_id"])
         ep = ep[ep["subject_id"].astype(str).isin(ids)]
         subj = subj[subj["subject_id"].astype(str).isin(ids)]
     return ins, ep, subj
@@ -189,7 +191,7 @@ def insulin_free(ctx: StudyContext, target: Target) -> Reproduced:
     """Insulin-independence counts and durations: subjects insulin-free, resuming, insulin-free
     again, and the shortest / longest insulin-free duration (months)."""
     p = target.params
-    ins, ep, subj = _episodes(ctx, p.get("arm"))
+    ins, ep, subj = _episodes(ctx, p.get("arm"), among=p.get("among"))
     rule = ins.rule.describe()
     a = target.analysis
     if a in ("insulin_free_duration_min", "insulin_free_duration_max"):
@@ -215,7 +217,7 @@ def insulin_free(ctx: StudyContext, target: Target) -> Reproduced:
 def censored(ctx: StudyContext, target: Target) -> Reproduced:
     """Insulin-free episodes censored at last contact: count, mean or longest durations."""
     p = target.params
-    ins, ep, _ = _episodes(ctx, p.get("arm"))
+    ins, ep, _ = _episodes(ctx, p.get("arm"), among=p.get("among"))
     ep = _which(p, ep)
     cens = ep.loc[~ep["event"].astype(bool), "duration_days"].to_numpy(dtype=float) / MONTH_DAYS
     which = "" if p.get("episode") is None else f" (episode {int(p['episode'])})"
@@ -241,7 +243,7 @@ def km_median(ctx: StudyContext, target: Target) -> Reproduced:
     from cohort.analysis.time_to_event import tte_from_episodes
 
     p = target.params
-    ins, ep, _ = _episodes(ctx, p.get("arm"))
+    ins, ep, _ = _episodes(ctx, p.get("arm"), among=p.get("among"))
     episode = p.get("episode")
     if episode is not None and int(episode) != 1:
         ep = ep[ep["episode"] == int(episode)].assign(episode=1)

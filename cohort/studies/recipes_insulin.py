@@ -50,7 +50,7 @@ def insulin_free_subjects(ctx: StudyContext, target: Target) -> Reproduced:
     from cohort.analysis.proportions import proportion
 
     p = target.params
-    ins, ep, subj = _episodes(ctx, p.get("arm"))
+    ins, ep, subj = _episodes(ctx, p.get("arm"), among=p.get("among"))
     ep, what = _filter(ep, p)
     count = int(ep["subject_id"].astype(str).nunique())
     n = len(subj)
@@ -71,7 +71,7 @@ def insulin_free_duration(ctx: StudyContext, target: Target) -> Reproduced:
     """Mean or median observed duration (months) of insulin-free episodes, resumed or
     censored at last contact (a censored episode counts with its duration so far)."""
     p = target.params
-    ins, ep, _ = _episodes(ctx, p.get("arm"))
+    ins, ep, _ = _episodes(ctx, p.get("arm"), among=p.get("among"))
     ep, what = _filter(_which(p, ep), p)
     if ep.empty:
         raise NotComputable("no insulin-free episode in scope")
@@ -94,7 +94,7 @@ def km_landmark(ctx: StudyContext, target: Target) -> Reproduced:
 
     p = target.params
     months = float(p["months"])
-    ins, ep, _ = _episodes(ctx, p.get("arm"))
+    ins, ep, _ = _episodes(ctx, p.get("arm"), among=p.get("among"))
     episode = p.get("episode")
     if episode is not None and int(episode) != 1:
         ep = ep[ep["episode"] == int(episode)].assign(episode=1)
