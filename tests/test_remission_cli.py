@@ -118,7 +118,9 @@ def test_bad_input_is_one_line_and_exit_2(cohort_dir, args, message):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["predict", "{dir}"], "--predictor: give at least one --predictor"),
-    (["remission", "{dir}", "--window", "300"], "--window: expected two integer study days"),
+    (["remission", "{dir}", "--window", "wide"], "--window: expected a half-width in whole days"),
+    (["remission", "{dir}", "--window", "300,400,500"],
+     "--window: expected two integer study days"),
     (["remission", "{dir}", "--save-model", "m.yaml"], "--save-model: needs --predictor"),
 ])
 def test_option_errors(cohort_dir, args, message):

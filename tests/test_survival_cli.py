@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +91,10 @@ def test_text_output_and_plot(cohort_dir, tmp_path):
                  "--interval")
     assert result.exit_code == 0, result.output
     assert "Kaplan-Meier" in result.stdout and "Number at risk" in result.stdout
-    assert "log-rank overall" in result.stdout
+    # the result prints itself (print_summary): each section under its heading
+    assert "Log-rank tests (pairwise p Holm-adjusted)\ncomparison" in result.stdout
+    assert re.search(r"^overall +\d+\.\d{3} +1 ", result.stdout, flags=re.M), result.stdout
+    assert "Weibull fit to the interval view" in result.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"wrote {png}" in result.stderr
 
@@ -147,7 +151,7 @@ def test_supplied_adtte_with_declared_codes(cohort_dir, tmp_path):
     (["--hba1c-below", "53"], "hba1c_below is an HbA1c in %"),
     (["--group", "arm", "--reference", "C"], "reference level 'C' of 'arm' is not among its "
      "values: A, B"),
-    (["--reference", "A"], "--reference names a level of --group"),
+    (["--reference", "A"], "--reference names a level of --by"),
     (["--group", "arm", "--cluster", "study_id"], "cluster column 'study_id' has a single "
      "cluster \\('T'\\)"),
     (["--group", "arm", "--cluster", "arm", "--naive-se"], "contradict each other"),
@@ -221,7 +225,7 @@ def test_time_unit_for_input_and_output(cohort_dir, tmp_path):
                "CNSR:0=event,1=censored", "--group", "TRT01P", "--time-unit", "weeks",
                "--at-risk", "0,13,26")
     assert text.exit_code == 0, text.output
-    assert "median (weeks)" in text.stdout and "Number at risk (weeks)" in text.stdout
+    assert "median, weeks (95% CI)" in text.stdout and "Number at risk (weeks)" in text.stdout
 
 
 def test_all_episodes_are_robust_by_default_and_naive_on_request(tmp_path):
@@ -258,9 +262,9 @@ def test_all_episodes_are_robust_by_default_and_naive_on_request(tmp_path):
     assert any("naive SEs on request although 8 rows repeat a subject" in n
                for n in naive["notes"])
     text = run(str(tmp_path / "c"), "--group", "arm", "--episodes", "all", "--reference", "B")
-    assert "Cox SEs: robust SEs clustered on subject_id (8 clusters); reference level arm = B" \
-        in text.stdout
-    assert "robust score test" in text.stdout
+    assert ("Cox proportional hazards (Efron ties; robust SEs clustered on subject_id (8 "
+            "clusters); reference arm = B)") in text.stdout
+    assert re.search(r"^robust score +\d", text.stdout, flags=re.M), text.stdout
 
 
 def test_tte_file_with_two_rows_per_subject_is_robust_by_default(cohort_dir, tmp_path):

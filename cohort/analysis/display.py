@@ -184,10 +184,23 @@ def formatted_summary(result: AnalysisResult,
 
 def summary_text(result: AnalysisResult, columns: Sequence[str] | None = None, *,
                  title: str | None = None, max_exclusions: int = 20) -> str:
-    """The text ``print_summary()`` prints: title, formatted table, exclusions and notes."""
+    """The text ``print_summary()`` prints: title, formatted table, exclusions and notes.
+
+    Results with several tables (remission, survival, prediction) print each of their
+    sections (:func:`cohort.analysis.display_parts.sections`) unless ``columns`` are given.
+    """
+    from cohort.analysis.display_parts import sections
+
     lines = [title if title is not None else result.analysis]
-    table = result.formatted(columns)
-    lines.append(to_text(table) if len(table) else "(no rows)")
+    parts = sections(result) if columns is None else None
+    if parts is None:
+        table = result.formatted(columns)
+        lines.append(to_text(table) if len(table) else "(no rows)")
+    for heading, part in parts or []:
+        if part is None:
+            lines.append(heading)
+        else:
+            lines += ["", heading, to_text(part) if len(part) else "(no rows)"]
     ex = result.exclusions
     if len(ex):
         lines.append(f"\n{len(ex)} exclusion(s):")

@@ -93,7 +93,7 @@ class AnalysisResult:
         return summary_text(self, columns, title=title)
 
     def print_summary(self, columns: list[str] | None = None, *,
-                      file: IO[str] | None = None) -> None:
+                      file: IO[str] | None = None, title: str | None = None) -> None:
         """Print the result as a paper's table: default columns, p-values as ``<0.001``,
         intervals as ``(lo to hi)``, decimals from the unit; then exclusions and notes.
 
@@ -103,8 +103,10 @@ class AnalysisResult:
             Summary columns to show instead of the analysis's defaults.
         file : text stream or None, keyword-only
             Where to print (default: standard output).
+        title : str or None, keyword-only
+            First line (default: the analysis's name).
         """
-        print(self.summary_text(columns), file=file)
+        print(self.summary_text(columns, title=title), file=file)
         for note in self.notes:
             print(f"note: {note}", file=file)
 

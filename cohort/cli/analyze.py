@@ -9,10 +9,12 @@ from __future__ import annotations
 import typer
 
 from cohort.cli.app import app
+from cohort.cli.examples import epilog
 from cohort.cli.group import AnalyzeGroup
 
 analyze_app = typer.Typer(
     cls=AnalyzeGroup,
+    epilog=epilog("analyze"),
     help="Run one analysis on a cohort folder (yours or a synthetic one).",
     no_args_is_help=True,
 )

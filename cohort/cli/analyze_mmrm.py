@@ -15,17 +15,20 @@ from cohort.cli.analyze import analyze_app
 from cohort.cli.analyze_regression import (
     BASELINE_WINDOW,
     CI,
+    EXPORT,
     FMT,
     MAPPING,
     PARAM,
     PATH_ARG,
     WINDOW,
     CiMethod,
+    _check_export,
     _emit,
-    parse_int_list,
-    parse_window,
 )
 from cohort.cli.app import POPULATION, VISIT, OutputFormat, guarded
+from cohort.cli.examples import epilog
+from cohort.cli.safe_output import OVERWRITE
+from cohort.cli.vocabulary import alias, hidden, parse_int_list, parse_window, resolve_param
 
 
 class Covariance(StrEnum):
@@ -73,11 +76,13 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
              cov: Covariance, df: DfMethod, method: Method, adjust: str | None,
              mapping: str | None, fmt: OutputFormat, vcov: str = "model",
              cov_by_arm: bool = False, population: list[str] | None = None,
-             visit: list[str] | None = None, ci: str = "t") -> None:
-    """Load the cohort, fit the MMRM and print it (shared with ``ancova --mixed``)."""
+             visit: list[str] | None = None, ci: str = "t", export: Path | None = None,
+             overwrite: bool = False) -> None:
+    """Load the cohort, fit the MMRM and print it (and ``--export`` its table)."""
     from cohort.analysis.multiplicity import check_adjust
     from cohort.errors import AnalysisError
 
+    _check_export(export)
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
     try:
@@ -87,6 +92,7 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
     from cohort.cli.app import load_for_cli
 
     c = load_for_cli(path, mapping, population)
+    param = resolve_param(param, c)
     from cohort.analysis.mmrm.analysis import mmrm_analysis
 
     res = mmrm_analysis(c.measurements, c.subjects, param=param, visit_days=days,
@@ -96,7 +102,7 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
                         df=df.value, vcov=vcov, cov_by_arm=cov_by_arm, adjust=adjust,
                         ci=ci)
     cols = COLUMNS if adjust != "none" else [c for c in COLUMNS if c != "p_adjusted"]
-    _emit(res, fmt, path, cols)
+    _emit(res, fmt, path, cols, export, mapping=mapping, overwrite=overwrite)
     if fmt is OutputFormat.text:
         import pandas as pd
 
@@ -108,7 +114,7 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
               f"{fs['n_subjects']} subjects", file=sys.stderr)
 
 
-@analyze_app.command("mmrm")
+@analyze_app.command("mmrm", epilog=epilog("analyze mmrm"))
 @guarded
 def mmrm_cmd(
     path: Path = PATH_ARG,
@@ -123,9 +129,11 @@ def mmrm_cmd(
                                         "(repeatable; numeric: linear, text: factor)."),
     reference: str | None = typer.Option(None, "--reference", help="Reference arm (default: "
                                          "the control arm)."),
-    cov: Covariance = typer.Option(Covariance.us, "--cov", help="Covariance over visits: us "
-                                   "(unstructured), cs, csh, ar1, ar1h, toep, toeph (SAS "
-                                   "UN, CS, CSH, AR(1), ARH(1), TOEP, TOEPH)."),
+    covariance: Covariance = typer.Option(Covariance.us, "--covariance",
+                                          help="Covariance over visits: us (unstructured), "
+                                          "cs, csh, ar1, ar1h, toep, toeph (SAS UN, CS, CSH, "
+                                          "AR(1), ARH(1), TOEP, TOEPH)."),
+    cov: Covariance | None = hidden(None, "--cov", new="--covariance"),
     df: DfMethod = typer.Option(DfMethod.satterthwaite, "--df", help="Degrees of freedom: "
                                 "satterthwaite, kr (SAS ddfm=kr), kr-linear (SAS "
                                 "ddfm=kr(linear)), residual, between-within."),
@@ -140,13 +148,19 @@ def mmrm_cmd(
                                       "hochberg, bonferroni, sidak."),
     ci: CiMethod = CI,
     population: list[str] = POPULATION,
+    export: Path | None = EXPORT,
+    overwrite: bool = OVERWRITE,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
-    """MMRM of change from baseline: change ~ arm * visit + baseline * visit, per-visit LS
-    means and arms vs reference (unstructured, REML, Satterthwaite by default)."""
+    """MMRM of change from baseline: LS means per visit, arms vs reference (SAS PROC MIXED).
+
+    change ~ arm * visit + baseline * visit, with an unstructured covariance over visits,
+    REML and Satterthwaite degrees of freedom by default.
+    """
+    cov = alias(covariance, cov, new="--covariance", old="--cov", default=Covariance.us)
     run_mmrm(path, param=param, visit_days=visit_days, window=window,
              baseline_window=baseline_window, covariate=covariate, reference=reference,
              cov=cov, df=df, method=method, adjust=adjust, mapping=mapping, fmt=fmt,
-             vcov=vcov.value, cov_by_arm=cov_by_arm, population=population, visit=visit,
-             ci=ci.value)
+             export=export, overwrite=overwrite, vcov=vcov.value, cov_by_arm=cov_by_arm,
+             population=population, visit=visit, ci=ci.value)

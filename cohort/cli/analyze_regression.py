@@ -7,7 +7,6 @@ Heavy libraries are imported inside the commands so that ``cohort --help`` stays
 from __future__ import annotations
 
 import json
-import re
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -17,49 +16,23 @@ import typer
 
 from cohort.cli.analyze import analyze_app
 from cohort.cli.app import POPULATION, VISIT, OutputFormat, guarded, load_for_cli
+from cohort.cli.examples import epilog
 from cohort.cli.safe_output import OVERWRITE
-
-_INT = re.compile(r"^[-+]?\d+$")
+from cohort.cli.vocabulary import (  # noqa: F401 -- parse_* re-exported for their old home
+    alias,
+    hidden,
+    parse_int_list,
+    parse_name_list,
+    parse_window,
+    resolve_code,
+    resolve_param,
+)
 
 
 def _bad(option: str, message: str) -> Exception:
     from cohort.errors import AnalysisError
 
     return AnalysisError(f"{option}: {message}")
-
-
-def parse_int_list(text: str | None, option: str) -> list[int] | None:
-    """Parse ``"56,84"`` into ``[56, 84]`` (None stays None).
-
-    Raises
-    ------
-    AnalysisError
-        For anything but comma-separated integers (the message names the option).
-    """
-    if text is None:
-        return None
-    parts = [p.strip() for p in text.split(",")]
-    if not parts or any(not _INT.match(p) for p in parts):
-        raise _bad(option, f"expected comma-separated whole numbers (e.g. 56,84), got {text!r}")
-    return [int(p) for p in parts]
-
-
-def parse_window(text: str, option: str) -> tuple[int, int]:
-    """Parse ``"-90,0"`` into ``(-90, 0)``."""
-    values = parse_int_list(text, option)
-    if values is None or len(values) != 2:
-        raise _bad(option, f"expected two whole numbers LOWER,UPPER (e.g. -90,0), got {text!r}")
-    return values[0], values[1]
-
-
-def parse_name_list(text: str | None, option: str) -> list[str] | None:
-    """Parse ``"placebo,low,high"`` into names (None stays None; empty names rejected)."""
-    if text is None:
-        return None
-    parts = [p.strip() for p in text.split(",")]
-    if any(not p for p in parts):
-        raise _bad(option, f"empty name in {text!r}; give comma-separated names")
-    return parts
 
 
 class Combine(StrEnum):
@@ -137,12 +110,14 @@ PLOT = typer.Option(None, "--plot", help="Write the analysis figure to this file
                     ".pdf or .svg).")
 
 
-def _check_export(export: Path | None) -> None:
-    """Refuse a bad --export path before any data are read."""
+def _check_export(export: Path | None, plot: Path | None = None) -> None:
+    """Refuse a bad --export or --plot path before any data are read."""
     if export is not None:
         from cohort.io.table_export import check_export_path
 
         check_export_path(export)
+    if plot is not None and plot.suffix.lstrip(".").lower() not in ("png", "pdf", "svg"):
+        raise _bad("--plot", f"the plot file must end in .png, .pdf or .svg, got {plot}")
 
 
 def _emit(result: Any, fmt: OutputFormat, path: Path, columns: list[str],
@@ -197,7 +172,7 @@ def _agg() -> None:
     matplotlib.use("Agg")
 
 
-@analyze_app.command("paired")
+@analyze_app.command("paired", epilog=epilog("analyze paired"))
 @guarded
 def paired_cmd(
     path: Path = PATH_ARG,
@@ -221,10 +196,11 @@ def paired_cmd(
     fmt: OutputFormat = FMT,
 ) -> None:
     """Paired before/after change with t and Wilcoxon signed-rank tests (Matsuoka 2025)."""
-    _check_export(export)
+    _check_export(export, plot)
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
     c = load_for_cli(path, mapping, population)
+    param = resolve_param(param, c)
     from cohort.analysis.paired import paired_analysis
 
     res = paired_analysis(c.measurements, c.subjects, param=param, visit_days=days,
@@ -246,7 +222,7 @@ def paired_cmd(
         _save(change_by_visit_plot(data, hue=hue), plot, path, overwrite)
 
 
-@analyze_app.command("ancova")
+@analyze_app.command("ancova", epilog=epilog("analyze ancova"))
 @guarded
 def ancova_cmd(
     path: Path = PATH_ARG,
@@ -279,7 +255,7 @@ def ancova_cmd(
     fmt: OutputFormat = FMT,
 ) -> None:
     """ANCOVA of change per visit: LS means, arms vs reference, dose trend (Skyler 2015)."""
-    _check_export(export)
+    _check_export(export, plot)
     from cohort.analysis.multiplicity import check_adjust
 
     adjust = check_adjust(adjust)
@@ -287,6 +263,7 @@ def ancova_cmd(
     bw = parse_window(baseline_window, "--baseline-window")
     order = parse_name_list(arm_order, "--arm-order")
     c = load_for_cli(path, mapping, population)
+    param = resolve_param(param, c)
     import warnings
 
     from cohort.analysis.ancova import ancova_analysis
@@ -316,7 +293,7 @@ def ancova_cmd(
         _save(change_by_visit_plot(data, dodge=1.0), plot, path, overwrite)
 
 
-@analyze_app.command("dose-response")
+@analyze_app.command("dose-response", epilog=epilog("analyze dose-response"))
 @guarded
 def dose_response_cmd(
     path: Path = PATH_ARG,
@@ -328,7 +305,10 @@ def dose_response_cmd(
     baseline_window: str = BASELINE_WINDOW,
     dose: list[str] = typer.Option(["total", "per_kg"], "--dose",
                                    help="Dose measure(s): total (cells) and/or per_kg."),
-    threshold: float = typer.Option(1e9, "--threshold", help="Total-dose threshold (cells)."),
+    dose_threshold: float = typer.Option(1e9, "--dose-threshold", help="Total-dose "
+                                         "threshold in cells: change at or above it vs "
+                                         "below it."),
+    threshold: float | None = hidden(None, "--threshold", new="--dose-threshold"),
     plot: Path | None = PLOT,
     overwrite: bool = OVERWRITE,
     population: list[str] = POPULATION,
@@ -337,10 +317,13 @@ def dose_response_cmd(
     fmt: OutputFormat = FMT,
 ) -> None:
     """Correlation, log10-dose regression and dose threshold vs change (Matsuoka 2025)."""
-    _check_export(export)
+    _check_export(export, plot)
+    threshold = alias(dose_threshold, threshold, new="--dose-threshold", old="--threshold",
+                      default=1e9)
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
     c = load_for_cli(path, mapping, population)
+    param = resolve_param(param, c)
     from cohort.analysis.dose_response import dose_response_analysis
 
     res = dose_response_analysis(c.measurements, c.subjects, c.infusions, param=param,
@@ -361,7 +344,7 @@ def dose_response_cmd(
               overwrite)
 
 
-@analyze_app.command("responders")
+@analyze_app.command("responders", epilog=epilog("analyze responders"))
 @guarded
 def responders_cmd(
     path: Path = PATH_ARG,
@@ -413,13 +396,14 @@ def responders_cmd(
           mapping=mapping, overwrite=overwrite)
 
 
-@analyze_app.command("effect-modification")
+@analyze_app.command("effect-modification", epilog=epilog("analyze effect-modification"))
 @guarded
 def effect_modification_cmd(
     path: Path = PATH_ARG,
-    subgroup: str = typer.Option("bmi", "--subgroup", help="bmi (< 23 kg/m2), duration "
-                                 "(< 10 y), onset (< 18 y), stratum, or a subjects column."),
-    cut: float | None = typer.Option(None, "--cut", help="Cut point (numeric column)."),
+    by: str = typer.Option("bmi", "--by", help="The effect modifier: bmi (< 23 kg/m2), "
+                           "duration (< 10 y), onset (< 18 y), stratum, or a subjects column."),
+    subgroup: str | None = hidden(None, "--subgroup", new="--by"),
+    cut: float | None = typer.Option(None, "--cut", help="Cut point of a numeric --by column."),
     param: str = PARAM,
     visit_days: str | None = VISIT_DAYS,
     visit: list[str] = VISIT,
@@ -438,13 +422,15 @@ def effect_modification_cmd(
     fmt: OutputFormat = FMT,
 ) -> None:
     """Arm x subgroup interaction in the ANCOVA of change, within-subgroup effects (Nguyen)."""
-    _check_export(export)
+    _check_export(export, plot)
+    modifier = alias(by, subgroup, new="--by", old="--subgroup", default="bmi")
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
     c = load_for_cli(path, mapping, population)
+    param = resolve_param(param, c)
     from cohort.analysis.effect_modification import effect_modification_analysis
 
-    res = effect_modification_analysis(c.measurements, c.subjects, subgroup=subgroup, cut=cut,
+    res = effect_modification_analysis(c.measurements, c.subjects, subgroup=modifier, cut=cut,
                                        param=param, visit_days=days, half_width=window,
                                        visit_labels=visit or None,
                                        last=last, baseline_window=bw, covariates=covariate,
@@ -461,7 +447,7 @@ def effect_modification_cmd(
         _save(forest_plot(rows, label=["visit", "subgroup", "arm"]), plot, path, overwrite)
 
 
-@analyze_app.command("table1")
+@analyze_app.command("table1", epilog=epilog("analyze table1"))
 @guarded
 def table1_cmd(
     path: Path = PATH_ARG,
@@ -485,6 +471,7 @@ def table1_cmd(
     _check_export(export)
     bw = parse_window(baseline_window, "--baseline-window")
     c = load_for_cli(path, mapping, population)
+    baseline_param = [resolve_param(p, c) for p in baseline_param]
     from cohort.analysis.table1 import table1
 
     res = table1(c.subjects, c.measurements, by=by, variables=variable or None,

@@ -14,6 +14,7 @@ import typer
 
 from cohort.cli.analyze import analyze_app
 from cohort.cli.app import VISIT, OutputFormat, guarded, load_for_cli
+from cohort.cli.examples import epilog
 from cohort.cli.remission_options import (
     BASELINE_WINDOW,
     BELOW_LIMIT,
@@ -23,6 +24,8 @@ from cohort.cli.remission_options import (
     FORMAT,
     MAPPING,
     MARKERS,
+    OLD_MARKERS,
+    OLD_VISIT_DAY,
     PARTIAL,
     POPULATION,
     PREDICTORS,
@@ -33,16 +36,17 @@ from cohort.cli.remission_options import (
     Combine,
     Partial,
     emit_json,
-    num,
     remission_rule,
+    rule_markers,
     split_population,
     usage_error,
     warnings_to_stderr,
 )
 from cohort.cli.safe_output import OVERWRITE
+from cohort.cli.vocabulary import alias
 
 
-@analyze_app.command("predict")
+@analyze_app.command("predict", epilog=epilog("analyze predict"))
 @guarded
 def predict(
     path: Path = typer.Argument(..., help="Cohort folder (or .xlsx workbook)."),
@@ -73,10 +77,12 @@ def predict(
                                         "to this folder."),
     threshold: float = THRESHOLD,
     exclusive: bool = EXCLUSIVE,
-    markers: str = MARKERS,
+    marker: list[str] = MARKERS,
+    markers: str | None = OLD_MARKERS,
     combine: Combine = COMBINE,
     visit: list[str] = VISIT,
     visit_day: int | None = VISIT_DAY,
+    old_visit_day: int | None = OLD_VISIT_DAY,
     window: str | None = WINDOW,
     baseline_window: str = BASELINE_WINDOW,
     detection_limit: float = DETECTION_LIMIT,
@@ -94,8 +100,10 @@ def predict(
     importance on held-out subjects. With --external, a stored model is applied to the cohort
     (AUC, calibration, recalibration in the large).
     """
-    rule = remission_rule(threshold, exclusive, markers, combine, visit_day, window,
-                          baseline_window, detection_limit, below_limit, partial, visit)
+    visit_day = alias(visit_day, old_visit_day, new="--visit-days", old="--visit-day")
+    rule = remission_rule(threshold, exclusive, rule_markers(marker, markers), combine,
+                          visit_day, window, baseline_window, detection_limit, below_limit,
+                          partial, visit)
     if not predictors and external is None:
         raise usage_error("--predictor", "give at least one --predictor (or --external MODEL)")
     from cohort import __version__
@@ -146,7 +154,11 @@ def predict(
     if fmt is OutputFormat.json:
         emit_json(doc)
     else:
-        _print_predict(result, ext, doc)
+        typer.echo(f"remission: {doc['rule']}")
+        if result is not None:
+            result.print_summary(title=f"Prediction: {path}")
+        if ext is not None:
+            ext.print_summary(title=f"External validation: {path}")
 
 
 def _write_figures(folder: Path, result: Any, ext: Any, *, inputs: list[Any],
@@ -175,45 +187,3 @@ def _write_figures(folder: Path, result: Any, ext: Any, *, inputs: list[Any],
         write_output_file(folder / name, buf.getvalue(), kind="figure",
                           inputs=input_files(*inputs), overwrite=overwrite)
         typer.echo(f"wrote {folder / name}", err=True)
-
-
-def _print_predict(result: Any, ext: Any, doc: dict[str, Any]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    from cohort.cli.safe_output import SafeConsole as Console
-
-    console = Console(highlight=False, soft_wrap=False)
-    console.print(f"remission: {escape(doc['rule'])}")
-    if result is not None:
-        t = Table(title="Performance (apparent; bootstrap optimism-corrected; cross-validated "
-                  "mean [2.5-97.5 percentile over repeats])")
-        for col in ("model", "metric", "apparent", "optimism", "corrected", "CV"):
-            t.add_column(col)
-        for r in result.summary.itertuples():
-            t.add_row(r.model, r.metric, num(r.apparent), num(r.optimism),
-                      num(r.corrected), f"{num(r.cv_mean)} [{num(r.cv_lower)}-"
-                      f"{num(r.cv_upper)}]")
-        console.print(t)
-        if not result.importance.empty:
-            it = Table(title="Permutation importance (drop in cross-validated AUC)")
-            for col in ("model", "predictor", "importance", "SD"):
-                it.add_column(col)
-            for r in result.importance.itertuples():
-                it.add_row(r.model, escape(r.predictor), num(r.importance), num(r.sd))
-            console.print(it)
-        for note in result.notes:
-            console.print(f"note: {escape(note)}")
-    if ext is not None:
-        et = Table(title=f"External validation of {escape(ext.params['model'])}")
-        for col in ("metric", "estimate", "95% CI"):
-            et.add_column(col)
-        for r in ext.summary.itertuples():
-            ci = "" if r.ci_lower != r.ci_lower else f"{num(r.ci_lower)} - {num(r.ci_upper)}"
-            et.add_row(r.metric, num(r.estimate), ci)
-        console.print(et)
-        for r in ext.recalibrated.itertuples():
-            console.print(f"{r.method}: intercept {num(r.intercept)}, slope {num(r.slope)}, "
-                          f"mean predicted {num(r.mean_predicted)}")
-        for note in ext.notes:
-            console.print(f"note: {escape(note)}")

@@ -12,7 +12,9 @@ import typer
 
 from cohort.cli.analyze import analyze_app
 from cohort.cli.app import POPULATION, OutputFormat, guarded, load_for_cli
+from cohort.cli.examples import epilog
 from cohort.cli.safe_output import OVERWRITE
+from cohort.cli.vocabulary import alias, hidden, resolve_code, split_names
 
 
 class Origin(StrEnum):
@@ -100,13 +102,14 @@ def _read_table(path: Path) -> Any:
                         ".parquet, .xlsx or .xpt")
 
 
-@analyze_app.command("survival")
+@analyze_app.command("survival", epilog=epilog("analyze survival"))
 @guarded
 def survival(
     path: Path = typer.Argument(..., help="Cohort folder (or .xlsx workbook)."),
-    group: str | None = typer.Option(None, "--group", "-g",
-                                     help="Column to compare (a subjects column such as arm, "
-                                     "or a column of the --tte file)."),
+    by: str | None = typer.Option(None, "--by",
+                                  help="Column to compare (a subjects column such as arm, "
+                                  "or a column of the --tte file)."),
+    group: str | None = hidden(None, "--group", "-g", new="--by"),
     origin: Origin = typer.Option(Origin.insulin_stop, "--origin",
                                   help="Clock: days since the insulin stop (the insulin-free "
                                   "duration), or study days since the first infusion with "
@@ -122,7 +125,7 @@ def survival(
         help="Unit of --tte times, --landmarks, --at-risk and of the times shown (1 month = "
         "30.4375 days, 1 year = 365.25 days). Default: --tte times in days, shown in months."),
     reference: str | None = typer.Option(None, "--reference",
-                                         help="Reference level of --group in the Cox model "
+                                         help="Reference level of --by in the Cox model "
                                          "(default: the first in sorted order)."),
     cluster: str | None = typer.Option(None, "--cluster",
                                        help="Column of dependent rows' cluster (e.g. patient "
@@ -132,9 +135,10 @@ def survival(
     naive_se: bool = typer.Option(False, "--naive-se",
                                   help="Naive (model-based) Cox SEs even when a subject has "
                                   "several rows."),
-    covariates: str | None = typer.Option(None, "--covariates",
-                                          help="Extra Cox covariates, comma-separated "
-                                          "(e.g. age_years,bmi_kg_m2)."),
+    covariate: list[str] = typer.Option([], "--covariate",
+                                        help="Extra Cox covariate, a subjects column or a "
+                                        "column of the --tte file (repeatable)."),
+    covariates: str | None = hidden(None, "--covariates", new="--covariate"),
     tte: Path | None = typer.Option(None, "--tte",
                                     help="Use this time-to-event file (e.g. CDISC ADTTE: "
                                     "USUBJID, PARAMCD, AVAL in days, CNSR) instead of the "
@@ -195,6 +199,7 @@ def survival(
 
     --tte FILE analyses any time-to-event endpoint instead (status codes declared).
     """
+    group = alias(by, group, new="--by", old="--group")
     unit = time_unit.value if time_unit is not None else "months"
     land = _numbers(landmarks, "--landmarks", unit) if landmarks is not None else None
     risk = _numbers(at_risk, "--at-risk", unit) if at_risk is not None else None
@@ -207,7 +212,7 @@ def survival(
         raise AnalysisError("--subject-col, --time-col and --episode-col are only meaningful "
                             "with --tte FILE")
     if reference is not None and not group:
-        raise AnalysisError("--reference names a level of --group: give --group too")
+        raise AnalysisError("--reference names a level of --by: give --by too")
     if naive_se and cluster is not None:
         raise AnalysisError("--naive-se and --cluster contradict each other: --cluster asks "
                             "for cluster-robust SEs")
@@ -225,7 +230,7 @@ def survival(
     from cohort.derive.insulin_rule import IndependenceRule
 
     data = load_for_cli(path, mapping, population)
-    cov = _names(covariates)
+    cov = list(dict.fromkeys([*split_names(covariate), *split_names(covariates)]))
     # columns to carry: the group, covariates and cluster, from the --tte file or subjects
     wanted = list(dict.fromkeys(([group] if group else []) + cov + ([cluster] if cluster
                                                                      else [])))
@@ -237,6 +242,8 @@ def survival(
         # a time-to-event parameter of the cohort itself (ADaM ADTTE): CNSR 0 is the event
         from cohort.analysis.tte_table import tte_from_table
 
+        if "param" in data.time_to_event:
+            param = resolve_code(param, data.time_to_event["param"].dropna().unique())
         in_table = [c for c in wanted if c in data.time_to_event.columns]
         table = tte_from_table(data.time_to_event, param, columns=in_table)
         from_subjects = [c for c in wanted if c not in in_table]
@@ -253,6 +260,8 @@ def survival(
                   "event_codes": "censor 0 = event, >= 1 = censored (CDISC CNSR)"}
     elif tte is not None:
         frame = _read_table(tte)
+        if param is not None and "PARAMCD" in frame:
+            param = resolve_code(param, frame["PARAMCD"].dropna().unique())
         in_file = [c for c in wanted if c in frame.columns]
         for col in cov:
             if col in in_file and frame[col].dtype == object:
@@ -321,38 +330,8 @@ def survival(
             doc["episodes"] = json_safe(derived.episodes)
         typer.echo(json.dumps(doc, allow_nan=False))
     else:
-        _print_text(result, source)
-
-
-def _print_cox(console: Any, cox: Any) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    params = cox.params
-    if params["variance"] == "robust":
-        how = f"robust SEs clustered on {params['cluster']} ({params['n_clusters']} clusters)"
-    else:
-        how = "naive (model-based)"
-    refs = ", ".join(f"{k} = {v}" for k, v in params["reference"].items())
-    ct = Table(title="Cox proportional hazards (Efron ties)")
-    for col in ("term", "HR", "95% CI", "SE", "p", "PH test p"):
-        ct.add_column(col)
-    ph = cox.ph_test.set_index("term")["p"]
-    for r in cox.summary.to_dict("records"):
-        ct.add_row(escape(r["term"]), f"{r['estimate']:.3f}",
-                   f"{r['ci_lower']:.3f} - {r['ci_upper']:.3f}", f"{r['se']:.4g}",
-                   f"{r['p']:.4g}", f"{ph.get(r['covariate'], float('nan')):.4g}")
-    console.print(ct)
-    console.print(f"Cox SEs: {how}" + (f"; reference level {refs}" if refs else ""))
-    names = {"likelihood_ratio": "likelihood ratio", "wald": "Wald", "score": "score (log-rank)",
-             "robust_score": "robust score"}
-    for r in cox.tests.to_dict("records"):
-        console.print(f"{names[r['test']]} test: chi2 {r['statistic']:.3f} on {r['df']} df, p "
-                      f"{r['p']:.4g}" + (" (assumes independent rows)"
-                                         if r["assumes_independence"] else ""))
-    console.print(f"concordance {cox.concordance:.4f} (se "
-                  f"{cox.concordance_counts.get('std_err', float('nan')):.4f}); PH global test p "
-                  f"{ph.get('GLOBAL', float('nan')):.4g}")
+        result.print_summary(title=f"Survival: {path}")
+        _print_source(source)
 
 
 def _check_subjects(table: Any, subjects: Any, path: Path, subject_col: str) -> str | None:
@@ -396,74 +375,9 @@ def _write_plot(result: Any, out: Path, inputs: list[Any], overwrite: bool) -> N
     typer.echo(f"wrote {out}", err=True)
 
 
-def _fmt(v: Any, digits: int = 1, missing: str = "NR") -> str:
-    import math
-
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return missing
-    return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
-
-
-def _print_text(result: Any, source: dict[str, Any]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    from cohort.cli.safe_output import SafeConsole as Console
-
-    console = Console(highlight=False, soft_wrap=False)
-    if result.counts:
-        console.print("counts: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))
-    km = result.km
-    unit = km.params.get("time_unit", "months")
-    per = {"days": "", "weeks": "; weeks = days / 7", "months": "; months = days / 30.4375",
-           "years": "; years = days / 365.25"}[unit]
-    t = Table(title=f"Kaplan-Meier ({km.params['conf_type']} CI, "
-              f"{km.params['conf_level']:.0%}){per}")
-    for col in ("group", "n", "events", "censored", f"median ({unit})", "CI"):
-        t.add_column(col)
-    summary = km.summary
-    for r in summary.to_dict("records"):
-        t.add_row(escape(str(r["group"])), str(r["n"]), str(r["n_events"]),
-                  str(r["n_censored"]), _fmt(r[f"estimate_{unit}"]),
-                  f"{_fmt(r[f'ci_lower_{unit}'])} - {_fmt(r[f'ci_upper_{unit}'])}")
-    console.print(t)
-    lt = Table(title="Landmarks: still event-free (95% CI)")
-    for col in ("group", unit, "estimate", "CI", "n at risk"):
-        lt.add_column(col)
-    for r in km.landmarks.to_dict("records"):
-        if r["note"]:
-            lt.add_row(escape(str(r["group"])), f"{r[unit]:g}", "-", escape(r["note"]), "0")
-            continue
-        lt.add_row(escape(str(r["group"])), f"{r[unit]:g}", _fmt(r["estimate"], 3, "-"),
-                   f"{_fmt(r['ci_lower'], 3, '-')} - {_fmt(r['ci_upper'], 3, '-')}",
-                   str(r["n_risk"]))
-    console.print(lt)
-    at = km.at_risk.pivot(index="group", columns=unit, values="n_risk")
-    rt = Table(title=f"Number at risk ({unit})")
-    rt.add_column("group")
-    for m in at.columns:
-        rt.add_column(f"{m:g}")
-    for g, row in at.iterrows():
-        rt.add_row(escape(str(g)), *[str(int(v)) for v in row])
-    console.print(rt)
-    if result.logrank is not None:
-        for r in result.logrank.summary.itertuples():
-            console.print(f"log-rank {escape(r.comparison)}: chi2 {r.statistic:.3f}, df {r.df}, "
-                          f"p {r.p:.4g}" + (f" (Holm {r.p_holm:.4g})"
-                                            if r.comparison != "overall" else ""))
-    if result.cox is not None:
-        _print_cox(console, result.cox)
-    if result.interval is not None:
-        for r in result.interval.summary.itertuples():
-            console.print(f"Weibull (interval view) {escape(str(r.group))} {r.parameter}: "
-                          f"{r.estimate:.4g}")
-    if len(result.exclusions):
-        console.print(f"excluded: {len(result.exclusions)} (--format json lists them)")
-    for note in result.notes:
-        console.print(f"note: {escape(note)}")
+def _print_source(source: dict[str, Any]) -> None:
+    """Where the times came from, when it is not the insulin-free episodes."""
     if source.get("kind") == "tte_file":
-        console.print(f"source: {escape(str(source['file']))} "
-                      f"({escape(str(source['event_codes']))})")
+        typer.echo(f"source: {source['file']} ({source['event_codes']})")
     elif source.get("kind") == "time_to_event":
-        console.print(f"source: time_to_event {escape(str(source['param']))} "
-                      f"({escape(str(source['event_codes']))})")
+        typer.echo(f"source: time_to_event {source['param']} ({source['event_codes']})")

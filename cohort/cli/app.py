@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import typer
 
 from cohort import __version__
+from cohort.cli.examples import epilog
 from cohort.cli.failure import (
     EXIT_CODES,
     CommandError,
@@ -27,7 +28,8 @@ app = typer.Typer(
     cls=RootGroup,
     help="Patient-level analysis of cell-therapy trials in diabetes: validate cohort folders, "
     "synthesise cohorts modelled on published studies, run and reproduce their analyses.",
-    epilog="Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + ".",
+    epilog="Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + ".\n\n"
+    + epilog(""),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

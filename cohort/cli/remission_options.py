@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from cohort.cli.app import OutputFormat
+from cohort.cli.vocabulary import hidden, split_names
 
 
 class Combine(StrEnum):
@@ -68,19 +69,22 @@ THRESHOLD = typer.Option(10.0, "--threshold", min=0.0,
 EXCLUSIVE = typer.Option(False, "--exclusive",
                          help="The rise must exceed the threshold (default: a rise of exactly "
                          "the threshold counts).")
-MARKERS = typer.Option("CPEP_FAST,CPEP_PP", "--markers",
-                       help="C-peptide markers, comma-separated: CPEP_FAST, CPEP_PP.")
+MARKERS = typer.Option([], "--marker",
+                       help="C-peptide marker of the rule (repeatable): CPEP_FAST, CPEP_PP "
+                       "(any case); default both.")
+OLD_MARKERS = hidden(None, "--markers", new="--marker")
 COMBINE = typer.Option(Combine.any, "--combine",
                        help="any: a rise in fasting and/or postprandial C-peptide (published); "
                        "all: in every marker.")
-VISIT_DAY = typer.Option(None, "--visit-day", min=1,
-                         help="Study day of the assessment (default 365 = 1 year), with a "
-                         "nearest-day window; on data with visit labels and a baseline flag "
-                         "the labelled visit nearest this day is assessed unless --visit-day "
-                         "or --window is given.")
+VISIT_DAY = typer.Option(None, "--visit-days", min=1,
+                         help="Study day of the assessment, one day (default 365 = 1 year), "
+                         "with a nearest-day window; on data with visit labels and a baseline "
+                         "flag the labelled visit nearest this day is assessed unless "
+                         "--visit-days or --window is given.")
+OLD_VISIT_DAY = hidden(None, "--visit-day", new="--visit-days")
 WINDOW = typer.Option(None, "--window",
-                      help="Assessment window LOWER,UPPER in study days (default: visit day "
-                      "+/- 15%).")
+                      help="Assessment-window half-width in days around --visit-days "
+                      "(default: 15% of the day).")
 BASELINE_WINDOW = typer.Option("-90,0", "--baseline-window",
                                help="Baseline window LOWER,UPPER in study days (the last value "
                                "in it is the baseline), e.g. --baseline-window=-90,0.")
@@ -139,12 +143,33 @@ def _pair(text: str | None, option: str) -> tuple[int, int] | None:
     return lo, hi
 
 
+def assessment_window(window: str | None, visit_day: int) -> tuple[int, int] | None:
+    """``--window N``: days ``visit_day - N`` to ``visit_day + N``. The old form LOWER,UPPER
+    (study days) is still accepted; None keeps the rule's default window."""
+    if window is None:
+        return None
+    if "," in window:
+        return _pair(window, "--window")
+    text = window.strip()
+    if not text.isdigit():
+        raise usage_error("--window", f"expected a half-width in whole days (e.g. 30), got "
+                          f"{window!r}")
+    return visit_day - int(text), visit_day + int(text)
+
+
+def rule_markers(marker: list[str], old_markers: str | None) -> str:
+    """``--marker`` (repeatable) and the old ``--markers a,b`` as the rule's marker list."""
+    names = list(dict.fromkeys(m.upper() for m in split_names([*marker, *split_names(
+        old_markers)])))
+    return ",".join(names) if names else "CPEP_FAST,CPEP_PP"
+
+
 def remission_rule(threshold: float, exclusive: bool, markers: str, combine: Combine,
                    visit_day: int | None, window: str | None, baseline_window: str,
                    detection_limit: float, below_limit: BelowLimit, partial: Partial,
                    visit: list[str] | None = None) -> Any:
     """The rule of the options; ``--visit LABEL`` (one) assesses that labelled visit, an
-    explicit ``--visit-day`` or ``--window`` the nearest-day window."""
+    explicit ``--visit-days`` or ``--window`` the nearest-day window."""
     from cohort.derive.remission import RemissionRule
 
     if visit and len(visit) > 1:
@@ -153,11 +178,12 @@ def remission_rule(threshold: float, exclusive: bool, markers: str, combine: Com
     by_day = visit_day is not None or window is not None
     if visit and by_day:
         raise usage_error("--visit", "give the assessment visit by label (--visit) or by day "
-                          "(--visit-day, --window), not both")
+                          "(--visit-days, --window), not both")
     names = tuple(m.strip().upper() for m in markers.split(",") if m.strip())
+    day = 365 if visit_day is None else visit_day
     return RemissionRule(threshold_pct=threshold, inclusive=not exclusive, markers=names,
-                         combine=combine.value, visit_day=365 if visit_day is None else visit_day,
-                         visit_window=_pair(window, "--window"),
+                         combine=combine.value, visit_day=day,
+                         visit_window=assessment_window(window, day),
                          baseline_window=_pair(baseline_window, "--baseline-window"),
                          detection_limit=detection_limit, below_limit=below_limit.value,
                          partial=partial.value, visit_label=visit[0] if visit else None,

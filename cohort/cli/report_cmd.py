@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from cohort.cli.app import OutputFormat, app, guarded, load_for_cli
+from cohort.cli.examples import epilog
 from cohort.cli.safe_output import OVERWRITE
 
 
@@ -37,7 +38,7 @@ def _reproduce(spec: Any, study: str, cohort: Any, path: Path, mapping: str | No
                             options={"data": str(path), "mapping": mapping})
 
 
-@app.command()
+@app.command(epilog=epilog("report"))
 @guarded
 def report(
     path: Path = typer.Argument(..., help="Cohort folder (or .xlsx workbook)."),

@@ -9,10 +9,11 @@ from typing import Any
 import typer
 
 from cohort.cli.app import EXIT_INTERNAL, OutputFormat, app, guarded, load_for_cli
+from cohort.cli.examples import epilog
 from cohort.cli.safe_output import OVERWRITE
 
 
-@app.command()
+@app.command(epilog=epilog("reproduce"))
 @guarded
 def reproduce(
     study: str | None = typer.Argument(None, help="A registered study (see `cohort studies`) "

@@ -9,10 +9,11 @@ from typing import Any
 import typer
 
 from cohort.cli.app import EXIT_INVALID, OutputFormat, app, fail, guarded
+from cohort.cli.examples import epilog
 from cohort.cli.safe_output import OVERWRITE
 
 
-@app.command()
+@app.command(epilog=epilog("studies"))
 @guarded
 def studies(
     fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
@@ -42,7 +43,7 @@ def studies(
     Console(highlight=False, soft_wrap=False).print(table)
 
 
-@app.command()
+@app.command(epilog=epilog("synth"))
 @guarded
 def synth(
     study: str = typer.Argument(..., help="A registered study (see `cohort studies`) or the "

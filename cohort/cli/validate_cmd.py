@@ -9,10 +9,11 @@ from typing import Any
 import typer
 
 from cohort.cli.app import OutputFormat, app, guarded
+from cohort.cli.examples import epilog
 from cohort.cli.safe_output import OVERWRITE
 
 
-@app.command()
+@app.command(epilog=epilog("validate"))
 @guarded
 def validate(
     path: Path = typer.Argument(..., help="Cohort folder, or an .xlsx workbook with a sheet "
@@ -123,7 +124,7 @@ def _print_text(report: Any, max_rows: int) -> None:
                           f"{r.n}")
 
 
-@app.command()
+@app.command(epilog=epilog("dictionary"))
 @guarded
 def dictionary(
     out: Path | None = typer.Option(None, "--out", "-o",
