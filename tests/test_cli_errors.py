@@ -90,6 +90,8 @@ def mapped_broken(tmp_path_factory) -> tuple[Path, Path]:
     (["analyze", "frobnicate", SKYLER], "no such command 'frobnicate'"),
     (["validate", SKYLER, "--max-findings", "many"],
      "--max-findings: expected a whole number, got 'many'"),
+    (["validate", SKYLER, "--engine", "spark"],
+     "--engine: must be auto, pandas or polars, got 'spark'"),
 ])
 def test_usage_errors_in_one_style(args, message):
     result = run(*args)
@@ -253,3 +255,30 @@ def test_a_bug_exits_3_in_the_same_style(monkeypatch):
     doc = json_doc(result)
     assert doc["exit_code"] == 3
     assert doc["error"].startswith("internal error (RuntimeError: boom); this is a bug")
+
+
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory) -> tuple[Path, Path]:
+    """A valid cohort that needs a mapping (``result`` -> ``value``)."""
+    folder = tmp_path_factory.mktemp("mapped") / "trial"
+    shutil.copytree(SKYLER, folder)
+    m = pd.read_csv(folder / "measurements.csv", dtype=str, keep_default_na=False)
+    m.rename(columns={"value": "result"}).to_csv(folder / "measurements.csv", index=False)
+    mapping = folder.parent / "my mapping.yaml"
+    mapping.write_text("tables:\n  measurements:\n    columns: {result: value}\n")
+    return folder, mapping
+
+
+def test_a_suggested_command_repeats_the_users_options(mapped):
+    import shlex
+
+    folder, mapping = mapped
+    result = run("analyze", "mmrm", folder, "--visit-days", "84", "--mapping", mapping,
+                 "--param", "hba1c", "--format", "json")
+    assert_one_style(result, 2)
+    suggested = f"cohort analyze ancova {folder} --mapping '{mapping}' --param hba1c"
+    assert f"for one visit use `{suggested}`" in json_doc(result)["error"]
+    assert f"`{suggested}`" in result.stderr
+    # as written (with the visit), it runs on the user's data
+    ran = run(*shlex.split(suggested)[1:], "--visit-days", "84")
+    assert ran.exit_code == 0, ran.output

@@ -18,8 +18,8 @@ from cohort.cli.failure import (
     EXIT_CODES,
     CommandError,
     emit_failure,
-    findings_lines,
-    validate_command,
+    invalid_cohort,
+    suggest_with,
 )
 from cohort.cli.group import RootGroup
 
@@ -84,6 +84,7 @@ def _run(func: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         raise  # `cohort ... | head`: handled by main()
     except Exception as exc:  # the boundary: no traceback for users
         failure = _as_failure(exc)
+        failure.message = suggest_with(failure.message, kwargs)
     except KeyboardInterrupt:
         failure = CommandError("interrupted", 130)
     fmt = kwargs.get("fmt")
@@ -93,10 +94,14 @@ def _run(func: Callable[..., Any], args: Any, kwargs: Any) -> Any:
 
 
 def _as_failure(exc: Exception) -> CommandError:
-    from cohort.errors import CohortError
+    from cohort.errors import CohortError, InvalidCohortError
 
     if isinstance(exc, CommandError):
         return exc
+    if isinstance(exc, InvalidCohortError):  # a cohort read by the library, not load_for_cli
+        report = exc.report
+        return invalid_cohort(exc, getattr(report, "path", "the cohort"),
+                              getattr(report, "mapping", None))
     if isinstance(exc, CohortError):
         return CommandError(str(exc), EXIT_UNUSABLE)
     if isinstance(exc, OSError):  # the file system refused (full, read-only, not a folder...)
@@ -104,11 +109,12 @@ def _as_failure(exc: Exception) -> CommandError:
         return CommandError(f"{where}{exc.strerror or exc}", EXIT_UNUSABLE)
     if isinstance(exc, MemoryError):
         return CommandError("out of memory: the input or the options ask for more than this "
-                       "machine holds (a smaller --n or a smaller file?)", EXIT_UNUSABLE)
+                            "machine holds (a smaller --n or a smaller file?)", EXIT_UNUSABLE)
     if os.environ.get("COHORT_DEBUG"):
         raise exc
-    return CommandError(f"internal error ({type(exc).__name__}: {exc}); this is a bug in cohort: "
-                   "rerun with COHORT_DEBUG=1 for the traceback and report it", EXIT_INTERNAL)
+    return CommandError(f"internal error ({type(exc).__name__}: {exc}); this is a bug in "
+                        "cohort: rerun with COHORT_DEBUG=1 for the traceback and report it",
+                        EXIT_INTERNAL)
 
 
 def _command_path() -> str | None:
@@ -137,18 +143,7 @@ def load_for_cli(path: Any, mapping: str | None = None,
     try:
         cohort = load_cohort(path, mapping=mapping, population=population or ())
     except InvalidCohortError as exc:
-        report = exc.report
-        if report is None or not hasattr(report, "findings"):
-            raise CommandError(str(exc), EXIT_INVALID) from None
-        code = report.exit_code or EXIT_INVALID
-        what = "cannot be read" if code == EXIT_UNUSABLE else "breaks the data contract"
-        n = report.n_errors
-        message = "\n".join([f"{path} {what} ({n} error{'s' if n != 1 else ''}; the first "
-                              f"below):", *findings_lines(report.findings)])
-        hint = (f"run `{validate_command(path, mapping, population or ())}` for every "
-                "finding")
-        raise CommandError(message, code, findings=report.to_dict()["findings"],
-                      hint=hint) from None
+        raise invalid_cohort(exc, path, mapping, population or ()) from None
     warnings = cohort.warnings
     if population and len(warnings):
         chosen = (warnings["rule"] == "population") & (warnings["table"] == "subjects")

@@ -22,12 +22,13 @@ interrupted.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EXIT_CODES", "CommandError", "emit_failure", "findings_lines", "validate_command",
-           "wants_json"]
+__all__ = ["EXIT_CODES", "CommandError", "emit_failure", "findings_lines", "invalid_cohort",
+           "suggest_with", "validate_command", "wants_json"]
 
 EXIT_CODES: dict[int, str] = {
     0: "done (for validate: the data meet the contract; warnings allowed)",
@@ -133,6 +134,23 @@ def findings_lines(findings: Any, limit: int = 5) -> list[str]:
     return lines
 
 
+def invalid_cohort(exc: Any, path: Any, mapping: str | None = None,
+                   population: list[str] | tuple[str, ...] = ()) -> CommandError:
+    """The failure of a cohort that breaks the contract (exit 1) or cannot be read (exit 2):
+    its first errors where they are, all findings for JSON, and the ``cohort validate``
+    command (with the user's ``--mapping`` and ``--population``) that lists them all."""
+    report = getattr(exc, "report", None)
+    if report is None or not hasattr(report, "findings"):
+        return CommandError(str(exc), 1)
+    code = report.exit_code or 1
+    what = "cannot be read" if code == 2 else "breaks the data contract"
+    n = report.n_errors
+    message = "\n".join([f"{path} {what} ({n} error{'s' if n != 1 else ''}; the first below):",
+                         *findings_lines(report.findings)])
+    hint = f"run `{validate_command(path, mapping, population)}` for every finding"
+    return CommandError(message, code, findings=report.to_dict()["findings"], hint=hint)
+
+
 def validate_command(path: Any, mapping: str | None = None,
                      population: list[str] | tuple[str, ...] = ()) -> str:
     """The ``cohort validate`` command that checks what the user's command read: the same
@@ -145,3 +163,35 @@ def validate_command(path: Any, mapping: str | None = None,
     for flag in population:
         parts += ["--population", flag]
     return " ".join(shlex.quote(p) for p in parts)
+
+
+_SUGGESTED = re.compile(r"`cohort (analyze [a-z0-9-]+|validate|report)`")
+
+
+def suggest_with(message: str, options: dict[str, Any]) -> str:
+    """``message`` with every bare suggested command (```cohort analyze ancova```) completed
+    with the user's own cohort, ``--mapping``, ``--population`` and ``--param``, so that it
+    runs on their data as written.
+
+    ``options`` are the failed command's parameters (``path``, ``mapping``, ``population``,
+    ``param``); without a ``path`` the message is returned unchanged.
+    """
+    import shlex
+
+    path = options.get("path")
+    if path is None:
+        return message
+
+    def complete(match: re.Match[str]) -> str:
+        command = match.group(1)
+        parts = ["cohort", *command.split(), str(path)]
+        if options.get("mapping") is not None:
+            parts += ["--mapping", str(options["mapping"])]
+        for flag in options.get("population") or ():
+            if flag.strip().lower() not in ("all", "treated"):  # remission's model choice
+                parts += ["--population", flag]
+        if command.startswith("analyze ") and isinstance(options.get("param"), str):
+            parts += ["--param", options["param"]]
+        return "`" + " ".join(shlex.quote(p) for p in parts) + "`"
+
+    return _SUGGESTED.sub(complete, message)

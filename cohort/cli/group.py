@@ -78,8 +78,10 @@ def usage_error(exc: Any, args: Sequence[str]) -> tuple[CommandError, str]:
             message = f"missing option {' / '.join(param.opts)}"
         elif param is not None:
             message = f"missing argument {(param.name or '').upper()}"
-    elif isinstance(exc, BadParameter) and param is not None:
-        opts = list(getattr(param, "opts", None) or [])
+    elif isinstance(exc, BadParameter) and (param is not None or exc.param_hint):
+        hint = exc.param_hint
+        opts = (list(getattr(param, "opts", None) or []) if param is not None else
+                [hint] if isinstance(hint, str) else list(hint or []))
         name = " / ".join(opts) if opts else (param.name or "").upper()
         message = f"{name}: {_plain(exc.message)}".rstrip(".")
         value = _given(args, opts) if opts else None
