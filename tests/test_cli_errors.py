@@ -91,7 +91,7 @@ def mapped_broken(tmp_path_factory) -> tuple[Path, Path]:
     (["validate", SKYLER, "--max-findings", "many"],
      "--max-findings: expected a whole number, got 'many'"),
     (["validate", SKYLER, "--engine", "spark"],
-     "--engine: must be auto, pandas or polars, got 'spark'"),
+     "--engine: must be auto, native, pandas or polars, got 'spark'"),
 ])
 def test_usage_errors_in_one_style(args, message):
     result = run(*args)
