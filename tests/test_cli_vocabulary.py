@@ -119,6 +119,9 @@ def test_mmrm_covariance_equals_cov():
     same_numbers(new, old)
     assert new["params"]["covariance"] == "cs"
     assert new["summary"] != doc_of(*args)["summary"]  # us, the default, differs
+    by_arm = doc_of(*args, "--covariance", "cs", "--covariance-by-arm")
+    same_numbers(by_arm, doc_of(*args, "--cov", "cs", "--cov-by-arm"))
+    assert by_arm["params"]["cov_by_arm"] is True and by_arm["summary"] != new["summary"]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -169,7 +172,7 @@ def test_old_spellings_are_hidden_and_new_ones_shown(command):
 
 def test_no_command_shows_an_old_spelling():
     old_names = {"--group", "-g", "--subgroup", "--covariates", "--visit-day", "--markers",
-                 "--cov"}
+                 "--cov", "--cov-by-arm"}
     for path, cmd in _commands().items():
         shown = set(_visible(cmd))
         assert not shown & old_names, (path, shown & old_names)
@@ -236,9 +239,11 @@ def test_baseline_param_marker_and_criterion_are_case_insensitive():
     a = doc_of("analyze", "remission", LU, "--marker", "CPEP_FAST")
     b = doc_of("analyze", "remission", LU, "--marker", "Cpep_Fast")
     assert a["summary"] == b["summary"] and a["rule"] == b["rule"]
-    r1 = doc_of("analyze", "responders", SKYLER, "--visit-days", "84", "--criterion", "HBA1C < 7")
-    r2 = doc_of("analyze", "responders", SKYLER, "--visit-days", "84", "--criterion", "hba1c < 7")
-    assert r1["summary"] == r2["summary"]
+    r1 = doc_of("analyze", "responders", NGUYEN, "--visit-days", "365", "--criterion",
+                "HBA1C change <= -0.5", "--criterion", "med:insulin >= 50")
+    r2 = doc_of("analyze", "responders", NGUYEN, "--visit-days", "365", "--criterion",
+                "hba1c CHANGE <= -0.5", "--criterion", "MED:Insulin >= 50")
+    assert r1["summary"] == r2["summary"] and r1["params"] == r2["params"]
 
 
 def test_survival_paramcd_is_case_insensitive():

@@ -94,9 +94,11 @@ class MedicationCriterion:
 
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _MEAS_RE = re.compile(rf"^\s*(?P<param>[A-Za-z][A-Za-z0-9_]*)\s*(?:[\s:]\s*(?P<measure>value|"
-                      rf"change|pct_change))?\s*(?P<op><=|>=|<|>)\s*(?P<num>{_NUM})\s*%?\s*$")
+                      rf"change|pct_change))?\s*(?P<op><=|>=|<|>)\s*(?P<num>{_NUM})\s*%?\s*$",
+                      re.IGNORECASE)
+# codes in any case, as everywhere on the command line ("med:INSULIN", "HbA1c CHANGE")
 _MED_RE = re.compile(rf"^\s*med(?:ication)?\s*:\s*(?P<cls>[a-z0-9_]+)\s*>=\s*(?P<num>{_NUM})"
-                     r"\s*%?\s*$")
+                     r"\s*%?\s*$", re.IGNORECASE)
 
 
 def parse_criterion(text: str) -> Criterion | MedicationCriterion:
@@ -123,10 +125,11 @@ def parse_criterion(text: str) -> Criterion | MedicationCriterion:
         raise AnalysisError(f"a criterion must be text, got {text!r}")
     m = _MED_RE.match(text)
     if m:
-        return MedicationCriterion(m["cls"], float(m["num"]))
+        return MedicationCriterion(m["cls"].lower(), float(m["num"]))
     m = _MEAS_RE.match(text)
     if m:
-        return Criterion(m["param"].upper(), m["measure"] or "value", m["op"], float(m["num"]))
+        return Criterion(m["param"].upper(), (m["measure"] or "value").lower(), m["op"],
+                         float(m["num"]))
     raise AnalysisError(
         f"cannot read the criterion {text!r}; write e.g. 'HBA1C < 7', "
         "'INSULIN_DOSE pct_change <= -50' or 'med:insulin >= 50'")

@@ -138,8 +138,10 @@ def mmrm_cmd(
                                 "satterthwaite, kr (SAS ddfm=kr), kr-linear (SAS "
                                 "ddfm=kr(linear)), residual, between-within."),
     method: Method = typer.Option(Method.reml, "--method", help="reml or ml."),
-    cov_by_arm: bool = typer.Option(False, "--cov-by-arm", help="A separate covariance per "
-                                    "arm (SAS REPEATED / GROUP=arm)."),
+    covariance_by_arm: bool = typer.Option(False, "--covariance-by-arm",
+                                           help="A separate covariance per arm (SAS "
+                                           "REPEATED / GROUP=arm)."),
+    cov_by_arm: bool = hidden(False, "--cov-by-arm", new="--covariance-by-arm"),
     vcov: Vcov = typer.Option(Vcov.model, "--vcov", help="model (model-based SEs) or "
                               "empirical (sandwich, SAS EMPIRICAL; with --df between-within "
                               "or residual)."),
@@ -159,6 +161,7 @@ def mmrm_cmd(
     REML and Satterthwaite degrees of freedom by default.
     """
     cov = alias(covariance, cov, new="--covariance", old="--cov", default=Covariance.us)
+    cov_by_arm = covariance_by_arm or cov_by_arm
     run_mmrm(path, param=param, visit_days=visit_days, window=window,
              baseline_window=baseline_window, covariate=covariate, reference=reference,
              cov=cov, df=df, method=method, adjust=adjust, mapping=mapping, fmt=fmt,

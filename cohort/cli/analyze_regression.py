@@ -141,10 +141,8 @@ def _emit(result: Any, fmt: OutputFormat, path: Path, columns: list[str],
         typer.echo(json.dumps(json_safe(doc), allow_nan=False))
         return
     # the result prints itself (cohort.analysis.display): p-values as <0.001, intervals as
-    # (lo to hi), decimals from the parameter's unit -- the same text as print_summary()
-    typer.echo(result.summary_text(columns or None, title=f"{result.analysis}: {path}"))
-    for note in result.notes:
-        typer.echo(f"note: {note}", err=True)
+    # (lo to hi), decimals from the parameter's unit; its notes under the table
+    result.print_summary(columns or None, title=f"{result.analysis}: {path}")
 
 
 def _save(ax: Any, out: Path, data: Path, overwrite: bool) -> None:

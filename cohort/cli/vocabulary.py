@@ -12,13 +12,14 @@
 ``--marker CODE``          a C-peptide marker of the remission rule (repeatable)
 ``--threshold PCT``        the remission rule's rise from baseline, in percent
 ``--dose-threshold N``     the dose-response threshold, in cells (total dose)
-``--covariance TYPE``      the MMRM's covariance structure over visits
+``--covariance TYPE``      the MMRM's covariance structure over visits (and
+                           ``--covariance-by-arm``)
 =========================  ===============================================================
 
 Old spellings (``--covariates a,b``, ``--visit-day``, ``--group``, ``--subgroup``,
-``--markers``, dose-response's ``--threshold``, mmrm's ``--cov``) still work as hidden
-aliases: absent from ``--help``, mapped by :func:`alias` onto the new name (:data:`RENAMED`
-lists them; the README's table is checked against it).
+``--markers``, dose-response's ``--threshold``, mmrm's ``--cov`` and ``--cov-by-arm``) still
+work as hidden aliases: absent from ``--help``, mapped by :func:`alias` onto the new name
+(:data:`RENAMED` lists them; the README's table is checked against it).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ RENAMED: dict[str, list[tuple[str, str]]] = {
                         ("--markers A,B", "--marker A --marker B"),
                         ("--window LOWER,UPPER", "--window N (half-width)")],
     "analyze dose-response": [("--threshold", "--dose-threshold")],
-    "analyze mmrm": [("--cov", "--covariance")],
+    "analyze mmrm": [("--cov", "--covariance"), ("--cov-by-arm", "--covariance-by-arm")],
 }
 """Every option renamed for one vocabulary: command -> [(old, new)]. The old spelling is a
 hidden alias (``--window LOWER,UPPER``: the old value form, still accepted)."""
