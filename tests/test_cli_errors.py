@@ -282,3 +282,43 @@ def test_a_suggested_command_repeats_the_users_options(mapped):
     # as written (with the visit), it runs on the user's data
     ran = run(*shlex.split(suggested)[1:], "--visit-days", "84")
     assert ran.exit_code == 0, ran.output
+
+
+# ------------------------------------------- the hostile-input corpus through other commands
+
+def _corpus() -> tuple[object, list[object]]:
+    """make_corpus and one failing ``validate`` case per category of the corpus."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "corpus"))
+    import make_corpus
+
+    picked: dict[str, object] = {}
+    for case in make_corpus.CASES:
+        if case.args[0] == "validate" and case.exit != 0 and not case.subprocess:
+            picked.setdefault(case.category, case)
+    return make_corpus, list(picked.values())
+
+
+MAKE_CORPUS, CORPUS = _corpus()
+
+
+@pytest.mark.parametrize("command", ["analyze table1", "report"])
+@pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
+def test_corpus_input_fails_every_command_with_one_json_document(case, command, tmp_path):
+    """The corpus's bad folders read by other commands than validate: the same exit code as
+    validate's, one JSON document on stdout with the findings (issue 15: 207 of 496 such
+    runs used to print nothing there)."""
+    folder = tmp_path / case.name
+    MAKE_CORPUS.materialise(case, folder)
+    args = MAKE_CORPUS.args_for(case, folder)
+    data = args[1]
+    mapping = args[args.index("--mapping") + 1] if "--mapping" in args else None
+    extra = ["--out", str(tmp_path / "r.html")] if command == "report" else []
+    result = run(*command.split(), data, *(["--mapping", mapping] if mapping else []), *extra,
+                 "--format", "json")
+    assert_one_style(result, case.exit)
+    doc = json_doc(result)
+    assert doc["exit_code"] == case.exit and doc["findings"], doc
+    assert doc["hint"].startswith(f"run `cohort validate {data}")
+    assert not (tmp_path / "r.html").exists()
