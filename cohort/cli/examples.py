@@ -28,8 +28,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "validate": (
         f"cohort validate {_LU}",
         f"cohort validate {_SKY} --format json --max-findings 20",
-        "cohort validate synthetic/voltarelli2007/cohort \\",
-        "    --mapping synthetic/voltarelli2007/cohort/mapping.yaml",
+        f"cohort validate {_COURI} --engine pandas",
     ),
     "analyze": (
         f"cohort analyze table1 {_LU} --export table1.docx",
@@ -116,8 +115,6 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "dictionary": (
         "cohort dictionary",
         "cohort dictionary --out dictionary.md",
-        "cohort dictionary \\",
-        "    --mapping synthetic/voltarelli2007/cohort/mapping.yaml",
     ),
 }
 """Examples per command path (``""`` is ``cohort`` itself); a line ending in ``\\`` goes on
