@@ -127,3 +127,22 @@ def test_the_docs_show_this_mapping():
     lines = [line for line in MAPPING.read_text(encoding="utf-8").splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
     assert block.splitlines() == lines
+
+
+def test_predict_by_event_uses_the_flagged_baselines(by_event):
+    from cohort.derive.remission import RemissionRule, remission_dataset
+
+    data = remission_dataset(by_event.measurements, by_event.subjects, by_event.infusions,
+                             rule=RemissionRule()).set_index("subject_id")
+    # RC-001's baseline event: C-peptide 132 pmol/L fasting, HbA1c 61 mmol/mol
+    assert data.loc["RC-001", "baseline_cpep_fast_nmol_l"] == pytest.approx(0.132, rel=1e-12)
+    assert data.loc["RC-001", "baseline_hba1c_pct"] == pytest.approx(61 / 10.929 + 2.15,
+                                                                      rel=1e-12)
+    assert data.loc["RC-001", "dose_1e6_cells_per_kg"] == 1.0
+    result = CliRunner().invoke(app, [
+        "analyze", "predict", str(REDCAP), "--mapping", str(MAPPING), "-p",
+        "baseline_cpep_fast_nmol_l", "--model", "logistic", "--folds", "0", "--bootstrap",
+        "20", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert "at visit 'month_12_arm_1'" in doc["rule"] and doc["n_undetermined"] == 1

@@ -229,6 +229,9 @@ def test_derive_names_a_padded_code_with_its_space(export):
     ("tables: {subjects: {compute: [age_years]}}\n", "compute"),
     ("study_days: {origin: a, last_contact: earliest}\n", "last_contact"),
     ("tables: {infusions: {scale: {dose_cells_per_kg: ten}}}\n", "scale"),
+    ("tables: {measurements: {units_from_names: param}}\n", "units_from_names"),
+    ("tables: {measurements: {unpivot: {a: b}}}\n", "unpivot"),
+    ("adam: {drug_classes: {COHORTIDE: incretin}}\n", "adam.drug_classes.COHORTIDE"),
 ])
 def test_bad_new_keys_name_the_key(tmp_path, text, match):
     path = tmp_path / "m.yaml"
