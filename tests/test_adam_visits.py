@@ -233,7 +233,7 @@ def test_remission_and_predict_cli_take_a_visit_label(tmp_path):
                                "--subgroup", "none", "--format", "json"])
     assert json.loads(auto.stdout)["summary"] == doc["summary"]
     by_day = runner.invoke(app, ["analyze", "remission", str(folder), "--markers",
-                                 "CPEP_FAST", "--visit-day", "365", "--subgroup", "none",
+                                 "CPEP_FAST", "--visit-days", "365", "--subgroup", "none",
                                  "--format", "json"])
     assert "at day 365 (window 310-420" in json.loads(by_day.stdout)["rule"]
     two = runner.invoke(app, ["analyze", "remission", str(folder), "--visit", "Week 26",

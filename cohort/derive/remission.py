@@ -176,7 +176,7 @@ class RemissionRule:
                                 f"{self.visit_label!r}")
         if self.visit_label is not None and self.by_day:
             raise AnalysisError("give the assessment visit by label (visit_label, --visit) or "
-                                "by day (by_day, --visit-day, --window), not both")
+                                "by day (by_day, --visit-days, --window), not both")
 
     @property
     def visit(self) -> Visit:

@@ -175,7 +175,7 @@ def nearest_label(measurements: pd.DataFrame, params: Sequence[str], *, day: int
         raise AnalysisError(f"no labelled visit of {', '.join(params)} falls in days "
                             f"{window[0]} to {window[1]} around day {day}; visits (median "
                             f"study day): {listed}; choose one with --visit LABEL, or give "
-                            "--visit-day to use nearest-day windows")
+                            "--visit-days to use nearest-day windows")
     return min(inside, key=lambda lab: (abs(inside[lab] - day), inside[lab]))
 
 
