@@ -85,6 +85,9 @@ def mapped_broken(tmp_path_factory) -> tuple[Path, Path]:
     (["analyze", "ancova", SKYLER, "--no-such"], "no such option --no-such"),
     (["analyze", "survival", SKYLER, "--landmark", "3"],
      "no such option --landmark (did you mean --landmarks?)"),
+    # an old spelling (a hidden alias) is suggested by the name that replaced it
+    (["analyze", "survival", SKYLER, "--grop", "arm"],
+     "no such option --grop (did you mean --by?)"),
     (["report", SKYLER], "missing option --out / -o"),
     (["synth"], "missing argument STUDY"),
     (["analyze", "frobnicate", SKYLER], "no such command 'frobnicate'"),

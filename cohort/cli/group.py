@@ -65,6 +65,19 @@ def _given(args: Sequence[str], opts: Sequence[str]) -> str | None:
     return value
 
 
+def _suggestions(possibilities: Sequence[str], ctx: Any) -> list[str]:
+    """Close matches to suggest: an old spelling (a hidden alias) is suggested by the name
+    that replaced it, never by itself."""
+    renamed: dict[str, str] = {}
+    for param in getattr(getattr(ctx, "command", None), "params", []):
+        if getattr(param, "hidden", False):
+            new = str(getattr(param, "help", "") or "").removeprefix("Old name of ").rstrip(".")
+            for opt in getattr(param, "opts", []):
+                renamed[opt] = new if new.startswith("-") else ""
+    names = [renamed.get(p, p) for p in possibilities]
+    return sorted({n for n in names if n})
+
+
 def usage_error(exc: Any, args: Sequence[str]) -> tuple[CommandError, str]:
     """A click usage error as a :class:`CommandError` (exit 2) and the command path it is about."""
     from typer._click.exceptions import BadParameter, MissingParameter, NoSuchOption
@@ -89,8 +102,9 @@ def usage_error(exc: Any, args: Sequence[str]) -> tuple[CommandError, str]:
             message += f", got {value!r}"
     elif isinstance(exc, NoSuchOption):
         message = f"no such option {exc.option_name}"
-        if exc.possibilities:
-            message += f" (did you mean {' or '.join(sorted(exc.possibilities))}?)"
+        shown = _suggestions(exc.possibilities or [], ctx)
+        if shown:
+            message += f" (did you mean {' or '.join(shown)}?)"
     else:
         message = _plain(exc.format_message())
         message = message[:1].lower() + message[1:]
