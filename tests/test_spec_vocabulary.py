@@ -194,3 +194,18 @@ def test_insulin_free_targets_in_a_subgroup_of_a_declared_variable():
                                                "censored_others": 13}
     assert s.loc["free_others", "n"] == 14
     assert (s["agreement"] == "agrees").all()
+
+
+def test_sites_carry_their_published_names():
+    """daddio2014 names its three centres: the synthetic subjects are spread over them (22,
+    22, 21 of 65: the largest-remainder split of an even allocation), so a subgroup by centre
+    names a centre; a list of names that does not match the count is a spec error."""
+    from cohort.errors import SpecError
+
+    subjects = pd.read_csv(study_folder() / "daddio2014" / "cohort" / "subjects.csv")
+    assert sorted(subjects["site_id"].value_counts().tolist()) == [21, 22, 22]
+    assert set(subjects["site_id"]) == {"Nanjing", "Shanghai", "Warsaw"}
+    raw = yaml.safe_load((study_folder() / "daddio2014" / "spec.yaml").read_text("utf-8"))
+    raw["design"]["sites"]["names"] = ["Nanjing", "Warsaw"]
+    with pytest.raises(SpecError, match=r"design\.sites: .*2 names for 3 sites"):
+        spec_from_dict(raw)

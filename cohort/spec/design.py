@@ -181,6 +181,18 @@ class Sites(Marked):
     """Number of sites; subjects are spread evenly over them."""
 
     count: int = Field(ge=1)
+    names: list[str] | None = Field(None, description="The centres' names as published (the "
+                                    "cohort's site_id); default S1, S2, ...")
+
+    @model_validator(mode="after")
+    def _names(self) -> Sites:
+        if self.names is not None:
+            if len(self.names) != self.count:
+                raise ValueError(f"names: {len(self.names)} names for {self.count} sites")
+            if len(set(self.names)) != len(self.names) or not all(n.strip()
+                                                                  for n in self.names):
+                raise ValueError("names: the sites' names must be distinct and not empty")
+        return self
 
 
 class Design(_Strict):

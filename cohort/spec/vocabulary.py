@@ -45,7 +45,7 @@ OTHER_VARIABLES = ("dose_cells_per_kg", "dose_cells_total", "cumulative_dose_cel
 """Further variables conditions and targets may name."""
 COHORT_ONLY_VARIABLES = ("site_id",)
 """Subjects columns a target's condition (``among``) may name beyond the generated variables:
-the centre (``site_id``; a synthetic cohort of a spec with ``design.sites`` holds S1, S2...)."""
+the centre (``site_id``; a synthetic cohort holds ``design.sites.names``, or S1, S2...)."""
 SOURCES = ("umbilical_cord", "bone_marrow", "adipose", "dental_pulp", "cord_blood",
            "peripheral_blood", "placebo")
 DONORS = ("allogeneic", "autologous", "none")

@@ -40,7 +40,8 @@ def _subjects(st: SynthState, ids: np.ndarray) -> pd.DataFrame:
 
         count = spec.design.sites.count
         width = len(str(count))
-        labels = {f"S{i:0{width}d}": 1.0 for i in range(1, count + 1)}
+        names = spec.design.sites.names or [f"S{i:0{width}d}" for i in range(1, count + 1)]
+        labels = {name: 1.0 for name in names}
         site = allocate(labels, st.n, st.rng("sites"))
     c = st.cols
     assert st.last_contact is not None
