@@ -325,3 +325,43 @@ def test_corpus_input_fails_every_command_with_one_json_document(case, command, 
     assert doc["exit_code"] == case.exit and doc["findings"], doc
     assert doc["hint"].startswith(f"run `cohort validate {data}")
     assert not (tmp_path / "r.html").exists()
+
+
+# ------------------------------------- commands that fail after their work: same two keys
+
+def test_failed_synth_check_document_has_exit_code_and_error(tmp_path):
+    spec = ROOT / "tests" / "fixtures" / "synth" / "new_study.yaml"
+    bad = tmp_path / "wrong_target.yaml"
+    bad.write_text(spec.read_text(encoding="utf-8").replace(
+        "value: 7.8, source: made up", "value: 9.9, source: made up"), encoding="utf-8")
+    result = run("synth", bad, "--check", "--format", "json")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("cohort: error: 1 baseline target of ")
+    doc = json_doc(result)
+    assert doc["exit_code"] == 1 and doc["scorecard"]["counts"]["fail"] == 1
+    assert doc["error"].startswith("1 baseline target of ") and "outside its tolerance" in \
+        doc["error"]
+
+
+def test_failed_report_of_reproduce_document_has_exit_code_and_error(tmp_path, monkeypatch):
+    from cohort.cli import reproduce_cmd
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(reproduce_cmd, "_report_writer", lambda: broken)
+    result = run("reproduce", "matsuoka2025", "--out", tmp_path / "out", "--format", "json")
+    assert result.exit_code == 3
+    doc = json_doc(result)
+    assert doc["exit_code"] == 3 and "report.html not written (RuntimeError: boom)" in \
+        doc["error"]
+    assert (tmp_path / "out" / "reproduce.json").is_file()
+
+
+def test_validate_document_names_the_error(mapped_broken):
+    folder, mapping = mapped_broken
+    bad = json_doc(run("validate", folder, "--mapping", mapping, "--format", "json"))
+    assert bad["exit_code"] == 1
+    assert bad["error"] == f"{folder} breaks the data contract (1 error; see findings)"
+    good = json_doc(run("validate", SKYLER, "--format", "json"))
+    assert good["exit_code"] == 0 and good["error"] is None

@@ -75,6 +75,10 @@ def reproduce(
     if fmt is OutputFormat.json:
         doc = result.to_dict()
         doc["written"] = {k: str(v) for k, v in written.items()}
+        if "report_error" in written:  # a failure's document: exit code and error
+            doc.update(exit_code=EXIT_INTERNAL,
+                       error=f"report.html not written ({written['report_error']}); this is a "
+                       "bug in cohort: the numbers are in reproduce.json")
         typer.echo(json.dumps(doc, indent=2, allow_nan=False))
     else:
         _print_text(result)
@@ -203,6 +207,10 @@ def _all(*, out: Path | None, seed: int | None, fmt: OutputFormat, overwrite: bo
 
         doc = {"cohort_version": __version__, "studies": [r.to_dict() for r in results],
                "written": {k: {n: str(p) for n, p in w.items()} for k, w in written.items()}}
+        if failed:  # a failure's document: exit code and error
+            doc.update(exit_code=EXIT_INTERNAL,
+                       error=f"report.html not written for {', '.join(failed)}; this is a bug "
+                       "in cohort: the numbers are in each reproduce.json")
         typer.echo(json.dumps(doc, indent=2, allow_nan=False))
     else:
         _print_overview(results, written)

@@ -93,6 +93,12 @@ def synth(
         card = scorecard(spec, result.tables)
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
+    failed = card is not None and not card.passed
+    error = None
+    if failed:
+        n = card.counts()["fail"]
+        error = (f"{n} baseline target{'s' if n != 1 else ''} of {ref} outside "
+                 f"{'their' if n != 1 else 'its'} tolerance (the scorecard lists them)")
     if fmt is OutputFormat.json:
         from cohort import __version__
         from cohort.analysis.result import json_safe
@@ -102,10 +108,13 @@ def synth(
                                "command": result.command(ref, str(out or "OUT"))}
         if card is not None:
             doc["scorecard"] = card.to_dict()
+        if failed:  # a failure's document: its exit code and error, as every command's
+            doc.update(exit_code=EXIT_INVALID, error=error)
         typer.echo(json.dumps(json_safe(doc), indent=2))
     else:
         _print_text(result, card, ref, out)
-    if card is not None and not card.passed:
+    if failed:
+        typer.echo(f"cohort: error: {error}", err=True)
         raise typer.Exit(EXIT_INVALID)
 
 

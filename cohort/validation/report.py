@@ -73,6 +73,16 @@ class ValidationReport:
         return 0 if self.valid else 1
 
     @property
+    def error(self) -> str | None:
+        """What is wrong in one line (None when valid): the ``error`` of the JSON document,
+        as every command's failure document has one."""
+        if self.valid:
+            return None
+        what = "cannot be read" if self.exit_code == 2 else "breaks the data contract"
+        n = self.n_errors
+        return f"{self.path} {what} ({n} error{'s' if n != 1 else ''}; see findings)"
+
+    @property
     def summary(self) -> pd.DataFrame:
         """Counts of findings by ``severity``, ``table`` and ``rule`` (column ``n``)."""
         if self.findings.empty:
@@ -96,6 +106,7 @@ class ValidationReport:
             "engine": self.engine,
             "valid": self.valid,
             "exit_code": self.exit_code,
+            "error": self.error,
             "counts": {"errors": self.n_errors, "warnings": self.n_warnings},
             "files": self.files,
             "tables": self.tables.to_dict("records"),
