@@ -8,11 +8,16 @@ kept here, verbatim but for the docstrings, as the definition the fast code must
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from cohort.analysis.responder_criteria import Criterion, MedicationCriterion, parse_criterion
+from cohort.derive.thresholds import meets_threshold
+from cohort.derive.visit_labels import change_at_labels, label_days, values_at_labels
 from cohort.derive.visit_windows import Visit, _check_visits
 from cohort.errors import AnalysisError
 
@@ -225,3 +230,164 @@ def prepare_changes(measurements, subjects, *, param, visit_list, last, baseline
     usable, excl = split_exclusions(changes)
     usable, excl2 = drop_missing(usable, [c for c in subject_columns if c != "arm"])
     return usable, pd.concat([excl, excl2], ignore_index=True)
+
+
+def medication_reduction(medications: pd.DataFrame, subjects: pd.DataFrame, *,
+                         drug_class: str, day: int, baseline_day: int = 0,
+                         min_day: int | None = None) -> pd.DataFrame:
+    meds = medications.assign(subject_id=medications["subject_id"].astype(str))
+    meds = meds[meds["drug_class"] == drug_class]
+    rows = []
+    for sid, last in zip(subjects["subject_id"].astype(str), subjects["last_contact_day"],
+                         strict=True):
+        own = meds[meds["subject_id"] == sid]
+        reason = None
+        units = sorted({str(u) for u in own["unit"].dropna()})
+        end = own["end_day"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
+        start = own["start_day"].to_numpy(dtype=float)
+        dose = own["daily_dose"].to_numpy(dtype=float)
+
+        def on(d: int, start=start, end=end) -> np.ndarray:
+            return (start <= d) & (d <= end)
+
+        assess = day
+        if pd.notna(last) and int(last) < day and min_day is not None and int(last) >= min_day:
+            assess = int(last)
+        base_rows, fu_rows = on(baseline_day), on(assess)
+        d0 = float(dose[base_rows].sum()) if base_rows.any() else 0.0
+        d1 = float(dose[fu_rows].sum()) if fu_rows.any() else 0.0
+        # no positive dose on the baseline day: nothing to reduce, and that is known, not
+        # missing, so the class does not apply to the subject (checked before anything else)
+        applicable = False
+        if own.empty or not base_rows.any():
+            reason = f"not on {drug_class} on day {baseline_day}"
+        elif not np.isnan(dose[base_rows]).any() and d0 <= 0:
+            reason = f"{drug_class} daily dose 0 on day {baseline_day}"
+        elif np.isnan(dose[base_rows | fu_rows]).any():
+            applicable = True
+            reason = f"{drug_class} daily dose missing"
+        else:
+            applicable = True
+            if len(units) > 1:
+                reason = f"{drug_class} doses in different units ({', '.join(units)})"
+            elif pd.notna(last) and int(last) < assess:
+                reason = f"last contact on day {int(last)}, before day {min_day or day}"
+        rows.append({"subject_id": sid, "day": assess, "dose_baseline": d0, "dose_followup": d1,
+                     "unit": units[0] if len(units) == 1 else None,
+                     "reduction_pct": 100 * (d0 - d1) / d0 if reason is None else math.nan,
+                     "applicable": applicable, "reason": reason})
+    out = pd.DataFrame(rows, columns=["subject_id", "day", "dose_baseline", "dose_followup",
+                                      "unit", "reduction_pct", "applicable", "reason"])
+    out["applicable"] = out["applicable"].astype(bool)
+    out["reason"] = out["reason"].astype("string")
+    return out
+
+
+def _ref_medication_reduction(*args, **kwargs):
+    return medication_reduction(*args, **kwargs)
+
+
+# responder_flags as it was (cohort.analysis.responder_status), on the reference derivations
+# above and the reference medication_reduction
+
+
+def _reduction_at(medications: pd.DataFrame, subjects: pd.DataFrame,
+                  measurements: pd.DataFrame, drug_class: str,
+                  visit: Visit | str) -> pd.DataFrame:
+    """:func:`medication_reduction` at a window's nominal day, or at each subject's own day
+    of a labelled visit (subjects grouped by that day)."""
+    if not isinstance(visit, str):
+        return _ref_medication_reduction(medications, subjects, drug_class=drug_class,
+                                    day=visit.day, min_day=visit.lower)
+    own = label_days(measurements, visit)
+    if own.empty:
+        raise AnalysisError(f"no analysis record has the visit label {visit!r}: the day of "
+                            "a medication criterion cannot be set")
+    nominal = round(float(own.median()))
+    sid = subjects["subject_id"].astype(str)
+    day = sid.map(own).fillna(nominal).astype(int).to_numpy()
+    parts = [_ref_medication_reduction(medications, subjects.loc[day == d], drug_class=drug_class,
+                                  day=int(d)) for d in np.unique(day)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
+                    medications: pd.DataFrame | None = None, *, visit: Visit | str,
+                    criteria: Sequence[Criterion | MedicationCriterion | str],
+                    combine: Literal["all", "any"] = "all",
+                    missing: Literal["exclude", "nonresponder"] = "exclude",
+                    baseline_window: tuple[int, int] = (-90, 0)) -> pd.DataFrame:
+    if combine not in ("all", "any"):
+        raise AnalysisError(f"combine must be 'all' or 'any', got {combine!r}")
+    if missing not in ("exclude", "nonresponder"):
+        raise AnalysisError(f"missing must be 'exclude' or 'nonresponder', got {missing!r}")
+    parsed = [parse_criterion(c) if isinstance(c, str) else c for c in criteria]
+    if not parsed:
+        raise AnalysisError("no responder criterion given; e.g. 'HBA1C < 7'")
+    ids = subjects["subject_id"].astype(str).reset_index(drop=True)
+    n = len(ids)
+    out = pd.DataFrame({"subject_id": ids})
+    met, failed = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    unknown, applies = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    unknown_why: list[list[str]] = [[] for _ in range(n)]
+    inapplicable_why: list[list[str]] = [[] for _ in range(n)]
+    for crit in parsed:
+        if isinstance(crit, MedicationCriterion):
+            if medications is None or len(medications) == 0:
+                raise AnalysisError(f"the criterion '{crit.label}' needs the medications "
+                                    "table, and the cohort has none")
+            red = _reduction_at(medications, subjects, measurements, crit.drug_class, visit)
+            red = red.set_index("subject_id").reindex(ids)
+            flag = meets_threshold(red["reduction_pct"].to_numpy(dtype=float), ">=",
+                                   crit.reduction_pct)
+            why = red["reason"].astype(object).to_numpy()
+            applicable = red["applicable"].astype("boolean").fillna(True).to_numpy(dtype=bool)
+            decided = pd.isna(why) & applicable
+        else:
+            if isinstance(visit, str):
+                # by label: the analysis record of the visit, the flagged baseline
+                ch = (values_at_labels(measurements, crit.param, [visit], subjects=ids)
+                      if crit.measure == "value" else
+                      change_at_labels(measurements, crit.param, [visit], subjects=ids))
+            elif crit.measure == "value":
+                # a value criterion needs no baseline
+                ch = values_at_visits(measurements, crit.param, [visit], subjects=ids)
+            else:
+                ch = change_from_baseline(measurements, crit.param, [visit],
+                                          baseline_window=baseline_window, subjects=ids)
+            ch = ch.set_index("subject_id").reindex(ids)
+            vals = ch[crit.measure].to_numpy(dtype=float)
+            why = ch["reason"].astype(object).to_numpy()
+            if crit.measure == "pct_change":
+                # usable row but baseline 0: percent change undefined
+                pct_why = ch["pct_reason"].astype(object).to_numpy()
+                why = np.where(pd.isna(why) & np.isnan(vals), pct_why, why)
+            decided = ~np.isnan(vals)
+            applicable = np.ones(n, dtype=bool)
+            # one tolerance rule with the remission code: 8.2 -> 7.7 meets "change <= -0.5"
+            flag = meets_threshold(np.where(decided, vals, 0.0), crit.op, crit.threshold)
+        out[crit.label] = pd.array(np.where(decided, flag, None), dtype="boolean")
+        met |= decided & flag
+        failed |= decided & ~flag
+        unknown |= applicable & ~decided
+        applies |= applicable
+        for i in np.flatnonzero(~decided):
+            w = why[i] if pd.notna(why[i]) else "no value"
+            (unknown_why if applicable[i] else inapplicable_why)[i].append(f"{crit.label}: {w}")
+    # Kleene logic over the applicable criteria; nothing applicable is undecided
+    if combine == "any":
+        resp = np.where(met, True, np.where(unknown | ~applies, None, False))
+    else:
+        resp = np.where(failed, False, np.where(unknown | ~applies, None, True))
+    undecided = pd.isna(resp)
+    reasons = pd.Series([None] * n, dtype=object)
+    for i in np.flatnonzero(undecided):
+        reasons[i] = ("; ".join(unknown_why[i]) if applies[i] else
+                      f"no applicable criterion ({'; '.join(inapplicable_why[i])})")
+    if missing == "exclude":
+        out["responder"] = pd.array(resp, dtype="boolean")
+    else:
+        out["responder"] = pd.array(np.where(undecided, False, resp), dtype="boolean")
+        reasons = reasons.where(~undecided, reasons + " (counted as non-responder)")
+    out["reason"] = pd.array(reasons.to_numpy(), dtype="string")
+    return out

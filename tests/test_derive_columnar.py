@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cohort.analysis._common import prepare_changes
+from cohort.analysis.responder_status import medication_reduction, responder_flags
 from cohort.derive.baseline import baseline_values
 from cohort.derive.change import change_from_baseline, usable_changes
 from cohort.derive.universe import subject_universe, with_subject_columns
@@ -258,3 +259,61 @@ def test_reference_and_library_agree_on_a_hand_made_tie():
     got = change_from_baseline(m, "HBA1C", make_visits([84]))
     assert got["day"].iloc[0] == 79 and got["change"].iloc[0] == pytest.approx(-0.5)
     assert_same(got, ref.change_from_baseline(m, "HBA1C", make_visits([84])))
+
+
+@st.composite
+def medication_cases(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    day = draw(st.sampled_from([84, 182, 365]))
+    min_day = draw(st.sampled_from([None, day - 30]))
+    ids = draw(st.lists(st.sampled_from(POOL), unique=True, min_size=1, max_size=5))
+    if draw(st.integers(0, 5)) == 0:
+        ids.append(ids[0])  # a subject listed twice gets the same periods twice
+    # last contact before, on and after the follow-up day and its window
+    last = [draw(st.sampled_from([None, day - 40, day - 30, day - 10, day, day + 10, 400]))
+            for _ in ids]
+    subjects = pd.DataFrame({"subject_id": ids,
+                             "last_contact_day": pd.array(last, dtype="Int64")})
+    if draw(st.booleans()):
+        subjects["subject_id"] = subjects["subject_id"].astype("string[pyarrow]")
+    # at most 8 periods, so that sums of doses add in the same order either way
+    unit = draw(st.sampled_from(["IU/day", "IU/kg/day"]))
+    rows = draw(st.lists(st.tuples(
+        st.sampled_from([*ids, *ids, "S99"]),
+        st.sampled_from(["insulin", "insulin", "metformin"]),
+        st.sampled_from([-30, -7, 0, 0, 1, 60, day - 10]),
+        st.sampled_from([None, None, -1, 0, 30, day - 30, day - 10, day, day + 10]),
+        st.sampled_from([24.0, 10.5, 0.35, 48.0, 0.0, float("nan")]),
+        st.sampled_from([unit, unit, unit, unit, "mg/day", None])),
+        min_size=3, max_size=8))
+    meds = pd.DataFrame(rows, columns=["subject_id", "drug_class", "start_day", "end_day",
+                                       "daily_dose", "unit"])
+    meds["end_day"] = meds["end_day"].astype("Int64")
+    meds["start_day"] = meds["start_day"].astype(np.int64)
+    kw = dict(drug_class="insulin", day=day, min_day=min_day,
+              baseline_day=draw(st.sampled_from([0, 0, -7])))
+    return meds, subjects, kw
+
+
+@settings(SETTINGS, max_examples=150)
+@given(case=medication_cases())
+def test_medication_reduction_equals_reference(case):
+    meds, subjects, kw = case
+    assert_same(outcome(medication_reduction, meds, subjects, **kw),
+                outcome(ref.medication_reduction, meds, subjects, **kw))
+
+
+@settings(SETTINGS, max_examples=80)
+@given(m=measurements(), case=medication_cases(),
+       criteria=st.lists(st.sampled_from(["HBA1C < 7", "HBA1C change <= -0.5",
+                                          "FPG pct_change <= -10", "med:insulin >= 50",
+                                          "med:metformin >= 50"]),
+                         unique=True, min_size=1, max_size=3),
+       combine=st.sampled_from(["all", "any"]),
+       missing=st.sampled_from(["exclude", "nonresponder"]))
+def test_responder_flags_equal_reference(m, case, criteria, combine, missing):
+    meds, subjects, _ = case
+    subjects = subjects.drop_duplicates("subject_id")
+    kw = dict(visit=make_visits([84])[0], criteria=criteria, combine=combine,
+              missing=missing)
+    assert_same(outcome(responder_flags, m, subjects, meds, **kw),
+                outcome(ref.responder_flags, m, subjects, meds, **kw))

@@ -11,7 +11,6 @@ comparisons are :mod:`cohort.analysis.responders`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -22,6 +21,7 @@ from cohort.analysis.responder_criteria import Criterion, MedicationCriterion, p
 from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
 from cohort.derive.change import change_from_baseline
 from cohort.derive.thresholds import meets_threshold
+from cohort.derive.universe import as_text, positions
 from cohort.derive.visit_labels import change_at_labels, label_days, values_at_labels
 from cohort.derive.visit_values import values_at_visits
 from cohort.derive.visit_windows import Visit
@@ -63,52 +63,107 @@ def medication_reduction(medications: pd.DataFrame, subjects: pd.DataFrame, *,
         it, or the period's daily dose is 0; the reduction criterion then does not apply),
         ``reason`` (NA when decided; says why not decided or not applicable).
     """
-    meds = medications.assign(subject_id=medications["subject_id"].astype(str))
-    meds = meds[meds["drug_class"] == drug_class]
-    rows = []
-    for sid, last in zip(subjects["subject_id"].astype(str), subjects["last_contact_day"],
-                         strict=True):
-        own = meds[meds["subject_id"] == sid]
-        reason = None
-        units = sorted({str(u) for u in own["unit"].dropna()})
-        end = own["end_day"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
-        start = own["start_day"].to_numpy(dtype=float)
-        dose = own["daily_dose"].to_numpy(dtype=float)
+    days = np.full(len(subjects), int(day), dtype=np.int64)
+    return _reductions(medications, subjects, drug_class=drug_class, days=days,
+                       baseline_day=baseline_day, min_day=min_day)
 
-        def on(d: int, start=start, end=end) -> np.ndarray:
-            return (start <= d) & (d <= end)
 
-        assess = day
-        if pd.notna(last) and int(last) < day and min_day is not None and int(last) >= min_day:
-            assess = int(last)
-        base_rows, fu_rows = on(baseline_day), on(assess)
-        d0 = float(dose[base_rows].sum()) if base_rows.any() else 0.0
-        d1 = float(dose[fu_rows].sum()) if fu_rows.any() else 0.0
-        # no positive dose on the baseline day: nothing to reduce, and that is known, not
-        # missing, so the class does not apply to the subject (checked before anything else)
-        applicable = False
-        if own.empty or not base_rows.any():
-            reason = f"not on {drug_class} on day {baseline_day}"
-        elif not np.isnan(dose[base_rows]).any() and d0 <= 0:
-            reason = f"{drug_class} daily dose 0 on day {baseline_day}"
-        elif np.isnan(dose[base_rows | fu_rows]).any():
-            applicable = True
-            reason = f"{drug_class} daily dose missing"
-        else:
-            applicable = True
-            if len(units) > 1:
-                reason = f"{drug_class} doses in different units ({', '.join(units)})"
-            elif pd.notna(last) and int(last) < assess:
-                reason = f"last contact on day {int(last)}, before day {min_day or day}"
-        rows.append({"subject_id": sid, "day": assess, "dose_baseline": d0, "dose_followup": d1,
-                     "unit": units[0] if len(units) == 1 else None,
-                     "reduction_pct": 100 * (d0 - d1) / d0 if reason is None else math.nan,
-                     "applicable": applicable, "reason": reason})
-    out = pd.DataFrame(rows, columns=["subject_id", "day", "dose_baseline", "dose_followup",
-                                      "unit", "reduction_pct", "applicable", "reason"])
-    out["applicable"] = out["applicable"].astype(bool)
-    out["reason"] = out["reason"].astype("string")
-    return out
+_REDUCTION_COLUMNS = ["subject_id", "day", "dose_baseline", "dose_followup", "unit",
+                      "reduction_pct", "applicable", "reason"]
+
+
+def _reductions(medications: pd.DataFrame, subjects: pd.DataFrame, *, drug_class: str,
+                days: np.ndarray, baseline_day: int, min_day: int | None) -> pd.DataFrame:
+    """:func:`medication_reduction` with a follow-up day per subject (``days``), for every
+    subject at once: each period of the class is paired with its subject's rows and the
+    doses covering each day are summed per subject (in table order)."""
+    n = len(subjects)
+    if n == 0:
+        out = pd.DataFrame([], columns=_REDUCTION_COLUMNS)
+        out["applicable"] = out["applicable"].astype(bool)
+        out["reason"] = out["reason"].astype("string")
+        return out
+    sid = as_text(subjects["subject_id"]).to_numpy()
+    s_code, uniques = pd.factorize(sid)
+    meds = medications.loc[(medications["drug_class"] == drug_class).to_numpy(
+        dtype=bool, na_value=False)]
+    m_code = positions(pd.Index(as_text(meds["subject_id"]).to_numpy()), pd.Index(uniques))
+    # (period, subject row) pairs: a subject listed twice gets its periods twice
+    by_code = np.argsort(s_code, kind="stable")
+    count = np.bincount(s_code, minlength=len(uniques))
+    first = np.cumsum(count) - count
+    mine = np.flatnonzero(m_code >= 0)
+    reps = count[m_code[mine]]
+    pm = np.repeat(mine, reps)
+    offset = np.arange(len(pm)) - np.repeat(np.cumsum(reps) - reps, reps)
+    ps = by_code[np.repeat(first[m_code[mine]], reps) + offset]
+
+    last = subjects["last_contact_day"].to_numpy(dtype=float, na_value=np.nan)
+    has_last = ~np.isnan(last)
+    last_day = np.where(has_last, np.trunc(np.where(has_last, last, 0)), 0).astype(np.int64)
+    assess = days.astype(np.int64).copy()
+    if min_day is not None:
+        early = has_last & (last_day < assess) & (last_day >= min_day)
+        assess[early] = last_day[early]
+    start = meds["start_day"].to_numpy(dtype=float, na_value=np.nan)[pm]
+    end = meds["end_day"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)[pm]
+    dose = meds["daily_dose"].to_numpy(dtype=float, na_value=np.nan)[pm]
+    on_base = (start <= baseline_day) & (baseline_day <= end)
+    on_fu = (start <= assess[ps]) & (assess[ps] <= end)
+    missing_dose = np.isnan(dose)
+
+    def per_subject(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(ps[mask], weights=None if weights is None else weights[mask],
+                           minlength=n)
+
+    n_own = np.bincount(ps, minlength=n)
+    any_base = per_subject(on_base) > 0
+    d0 = per_subject(on_base, dose)
+    d1 = per_subject(on_fu, dose)
+    nan_base = per_subject(on_base & missing_dose) > 0
+    nan_any = per_subject((on_base | on_fu) & missing_dose) > 0
+    # units of all the subject's periods of the class (recorded ones)
+    unit = meds["unit"]
+    has_unit = unit.notna().to_numpy()[pm]
+    u_code, u_names = pd.factorize(as_text(unit.loc[unit.notna()]).to_numpy()
+                                   if unit.notna().any() else np.array([], dtype=object))
+    u_row = np.full(len(meds), -1, dtype=np.int64)
+    u_row[unit.notna().to_numpy()] = u_code
+    pair_unit = np.unique(ps[has_unit] * max(len(u_names), 1) + u_row[pm][has_unit])
+    unit_subject = pair_unit // max(len(u_names), 1)
+    n_units = np.bincount(unit_subject, minlength=n)
+    one_unit = np.full(n, None, dtype=object)
+    single = n_units[unit_subject] == 1
+    one_unit[unit_subject[single]] = np.asarray(u_names, dtype=object)[
+        pair_unit[single] % max(len(u_names), 1)]
+
+    # no positive dose on the baseline day: nothing to reduce, and that is known, not
+    # missing, so the class does not apply to the subject (checked before anything else)
+    not_on = (n_own == 0) | ~any_base
+    zero = ~not_on & ~nan_base & (d0 <= 0)
+    applicable = ~not_on & ~zero
+    dose_missing = applicable & nan_any
+    mixed = applicable & ~nan_any & (n_units > 1)
+    stopped = applicable & ~nan_any & ~mixed & has_last & (last_day < assess)
+    reason = np.full(n, None, dtype=object)
+    reason[not_on] = f"not on {drug_class} on day {baseline_day}"
+    reason[zero] = f"{drug_class} daily dose 0 on day {baseline_day}"
+    reason[dose_missing] = f"{drug_class} daily dose missing"
+    for i in np.flatnonzero(mixed):  # rare: list the units
+        names = sorted(np.asarray(u_names, dtype=object)[
+            pair_unit[unit_subject == i] % len(u_names)])
+        reason[i] = f"{drug_class} doses in different units ({', '.join(names)})"
+    for i in np.flatnonzero(stopped):
+        reason[i] = f"last contact on day {last_day[i]}, before day {min_day or days[i]}"
+    d0 = np.where(any_base, d0, 0.0)
+    d1 = np.where(per_subject(on_fu) > 0, d1, 0.0)
+    decided = pd.isna(reason)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reduction = np.where(decided, 100 * (d0 - d1) / d0, np.nan)
+    return pd.DataFrame({
+        "subject_id": sid, "day": assess, "dose_baseline": d0, "dose_followup": d1,
+        "unit": one_unit, "reduction_pct": reduction, "applicable": applicable,
+        "reason": pd.array(reason, dtype="string")})
 
 
 def _reduction_at(medications: pd.DataFrame, subjects: pd.DataFrame,
@@ -126,9 +181,34 @@ def _reduction_at(medications: pd.DataFrame, subjects: pd.DataFrame,
     nominal = round(float(own.median()))
     sid = subjects["subject_id"].astype(str)
     day = sid.map(own).fillna(nominal).astype(int).to_numpy()
-    parts = [medication_reduction(medications, subjects.loc[day == d], drug_class=drug_class,
-                                  day=int(d)) for d in np.unique(day)]
-    return pd.concat(parts, ignore_index=True)
+    return _reductions(medications, subjects, drug_class=drug_class, days=day, baseline_day=0,
+                       min_day=None)
+
+
+def _aligned(frame: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    """``frame`` (one row per subject) in the order of ``ids``: as it is when it already is
+    (every derivation returns its universe in order), else reindexed."""
+    if len(frame) == len(ids) and (frame["subject_id"].to_numpy(dtype=object)
+                                   == ids.to_numpy(dtype=object)).all():
+        return frame.reset_index(drop=True)
+    return frame.set_index("subject_id").reindex(ids).reset_index()
+
+
+def _labelled(label: str, why: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``"<label>: <why>"`` on ``rows`` (each distinct reason formatted once)."""
+    out = np.full(len(why), None, dtype=object)
+    if rows.any():
+        code, uniques = pd.factorize(why[rows])
+        out[rows] = np.array([f"{label}: {w}" for w in uniques], dtype=object)[code]
+    return out
+
+
+def _append(acc: np.ndarray, text: np.ndarray, rows: np.ndarray) -> None:
+    """Add ``text`` to the ``"; "``-joined reasons in ``acc`` on ``rows`` (in place)."""
+    first = rows & pd.isna(acc)
+    more = rows & ~first
+    acc[first] = text[first]
+    acc[more] = acc[more] + "; " + text[more]
 
 
 def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
@@ -210,15 +290,16 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
     out = pd.DataFrame({"subject_id": ids})
     met, failed = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     unknown, applies = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    unknown_why: list[list[str]] = [[] for _ in range(n)]
-    inapplicable_why: list[list[str]] = [[] for _ in range(n)]
+    # per subject, the reasons of its undecided (and of its inapplicable) criteria so far
+    unknown_why = np.full(n, None, dtype=object)
+    inapplicable_why = np.full(n, None, dtype=object)
     for crit in parsed:
         if isinstance(crit, MedicationCriterion):
             if medications is None or len(medications) == 0:
                 raise AnalysisError(f"the criterion '{crit.label}' needs the medications "
                                     "table, and the cohort has none")
-            red = _reduction_at(medications, subjects, measurements, crit.drug_class, visit)
-            red = red.set_index("subject_id").reindex(ids)
+            red = _aligned(_reduction_at(medications, subjects, measurements,
+                                         crit.drug_class, visit), ids)
             flag = meets_threshold(red["reduction_pct"].to_numpy(dtype=float), ">=",
                                    crit.reduction_pct)
             why = red["reason"].astype(object).to_numpy()
@@ -236,7 +317,7 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
             else:
                 ch = change_from_baseline(measurements, crit.param, [visit],
                                           baseline_window=baseline_window, subjects=ids)
-            ch = ch.set_index("subject_id").reindex(ids)
+            ch = _aligned(ch, ids)
             vals = ch[crit.measure].to_numpy(dtype=float)
             why = ch["reason"].astype(object).to_numpy()
             if crit.measure == "pct_change":
@@ -252,9 +333,9 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
         failed |= decided & ~flag
         unknown |= applicable & ~decided
         applies |= applicable
-        for i in np.flatnonzero(~decided):
-            w = why[i] if pd.notna(why[i]) else "no value"
-            (unknown_why if applicable[i] else inapplicable_why)[i].append(f"{crit.label}: {w}")
+        text = _labelled(crit.label, np.where(pd.isna(why), "no value", why), ~decided)
+        _append(unknown_why, text, ~decided & applicable)
+        _append(inapplicable_why, text, ~decided & ~applicable)
     # Kleene logic over the applicable criteria; nothing applicable is undecided
     if combine == "any":
         resp = np.where(met, True, np.where(unknown | ~applies, None, False))
@@ -262,9 +343,9 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
         resp = np.where(failed, False, np.where(unknown | ~applies, None, True))
     undecided = pd.isna(resp)
     reasons = pd.Series([None] * n, dtype=object)
-    for i in np.flatnonzero(undecided):
-        reasons[i] = ("; ".join(unknown_why[i]) if applies[i] else
-                      f"no applicable criterion ({'; '.join(inapplicable_why[i])})")
+    none_applies = undecided & ~applies
+    reasons[undecided & applies] = unknown_why[undecided & applies]
+    reasons[none_applies] = "no applicable criterion (" + inapplicable_why[none_applies] + ")"
     if missing == "exclude":
         out["responder"] = pd.array(resp, dtype="boolean")
     else:
