@@ -182,7 +182,8 @@ def test_one_meaning_per_name():
     """Where an option name appears, it means the same thing."""
     meanings = {
         "--window": "half-width", "--baseline-window": "LOWER,UPPER",
-        "--covariate": "repeatable", "--by": "", "--visit-days": "",
+        "--covariate": "repeatable", "--by": "", "--visit-days": "", "--param": "any case",
+        "--baseline-param": "any case", "--marker": "any case",
     }
     seen: dict[str, list[str]] = {}
     for path, cmd in _commands().items():

@@ -94,7 +94,8 @@ PATH_ARG = typer.Argument(..., help="Cohort folder (or .xlsx workbook).")
 MAPPING = typer.Option(None, "--mapping", "-m", help="Mapping file (YAML) or preset name.")
 FMT = typer.Option(OutputFormat.text, "--format", "-f",
                    help="text: tables on the terminal; json: one JSON document on stdout.")
-PARAM = typer.Option("HBA1C", "--param", help="Parameter code (HBA1C, FPG, CPEP_FAST, ...).")
+PARAM = typer.Option("HBA1C", "--param", help="Parameter code, in any case (HBA1C, FPG, "
+                     "CPEP_FAST, ...).")
 VISIT_DAYS = typer.Option(None, "--visit-days",
                           help="Nominal study days of the visits, comma-separated (e.g. 56,84).")
 WINDOW = typer.Option(None, "--window", min=0,
@@ -453,8 +454,8 @@ def table1_cmd(
     variable: list[str] = typer.Option([], "--variable", help="Subjects column (repeatable; "
                                        "default: demographics present)."),
     baseline_param: list[str] = typer.Option(["HBA1C"], "--baseline-param",
-                                             help="Parameter whose baseline is added "
-                                             "(repeatable)."),
+                                             help="Parameter code (any case) whose "
+                                             "baseline is added (repeatable)."),
     baseline_window: str = BASELINE_WINDOW,
     reference: str | None = typer.Option(None, "--reference", help="Reference group for SMDs."),
     population: list[str] = POPULATION,

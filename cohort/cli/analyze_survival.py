@@ -147,7 +147,8 @@ def survival(
                                            help="Required with --tte: COLUMN:code=event,"
                                            "code=censored, e.g. 'CNSR:0=event,1=censored'."),
     param: str | None = typer.Option(None, "--param",
-                                     help="PARAMCD to analyse when --tte holds several; "
+                                     help="PARAMCD (any case) to analyse when --tte holds "
+                                     "several; "
                                      "without --tte, a parameter of the cohort's "
                                      "time_to_event table (ADaM ADTTE; CNSR 0 = event)."),
     subject_col: str = typer.Option("USUBJID", "--subject-col",
