@@ -270,3 +270,51 @@ def test_medication_criterion_by_label_uses_each_subjects_visit_day():
     again = responder_flags(moved, s, meds, visit="Week 52",
                             criteria=["med:insulin >= 50"]).set_index("subject_id")
     assert bool(again.loc["S2", "responder"]) is True  # 40 -> 10 IU/day on day 360
+
+
+R_PAIRED_EFFECT = ROOT / "tests" / "fixtures" / "adam" / "paired_effect_week24_r.csv"
+
+
+def _r_paired_effect() -> list[dict[str, str]]:
+    with open(R_PAIRED_EFFECT, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_paired_week24_by_label_equals_r(itt):
+    from cohort.analysis.paired import paired_analysis
+
+    # digits_rank=7 as R's digits.rank = 7: the HbA1c differences of whole mmol/mol values
+    # tie exactly only up to the floating-point noise of the unit conversion
+    res = paired_analysis(itt.measurements, itt.subjects, visit_labels=["Week 24"],
+                          digits_rank=7)
+    row = res.summary.iloc[0]
+    [r] = [r for r in _r_paired_effect() if r["analysis"] == "paired"]
+    assert row["visit"] == "Week 24" and int(row["n"]) == int(r["n"]) == 33
+    for col, rcol in (("estimate", "estimate"), ("se_change", "se"), ("ci_lower", "ci_lower"),
+                      ("ci_upper", "ci_upper"), ("t", "statistic"), ("df", "df")):
+        assert row[col] == pytest.approx(float(r[rcol]), rel=1e-9), col
+    assert row["p"] == pytest.approx(float(r["p"]), rel=1e-6)
+    assert row["wilcoxon_v"] == float(r["wilcoxon_v"])
+    assert row["wilcoxon_p"] == pytest.approx(float(r["wilcoxon_p"]), rel=1e-9)
+
+
+def test_effect_modification_by_sex_week24_by_label_equals_r(itt):
+    from cohort.analysis.effect_modification import effect_modification_analysis
+
+    res = effect_modification_analysis(itt.measurements, itt.subjects, subgroup="sex",
+                                       visit_labels=["Week 24"], reference=REF)
+    s = res.summary
+    refs = [r for r in _r_paired_effect() if r["analysis"] == "effect_modification"]
+    assert len(refs) == 7
+    for r in refs:
+        rows = s[(s["kind"] == r["kind"]) & (s["arm"] == r["arm"])]
+        if r["kind"] != "interaction":
+            rows = rows[rows["subgroup"] == r["subgroup"]]
+        row = rows.iloc[0]
+        assert int(row["n"]) == int(r["n"]), r
+        assert row["statistic"] == pytest.approx(float(r["statistic"]), rel=1e-9), r
+        assert row["df"] == float(r["df"])
+        assert row["p"] == pytest.approx(float(r["p"]), rel=1e-6), r
+        if r["kind"] != "interaction":
+            for col in ("estimate", "se", "ci_lower", "ci_upper"):
+                assert row[col] == pytest.approx(float(r[col]), rel=1e-9), (r, col)
