@@ -241,9 +241,7 @@ tte = tte_from_episodes(ins.episodes, c.subjects, origin="insulin-stop",
                         which="first")
 km = kaplan_meier(tte, landmarks_months=(12, 24, 36, 48),
                   at_risk_months=(0, 12, 24, 36, 48, 60, 72))
-print("\n".join(km.notes) or "no notes")
-show(km.summary[["group", "n", "n_events", "n_censored", "estimate_months",
-                 "ci_lower_months", "ci_upper_months"]], digits=1)
+display(km)  # the median (months) with its 95% CI, and the notes
 show(km.landmarks[["months", "estimate", "ci_lower", "ci_upper", "n_risk"]])
 show(km.at_risk[["months", "n_risk", "n_event", "n_censor"]], digits=1)
 

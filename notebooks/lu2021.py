@@ -221,8 +221,7 @@ print(rule.describe())
 rem = remission_analysis(c.measurements, c.subjects, c.infusions, rule=rule,
                          subgroup="onset")
 print("undetermined (excluded):", len(rem.exclusions))
-show(rem.summary[["subgroup_by", "subgroup", "arm", "x", "n", "estimate", "ci_lower",
-                  "ci_upper"]])
+display(rem)
 fisher = rem.comparisons.query("measure == 'fisher_exact'")
 show(fisher[["subgroup", "arm", "reference", "estimate", "ci_lower", "ci_upper",
              "p"]])
@@ -321,9 +320,7 @@ control_label = next(a.arm_label for a in spec.arms if a.control)
 onset = effect_modification_analysis(c.measurements, c.subjects, subgroup="onset",
                                      param="CPEP_PP", visits=year,
                                      reference=control_label)
-show(onset.summary.query("kind in ['within_subgroup', 'interaction']")[
-    ["kind", "subgroup", "arm", "reference", "estimate", "ci_lower", "ci_upper", "p",
-     "n"]], digits=4)
+onset
 
 # %% [markdown]
 # The registry's recipe compares the *percent* change between the arms within each onset

@@ -212,11 +212,7 @@ from cohort.analysis.paired import paired_analysis
 
 paired = paired_analysis(c.measurements, c.subjects, param="HBA1C", last=True,
                          by="stratum")
-print("\n".join(paired.notes) or "no notes")
-print("excluded:", len(paired.exclusions))
-show(paired.summary[["group", "n", "mean_before", "mean_after", "estimate",
-                     "sd_change", "ci_lower", "ci_upper", "t", "df", "p",
-                     "wilcoxon_p"]], digits=4)
+paired  # the result prints itself: paired t (95% CI) and Wilcoxon p per stratum
 
 # %%
 from cohort.report.figures.regression import spaghetti_plot, waterfall_plot
@@ -260,9 +256,7 @@ threshold = dose_target.params["threshold"]
 dose = dose_response_analysis(c.measurements, c.subjects, c.infusions,
                               param="HBA1C", last=True, doses=("total",),
                               threshold=threshold)
-show(dose.summary[["analysis", "estimate", "ci_lower", "ci_upper", "statistic", "p",
-                   "n", "n_high", "n_low", "mean_high", "mean_low", "method"]],
-     digits=4)
+dose
 
 # %%
 from cohort.report.figures.regression import dose_response_plot

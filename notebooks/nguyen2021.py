@@ -220,16 +220,13 @@ visits = make_visits([v.day for v in schedule], labels=[v.label for v in schedul
 show(pd.DataFrame(visits))
 by_route = paired_analysis(c.measurements, c.subjects, param="HBA1C", visits=visits,
                            by="arm")
-show(by_route.summary[["visit", "group", "n", "mean_before", "mean_after",
-                       "estimate", "ci_lower", "ci_upper", "p"]])
+display(by_route)
 route_target = next(t for t in spec.targets if t.analysis == "ancova_ls_mean_diff")
 reference = spec.arm(route_target.params["reference"]).arm_label
 routes = ancova_analysis(c.measurements, c.subjects, c.infusions, param="HBA1C",
                          visits=visits, reference=reference)
-print("\n".join(routes.notes) or "no notes")
 route_diff = routes.summary.query("kind == 'vs_reference'")
-show(route_diff[["visit", "arm", "reference", "estimate", "se", "ci_lower",
-                 "ci_upper", "p", "n"]])
+routes
 
 # %%
 from cohort.report.figures.regression import change_by_visit_plot

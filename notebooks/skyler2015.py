@@ -217,12 +217,11 @@ show(pd.DataFrame(visits))
 ancova = ancova_analysis(c.measurements, c.subjects, c.infusions, param="HBA1C",
                          visits=visits, mixed=True)
 print("\n".join(ancova.notes))
-print("excluded:", len(ancova.exclusions))
-columns = ["visit", "arm", "reference", "estimate", "se", "ci_lower", "ci_upper",
-           "p", "n"]
-show(ancova.summary.query("model == 'ancova' and kind == 'lsmean'")[columns])
 lsdiff = ancova.summary.query("model == 'ancova' and kind == 'vs_reference'")
-show(lsdiff[columns])
+# the result's own formatting (estimate with its 95% CI, p as journals print it), by model
+table = ancova.formatted(["model", "visit", "kind", "arm", "reference", "n", "estimate", "se",
+                          "p"])
+show(table[(table["model"] == "ancova") & (table["kind"] != "trend")], digits=None)
 
 # %% [markdown]
 # The linear dose trend (orthogonal-polynomial contrast over the arms in dose order) and the
@@ -231,10 +230,8 @@ show(lsdiff[columns])
 # unstructured covariance, REML, Satterthwaite df; as SAS `PROC MIXED` and R `mmrm`):
 
 # %%
-show(ancova.summary.query("kind == 'trend'")[columns])
-mmrm_diff = ancova.summary.query("model == 'mmrm' and kind == 'vs_reference'")
-assert len(mmrm_diff), "the MMRM gave no arm-vs-placebo rows"
-show(mmrm_diff[columns])
+show(table[table["kind"] == "trend"], digits=None)
+show(table[(table["model"] == "mmrm") & (table["kind"] == "vs_reference")], digits=None)
 
 # %%
 from cohort.report.figures.regression import change_by_visit_plot, forest_plot

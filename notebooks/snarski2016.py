@@ -214,8 +214,7 @@ print(ins.counts())
 tte = tte_from_episodes(ins.episodes, c.subjects, origin="insulin-stop",
                         which="first")
 km = kaplan_meier(tte, landmarks_months=(12, 24, 36))
-show(km.summary[["group", "n", "n_events", "n_censored", "estimate_months",
-                 "ci_lower_months", "ci_upper_months"]], digits=1)
+display(km)  # the median (months) with its 95% CI
 fig = Figure(figsize=(8, 5), layout="constrained")
 ax = fig.subplots()
 plot_km(km, ax=ax, xlabel="months since insulin stop")
