@@ -13,6 +13,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -318,3 +319,40 @@ def test_effect_modification_by_sex_week24_by_label_equals_r(itt):
         if r["kind"] != "interaction":
             for col in ("estimate", "se", "ci_lower", "ci_upper"):
                 assert row[col] == pytest.approx(float(r[col]), rel=1e-9), (r, col)
+
+
+def test_dose_response_by_label_correlates_the_flagged_change():
+    from scipy import stats
+
+    from cohort.analysis.dose_response import dose_response_analysis
+
+    # eight treated subjects, doses 1..8 x 10^6 cells/kg; HbA1c (%) flagged baseline 8.0,
+    # Week 24 analysis record 8.0 - 0.1 * dose^1.5; a later unscheduled record (not an
+    # analysis record) and a day-0 analysis retest would change the result if picked
+    rows, inf = [], []
+    dose = {f"D{k}": float(k) for k in range(1, 9)}
+    for sid, d in dose.items():
+        rows += [(sid, -3, 8.0, "Baseline", True, True), (sid, 0, 9.9, "Day 1", False, True),
+                 (sid, 168, 8.0 - 0.1 * d ** 1.5, "Week 24", False, True),
+                 (sid, 170, 5.0, "Unscheduled 24.1", False, False)]
+        inf.append((sid, 1, 0, d * 1e6))
+    m = pd.DataFrame(rows, columns=["subject_id", "day", "value", "visit", "baseline_flag",
+                                    "analysis_flag"]).assign(param="HBA1C", unit="%")
+    m["baseline_flag"] = m["baseline_flag"].astype("boolean")
+    m["analysis_flag"] = m["analysis_flag"].astype("boolean")
+    s = pd.DataFrame({"subject_id": list(dose), "arm": "MSC", "control": False,
+                      "weight_kg": 70.0})
+    infusions = pd.DataFrame(inf, columns=["subject_id", "infusion_number", "day",
+                                           "dose_cells_per_kg"]).assign(
+        dose_cells_total=lambda f: f["dose_cells_per_kg"] * 70.0, source="umbilical_cord")
+    # by default every post-baseline labelled visit, in day order
+    default = dose_response_analysis(m, s, infusions, doses=["per_kg"])
+    assert list(dict.fromkeys(default.summary["visit"])) == ["Day 1", "Week 24"]
+    res = dose_response_analysis(m, s, infusions, doses=["per_kg"], visit_labels=["Week 24"])
+    got = res.summary.set_index("analysis")
+    change = np.array([-0.1 * d ** 1.5 for d in dose.values()])
+    want = stats.pearsonr(list(dose.values()), change)
+    assert set(res.summary["visit"]) == {"Week 24"}
+    assert got.loc["pearson", "estimate"] == pytest.approx(want.statistic, rel=1e-12)
+    assert got.loc["pearson", "p"] == pytest.approx(want.pvalue, rel=1e-9)
+    assert int(got.loc["pearson", "n"]) == 8
