@@ -90,6 +90,10 @@ def test_cox_hazard_ratio_ci_and_p_against_R(cox):
     assert (cox.loc[["hr_lo", "hr_hi", "hr_p"], "agreement"] == "agrees").all()
     assert cox.loc["lr_p", "p"] == pytest.approx(R["cox_lr_p"], rel=1e-9)
     assert cox.loc["lr_p", "agreement"] == "agrees"
+    # the published column says which output a number is
+    assert cox.loc["hr_p", "published"] == "p < 0.01"
+    assert cox.loc["hr_lo", "published"] == "ci_lower = 0.18"
+    assert cox.loc["hr", "published"] == "0.35"
     assert "cohort analyze survival" in cox.loc["hr", "method"]
     assert "--reference=standard care" in cox.loc["hr", "method"]  # spec arm -> cohort label
 

@@ -51,6 +51,8 @@ def published_text(target: Target) -> str:
                 "negative (lower -> more likely)"
         if target.se is not None:
             text += f" +- {target.se:g} (SE)"
+        if target.output != "estimate":  # the published number is another output: say which
+            text = f"{target.output} {cmp or '= '}{_as_printed(target.value)}"
         parts.append(text)
     if target.values is not None:
         parts.append(", ".join(_as_printed(v) for v in target.values))
