@@ -391,3 +391,27 @@ def responder_flags(measurements: pd.DataFrame, subjects: pd.DataFrame,
         reasons = reasons.where(~undecided, reasons + " (counted as non-responder)")
     out["reason"] = pd.array(reasons.to_numpy(), dtype="string")
     return out
+
+
+def nearest_hba1c(measurements: pd.DataFrame, runs: pd.DataFrame,
+                  window: int) -> tuple[np.ndarray, np.ndarray]:
+    """cohort.derive.insulin._nearest_hba1c as it was (a merge of runs and HbA1c records)."""
+    from cohort.derive.insulin import _int_days
+
+    value = np.full(len(runs), np.nan)
+    day = np.full(len(runs), np.nan)
+    hb = measurements.loc[measurements["param"].astype(str) == "HBA1C",
+                          ["subject_id", "day", "value"]]
+    if hb.empty or runs.empty:
+        return value, day
+    hb = pd.DataFrame({"subject_id": hb["subject_id"].astype(str).to_numpy(),
+                       "hday": _int_days(hb["day"], "measurements.day"),
+                       "hvalue": hb["value"].to_numpy(dtype=float)})
+    cand = runs[["subject_id", "first_day"]].reset_index(names="run").merge(
+        hb, on="subject_id", how="inner")
+    cand["dist"] = (cand["hday"] - cand["first_day"]).abs()
+    cand = cand[cand["dist"] <= window].sort_values(["run", "dist", "hday"], kind="stable")
+    best = cand.drop_duplicates("run", keep="first")
+    value[best["run"].to_numpy()] = best["hvalue"].to_numpy()
+    day[best["run"].to_numpy()] = best["hday"].to_numpy()
+    return value, day

@@ -21,6 +21,7 @@ from cohort.analysis._common import prepare_changes
 from cohort.analysis.responder_status import medication_reduction, responder_flags
 from cohort.derive.baseline import baseline_values
 from cohort.derive.change import change_from_baseline, usable_changes
+from cohort.derive.insulin import _nearest_hba1c
 from cohort.derive.universe import subject_universe, with_subject_columns
 from cohort.derive.visit_values import last_followup, values_at_visits
 from cohort.derive.visit_windows import Visit, make_visits
@@ -317,3 +318,32 @@ def test_responder_flags_equal_reference(m, case, criteria, combine, missing):
               missing=missing)
     assert_same(outcome(responder_flags, m, subjects, meds, **kw),
                 outcome(ref.responder_flags, m, subjects, meds, **kw))
+
+
+@settings(SETTINGS, max_examples=100)
+@given(m=measurements(), window=st.integers(0, 20),
+       runs=st.lists(st.tuples(st.sampled_from([*POOL, "S99"]),
+                               st.sampled_from(NOMINAL) | days()), max_size=6),
+       tie=st.none() | st.tuples(st.sampled_from(POOL), st.sampled_from(NOMINAL),
+                                 st.integers(1, 10)))
+def test_nearest_hba1c_equals_reference(m, window, runs, tie):
+    """The HbA1c at entry into insulin independence (insulin_episodes' HbA1c condition):
+    nearest the run's first day within the window, the earlier of two equally near."""
+    m = m.drop_duplicates(["subject_id", "day", "param"])  # the contract's one value per day
+    if m["day"].isna().any():
+        m = m.loc[m["day"].notna()]
+    if tie is not None:  # two records equally near a run's first day, none nearer
+        sid, centre, k = tie
+        near = ((m["subject_id"].astype(str) == sid) & (m["param"] == "HBA1C")
+                & ((m["day"] - centre).abs() <= k)).to_numpy(dtype=bool)
+        m = pd.concat([m.loc[~near], pd.DataFrame({
+            "subject_id": [sid, sid], "day": [centre + k, centre - k], "param": "HBA1C",
+            "value": [7.9, 6.1]})], ignore_index=True)
+        runs = [*runs, (sid, centre)]
+        window = max(window, k)
+    frame = pd.DataFrame(runs, columns=["subject_id", "first_day"]).astype(
+        {"first_day": float})
+    got = _nearest_hba1c(m, frame, window)
+    want = ref.nearest_hba1c(m, frame, window)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from cohort.derive.insulin_rule import IndependenceRule
+from cohort.derive.universe import as_text, positions
 from cohort.errors import AnalysisError
 
 __all__ = [
@@ -140,23 +141,47 @@ def _death_days(adverse_events: pd.DataFrame | None, rule: IndependenceRule) -> 
 
 def _nearest_hba1c(measurements: pd.DataFrame, runs: pd.DataFrame,
                    window: int) -> tuple[np.ndarray, np.ndarray]:
-    """HbA1c (%) nearest each run's first day within +-window days (earlier wins ties)."""
+    """HbA1c (%) nearest each run's first day within +-window days (earlier wins ties).
+
+    The HbA1c records are sorted once by subject and day; each run looks up its first day
+    with a binary search and compares the record just before it with the one at or after it.
+    """
     value = np.full(len(runs), np.nan)
     day = np.full(len(runs), np.nan)
-    hb = measurements.loc[measurements["param"].astype(str) == HBA1C,
-                          ["subject_id", "day", "value"]]
-    if hb.empty or runs.empty:
+    is_hb = (measurements["param"].astype(str) == HBA1C).to_numpy()
+    if not is_hb.any() or runs.empty:
         return value, day
-    hb = pd.DataFrame({"subject_id": hb["subject_id"].astype(str).to_numpy(),
-                       "hday": _int_days(hb["day"], "measurements.day"),
-                       "hvalue": hb["value"].to_numpy(dtype=float)})
-    cand = runs[["subject_id", "first_day"]].reset_index(names="run").merge(
-        hb, on="subject_id", how="inner")
-    cand["dist"] = (cand["hday"] - cand["first_day"]).abs()
-    cand = cand[cand["dist"] <= window].sort_values(["run", "dist", "hday"], kind="stable")
-    best = cand.drop_duplicates("run", keep="first")
-    value[best["run"].to_numpy()] = best["hvalue"].to_numpy()
-    day[best["run"].to_numpy()] = best["hday"].to_numpy()
+    ids = pd.Index(runs["subject_id"].unique())
+    h_code = positions(pd.Index(as_text(measurements["subject_id"][is_hb]).to_numpy()), ids)
+    h_day = _int_days(measurements["day"][is_hb], "measurements.day")
+    h_value = measurements["value"].to_numpy(dtype=float, na_value=np.nan)[is_hb]
+    keep = h_code >= 0
+    h_code, h_day, h_value = h_code[keep], h_day[keep], h_value[keep]
+    if len(h_code) == 0:
+        return value, day
+    r_code = positions(pd.Index(runs["subject_id"].to_numpy()), ids)
+    r_day = runs["first_day"].to_numpy(dtype=float).astype(np.int64)
+    lo = min(int(h_day.min()), int(r_day.min()))
+    span = max(int(h_day.max()), int(r_day.max())) - lo + 1
+    h_key = h_code * span + (h_day - lo)
+    order = np.argsort(h_key, kind="stable")
+    h_key, h_day, h_value = h_key[order], h_day[order], h_value[order]
+    r_key = r_code * span + (r_day - lo)
+    at = np.searchsorted(h_key, r_key, side="left")  # first record on or after the day
+    n = len(h_key)
+    after = np.minimum(at, n - 1)
+    after_ok = (at < n) & (h_key[after] // span == r_code)
+    # the record before the day; of records on the same day, the first in table order
+    before = np.searchsorted(h_key, h_key[np.maximum(at - 1, 0)], side="left")
+    before_ok = (at > 0) & (h_key[np.maximum(at - 1, 0)] // span == r_code)
+    d_after = np.where(after_ok, h_day[after] - r_day, np.iinfo(np.int64).max)
+    d_before = np.where(before_ok, r_day - h_day[before], np.iinfo(np.int64).max)
+    use_before = d_before <= d_after
+    best = np.where(use_before, before, after)
+    dist = np.minimum(d_before, d_after)
+    found = (before_ok | after_ok) & (dist <= window)
+    value[found] = h_value[best[found]]
+    day[found] = h_day[best[found]]
     return value, day
 
 
