@@ -271,6 +271,12 @@ def test_medication_criterion_by_label_uses_each_subjects_visit_day():
     again = responder_flags(moved, s, meds, visit="Week 52",
                             criteria=["med:insulin >= 50"]).set_index("subject_id")
     assert bool(again.loc["S2", "responder"]) is True  # 40 -> 10 IU/day on day 360
+    # a medication criterion alone: the visits are those of the labelled measurements
+    res = responder_analysis(moved, s, meds, criteria=["med:insulin >= 50"],
+                             visit_labels=["Week 52"])
+    rates = res.summary[res.summary["kind"] == "rate"].set_index("arm")
+    assert rates[["x", "n"]].astype(int).to_dict("index") == {
+        "MSC": {"x": 1, "n": 2}, "control": {"x": 1, "n": 2}}
 
 
 R_PAIRED_EFFECT = ROOT / "tests" / "fixtures" / "adam" / "paired_effect_week24_r.csv"

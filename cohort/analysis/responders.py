@@ -54,7 +54,7 @@ from cohort.analysis.responder_criteria import Criterion, MedicationCriterion, p
 from cohort.analysis.responder_status import responder_flags
 from cohort.analysis.result import AnalysisResult
 from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
-from cohort.derive.visit_labels import resolve_visit_labels
+from cohort.derive.visit_labels import has_visit_labels, resolve_visit_labels
 from cohort.derive.visit_windows import Visit, make_visits
 from cohort.errors import AnalysisError
 
@@ -180,7 +180,10 @@ def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     used = [getattr(parse_criterion(c) if isinstance(c, str) else c, "param", None)
             for c in criteria]
     params = [p for p in used if p]
-    labels = resolve_visit_labels(measurements, params, visit_labels_=visit_labels,
+    # medication criteria alone: the visits are those of the labelled measurements
+    label_params = params or [p for p in pd.unique(measurements["param"].dropna().astype(str))
+                              if has_visit_labels(measurements, p)]
+    labels = resolve_visit_labels(measurements, label_params, visit_labels_=visit_labels,
                                   by_day=visit_days is not None or visits is not None)
     if labels:
         points: list[Visit | str] = list(labels)
