@@ -261,3 +261,21 @@ def test_resolve_code():
     assert resolve_code("x", ["HBA1C"]) == "x"  # unknown: left for the analysis to report
     assert resolve_code("ab", ["AB", "ab"]) == "ab"  # exact wins
     assert resolve_code("Ab", ["AB", "ab"]) == "Ab"  # ambiguous: not guessed
+
+
+def test_choices_are_case_insensitive_too():
+    """Choice codes read like parameter codes: --format JSON, --covariance CS, --df KR."""
+    args = ["analyze", "mmrm", SKYLER, "--visit-days", "56,84"]
+    lower = doc_of(*args, "--covariance", "cs", "--df", "kr")
+    result = run(*args, "--covariance", "CS", "--df", "KR", "--format", "JSON")
+    assert result.exit_code == 0, result.output
+    upper = json.loads(result.stdout)
+    same_numbers(lower, upper)
+    assert upper["params"]["covariance"] == "cs"
+    assert run("validate", SKYLER, "--engine", "Pandas").exit_code == 0
+    # every choice option of every command takes any case
+    for path, cmd in _commands().items():
+        for param in cmd.params:
+            desc = getattr(param, "type_descriptor", None)
+            if desc is not None and desc.is_choice:
+                assert not desc.case_sensitive, (path, param.name)

@@ -129,22 +129,23 @@ def mmrm_cmd(
                                         "(repeatable; numeric: linear, text: factor)."),
     reference: str | None = typer.Option(None, "--reference", help="Reference arm (default: "
                                          "the control arm)."),
-    covariance: Covariance = typer.Option(Covariance.us, "--covariance",
+    covariance: Covariance = typer.Option(Covariance.us, "--covariance", case_sensitive=False,
                                           help="Covariance over visits: us (unstructured), "
                                           "cs, csh, ar1, ar1h, toep, toeph (SAS UN, CS, CSH, "
                                           "AR(1), ARH(1), TOEP, TOEPH)."),
     cov: Covariance | None = hidden(None, "--cov", new="--covariance"),
-    df: DfMethod = typer.Option(DfMethod.satterthwaite, "--df", help="Degrees of freedom: "
-                                "satterthwaite, kr (SAS ddfm=kr), kr-linear (SAS "
-                                "ddfm=kr(linear)), residual, between-within."),
-    method: Method = typer.Option(Method.reml, "--method", help="reml or ml."),
+    df: DfMethod = typer.Option(DfMethod.satterthwaite, "--df", case_sensitive=False,
+                                help="Degrees of freedom: satterthwaite, kr (SAS ddfm=kr), "
+                                "kr-linear (SAS ddfm=kr(linear)), residual, between-within."),
+    method: Method = typer.Option(Method.reml, "--method", case_sensitive=False,
+                                  help="reml or ml."),
     covariance_by_arm: bool = typer.Option(False, "--covariance-by-arm",
                                            help="A separate covariance per arm (SAS "
                                            "REPEATED / GROUP=arm)."),
     cov_by_arm: bool = hidden(False, "--cov-by-arm", new="--covariance-by-arm"),
-    vcov: Vcov = typer.Option(Vcov.model, "--vcov", help="model (model-based SEs) or "
-                              "empirical (sandwich, SAS EMPIRICAL; with --df between-within "
-                              "or residual)."),
+    vcov: Vcov = typer.Option(Vcov.model, "--vcov", case_sensitive=False,
+                              help="model (model-based SEs) or empirical (sandwich, SAS "
+                              "EMPIRICAL; with --df between-within or residual)."),
     adjust: str | None = typer.Option(None, "--adjust", help="Multiplicity adjustment of the "
                                       "arms vs reference at each visit: none, dunnett, holm, "
                                       "hochberg, bonferroni, sidak."),

@@ -66,8 +66,9 @@ class CiMethod(StrEnum):
 ADJUST_HELP = ("Multiplicity adjustment of the comparisons with the reference: none, dunnett "
                "(from the model's correlation of the contrasts), holm, hochberg, bonferroni, "
                "sidak.")
-CI = typer.Option(CiMethod.t, "--ci", help="t: t distribution on the residual df (R lm, "
-                  "emmeans); normal: estimate +- 1.96 x SE and z tests.")
+CI = typer.Option(CiMethod.t, "--ci", case_sensitive=False,
+                  help="t: t distribution on the residual df (R lm, emmeans); normal: "
+                  "estimate +- 1.96 x SE and z tests.")
 
 
 class Hba1cUnit(StrEnum):
@@ -92,7 +93,7 @@ def adjusted_columns(adjust: str) -> list[str]:
 
 PATH_ARG = typer.Argument(..., help="Cohort folder (or .xlsx workbook).")
 MAPPING = typer.Option(None, "--mapping", "-m", help="Mapping file (YAML) or preset name.")
-FMT = typer.Option(OutputFormat.text, "--format", "-f",
+FMT = typer.Option(OutputFormat.text, "--format", "-f", case_sensitive=False,
                    help="text: tables on the terminal; json: one JSON document on stdout.")
 PARAM = typer.Option("HBA1C", "--param", help="Parameter code, in any case (HBA1C, FPG, "
                      "CPEP_FAST, ...).")
@@ -241,6 +242,7 @@ def ancova_cmd(
     ci: CiMethod = CI,
     trend: bool = typer.Option(True, "--trend/--no-trend", help="Linear dose-trend contrast."),
     trend_scores: TrendScores = typer.Option(TrendScores.poly, "--trend-scores",
+                                             case_sensitive=False,
                                              help="poly (emmeans) or dose (centred cells/kg)."),
     mmrm: bool = typer.Option(False, "--mmrm", help="Also fit the MMRM over the visits "
                               "(change ~ arm * visit + baseline * visit, unstructured, REML, "
@@ -355,8 +357,9 @@ def responders_cmd(
     criterion: list[str] = typer.Option(["HBA1C < 7"], "--criterion",
                                         help="Repeatable: 'HBA1C < 7', 'INSULIN_DOSE "
                                         "pct_change <= -50', 'med:insulin >= 50'."),
-    combine: Combine = typer.Option(Combine.all, "--combine", help="all (AND) or any (OR)."),
-    missing: Missing = typer.Option(Missing.exclude, "--missing",
+    combine: Combine = typer.Option(Combine.all, "--combine", case_sensitive=False,
+                                    help="all (AND) or any (OR)."),
+    missing: Missing = typer.Option(Missing.exclude, "--missing", case_sensitive=False,
                                     help="exclude undecided subjects, or count them as "
                                     "non-responders."),
     baseline_window: str = BASELINE_WINDOW,
@@ -459,7 +462,7 @@ def table1_cmd(
     baseline_window: str = BASELINE_WINDOW,
     reference: str | None = typer.Option(None, "--reference", help="Reference group for SMDs."),
     population: list[str] = POPULATION,
-    hba1c_unit: Hba1cUnit = typer.Option(Hba1cUnit.percent, "--hba1c-unit",
+    hba1c_unit: Hba1cUnit = typer.Option(Hba1cUnit.percent, "--hba1c-unit", case_sensitive=False,
                                          help="Baseline HbA1c in %, mmol/mol (IFCC) or both."),
     overwrite: bool = OVERWRITE,
     export: Path | None = EXPORT,

@@ -69,13 +69,13 @@ def remission(
                            "at >= 18 y), bmi, duration, a subjects column, or none."),
     subgroup: str | None = hidden(None, "--subgroup", new="--by"),
     predictors: list[str] | None = PREDICTORS,
-    method: Method = typer.Option(Method.auto, "--method",
+    method: Method = typer.Option(Method.auto, "--method", case_sensitive=False,
                                   help="auto: Firth below 10 events per variable, else ML "
                                   "(the output says which and why); ml: maximum likelihood "
                                   "(as R glm); firth: penalised likelihood (as R logistf), "
                                   "for few events or separation."),
     population: list[str] = POPULATION,
-    ci: CIMethod = typer.Option(CIMethod.profile, "--ci",
+    ci: CIMethod = typer.Option(CIMethod.profile, "--ci", case_sensitive=False,
                                 help="Interval in ci_lower/ci_upper (both are reported)."),
     adjust: str = typer.Option("none", "--adjust", help="Multiplicity adjustment of the "
                                "treated arms against control: none, holm, hochberg, "

@@ -110,7 +110,7 @@ def survival(
                                   help="Column to compare (a subjects column such as arm, "
                                   "or a column of the --tte file)."),
     group: str | None = hidden(None, "--group", "-g", new="--by"),
-    origin: Origin = typer.Option(Origin.insulin_stop, "--origin",
+    origin: Origin = typer.Option(Origin.insulin_stop, "--origin", case_sensitive=False,
                                   help="Clock: days since the insulin stop (the insulin-free "
                                   "duration), or study days since the first infusion with "
                                   "delayed entry at the insulin stop."),
@@ -121,7 +121,7 @@ def survival(
                                        help="Times (in the --time-unit) of the numbers-at-risk "
                                        "table; default 0 and the landmarks."),
     time_unit: TimeUnitOption | None = typer.Option(
-        None, "--time-unit",
+        None, "--time-unit", case_sensitive=False,
         help="Unit of --tte times, --landmarks, --at-risk and of the times shown (1 month = "
         "30.4375 days, 1 year = 365.25 days). Default: --tte times in days, shown in months."),
     reference: str | None = typer.Option(None, "--reference",
@@ -163,7 +163,7 @@ def survival(
                                  help="With --tte: the time column (in days, or the "
                                  "--time-unit). The event column is the one --event-codes "
                                  "names."),
-    episodes: Episodes = typer.Option(Episodes.first, "--episodes",
+    episodes: Episodes = typer.Option(Episodes.first, "--episodes", case_sensitive=False,
                                       help="first: each subject's first insulin-free episode; "
                                       "all: every episode."),
     min_records: int = typer.Option(2, "--min-records", min=1,
@@ -177,7 +177,7 @@ def survival(
     death_terms: str = typer.Option("death", "--death-terms",
                                     help="Adverse-event terms that mark a death (censors the "
                                     "episode); empty to ignore deaths."),
-    conf_type: ConfType = typer.Option(ConfType.log, "--conf-type",
+    conf_type: ConfType = typer.Option(ConfType.log, "--conf-type", case_sensitive=False,
                                        help="Kaplan-Meier CI transform (log is R's default)."),
     interval: bool = typer.Option(False, "--interval",
                                   help="Also fit a Weibull model to the interval view "
@@ -188,7 +188,7 @@ def survival(
     population: list[str] = POPULATION,
     mapping: str | None = typer.Option(None, "--mapping", "-m",
                                        help="Mapping file (YAML) or preset name."),
-    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", case_sensitive=False,
                                      help="text: tables on the terminal; json: one JSON "
                                      "document on stdout."),
 ) -> None:

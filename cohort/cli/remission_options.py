@@ -73,7 +73,7 @@ MARKERS = typer.Option([], "--marker",
                        help="C-peptide marker of the rule (repeatable): CPEP_FAST, CPEP_PP "
                        "(any case); default both.")
 OLD_MARKERS = hidden(None, "--markers", new="--marker")
-COMBINE = typer.Option(Combine.any, "--combine",
+COMBINE = typer.Option(Combine.any, "--combine", case_sensitive=False,
                        help="any: a rise in fasting and/or postprandial C-peptide (published); "
                        "all: in every marker.")
 VISIT_DAY = typer.Option(None, "--visit-days", min=1,
@@ -91,10 +91,10 @@ BASELINE_WINDOW = typer.Option("-90,0", "--baseline-window",
 DETECTION_LIMIT = typer.Option(0.0, "--detection-limit", min=0.0,
                                help="C-peptide detection limit in nmol/L; a baseline at or "
                                "below it is undetectable.")
-BELOW_LIMIT = typer.Option(BelowLimit.exclude, "--below-limit",
+BELOW_LIMIT = typer.Option(BelowLimit.exclude, "--below-limit", case_sensitive=False,
                            help="Undetectable baseline: exclude the marker (reported), or "
                            "count a rise above the limit as a rise.")
-PARTIAL = typer.Option(Partial.decide, "--partial",
+PARTIAL = typer.Option(Partial.decide, "--partial", case_sensitive=False,
                        help="A marker that cannot be judged: classify only when the other "
                        "markers decide (decide), or judge on the available markers.")
 PREDICTORS = typer.Option(None, "--predictor", "-p",
@@ -111,7 +111,7 @@ POPULATION = typer.Option(["all"], "--population",
                           "subjects flag selecting the analysed subjects in every table (ITT "
                           "for ADaM ITTFL = Y, SAFFL, ...); repeatable.")
 MAPPING = typer.Option(None, "--mapping", "-m", help="Mapping file (YAML) or preset name.")
-FORMAT = typer.Option(OutputFormat.text, "--format", "-f",
+FORMAT = typer.Option(OutputFormat.text, "--format", "-f", case_sensitive=False,
                       help="text: tables on the terminal; json: one JSON document on stdout.")
 
 

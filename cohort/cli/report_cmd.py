@@ -54,7 +54,7 @@ def report(
     title: str | None = typer.Option(None, "--title", help="Document title."),
     seed: int = typer.Option(0, "--seed", min=0,
                              help="Seed of the prediction's cross-validation and bootstrap."),
-    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", case_sensitive=False,
                                      help="text: a summary on stderr; json: one JSON document "
                                      "(sections and run manifest) on stdout."),
     overwrite: bool = OVERWRITE,

@@ -35,7 +35,7 @@ def reproduce(
     all_studies: bool = typer.Option(False, "--all",
                                      help="Reproduce every registered study (progress on "
                                      "stderr)."),
-    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", case_sensitive=False,
                                      help="text: a table; json: one JSON document on stdout."),
     overwrite: bool = OVERWRITE,
 ) -> None:

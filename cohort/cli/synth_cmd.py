@@ -16,7 +16,7 @@ from cohort.cli.safe_output import OVERWRITE
 @app.command(epilog=epilog("studies"))
 @guarded
 def studies(
-    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", case_sensitive=False,
                                      help="text: a table; json: one JSON document on stdout."),
 ) -> None:
     """List the registered published studies (synthetic/<study>/spec.yaml)."""
@@ -61,7 +61,7 @@ def synth(
                                "for every baseline target; exit 1 if one fails."),
     exact: bool = typer.Option(True, "--exact/--no-exact",
                                help="Match published means and SDs exactly (default on)."),
-    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", case_sensitive=False,
                                      help="text or json (one JSON document on stdout)."),
     overwrite: bool = OVERWRITE,
 ) -> None:

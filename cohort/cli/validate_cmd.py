@@ -20,7 +20,7 @@ def validate(
                                 "per table."),
     mapping: str | None = typer.Option(None, "--mapping", "-m",
                                        help="Mapping file (YAML) or preset name (adam)."),
-    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", case_sensitive=False,
                                      help="text: a table on the terminal; json: one JSON "
                                      "document on stdout."),
     engine: str = typer.Option("auto", "--engine",
@@ -40,6 +40,7 @@ def validate(
     Exit code 0 when valid (warnings allowed), 1 when the data break the contract, 2 when the
     input cannot be read (missing folder, unreadable file, bad mapping).
     """
+    engine = engine.strip().lower()
     if engine not in ("auto", "native", "pandas", "polars"):
         raise typer.BadParameter("must be auto, native, pandas or polars",
                                  param_hint="--engine")

@@ -60,7 +60,8 @@ def _bad(option: str, message: str) -> Exception:
 
 def hidden(default: Any, *names: str, new: str) -> Any:
     """A hidden option: an old spelling of ``new`` that still works (not in ``--help``)."""
-    return typer.Option(default, *names, hidden=True, help=f"Old name of {new}.")
+    return typer.Option(default, *names, hidden=True, case_sensitive=False,
+                        help=f"Old name of {new}.")
 
 
 def alias(new_value: Any, old_value: Any, *, new: str, old: str, default: Any = None) -> Any:
