@@ -100,7 +100,8 @@ def test_text_output_and_plot(cohort_dir, tmp_path):
 
 
 def test_first_infusion_origin_uses_delayed_entry(cohort_dir):
-    result = run(str(cohort_dir), "--origin", "first-infusion", "--format", "json")
+    result = run(str(cohort_dir), "--origin", "first-infusion", "--landmarks", "6,12,24",
+                 "--format", "json")
     doc = json.loads(result.stdout)
     assert doc["source"]["origin"] == "first-infusion"
     assert any(n.startswith("delayed entry") for n in doc["notes"])

@@ -18,23 +18,26 @@ compare with it), and why parts are computed here rather than by lifelines:
   reaches 0.5; if the curve is exactly 0.5 over a stretch, the midpoint of the stretch. The
   CI of the median is where the lower and upper bands cross 0.5 (missing when a band never
   does: "not reached").
-* **Months**: 1 month = 30.4375 days (365.25 / 12). Landmarks default to 6, 12, 24, 36 and
-  48 months; numbers at risk as :func:`cohort.analysis.risk_sets.at_risk_table`.
+* **Months**: 1 month = 30.4375 days (365.25 / 12). Landmarks default to round times within
+  the follow-up (:func:`cohort.analysis.time_grid.auto_landmarks`: 3, 6, 9 months for a
+  12-month follow-up; 12, 24, 36, 48 for four years), numbers at risk to the ticks that cover
+  it (:func:`cohort.analysis.time_grid.time_ticks`), counted as
+  :func:`cohort.analysis.risk_sets.at_risk_table`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cohort.analysis.endpoint import Endpoint
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.analysis.risk_sets import (
-    DEFAULT_LANDMARKS_MONTHS,
     MONTH_DAYS,
     TimeUnit,
     counts_at,
@@ -45,9 +48,16 @@ from cohort.analysis.risk_sets import (
     to_days,
     unit_days,
 )
+from cohort.analysis.time_grid import auto_landmarks, time_ticks
 from cohort.errors import AnalysisError
 
-__all__ = ["ConfType", "KaplanMeierResult", "kaplan_meier"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["AUTO", "ConfType", "KaplanMeierResult", "kaplan_meier"]
+
+AUTO = "auto"
+"""Landmarks (and at-risk times) chosen from the data's follow-up."""
 
 ConfType = Literal["log", "log-log", "plain"]
 
@@ -175,13 +185,27 @@ class KaplanMeierResult(AnalysisResult):
                               "at_risk": self.at_risk}))
         return out
 
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """The Kaplan-Meier figure with its numbers at risk
+        (:func:`cohort.report.figures.survival.plot_km`; keyword options as there).
+
+        Returns
+        -------
+        Axes
+            The curves' Axes; the risk table is its child Axes (gid ``"risk_table"``).
+        """
+        from cohort.report.figures.survival import plot_km
+
+        return plot_km(self, ax=ax, **kwargs)
+
 
 def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: float = 0.95,
                  conf_type: ConfType = "log",
-                 landmarks_months: Sequence[float] | None = DEFAULT_LANDMARKS_MONTHS,
+                 landmarks_months: Sequence[float] | Literal["auto"] | None = AUTO,
                  at_risk_months: Sequence[float] | None = None,
                  time_unit: TimeUnit = "months", landmarks: Sequence[float] | None = None,
-                 at_risk: Sequence[float] | None = None) -> KaplanMeierResult:
+                 at_risk: Sequence[float] | None = None,
+                 endpoint: Endpoint | None = None) -> KaplanMeierResult:
     """Kaplan-Meier survival by group, with CIs, medians, landmarks and numbers at risk.
 
     Parameters
@@ -194,10 +218,14 @@ def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: flo
         Confidence level of the band and the median CI (default 0.95).
     conf_type : {"log", "log-log", "plain"}, keyword-only
         Transform of the pointwise CI (default ``"log"``, R's default).
-    landmarks_months : sequence of float, keyword-only
-        Landmark times in months (1 month = 30.4375 days); default 6, 12, 24, 36, 48.
+    landmarks_months : sequence of float, "auto" or None, keyword-only
+        Landmark times in months (1 month = 30.4375 days); ``"auto"`` (default): round times
+        of ``time_unit`` within the follow-up (:func:`~cohort.analysis.time_grid.auto_landmarks`,
+        e.g. 3, 6, 9 months for a 12-month follow-up), so no landmark is beyond it; None: none.
     at_risk_months : sequence of float, keyword-only
-        Times (months) of the at-risk table; default 0 and the landmarks.
+        Times (months) of the at-risk table; default 0 and the landmarks, or with automatic
+        landmarks the round times from 0 to the first at or after the last time
+        (:func:`~cohort.analysis.time_grid.time_ticks`: the ticks of the figure).
     time_unit : {"days", "weeks", "months", "years"}, keyword-only
         Unit of ``landmarks`` and ``at_risk`` and of the extra output columns named after it
         (``estimate_<unit>``, ... in the summary, a ``<unit>`` column in the landmark and
@@ -205,6 +233,9 @@ def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: flo
     landmarks, at_risk : sequence of float, keyword-only
         Landmark and at-risk times in ``time_unit``; when given they replace
         ``landmarks_months`` and ``at_risk_months``.
+    endpoint : Endpoint, optional, keyword-only
+        The endpoint in words (event, what the curve shows, origin of the clock), kept in
+        ``params`` (``endpoint``, ``survival_label``, ``origin``) for the figure's labels.
 
     Returns
     -------
@@ -238,12 +269,23 @@ def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: flo
     data, exclusions = prepare_tte(tte, group)
     z = float(stats.norm.ppf(1 - (1 - conf_level) / 2))
     factor = unit_days(time_unit)
-    land_days = (to_days(landmarks, time_unit, "landmarks") if landmarks is not None
-                 else to_days(landmarks_months, "months", "landmarks"))
+    auto = landmarks is None and isinstance(landmarks_months, str)
+    if auto and landmarks_months != AUTO:
+        raise AnalysisError(f"landmarks_months must be times in months, 'auto' or None, got "
+                            f"{landmarks_months!r}")
+    last_day = float(data["stop"].max())
+    if landmarks is not None:
+        land_days = to_days(landmarks, time_unit, "landmarks")
+    elif auto:
+        land_days = auto_landmarks(last_day, time_unit)
+    else:
+        land_days = to_days(landmarks_months, "months", "landmarks")  # type: ignore[arg-type]
     if at_risk is not None:
         risk_days = to_days(at_risk, time_unit, "at-risk times")
     elif at_risk_months is not None:
         risk_days = to_days(at_risk_months, "months", "at-risk times")
+    elif auto:
+        risk_days = time_ticks(last_day, time_unit)
     else:
         risk_days = np.unique(np.concatenate([[0.0], land_days]))
     rows, curves, lands, tables = [], [], [], []
@@ -296,7 +338,8 @@ def kaplan_meier(tte: pd.DataFrame, *, group: str | None = None, conf_level: flo
                 "at_risk_months": [float(m) for m in risk_days / MONTH_DAYS],
                 "month_days": MONTH_DAYS, "time_unit": time_unit,
                 "landmarks": [float(m) for m in land_days / factor],
-                "at_risk": [float(m) for m in risk_days / factor]},
+                "at_risk": [float(m) for m in risk_days / factor],
+                **(endpoint.to_params() if endpoint is not None else {})},
         notes=notes, curve=curve, landmarks=pd.concat(lands, ignore_index=True),
         at_risk=risk_table)
 

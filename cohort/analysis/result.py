@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from cohort.analysis.format import json_number
+from cohort.errors import AnalysisError
 
-__all__ = ["AnalysisResult", "json_safe"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["AnalysisResult", "NothingToPlotError", "json_safe"]
+
+
+class NothingToPlotError(AnalysisError):
+    """A figure was asked of a result that has nothing to draw (the CLI: exit 2, the message)."""
 
 
 def json_safe(obj: Any) -> Any:
@@ -114,6 +122,18 @@ class AnalysisResult:
         from cohort.analysis.display import html
 
         return html(self)
+
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the result's figure on ``ax`` (a new figure when omitted) and return the Axes.
+
+        Results with a figure override this; the base class has nothing to draw.
+
+        Raises
+        ------
+        NothingToPlotError
+            When the result has no figure (a :class:`~cohort.errors.AnalysisError`).
+        """
+        raise NothingToPlotError(f"{self.analysis} results have no figure to plot")
 
     @property
     def analysis(self) -> str:

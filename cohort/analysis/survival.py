@@ -26,14 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import pandas as pd
 
 from cohort.analysis.concordance import Concordance, concordance
 from cohort.analysis.cox import MIN_EVENTS_PER_PARAMETER, CoxOptionError, CoxResult, cox_ph
+from cohort.analysis.endpoint import Endpoint
 from cohort.analysis.interval_censored import IntervalCensoredResult, weibull_interval
-from cohort.analysis.kaplan_meier import ConfType, KaplanMeierResult, kaplan_meier
+from cohort.analysis.kaplan_meier import AUTO, ConfType, KaplanMeierResult, kaplan_meier
 from cohort.analysis.logrank import LogRankResult, log_rank
 from cohort.analysis.ph_test import ph_test
 from cohort.analysis.result import AnalysisResult, json_safe
@@ -46,6 +47,9 @@ from cohort.analysis.risk_sets import (
     checked_once,
 )
 from cohort.errors import AnalysisError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "DEFAULT_LANDMARKS_MONTHS",
@@ -112,18 +116,29 @@ class SurvivalResult(AnalysisResult):
         }))
         return out
 
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """The Kaplan-Meier figure (:meth:`KaplanMeierResult.plot`; options as
+        :func:`cohort.report.figures.survival.plot_km`)."""
+        if self.km is None:
+            from cohort.analysis.result import NothingToPlotError
+
+            raise NothingToPlotError("this survival result has no Kaplan-Meier estimate to "
+                                     "plot")
+        return self.km.plot(ax=ax, **kwargs)
+
 
 def analyze_survival(tte: pd.DataFrame, *, group: str | None = None,
                      covariates: Sequence[str] = (), conf_level: float = 0.95,
                      conf_type: ConfType = "log",
-                     landmarks_months: Sequence[float] | None = DEFAULT_LANDMARKS_MONTHS,
+                     landmarks_months: Sequence[float] | Literal["auto"] | None = AUTO,
                      at_risk_months: Sequence[float] | None = None, pairwise: bool = True,
                      interval: bool = False, counts: Mapping[str, Any] | None = None,
                      exclusions: pd.DataFrame | None = None,
                      reference: Mapping[str, Any] | None = None, cluster: str | None = None,
                      robust: bool | None = None, time_unit: TimeUnit = "months",
                      landmarks: Sequence[float] | None = None,
-                     at_risk: Sequence[float] | None = None) -> SurvivalResult:
+                     at_risk: Sequence[float] | None = None,
+                     endpoint: Endpoint | None = None) -> SurvivalResult:
     """Run the survival analyses that apply to a time-to-event table.
 
     Kaplan-Meier always; log-rank when ``group`` has 2+ levels and there are events; Cox on
@@ -148,6 +163,8 @@ def analyze_survival(tte: pd.DataFrame, *, group: str | None = None,
     time_unit, landmarks, at_risk
         As in :func:`kaplan_meier`: landmark and at-risk times in ``time_unit`` (replacing
         ``landmarks_months`` and ``at_risk_months`` when given).
+    endpoint : Endpoint, optional, keyword-only
+        The endpoint in words, for the figure's labels (as in :func:`kaplan_meier`).
     reference, cluster, robust
         As in :func:`cox_ph` (reference levels; cluster-robust variance, by default whenever a
         subject contributes several rows).
@@ -162,20 +179,21 @@ def analyze_survival(tte: pd.DataFrame, *, group: str | None = None,
                         at_risk_months=at_risk_months, pairwise=pairwise, interval=interval,
                         counts=counts, exclusions=exclusions, reference=reference,
                         cluster=cluster, robust=robust, time_unit=time_unit,
-                        landmarks=landmarks, at_risk=at_risk)
+                        landmarks=landmarks, at_risk=at_risk, endpoint=endpoint)
 
 
 def _analyze(tte: pd.DataFrame, *, group: str | None, covariates: Sequence[str],
              conf_level: float, conf_type: ConfType,
-             landmarks_months: Sequence[float] | None,
+             landmarks_months: Sequence[float] | Literal["auto"] | None,
              at_risk_months: Sequence[float] | None, pairwise: bool, interval: bool,
              counts: Mapping[str, Any] | None, exclusions: pd.DataFrame | None,
              reference: Mapping[str, Any] | None, cluster: str | None, robust: bool | None,
              time_unit: TimeUnit, landmarks: Sequence[float] | None,
-             at_risk: Sequence[float] | None) -> SurvivalResult:
+             at_risk: Sequence[float] | None, endpoint: Endpoint | None) -> SurvivalResult:
     km = kaplan_meier(tte, group=group, conf_level=conf_level, conf_type=conf_type,
                       landmarks_months=landmarks_months, at_risk_months=at_risk_months,
-                      time_unit=time_unit, landmarks=landmarks, at_risk=at_risk)
+                      time_unit=time_unit, landmarks=landmarks, at_risk=at_risk,
+                      endpoint=endpoint)
     notes = list(km.notes)
     lr = cox = ic = None
     if group and len(km.summary) >= 2:

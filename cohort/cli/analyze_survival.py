@@ -115,11 +115,14 @@ def survival(
                                   "duration), or study days since the first infusion with "
                                   "delayed entry at the insulin stop."),
     landmarks: str | None = typer.Option(None, "--landmarks",
-                                         help="Landmark times in the --time-unit (default "
-                                         "6,12,24,36,48 months; 1 month = 30.4375 days)."),
+                                         help="Landmark times in the --time-unit (default: "
+                                         "round times within the follow-up, e.g. 3,6,9 "
+                                         "months for one year; 1 month = 30.4375 days)."),
     at_risk: str | None = typer.Option(None, "--at-risk",
                                        help="Times (in the --time-unit) of the numbers-at-risk "
-                                       "table; default 0 and the landmarks."),
+                                       "table and the figure's ticks; default round times "
+                                       "from 0 to the end of follow-up (0 and the landmarks "
+                                       "when --landmarks is given)."),
     time_unit: TimeUnitOption | None = typer.Option(
         None, "--time-unit", case_sensitive=False,
         help="Unit of --tte times, --landmarks, --at-risk and of the times shown (1 month = "
@@ -224,6 +227,7 @@ def survival(
     import pandas as pd
 
     from cohort import __version__
+    from cohort.analysis.endpoint import endpoint_from_param, insulin_resumption
     from cohort.analysis.result import json_safe
     from cohort.analysis.survival import analyze_survival
     from cohort.analysis.time_to_event import tte_from_adtte, tte_from_episodes
@@ -257,6 +261,7 @@ def survival(
             table = table.merge(extra, on="subject_id", how="left")
         counts = {"n_rows": len(table), "n_events": int(table["event"].sum()),
                   "n_censored": int((~table["event"]).sum())}
+        endpoint = endpoint_from_param(_param_label(data.time_to_event, param), param)
         source = {"kind": "time_to_event", "param": param,
                   "event_codes": "censor 0 = event, >= 1 = censored (CDISC CNSR)"}
     elif tte is not None:
@@ -287,6 +292,7 @@ def survival(
             table = table.merge(extra, on="subject_id", how="left")
         counts = {"n_rows": len(table), "n_events": int(table["event"].sum()),
                   "n_censored": int((~table["event"]).sum())}
+        endpoint = endpoint_from_param(_param_label(frame, param), param)
         source = {"kind": "tte_file", "file": str(tte), "event_codes": event_codes,
                   "param": param, "subject_col": subject_col, "time_col": time_col,
                   "episode_col": episode_col,
@@ -302,6 +308,7 @@ def survival(
         table = tte_from_episodes(derived.episodes, data.subjects, origin=origin.value,
                                   which=episodes.value,
                                   columns=wanted)
+        endpoint = insulin_resumption(origin.value)
         source = {"kind": "insulin_episodes", "rule": rule.to_dict(), "origin": origin.value,
                   "episodes": episodes.value}
     with warnings.catch_warnings(record=True) as caught:
@@ -312,7 +319,8 @@ def survival(
                                   at_risk=risk, interval=interval, counts=counts,
                                   exclusions=upstream,
                                   reference={group: reference} if reference else None,
-                                  cluster=cluster, robust=False if naive_se else None)
+                                  cluster=cluster, robust=False if naive_se else None,
+                                  endpoint=endpoint)
     for w in caught:
         if issubclass(w.category, CohortWarning):
             typer.echo(f"cohort: warning: {w.message}", err=True)
@@ -323,7 +331,10 @@ def survival(
     if missing_note:
         result.notes.insert(0, missing_note)
     if plot is not None:
-        _write_plot(result, plot, [path, mapping], overwrite)
+        # an unsplit analysis of a one-arm cohort is that arm, not "all"
+        arms = data.subjects["arm"].dropna().astype(str).unique() if not group else []
+        _write_plot(result, plot, [path, mapping], overwrite,
+                    labels={"all": arms[0]} if len(arms) == 1 else None)
     if fmt is OutputFormat.json:
         doc = {"cohort_version": __version__, "path": str(path), "source": source,
                **result.to_dict()}
@@ -357,23 +368,22 @@ def _check_subjects(table: Any, subjects: Any, path: Path, subject_col: str) -> 
     return None
 
 
-def _write_plot(result: Any, out: Path, inputs: list[Any], overwrite: bool) -> None:
-    import io
+def _param_label(frame: Any, param: str | None) -> str | None:
+    """The ADTTE ``PARAM`` text of ``param`` (or of the only parameter), when the file has it."""
+    if frame is None or "PARAM" not in getattr(frame, "columns", ()):
+        return None
+    rows = frame
+    if param is not None and "PARAMCD" in frame.columns:
+        rows = frame[frame["PARAMCD"].astype(str) == param]
+    labels = rows["PARAM"].dropna().astype(str).unique()
+    return str(labels[0]) if len(labels) == 1 else None
 
-    from cohort.errors import AnalysisError
-    from cohort.io.outputs import input_files
-    from cohort.io.write import write_output_file
-    from cohort.report.figures.survival import plot_km
 
-    fmt = out.suffix.lower().lstrip(".")
-    if fmt not in ("png", "pdf", "svg"):
-        raise AnalysisError(f"--plot {out}: use a .png, .pdf or .svg file name")
-    ax = plot_km(result.km, time_unit=result.km.params.get("time_unit", "months"))
-    buf = io.BytesIO()
-    ax.figure.savefig(buf, format=fmt, bbox_inches="tight", dpi=150)
-    write_output_file(out, buf.getvalue(), kind="figure", inputs=input_files(*inputs),
-                      overwrite=overwrite)
-    typer.echo(f"wrote {out}", err=True)
+def _write_plot(result: Any, out: Path, inputs: list[Any], overwrite: bool,
+                labels: dict[str, str] | None = None) -> None:
+    from cohort.cli.plot_output import write_figure
+
+    write_figure(result.km, out, inputs=inputs, overwrite=overwrite, labels=labels)
 
 
 def _print_source(source: dict[str, Any]) -> None:

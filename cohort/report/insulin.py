@@ -8,23 +8,12 @@ import pandas as pd
 from cohort.report.comparisons import RULES, logrank_comparisons
 from cohort.report.context import NotComputableError, ReportContext, new_axes
 
-__all__ = ["LANDMARK_CANDIDATES", "landmarks_within", "survival_section"]
-
-LANDMARK_CANDIDATES = (3.0, 6.0, 12.0, 24.0, 36.0, 48.0, 60.0, 72.0)
-"""Landmark times (months) shown when the follow-up reaches them."""
-
-
-def landmarks_within(max_days: float) -> list[float]:
-    """The landmark times (months) at or before ``max_days`` of follow-up (days), without
-    those under 1/16 of the follow-up (their at-risk numbers would crowd the axis)."""
-    from cohort.analysis.survival import MONTH_DAYS
-
-    months = max_days / MONTH_DAYS
-    return [m for m in LANDMARK_CANDIDATES if m <= months and m >= months / 16]
+__all__ = ["survival_section"]
 
 
 def survival_section(ctx: ReportContext) -> None:
     """Insulin-free episodes, Kaplan-Meier of the time to resumption, swimmer plot."""
+    from cohort.analysis.endpoint import insulin_resumption
     from cohort.analysis.survival import kaplan_meier, log_rank
     from cohort.analysis.time_to_event import tte_from_episodes
     from cohort.derive.insulin import insulin_episodes
@@ -50,8 +39,8 @@ def survival_section(ctx: ReportContext) -> None:
             ctx.html.paragraph(note, css="muted")
     tte = tte_from_episodes(ins.episodes, c.subjects.astype({"arm": str}), columns=["arm"])
     group = "arm" if tte["arm"].nunique() > 1 else None
-    marks = landmarks_within(float(tte["stop"].max() - tte["start"].min()))
-    km = kaplan_meier(tte, group=group, landmarks_months=marks or None)
+    # landmarks and at-risk times: round times within the follow-up (kaplan_meier's default)
+    km = kaplan_meier(tte, group=group, endpoint=insulin_resumption())
     ctx.html.table(km.summary[["group", "n", "n_events", "n_censored", "estimate_months",
                                "ci_lower_months", "ci_upper_months"]],
                    caption="Median insulin-free time (months; empty = not reached) with 95% CI")
@@ -75,7 +64,9 @@ def survival_section(ctx: ReportContext) -> None:
         ctx.not_computable("log-rank test", "every insulin-free subject is in one arm")
     else:
         ctx.html.paragraph("One arm: no between-arm comparison.", css="muted")
-    ax = plot_km(km, ax=new_axes(7.5, 5.0))
+    # one arm: the curve is named after it, not "all"
+    ax = plot_km(km, ax=new_axes(7.5, 5.0),
+                 labels=None if group else {"all": str(tte["arm"].iloc[0])})
     ctx.figure(ax, "Kaplan-Meier estimate of remaining insulin-free, with 95% band and numbers "
                    "at risk")
     end = ins.subjects.set_index(ins.subjects["subject_id"].astype(str))["end_day"]
