@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,9 @@ from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
 from cohort.derive.universe import as_text
 from cohort.derive.visit_windows import Visit
 from cohort.errors import AnalysisError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "INTERCEPT",
@@ -235,6 +238,19 @@ class AncovaResult(AnalysisResult):
         out["coefficients"] = json_safe(self.coefficients)
         out["doses"] = json_safe(self.doses) if self.doses is not None else None
         return out
+
+    def plot(self, *, ax: Axes | None = None, kind: str = "lsmean", **kwargs: Any) -> Axes:
+        """The model's LS mean change of each arm over the visits (``kind="lsmean"``), or each
+        arm minus the reference (``kind="difference"``), with CIs
+        (:func:`cohort.report.figures.visits.lsmeans_plot`; options as there).
+
+        Returns
+        -------
+        Axes
+        """
+        from cohort.report.figures.visits import lsmeans_plot
+
+        return lsmeans_plot(self, kind=kind, ax=ax, **kwargs)  # type: ignore[arg-type]
 
 
 SUMMARY_COLUMNS = ["visit", "visit_day", "model", "kind", "arm", "reference", "estimate", "se",

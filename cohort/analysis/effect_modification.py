@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -37,6 +37,9 @@ from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
 from cohort.derive.strata import assign_groups
 from cohort.derive.visit_windows import Visit
 from cohort.errors import AnalysisError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["EffectModificationResult", "effect_modification_analysis"]
 
@@ -69,6 +72,31 @@ class EffectModificationResult(AnalysisResult):
         out = super().to_dict()
         out["coefficients"] = json_safe(self.coefficients)
         return out
+
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Forest plot of each arm minus the reference inside each subgroup, rows labelled
+        with the visit, subgroup and arm (:func:`cohort.report.figures.regression.
+        forest_plot`; options as there).
+        """
+        from cohort.analysis.result import NothingToPlotError
+        from cohort.report.figures.labels import change_label
+        from cohort.report.figures.regression import forest_plot
+
+        rows = self.summary.loc[self.summary["kind"] == "within_subgroup"].dropna(
+            subset=["estimate"])
+        if rows.empty:
+            raise NothingToPlotError("no within-subgroup arm difference to plot")
+        level = self.params.get("conf_level") or 0.95
+        refs = list(pd.unique(rows["reference"].dropna().astype(str)))
+        ref = refs[0] if len(refs) == 1 else "reference"
+        kwargs.setdefault("xlabel", change_label(
+            self.params.get("param"), template=f"Difference in {{name}} change vs {ref}",
+            suffix=f"{level:.0%} CI"))
+        if ax is None:
+            from matplotlib.figure import Figure
+
+            ax = Figure(figsize=(7.0, 0.4 * len(rows) + 1.5)).add_subplot()
+        return forest_plot(rows, label=["visit", "subgroup", "arm"], ax=ax, **kwargs)
 
 
 def effect_modification_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,9 @@ from cohort.derive.universe import split_exclusions
 from cohort.derive.visit_labels import change_at_labels
 from cohort.derive.visit_windows import Visit
 from cohort.errors import AnalysisError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["PairedResult", "paired_analysis", "paired_stats", "signed_rank_test"]
 
@@ -182,6 +185,56 @@ class PairedResult(AnalysisResult):
     """
 
     data: pd.DataFrame | None = None
+
+    def plot(self, *, ax: Axes | None = None, kind: str = "change", visit: str | None = None,
+             threshold: float | None = None, **kwargs: Any) -> Any:
+        """A figure of the subjects analysed.
+
+        Parameters
+        ----------
+        ax : Axes, optional, keyword-only
+        kind : {"change", "trajectories", "waterfall"}, keyword-only
+            ``"change"`` (default): mean change with its t-based CI at each visit, by group
+            (:func:`cohort.report.figures.regression.change_by_visit_plot`);
+            ``"trajectories"``: each subject's baseline and visit values, one panel per group,
+            with the mean and CI (:func:`cohort.report.figures.trajectories.spaghetti_plot`;
+            returns the list of panels); ``"waterfall"``: each subject's change at ``visit``,
+            sorted, with an optional ``threshold`` line.
+        visit, threshold : keyword-only
+            For the waterfall (``visit`` is required when several were analysed).
+        **kwargs
+            Passed to the figure function.
+
+        Returns
+        -------
+        Axes (list of Axes for ``"trajectories"``)
+        """
+        from cohort.analysis.result import NothingToPlotError
+        from cohort.derive.visit_values import LAST_VISIT_LABEL
+        from cohort.report.figures import regression, trajectories
+
+        data = self.data
+        if data is None or data.empty:
+            raise NothingToPlotError("this paired result holds no subject values to plot")
+        param = kwargs.pop("param", self.params.get("param"))
+        grouped = "group" in data.columns and self.params.get("by") is not None
+        if not grouped:
+            data = data.assign(group=None)
+        if kind == "change":
+            nominal = data.loc[data["visit"] != LAST_VISIT_LABEL]
+            return regression.change_by_visit_plot(
+                nominal, hue="group" if grouped else None, param=param, ax=ax, **kwargs)
+        if kind == "trajectories":
+            frame = trajectories.trajectory_frame(data.assign(group=data["group"].fillna("")),
+                                                  group="group")
+            return trajectories.spaghetti_plot(frame, facet="group" if grouped else None,
+                                               param=param, ax=ax, **kwargs)
+        if kind == "waterfall":
+            return regression.waterfall_plot(data, visit=visit, hue="group" if grouped
+                                             else None, threshold=threshold, param=param,
+                                             ax=ax, **kwargs)
+        raise AnalysisError(f"kind must be 'change', 'trajectories' or 'waterfall', got "
+                            f"{kind!r}")
 
 
 def paired_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,

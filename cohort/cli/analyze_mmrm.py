@@ -20,6 +20,7 @@ from cohort.cli.analyze_regression import (
     MAPPING,
     PARAM,
     PATH_ARG,
+    PLOT,
     WINDOW,
     CiMethod,
     _check_export,
@@ -77,12 +78,16 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
              mapping: str | None, fmt: OutputFormat, vcov: str = "model",
              cov_by_arm: bool = False, population: list[str] | None = None,
              visit: list[str] | None = None, ci: str = "t", export: Path | None = None,
-             overwrite: bool = False) -> None:
-    """Load the cohort, fit the MMRM and print it (and ``--export`` its table)."""
+             overwrite: bool = False, plot: Path | None = None) -> None:
+    """Load the cohort, fit the MMRM and print it (and ``--export`` its table); with
+    ``plot``, write the LS means over the visits there."""
     from cohort.analysis.multiplicity import check_adjust
+    from cohort.cli.plot_output import check_plot_path, write_figure
     from cohort.errors import AnalysisError
 
     _check_export(export)
+    if plot is not None:
+        check_plot_path(plot)
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
     try:
@@ -103,6 +108,8 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
                         ci=ci)
     cols = COLUMNS if adjust != "none" else [c for c in COLUMNS if c != "p_adjusted"]
     _emit(res, fmt, path, cols, export, mapping=mapping, overwrite=overwrite)
+    if plot is not None:
+        write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
     if fmt is OutputFormat.text:
         import pandas as pd
 
@@ -150,6 +157,7 @@ def mmrm_cmd(
                                       "arms vs reference at each visit: none, dunnett, holm, "
                                       "hochberg, bonferroni, sidak."),
     ci: CiMethod = CI,
+    plot: Path | None = PLOT,
     population: list[str] = POPULATION,
     export: Path | None = EXPORT,
     overwrite: bool = OVERWRITE,
@@ -167,4 +175,4 @@ def mmrm_cmd(
              baseline_window=baseline_window, covariate=covariate, reference=reference,
              cov=cov, df=df, method=method, adjust=adjust, mapping=mapping, fmt=fmt,
              export=export, overwrite=overwrite, vcov=vcov.value, cov_by_arm=cov_by_arm,
-             population=population, visit=visit, ci=ci.value)
+             population=population, visit=visit, ci=ci.value, plot=plot)

@@ -147,31 +147,6 @@ def _emit(result: Any, fmt: OutputFormat, path: Path, columns: list[str],
     result.print_summary(columns or None, title=f"{result.analysis}: {path}")
 
 
-def _save(ax: Any, out: Path, data: Path, overwrite: bool) -> None:
-    import io
-
-    from cohort.io.outputs import input_files
-    from cohort.io.write import write_output_file
-
-    fmt = out.suffix.lstrip(".").lower()
-    if fmt not in ("png", "pdf", "svg"):
-        raise _bad("--plot", f"the plot file must end in .png, .pdf or .svg, got {out}")
-    buf = io.BytesIO()
-    ax.figure.savefig(buf, format=fmt, bbox_inches="tight")
-    write_output_file(out, buf.getvalue(), kind="figure", inputs=input_files(data),
-                      overwrite=overwrite)
-    import matplotlib.pyplot as plt
-
-    plt.close(ax.figure)
-    print(f"figure written to {out}", file=sys.stderr)
-
-
-def _agg() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-
-
 @analyze_app.command("paired", epilog=epilog("analyze paired"))
 @guarded
 def paired_cmd(
@@ -212,14 +187,9 @@ def paired_cmd(
                            "wilcoxon_p", "n_excluded"], export,
           mapping=mapping, overwrite=overwrite)
     if plot is not None:
-        _agg()
-        from cohort.report.figures.regression import change_by_visit_plot
+        from cohort.cli.plot_output import write_figure
 
-        data = res.data.copy() if res.data is not None else None
-        hue = "group" if by is not None else None
-        if data is not None and "visit_day" in data:
-            data["visit_day"] = data["visit_day"].fillna(data["day"]).astype(float)
-        _save(change_by_visit_plot(data, hue=hue), plot, path, overwrite)
+        write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
 
 
 @analyze_app.command("ancova", epilog=epilog("analyze ancova"))
@@ -286,12 +256,10 @@ def ancova_cmd(
                            "n_excluded"], export,
           mapping=mapping, overwrite=overwrite)
     if plot is not None:
-        _agg()
-        from cohort.report.figures.regression import change_by_visit_plot
+        from cohort.cli.plot_output import write_figure
 
-        data = res.data.copy()
-        data["visit_day"] = data["visit_day"].fillna(data["day"]).astype(float)
-        _save(change_by_visit_plot(data, dodge=1.0), plot, path, overwrite)
+        # the model's LS means (the ANCOVA's; with --mmrm the MMRM is `analyze mmrm --plot`)
+        write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
 
 
 @analyze_app.command("dose-response", epilog=epilog("analyze dose-response"))
@@ -335,14 +303,9 @@ def dose_response_cmd(
                            "p", "n", "n_excluded", "method"], export,
           mapping=mapping, overwrite=overwrite)
     if plot is not None:
-        _agg()
-        from cohort.report.figures.regression import dose_response_plot
+        from cohort.cli.plot_output import write_figure
 
-        data = res.data
-        first = data["visit"].iloc[0]
-        col = "dose_cells_total" if "total" in dose else "dose_cells_per_kg"
-        _save(dose_response_plot(data[data["visit"] == first], x=col), plot, path,
-              overwrite)
+        write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
 
 
 @analyze_app.command("responders", epilog=epilog("analyze responders"))
@@ -441,12 +404,9 @@ def effect_modification_cmd(
                            "ci_lower", "ci_upper", "statistic", "p", "n", "n_excluded"], export,
           mapping=mapping, overwrite=overwrite)
     if plot is not None:
-        _agg()
-        from cohort.report.figures.regression import forest_plot
+        from cohort.cli.plot_output import write_figure
 
-        s = res.summary
-        rows = s[s["kind"] == "within_subgroup"]
-        _save(forest_plot(rows, label=["visit", "subgroup", "arm"]), plot, path, overwrite)
+        write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
 
 
 @analyze_app.command("table1", epilog=epilog("analyze table1"))

@@ -25,7 +25,7 @@ def check_plot_path(out: Path) -> str:
     """The format of ``--plot out`` from its extension; anything else is an error (exit 2)."""
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise AnalysisError(f"--plot {out}: the figure file must end in .png, .pdf or .svg")
+        raise AnalysisError(f"--plot: the plot file must end in .png, .pdf or .svg, got {out}")
     return fmt
 
 

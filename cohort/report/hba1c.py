@@ -18,6 +18,9 @@ __all__ = ["PARAM", "ancova_section", "change_section", "exclusion_counts",
 PARAM = "HBA1C"
 CHANGE_DECIMALS = 2
 """Decimals of a mean change in HbA1c (% points): one more than the measurement's 0.1 %."""
+WATERFALL_THRESHOLD = -0.5
+"""HbA1c change (% points) drawn on the waterfall: the reduction commonly taken as
+clinically meaningful."""
 
 _LSMEAN_COLUMNS = ["visit", "arm", "estimate", "se", "ci_lower", "ci_upper", "n"]
 
@@ -65,13 +68,10 @@ def hba1c_visits(ctx: ReportContext) -> list[Visit]:
 
 def change_section(ctx: ReportContext) -> None:
     """Change from baseline at each visit by arm: paired table, mean +/- CI by visit, per-subject
-    trajectories and a waterfall of the change at the last follow-up."""
+    trajectories by arm with the mean, and a waterfall of the change at the final visit."""
     from cohort.analysis.paired import paired_analysis
-    from cohort.report.figures.regression import (
-        change_by_visit_plot,
-        spaghetti_plot,
-        waterfall_plot,
-    )
+    from cohort.report.figures.regression import change_by_visit_plot, waterfall_plot
+    from cohort.report.figures.trajectories import spaghetti_plot, trajectory_frame
 
     c = ctx.cohort
     visits = hba1c_visits(ctx)
@@ -102,29 +102,22 @@ def change_section(ctx: ReportContext) -> None:
     nominal = data.loc[data["visit"] != LAST_VISIT_LABEL]
     if nominal.empty:
         ctx.not_computable("mean change by visit", "no subject has a value at a nominal visit")
+        return
+    ax = change_by_visit_plot(nominal, hue="arm", param=PARAM, ax=new_axes(8, 4.5))
+    ctx.figure(ax, "Mean change in HbA1c from baseline by visit and arm, with 95% CIs")
+    axes = spaghetti_plot(trajectory_frame(nominal, group="arm"), param=PARAM,
+                          ax=new_axes(8, 4.2))
+    ctx.figure(axes[0], "HbA1c of every subject at baseline and at each visit, one panel per "
+                        "arm, with the arm's mean and its 95% CI")
+    final = str(visits[-1].label)
+    at_final = nominal.loc[nominal["visit"].astype(str) == final]
+    if at_final.empty:
+        ctx.not_computable("waterfall", f"no subject has a value at {final}")
     else:
-        span = float(nominal["visit_day"].max())
-        ax = change_by_visit_plot(nominal, x="visit_day", y="change", hue="arm",
-                                  dodge=0.006 * span, ax=new_axes(8, 4.5))
-        ax.set_xlabel("study day (nominal visit)")
-        ax.set_ylabel("mean change in HbA1c, % points (95% CI)")
-        ctx.figure(ax, "Mean change in HbA1c from baseline by visit and arm, with 95% CIs")
-    hb = c.measurements.loc[c.measurements["param"].astype(str) == PARAM,
-                            ["subject_id", "day", "value"]]
-    arms = c.subjects[["subject_id", "arm"]].astype({"subject_id": str, "arm": str})
-    traj = hb.astype({"subject_id": str}).merge(arms, on="subject_id", how="left")
-    ax = spaghetti_plot(traj, x="day", y="value", hue="arm", alpha=0.5, ax=new_axes(8, 4.5))
-    ax.set_xlabel("study day")
-    ax.set_ylabel("HbA1c (%)")
-    ctx.figure(ax, "HbA1c of every subject over study days (one line per subject)")
-    last = data.loc[data["visit"] == LAST_VISIT_LABEL]
-    if last.empty:
-        ctx.not_computable("waterfall", "no subject has a follow-up value after day 0")
-    else:
-        ax = waterfall_plot(last, y="change", hue="arm", ax=new_axes(8, 4))
-        ax.set_ylabel("change in HbA1c, % points")
-        ctx.figure(ax, f"Change in HbA1c from baseline to each subject's last follow-up "
-                       f"({len(last)} subjects, sorted)")
+        ax = waterfall_plot(at_final, visit=final, hue="arm", threshold=WATERFALL_THRESHOLD,
+                            param=PARAM, ax=new_axes(8, 4))
+        ctx.figure(ax, f"Change in HbA1c from baseline to {final} ({len(at_final)} subjects, "
+                       f"sorted); dashed: a reduction of {-WATERFALL_THRESHOLD:g} % points")
 
 
 def _control_arms(subjects: pd.DataFrame) -> list[str]:

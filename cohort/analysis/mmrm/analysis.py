@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,9 @@ from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
 from cohort.derive.visit_windows import Visit
 from cohort.errors import AnalysisError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["SUMMARY_COLUMNS", "MmrmResult", "ancova_mmrm_rows", "mmrm_analysis", "mmrm_rows"]
 
@@ -98,6 +101,19 @@ class MmrmResult(AnalysisResult):
         out["history"] = json_safe(self.history)
         out["fit_statistics"] = json_safe(self.fit_statistics)
         return out
+
+    def plot(self, *, ax: Axes | None = None, kind: str = "lsmean", **kwargs: Any) -> Axes:
+        """The model's LS mean change of each arm over the visits (``kind="lsmean"``), or each
+        arm minus the reference (``kind="difference"``), with CIs
+        (:func:`cohort.report.figures.visits.lsmeans_plot`; options as there).
+
+        Returns
+        -------
+        Axes
+        """
+        from cohort.report.figures.visits import lsmeans_plot
+
+        return lsmeans_plot(self, kind=kind, ax=ax, **kwargs)  # type: ignore[arg-type]
 
 
 def mmrm_rows(model: MmrmModel, data: pd.DataFrame, *, arms: list[str], visit_days: dict,
