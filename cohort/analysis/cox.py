@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,9 @@ from cohort.analysis.ph_test import ph_test
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.analysis.risk_sets import prepare_tte
 from cohort.errors import AnalysisError, ConvergenceWarning, SmallSampleWarning
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["MIN_EVENTS_PER_PARAMETER", "CoxOptionError", "CoxResult", "cox_ph"]
 
@@ -129,6 +132,15 @@ class CoxResult(AnalysisResult):
                               "concordance": self.concordance,
                               "concordance_counts": self.concordance_counts}))
         return out
+
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Forest plot of the hazard ratios with their CIs, on a log axis
+        (:func:`cohort.report.figures.rates.ratio_forest`)."""
+        from cohort.report.figures.rates import ratio_forest
+
+        level = self.params.get("conf_level") or 0.95
+        return ratio_forest(self.summary, label="term", what="Hazard ratio",
+                            interval=f"{level:.0%} CI", ax=ax, **kwargs)
 
 
 def _cluster_codes(data: pd.DataFrame, cluster: str | None, robust: bool | None,

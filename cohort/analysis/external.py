@@ -36,7 +36,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,9 @@ from cohort.errors import AnalysisError, SpecError
 from cohort.io.files import UnreadableFileError, read_file_bytes
 from cohort.io.yaml_safe import MAX_BYTES, decode_text, load_yaml_text
 from cohort.units import CONVERSIONS, canonical_spelling
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "ExternalValidationResult",
@@ -305,6 +308,19 @@ class ExternalValidationResult(AnalysisResult):
         for key in ("recalibrated", "roc", "calibration"):
             out[key] = json_safe(getattr(self, key))
         return out
+
+    def plot(self, *, ax: Axes | None = None, kind: str = "roc", **kwargs: Any) -> Axes:
+        """ROC curves (``kind="roc"``), calibration (``"calibration"``) or, for
+        cross-validated models, decision curves (``"decision"``)
+        (:mod:`cohort.report.figures.prediction`)."""
+        from cohort.report.figures import prediction as figures
+
+        draw = {"roc": figures.plot_roc, "calibration": figures.plot_calibration,
+                "decision": figures.plot_decision_curve}.get(kind)
+        if draw is None:
+            raise AnalysisError(f"kind must be 'roc', 'calibration' or 'decision', got "
+                                f"{kind!r}")
+        return draw(self, ax=ax, **kwargs)
 
 
 def external_validation(model: ModelSpec | str | Path, frame: pd.DataFrame, *,

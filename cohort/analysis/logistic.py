@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,9 @@ from cohort.errors import (
     SeparationWarning,
     SmallSampleWarning,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "EPV_MIN",
@@ -120,6 +123,20 @@ class LogisticResult(AnalysisResult):
         out = super().to_dict()
         out["model"] = json_safe(self.model)
         return out
+
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Forest plot of the odds ratios (intercept left out) with their CIs, on a log axis
+        (:func:`cohort.report.figures.rates.ratio_forest`)."""
+        from cohort.report.figures.rates import ratio_forest
+
+        rows = self.summary.loc[self.summary["term"] != "(Intercept)"].rename(
+            columns={"estimate": "log_or", "odds_ratio": "estimate",
+                     "ci_lower": "log_ci_lower", "ci_upper": "log_ci_upper",
+                     "or_ci_lower": "ci_lower", "or_ci_upper": "ci_upper"})
+        how = self.model.get("ci_method", "")
+        interval = "95% CI" + (f", {how}" if how else "")
+        return ratio_forest(rows, label="term", what="Odds ratio", interval=interval, ax=ax,
+                            **kwargs)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted probability of the event for each row of ``frame`` (NaN if incomplete)."""

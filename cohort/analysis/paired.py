@@ -222,6 +222,11 @@ class PairedResult(AnalysisResult):
             data = data.assign(group=None)
         if kind == "change":
             nominal = data.loc[data["visit"] != LAST_VISIT_LABEL]
+            if nominal.empty:
+                raise NothingToPlotError(
+                    "nothing to plot: the change by visit needs nominal visits, and only each "
+                    "subject's last follow-up was analysed (at different days); its waterfall "
+                    "is kind='waterfall'")
             return regression.change_by_visit_plot(
                 nominal, hue="group" if grouped else None, param=param, ax=ax, **kwargs)
         if kind == "trajectories":

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,9 @@ from cohort.analysis.prediction_models import (
 from cohort.analysis.prediction_resampling import bootstrap_optimism, check_folds, repeated_cv
 from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.errors import AnalysisError, SmallSampleWarning
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "METRICS",
@@ -108,6 +111,19 @@ class PredictionResult(AnalysisResult):
         for key in ("roc", "calibration", "decision", "importance", "predictions"):
             out[key] = json_safe(getattr(self, key))
         return out
+
+    def plot(self, *, ax: Axes | None = None, kind: str = "roc", **kwargs: Any) -> Axes:
+        """ROC curves (``kind="roc"``), calibration (``"calibration"``) or, for
+        cross-validated models, decision curves (``"decision"``)
+        (:mod:`cohort.report.figures.prediction`)."""
+        from cohort.report.figures import prediction as figures
+
+        draw = {"roc": figures.plot_roc, "calibration": figures.plot_calibration,
+                "decision": figures.plot_decision_curve}.get(kind)
+        if draw is None:
+            raise AnalysisError(f"kind must be 'roc', 'calibration' or 'decision', got "
+                                f"{kind!r}")
+        return draw(self, ax=ax, **kwargs)
 
 
 def evaluate_prediction(frame: pd.DataFrame, outcome: str, predictors: list[str], *,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -29,6 +29,9 @@ from cohort.analysis.result import AnalysisResult, json_safe
 from cohort.derive.remission import RemissionRule, remission_dataset, resolve_remission_visit
 from cohort.derive.strata import subgroup as assign_subgroup
 from cohort.errors import AnalysisError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "RemissionResult",
@@ -196,6 +199,17 @@ class RemissionResult(AnalysisResult):
             c for c in self.data.columns if c.endswith(("_pct_change", "_status"))]
         out["subjects"] = json_safe(self.data[[c for c in keep if c in self.data.columns]])
         return out
+
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Remission rate of each arm, in % with its Clopper-Pearson CI (all subjects; not
+        the subgroups) (:func:`cohort.report.figures.rates.rate_forest`)."""
+        from cohort.report.figures.rates import rate_forest
+
+        rows = self.summary
+        if "subgroup_by" in rows.columns:
+            rows = rows.loc[rows["subgroup_by"] == "all"]
+        return rate_forest(rows, label="arm", what="Remission",
+                           interval="95% CI, Clopper-Pearson", ax=ax, **kwargs)
 
 
 def remission_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -57,6 +57,9 @@ from cohort.derive.baseline import DEFAULT_BASELINE_WINDOW
 from cohort.derive.visit_labels import has_visit_labels, resolve_visit_labels
 from cohort.derive.visit_windows import Visit, make_visits
 from cohort.errors import AnalysisError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["ResponderResult", "responder_analysis"]
 
@@ -100,6 +103,16 @@ class ResponderResult(AnalysisResult):
     """
 
     flags: pd.DataFrame | None = None
+
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Responder rate of each arm at each visit, in % with its Clopper-Pearson CI
+        (:func:`cohort.report.figures.rates.rate_forest`)."""
+        from cohort.report.figures.rates import rate_forest
+
+        rows = self.summary.loc[self.summary["kind"] == "rate"]
+        label = ["visit", "arm"] if rows["visit"].nunique() > 1 else "arm"
+        return rate_forest(rows, label=label, what="Responders",
+                           interval="95% CI, Clopper-Pearson", ax=ax, **kwargs)
 
 
 def responder_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,

@@ -332,13 +332,14 @@ def responders_cmd(
                                "sidak (each test's p-values), dunnett (the odds ratios, "
                                "logistic Wald z)."),
     population: list[str] = POPULATION,
+    plot: Path | None = PLOT,
     overwrite: bool = OVERWRITE,
     export: Path | None = EXPORT,
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FMT,
 ) -> None:
     """Responder rates per arm (Clopper-Pearson, Wilson) and comparisons with the reference."""
-    _check_export(export)
+    _check_export(export, plot)
     from cohort.analysis.multiplicity import check_adjust
 
     adjust = check_adjust(adjust)
@@ -359,6 +360,10 @@ def responders_cmd(
                              if adjust == "dunnett" else []),
                            "n_excluded"], export,
           mapping=mapping, overwrite=overwrite)
+    if plot is not None:
+        from cohort.cli.plot_output import write_figure
+
+        write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
 
 
 @analyze_app.command("effect-modification", epilog=epilog("analyze effect-modification"))

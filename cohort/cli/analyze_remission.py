@@ -84,6 +84,9 @@ def remission(
     save_model: Path | None = typer.Option(None, "--save-model",
                                            help="Write the fitted model as JSON or YAML "
                                            "(for `cohort analyze predict --external`)."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write the figure of the remission "
+                                     "rates by arm (the report's) to this file (.png, .pdf "
+                                     "or .svg)."),
     mapping: str | None = MAPPING,
     fmt: OutputFormat = FORMAT,
     overwrite: bool = OVERWRITE,
@@ -98,7 +101,10 @@ def remission(
     with controls, whose dose is 0).
     """
     from cohort.analysis.multiplicity import check_adjust
+    from cohort.cli.plot_output import check_plot_path, write_figure
 
+    if plot is not None:
+        check_plot_path(plot)
     adjust = check_adjust(adjust)
     subgroup = alias(by, subgroup, new="--by", old="--subgroup", default="onset")
     visit_day = alias(visit_day, old_visit_day, new="--visit-days", old="--visit-day")
@@ -135,3 +141,5 @@ def remission(
         emit_json({"cohort_version": __version__, "path": str(path), **result.to_dict()})
     else:
         result.print_summary(title=f"Remission: {path}")
+    if plot is not None:
+        write_figure(result, plot, inputs=[path, mapping], overwrite=overwrite)

@@ -82,8 +82,6 @@ def remission_section(ctx: ReportContext) -> None:
     """C-peptide remission rates, tests and, with enough events, prediction performance."""
     from cohort.analysis.remission import remission_analysis
     from cohort.derive.remission import RemissionRule
-    from cohort.report.figures.regression import forest_plot
-
     c = ctx.cohort
     present = set(c.measurements["param"].astype(str))
     markers = tuple(p for p in _MARKERS if p in present)
@@ -126,11 +124,8 @@ def remission_section(ctx: ReportContext) -> None:
                        f"({len(res.exclusions)})")
     overall = res.summary.loc[res.summary["subgroup_by"] == "all"]
     if len(overall):
-        shown = _percent(overall, ["estimate", "ci_lower", "ci_upper"])
-        ax = forest_plot(shown, label="arm", reference=0.0,
-                         ax=new_axes(6.5, 0.5 * len(shown) + 1.5))
-        ax.set_xlabel("remission, % (95% CI)")
-        ax.set_xlim(-2, 102)
+        # the figure `cohort analyze remission --plot` draws
+        ax = res.plot(ax=new_axes(6.5, 0.5 * len(overall) + 1.5))
         ctx.figure(ax, "Remission rate by arm with Clopper-Pearson 95% CIs")
     _prediction(ctx, res.data)
 

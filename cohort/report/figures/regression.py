@@ -197,7 +197,7 @@ def waterfall_plot(data: pd.DataFrame, *, y: str = "change", visit: str | None =
 
 def forest_plot(summary: pd.DataFrame, *, label: str | Sequence[str] = "subgroup",
                 estimate: str = "estimate", lower: str = "ci_lower", upper: str = "ci_upper",
-                reference: float = 0.0, xlabel: str | None = None, log: bool = False,
+                reference: float | None = 0.0, xlabel: str | None = None, log: bool = False,
                 ax: Axes | None = None) -> Axes:
     """Point estimates with confidence intervals, one row each, top to bottom.
 
@@ -209,8 +209,8 @@ def forest_plot(summary: pd.DataFrame, *, label: str | Sequence[str] = "subgroup
         Column(s) joined into the row label.
     estimate, lower, upper : str, keyword-only
         Columns of the estimate and its interval.
-    reference : float, keyword-only
-        Position of the no-effect line (0 for differences, 1 for ratios).
+    reference : float or None, keyword-only
+        Position of the no-effect line (0 for differences, 1 for ratios; None: no line).
     xlabel : str, optional, keyword-only
         The quantity and its unit ("Difference in HbA1c change vs placebo (% points, 95%
         CI)"); default the ``estimate`` column's name.
@@ -234,7 +234,8 @@ def forest_plot(summary: pd.DataFrame, *, label: str | Sequence[str] = "subgroup
     hi = s[upper].to_numpy(dtype=float)
     ax.errorbar(est, ys, xerr=np.vstack([est - lo, hi - est]), fmt="s", capsize=3,
                 color="black")
-    ax.axvline(reference, color="0.5", ls="--", lw=0.8)
+    if reference is not None:
+        ax.axvline(reference, color="0.5", ls="--", lw=0.8)
     ax.set_yticks(ys)
     ax.set_yticklabels([", ".join(str(s.loc[i, c]) for c in labels
                                   if pd.notna(s.loc[i, c]) and str(s.loc[i, c]) != "")
