@@ -217,9 +217,16 @@ class PairedResult(AnalysisResult):
         if data is None or data.empty:
             raise NothingToPlotError("this paired result holds no subject values to plot")
         param = kwargs.pop("param", self.params.get("param"))
-        grouped = "group" in data.columns and self.params.get("by") is not None
+        by = self.params.get("by")
+        grouped = "group" in data.columns and by is not None
         if not grouped:
             data = data.assign(group=None)
+        # the legend is titled with the grouping asked for ("arm", "stratum")
+        hue = str(by) if grouped else None
+        if grouped:
+            data = data.loc[data["group"].notna()]
+        if hue is not None and hue != "group":
+            data = data.drop(columns=[hue], errors="ignore").assign(**{hue: data["group"]})
         if kind == "change":
             nominal = data.loc[data["visit"] != LAST_VISIT_LABEL]
             if nominal.empty:
@@ -227,17 +234,16 @@ class PairedResult(AnalysisResult):
                     "nothing to plot: the change by visit needs nominal visits, and only each "
                     "subject's last follow-up was analysed (at different days); its waterfall "
                     "is kind='waterfall'")
-            return regression.change_by_visit_plot(
-                nominal, hue="group" if grouped else None, param=param, ax=ax, **kwargs)
+            return regression.change_by_visit_plot(nominal, hue=hue, param=param, ax=ax,
+                                                   **kwargs)
         if kind == "trajectories":
             frame = trajectories.trajectory_frame(data.assign(group=data["group"].fillna("")),
                                                   group="group")
             return trajectories.spaghetti_plot(frame, facet="group" if grouped else None,
                                                param=param, ax=ax, **kwargs)
         if kind == "waterfall":
-            return regression.waterfall_plot(data, visit=visit, hue="group" if grouped
-                                             else None, threshold=threshold, param=param,
-                                             ax=ax, **kwargs)
+            return regression.waterfall_plot(data, visit=visit, hue=hue, threshold=threshold,
+                                             param=param, ax=ax, **kwargs)
         raise AnalysisError(f"kind must be 'change', 'trajectories' or 'waterfall', got "
                             f"{kind!r}")
 

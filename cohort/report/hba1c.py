@@ -70,8 +70,6 @@ def change_section(ctx: ReportContext) -> None:
     """Change from baseline at each visit by arm: paired table, mean +/- CI by visit, per-subject
     trajectories by arm with the mean, and a waterfall of the change at the final visit."""
     from cohort.analysis.paired import paired_analysis
-    from cohort.report.figures.regression import change_by_visit_plot, waterfall_plot
-    from cohort.report.figures.trajectories import spaghetti_plot, trajectory_frame
 
     c = ctx.cohort
     visits = hba1c_visits(ctx)
@@ -98,26 +96,27 @@ def change_section(ctx: ReportContext) -> None:
                        caption=f"Excluded subject-visits ({len(res.exclusions)}) by reason")
         ctx.html.table(exclusions_by_subject(res.exclusions), max_rows=100,
                        caption="Excluded subject-visits by subject")
-    data = res.data.loc[res.data["group"].notna()].rename(columns={"group": "arm"})
+    data = res.data.loc[res.data["group"].notna()]
     nominal = data.loc[data["visit"] != LAST_VISIT_LABEL]
     if nominal.empty:
         ctx.not_computable("mean change by visit", "no subject has a value at a nominal visit")
         return
-    ax = change_by_visit_plot(nominal, hue="arm", param=PARAM, ax=new_axes(8, 4.5))
+    # the figures of `cohort analyze paired --by arm --plot`: PairedResult.plot
+    ax = res.plot(ax=new_axes(8, 4.5))
     ctx.figure(ax, "Mean change in HbA1c from baseline by visit and arm, with 95% CIs")
-    axes = spaghetti_plot(trajectory_frame(nominal, group="arm"), param=PARAM,
-                          ax=new_axes(8, 4.2))
+    axes = res.plot(kind="trajectories", ax=new_axes(8, 4.2))
     ctx.figure(axes[0], "HbA1c of every subject at baseline and at each visit, one panel per "
                         "arm, with the arm's mean and its 95% CI")
-    final = str(visits[-1].label)
-    at_final = nominal.loc[nominal["visit"].astype(str) == final]
-    if at_final.empty:
-        ctx.not_computable("waterfall", f"no subject has a value at {final}")
-    else:
-        ax = waterfall_plot(at_final, visit=final, hue="arm", threshold=WATERFALL_THRESHOLD,
-                            param=PARAM, ax=new_axes(8, 4))
-        ctx.figure(ax, f"Change in HbA1c from baseline to {final} ({len(at_final)} subjects, "
-                       f"sorted); dashed: a reduction of {-WATERFALL_THRESHOLD:g} % points")
+    # the latest visit that at least half as many subjects reached as the best-attended one
+    # (the last visit of a long follow-up may hold a handful)
+    counts = nominal["visit"].astype(str).value_counts()
+    order = [str(v.label) for v in visits if str(v.label) in counts.index]
+    final = [v for v in order if counts[v] >= counts.max() / 2][-1]
+    ax = res.plot(kind="waterfall", visit=final, threshold=WATERFALL_THRESHOLD,
+                  ax=new_axes(8, 4))
+    ctx.figure(ax, f"Change in HbA1c from baseline to {final} ({counts[final]} subjects, "
+                   f"sorted; the latest visit reached by at least half of the subjects); "
+                   f"dashed: a reduction of {-WATERFALL_THRESHOLD:g} % points")
 
 
 def _control_arms(subjects: pd.DataFrame) -> list[str]:
