@@ -158,9 +158,9 @@ def test_report_is_self_contained() -> None:
     assert page.links and all(h.startswith("#") for h in page.links)
     assert not [v for k, v in page.attributes if k in ("src", "href")
                 and re.match(r"\s*(https?:|//|file:)", v)]
-    # change, trajectories, waterfall, ANCOVA forest, remission rates, Kaplan-Meier, swimmer
-    # (no ROC: 14 remissions for 2 predictors are too few to judge a model)
-    assert len(page.images) == 7
+    # change, trajectories, waterfall, ANCOVA LS means and forest, remission rates,
+    # Kaplan-Meier, swimmer (no ROC: 14 remissions for 2 predictors are too few to judge a model)
+    assert len(page.images) == 8
     for src in page.images:
         width, height = png_size(data_uri_png(src))
         assert width > 100 and height > 100

@@ -23,8 +23,9 @@ WINDOW = (1280, 4000)
 
 # the figures of a cohort with every kind of data (captions start with these)
 FIGURES = ("Mean change in HbA1c from baseline by visit and arm",
-           "HbA1c of every subject over study days",
-           "Change in HbA1c from baseline to each subject's last follow-up",
+           "HbA1c of every subject at baseline and at each visit, one panel per arm",
+           "Change in HbA1c from baseline to ",
+           "Adjusted (LS) mean change in HbA1c by arm at each visit",
            "Forest plot: adjusted difference in HbA1c change",
            "Remission rate by arm",
            "Kaplan-Meier estimate of remaining insulin-free",

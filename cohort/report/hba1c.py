@@ -128,7 +128,9 @@ def ancova_section(ctx: ReportContext) -> None:
     """ANCOVA of the change at each visit (change ~ arm + baseline): LS means, each arm
     against the control arm (Holm-adjusted p), the dose trend, and a forest plot."""
     from cohort.analysis.ancova import ancova_analysis
+    from cohort.report.figures.labels import change_label
     from cohort.report.figures.regression import forest_plot
+    from cohort.report.figures.visits import lsmeans_plot
 
     c = ctx.cohort
     subjects = c.subjects.copy()
@@ -193,9 +195,13 @@ def ancova_section(ctx: ReportContext) -> None:
                            caption="ANCOVA t-tests without multiplicity adjustment")
     for note in notes:
         ctx.html.paragraph(note, css="muted")
+    # the figure of `cohort analyze ancova --plot`: the model's LS means over the visits
+    ax = lsmeans_plot(summary, param=PARAM, ax=new_axes(8, 4.5))
+    ctx.figure(ax, "Adjusted (LS) mean change in HbA1c by arm at each visit, with 95% CIs")
     vs = contrasts.loc[contrasts["kind"] == "vs_reference"]
     if len(vs):
         ax = forest_plot(vs, label=["visit", "arm"], reference=0.0,
+                         xlabel=change_label(PARAM, template="Difference in {name} change "
+                                             "vs control", suffix="95% CI"),
                          ax=new_axes(7, 0.45 * len(vs) + 1.5))
-        ax.set_xlabel("difference in HbA1c change vs control, % points (95% CI)")
         ctx.figure(ax, "Forest plot: adjusted difference in HbA1c change, each arm vs control")
