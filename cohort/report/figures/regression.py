@@ -18,11 +18,14 @@ import pandas as pd
 from cohort.analysis.result import NothingToPlotError
 from cohort.errors import AnalysisError
 from cohort.report.figures.labels import change_label, set_visit_axis, visit_positions
+from cohort.report.figures.trajectories import spaghetti_plot
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["change_by_visit_plot", "dose_response_plot", "forest_plot", "waterfall_plot"]
+# spaghetti_plot lives in trajectories; it is importable from here as it was before
+__all__ = ["change_by_visit_plot", "dose_response_plot", "forest_plot", "spaghetti_plot",
+           "waterfall_plot"]
 
 
 def _axes(ax: Axes | None) -> Axes:

@@ -68,8 +68,8 @@ def trajectory_frame(data: pd.DataFrame, *, group: str = "group") -> pd.DataFram
 
 
 def _facet_axes(ax: Axes | None, n: int, size: tuple[float, float]) -> list[Axes]:
-    """``n`` panels side by side sharing y: a new untracked Figure's, or splitting ``ax``'s
-    place in its figure."""
+    """``n`` panels side by side sharing y: a new untracked Figure's, or ``ax`` and ``n - 1``
+    more sharing its place in its figure."""
     if ax is None:
         from matplotlib.figure import Figure
 
@@ -79,9 +79,9 @@ def _facet_axes(ax: Axes | None, n: int, size: tuple[float, float]) -> list[Axes
         return [ax]
     fig = ax.get_figure(root=False)
     grid = ax.get_subplotspec().subgridspec(1, n, wspace=0.08)
-    ax.remove()
-    first = fig.add_subplot(grid[0, 0])
-    return [first, *[fig.add_subplot(grid[0, i], sharey=first) for i in range(1, n)]]
+    # the given Axes becomes the first panel (a caller's later ax.set(...) still applies)
+    ax.set_subplotspec(grid[0, 0])
+    return [ax, *[fig.add_subplot(grid[0, i], sharey=ax) for i in range(1, n)]]
 
 
 def _mean_ci(values: pd.DataFrame, x: str, y: str, conf_level: float) -> pd.DataFrame:
@@ -95,8 +95,8 @@ def _mean_ci(values: pd.DataFrame, x: str, y: str, conf_level: float) -> pd.Data
 
 def spaghetti_plot(data: pd.DataFrame, *, x: str = "day", y: str = "value",
                    unit: str = "subject_id", facet: str | None = "group",
-                   nominal: str | None = "visit_day", visit: str = "visit",
-                   conf_level: float = 0.95, param: str | None = None,
+                   hue: str | None = None, nominal: str | None = "visit_day",
+                   visit: str = "visit", conf_level: float = 0.95, param: str | None = None,
                    palette: Any = None, alpha: float = 0.35,
                    ax: Axes | None = None) -> list[Axes]:
     """One thin line per subject, one panel per arm, with the mean and its t-based CI at each
@@ -110,9 +110,12 @@ def spaghetti_plot(data: pd.DataFrame, *, x: str = "day", y: str = "value",
         Columns: actual study day, value (canonical unit), subject.
     facet : str or None, keyword-only
         One panel per value of this column (the arm); None: one panel.
+    hue : str or None, keyword-only
+        Colour the subject lines by this column (default: one colour per panel).
     nominal : str or None, keyword-only
         Column of the nominal visit day each row belongs to: the mean and CI are taken over
-        the rows of each nominal day and drawn there; None: no mean.
+        the rows of each nominal day and drawn there; None, or data without that column
+        (raw measurements): no mean.
     visit : str, keyword-only
         Column of the visit labels, for the x ticks.
     conf_level : float, keyword-only
@@ -124,7 +127,8 @@ def spaghetti_plot(data: pd.DataFrame, *, x: str = "day", y: str = "value",
     alpha : float, keyword-only
         Opacity of the subject lines.
     ax : Axes, optional, keyword-only
-        Its place is split into the panels; a new figure when omitted.
+        The first panel; the others share its place in its figure. A new figure when
+        omitted.
 
     Returns
     -------
@@ -133,7 +137,9 @@ def spaghetti_plot(data: pd.DataFrame, *, x: str = "day", y: str = "value",
         ``"subject"``, the mean line gid ``"mean"`` (its points at the nominal days) and its
         band gid ``"mean_ci"``.
     """
-    need = [c for c in (x, y, unit, facet, nominal) if c is not None]
+    if nominal is not None and nominal not in data.columns:
+        nominal = None
+    need = [c for c in (x, y, unit, facet, hue) if c is not None]
     missing = [c for c in need if c not in data.columns]
     if missing:
         raise AnalysisError(f"the data have no column(s) {missing}; columns: "
@@ -144,11 +150,20 @@ def spaghetti_plot(data: pd.DataFrame, *, x: str = "day", y: str = "value",
     panels = (sorted(pd.unique(d[facet]), key=str) if facet is not None else [None])
     axes = _facet_axes(ax, len(panels), (min(3.6 * len(panels) + 1.0, 14.0), 4.2))
     visits = visit_positions(d, visit=visit, day=nominal) if nominal and visit in d else None
+    hue_levels = sorted(pd.unique(d[hue]), key=str) if hue is not None else []
+    hue_colors = dict(zip(hue_levels, colors(len(hue_levels), palette), strict=True))
     for panel_ax, panel, color in zip(axes, panels, colors(len(panels), palette), strict=True):
         part = d if panel is None else d.loc[d[facet] == panel]
+        labelled: set[Any] = set()
         for _, s in part.sort_values(x).groupby(unit, sort=True):
-            panel_ax.plot(s[x].to_numpy(float), s[y].to_numpy(float), color=color,
-                          alpha=alpha, lw=0.9, gid="subject")
+            level = s[hue].iloc[0] if hue is not None else None
+            label = None
+            if hue is not None and hue != facet and level not in labelled:
+                label = str(level)
+                labelled.add(level)
+            panel_ax.plot(s[x].to_numpy(float), s[y].to_numpy(float),
+                          color=hue_colors.get(level, color), alpha=alpha, lw=0.9,
+                          gid="subject", label=label)
         if nominal is not None:
             m = _mean_ci(part.dropna(subset=[nominal]), nominal, y, conf_level)
             xs = m.index.to_numpy(float)
@@ -167,11 +182,11 @@ def spaghetti_plot(data: pd.DataFrame, *, x: str = "day", y: str = "value",
         if visits is not None and len(visits):
             set_visit_axis(panel_ax, visits)
         else:
-            panel_ax.set_xlabel("Study day (days)")
+            panel_ax.set_xlabel("Study day (days)" if x == "day" else x)
         panel_ax.spines[["top", "right"]].set_visible(False)
     axes[0].set_ylabel(value_label(param) if param else y)
     for other in axes[1:]:
         other.tick_params(axis="y", labelleft=False)
-    if nominal is not None:
+    if nominal is not None or (hue is not None and hue != facet):
         axes[0].legend(frameon=False, fontsize="small", loc="best")
     return axes
