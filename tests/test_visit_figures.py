@@ -187,11 +187,40 @@ def test_cli_plot_is_the_results_figure(anc_dir, tmp_path, monkeypatch):
     assert ax.get_ylabel() == "LS mean change in HbA1c (% points, 95% CI)"
 
 
-def test_cli_plot_with_nothing_to_plot_exits_2(anc_dir, tmp_path):
+def test_cli_plot_of_last_follow_up_and_nothing_to_plot(anc_dir, tmp_path, monkeypatch):
+    from cohort.analysis.paired import PairedResult
+
     out = tmp_path / "change.png"
-    # only each subject's last follow-up: no nominal visit to draw the change at
+    # only each subject's last follow-up (different days): the waterfall, not a visit axis
+    drawn = []
+    original = PairedResult.plot
+
+    def spy(self, **kwargs):
+        ax = original(self, **kwargs)
+        drawn.append(ax)
+        return ax
+
+    monkeypatch.setattr(PairedResult, "plot", spy)
     res = CliRunner().invoke(app, ["analyze", "paired", str(anc_dir), "--last", "--plot",
                                    str(out)])
+    assert res.exit_code == 0, res.output
+    (ax,) = drawn
+    assert ax.get_xlabel() == "Subjects at their last follow-up, sorted by change (n = 25)"
+    assert len(ax.patches) == 25
+    # a result with nothing to draw: the message, exit 2, no file
+    with pytest.raises(NothingToPlotError, match="needs nominal visits"):
+        original(res_last(anc_dir), kind="change")
+    monkeypatch.setattr(PairedResult, "plot", lambda self, **kw: original(self, kind="change"))
+    out2 = tmp_path / "none.png"
+    res = CliRunner().invoke(app, ["analyze", "paired", str(anc_dir), "--last", "--plot",
+                                   str(out2)])
     assert res.exit_code == 2, res.output
     assert "nothing to plot" in res.output and "Traceback" not in res.output
-    assert not out.exists()
+    assert not out2.exists()
+
+
+def res_last(anc_dir):
+    from cohort import load_cohort
+
+    c = load_cohort(anc_dir)
+    return paired_analysis(c.measurements, c.subjects, last=True)

@@ -186,15 +186,17 @@ class PairedResult(AnalysisResult):
 
     data: pd.DataFrame | None = None
 
-    def plot(self, *, ax: Axes | None = None, kind: str = "change", visit: str | None = None,
-             threshold: float | None = None, **kwargs: Any) -> Any:
+    def plot(self, *, ax: Axes | None = None, kind: str | None = None,
+             visit: str | None = None, threshold: float | None = None, **kwargs: Any) -> Any:
         """A figure of the subjects analysed.
 
         Parameters
         ----------
         ax : Axes, optional, keyword-only
-        kind : {"change", "trajectories", "waterfall"}, keyword-only
-            ``"change"`` (default): mean change with its t-based CI at each visit, by group
+        kind : {"change", "trajectories", "waterfall"}, optional, keyword-only
+            Default ``"change"``, or ``"waterfall"`` when only each subject's last follow-up
+            was analysed (no nominal visit). ``"change"``: mean change with its t-based CI at
+            each visit, by group
             (:func:`cohort.report.figures.regression.change_by_visit_plot`);
             ``"trajectories"``: each subject's baseline and visit values, one panel per group,
             with the mean and CI (:func:`cohort.report.figures.trajectories.spaghetti_plot`;
@@ -227,8 +229,11 @@ class PairedResult(AnalysisResult):
             data = data.loc[data["group"].notna()]
         if hue is not None and hue != "group":
             data = data.drop(columns=[hue], errors="ignore").assign(**{hue: data["group"]})
+        nominal = data.loc[data["visit"] != LAST_VISIT_LABEL]
+        if kind is None:
+            # each subject's last follow-up falls on different days: one bar per subject
+            kind = "change" if len(nominal) else "waterfall"
         if kind == "change":
-            nominal = data.loc[data["visit"] != LAST_VISIT_LABEL]
             if nominal.empty:
                 raise NothingToPlotError(
                     "nothing to plot: the change by visit needs nominal visits, and only each "

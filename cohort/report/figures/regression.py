@@ -191,7 +191,10 @@ def waterfall_plot(data: pd.DataFrame, *, y: str = "change", visit: str | None =
         ax.legend(title=hue if hue is not None else None, frameon=False)
     ax.set_xticks([])
     ax.set_xlim(-0.6, len(d) - 0.4)
-    where = f" at {shown}" if shown is not None else ""
+    from cohort.derive.visit_values import LAST_VISIT_LABEL
+
+    where = (" at their last follow-up" if shown == LAST_VISIT_LABEL
+             else f" at {shown}" if shown is not None else "")
     ax.set_xlabel(f"Subjects{where}, sorted by change (n = {len(d)})")
     ax.set_ylabel(change_label(param) if param else y)
     ax.spines[["top", "right"]].set_visible(False)
