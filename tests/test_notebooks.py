@@ -254,16 +254,18 @@ for path in sys.argv[1:]:
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             runpy.run_path(path, run_name="__main__")
-        report[path] = None
+        report[path] = {"error": None, "output": out.getvalue()}
     except BaseException:
-        report[path] = traceback.format_exc()[-3000:] + "\n--- output:\n" + out.getvalue()[-2000:]
+        report[path] = {"error": traceback.format_exc()[-3000:] + "\n--- output:\n"
+                        + out.getvalue()[-2000:], "output": out.getvalue()}
 print(json.dumps(report))
 """
 
 
-def run_scripts(scripts: list[Path], tmp: Path) -> dict[str, str | None]:
+def run_scripts(scripts: list[Path], tmp: Path) -> dict[str, dict]:
     """Run ``scripts`` in one subprocess (cwd notebooks/, Agg backend, warnings as errors);
-    by script name, None for a clean run, else the traceback and the end of its output."""
+    by script name: ``error`` (None for a clean run, else the traceback and the end of the
+    output) and ``output`` (what the script printed)."""
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp)}
     proc = subprocess.run([sys.executable, "-c", RUNNER, *map(str, scripts)], cwd=NOTEBOOKS,
                           env=env, capture_output=True, text=True, timeout=600)
@@ -271,8 +273,27 @@ def run_scripts(scripts: list[Path], tmp: Path) -> dict[str, str | None]:
     return {Path(k).stem: v for k, v in json.loads(proc.stdout.splitlines()[-1]).items()}
 
 
+def _lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.splitlines() if line.strip()]
+
+
+def printed_in_order(stored: list[str], fresh: list[str]) -> list[str]:
+    """The lines of ``stored`` that ``fresh`` does not print in the same order (``fresh``
+    may print more: a script also prints the tables a notebook renders as HTML)."""
+    missing, i = [], 0
+    for line in stored:
+        j = i
+        while j < len(fresh) and fresh[j] != line:
+            j += 1
+        if j == len(fresh):
+            missing.append(line)
+        else:
+            i = j + 1
+    return missing
+
+
 @pytest.fixture(scope="module")
-def script_runs(tmp_path_factory) -> dict[str, str | None]:
+def script_runs(tmp_path_factory) -> dict[str, dict]:
     """Every notebook script, run once; nothing may be written into the repository."""
     listing = {p for p in NOTEBOOKS.rglob("*") if "__pycache__" not in p.parts}
     runs = run_scripts([_script(s) for s in STUDIES], tmp_path_factory.mktemp("notebook-tmp"))
@@ -288,12 +309,35 @@ def test_the_runner_reports_errors_and_warnings(tmp_path) -> None:
     noisy.write_text("import warnings\nwarnings.warn('careful', UserWarning)\n",
                      encoding="utf-8")
     runs = run_scripts([good, bad, noisy], tmp_path)
-    assert runs["good"] is None
-    assert "KeyError: 'no such target'" in runs["bad"] and "before" in runs["bad"]
-    assert "UserWarning: careful" in runs["noisy"]
+    assert runs["good"] == {"error": None, "output": "fine\n"}
+    assert "KeyError: 'no such target'" in runs["bad"]["error"]
+    assert "before" in runs["bad"]["error"]
+    assert "UserWarning: careful" in runs["noisy"]["error"]
+
+
+def test_printed_in_order_finds_stale_lines() -> None:
+    fresh = ["a", "table row", "b 0.41", "c"]
+    assert printed_in_order(["a", "b 0.41", "c"], fresh) == []
+    assert printed_in_order(["a", "b 0.40", "c"], fresh) == ["b 0.40"]
+    assert printed_in_order(["c", "a"], fresh) == ["a"]  # order matters
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("study", STUDIES)
 def test_notebook_script_runs(script_runs, study: str) -> None:
-    assert script_runs[study] is None, script_runs[study]
+    assert script_runs[study]["error"] is None, script_runs[study]["error"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("study", STUDIES)
+def test_stored_outputs_are_current(script_runs, study: str) -> None:
+    """What the stored notebook printed (counts, verdicts, headlines) is what its script
+    prints now: a changed spec, cohort or analysis needs `make notebooks`."""
+    stored = nbformat.read(NOTEBOOKS / f"{study}.ipynb", as_version=4)
+    printed = [line for cell in stored.cells if cell.cell_type == "code"
+               for out in cell.outputs if out.output_type == "stream" and out.name == "stdout"
+               for line in _lines(out.text)]
+    assert printed, "the notebook prints nothing to compare"
+    stale = printed_in_order(printed, _lines(script_runs[study]["output"]))
+    assert stale == [], (f"notebooks/{study}.ipynb shows outputs its script no longer "
+                         "prints: run `make notebooks`")
