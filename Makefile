@@ -20,11 +20,11 @@ setup: $(STAMP)
 demo: setup
 	$(VENV)/bin/cohort reproduce --all --out out
 
+# the suite includes the docstring examples (tests/test_docstring_examples.py runs `make doctest`'s command)
 test: setup lint
 	$(PY) -m pytest -q
-	$(MAKE) --no-print-directory doctest
 
-# the docstring examples of the package (numpydoc Examples sections, with their output)
+# the docstring examples of the package alone (numpydoc Examples sections, with their output)
 doctest: setup
 	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules cohort
 
