@@ -185,6 +185,11 @@ def test_cli_plot_is_the_results_figure(anc_dir, tmp_path, monkeypatch):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (ax,) = drawn
     assert ax.get_ylabel() == "LS mean change in HbA1c (% points, 95% CI)"
+    res = CliRunner().invoke(app, ["analyze", "mmrm", str(anc_dir), "--visit-days", "56,84",
+                                   "--plot", str(out), "--plot-kind", "difference",
+                                   "--overwrite"])
+    assert res.exit_code == 0, res.output
+    assert drawn[1].get_ylabel() == "Difference in HbA1c change vs placebo (% points, 95% CI)"
 
 
 def test_cli_plot_of_last_follow_up_and_nothing_to_plot(anc_dir, tmp_path, monkeypatch):

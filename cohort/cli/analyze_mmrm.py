@@ -21,8 +21,10 @@ from cohort.cli.analyze_regression import (
     PARAM,
     PATH_ARG,
     PLOT,
+    PLOT_KIND,
     WINDOW,
     CiMethod,
+    PlotKind,
     _check_export,
     _emit,
 )
@@ -78,7 +80,8 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
              mapping: str | None, fmt: OutputFormat, vcov: str = "model",
              cov_by_arm: bool = False, population: list[str] | None = None,
              visit: list[str] | None = None, ci: str = "t", export: Path | None = None,
-             overwrite: bool = False, plot: Path | None = None) -> None:
+             overwrite: bool = False, plot: Path | None = None,
+             plot_kind: str = "lsmean") -> None:
     """Load the cohort, fit the MMRM and print it (and ``--export`` its table); with
     ``plot``, write the LS means over the visits there."""
     from cohort.analysis.multiplicity import check_adjust
@@ -109,7 +112,7 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
     cols = COLUMNS if adjust != "none" else [c for c in COLUMNS if c != "p_adjusted"]
     _emit(res, fmt, path, cols, export, mapping=mapping, overwrite=overwrite)
     if plot is not None:
-        write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
+        write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite, kind=plot_kind)
     if fmt is OutputFormat.text:
         import pandas as pd
 
@@ -158,6 +161,7 @@ def mmrm_cmd(
                                       "hochberg, bonferroni, sidak."),
     ci: CiMethod = CI,
     plot: Path | None = PLOT,
+    plot_kind: PlotKind = PLOT_KIND,
     population: list[str] = POPULATION,
     export: Path | None = EXPORT,
     overwrite: bool = OVERWRITE,
@@ -175,4 +179,5 @@ def mmrm_cmd(
              baseline_window=baseline_window, covariate=covariate, reference=reference,
              cov=cov, df=df, method=method, adjust=adjust, mapping=mapping, fmt=fmt,
              export=export, overwrite=overwrite, vcov=vcov.value, cov_by_arm=cov_by_arm,
-             population=population, visit=visit, ci=ci.value, plot=plot)
+             population=population, visit=visit, ci=ci.value, plot=plot,
+             plot_kind=plot_kind.value)

@@ -71,6 +71,19 @@ CI = typer.Option(CiMethod.t, "--ci", case_sensitive=False,
                   "estimate +- 1.96 x SE and z tests.")
 
 
+class PlotKind(StrEnum):
+    """The model figure --plot draws."""
+
+    lsmean = "lsmean"
+    difference = "difference"
+
+
+PLOT_KIND = typer.Option(PlotKind.lsmean, "--plot-kind", case_sensitive=False,
+                         help="The figure --plot draws: lsmean (the model's LS mean change of "
+                         "each arm over the visits, 95% CIs) or difference (each arm minus the "
+                         "reference).")
+
+
 class Hba1cUnit(StrEnum):
     """Unit(s) of HbA1c in Table 1."""
 
@@ -219,6 +232,7 @@ def ancova_cmd(
                               "Satterthwaite); `cohort analyze mmrm` has its options."),
     mixed: bool = typer.Option(False, "--mixed", hidden=True, help="Old name of --mmrm."),
     plot: Path | None = PLOT,
+    plot_kind: PlotKind = PLOT_KIND,
     overwrite: bool = OVERWRITE,
     population: list[str] = POPULATION,
     export: Path | None = EXPORT,
@@ -258,8 +272,9 @@ def ancova_cmd(
     if plot is not None:
         from cohort.cli.plot_output import write_figure
 
-        # the model's LS means (the ANCOVA's; with --mmrm the MMRM is `analyze mmrm --plot`)
-        write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
+        # the ANCOVA's LS means or differences (with --mmrm, `analyze mmrm --plot` has the MMRM's)
+        write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite,
+                     kind=plot_kind.value)
 
 
 @analyze_app.command("dose-response", epilog=epilog("analyze dose-response"))
