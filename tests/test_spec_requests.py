@@ -273,3 +273,19 @@ def test_a_cohort_read_from_a_workbook_is_analysed_from_that_workbook(tmp_path):
     ctx = StudyContext(spec_from_dict(_raw("lu2021")), read)  # type: ignore[arg-type]
     assert ctx.analysis_folder() == (book, "my_mapping.yaml")
     ctx.close()
+
+
+def test_a_command_judged_at_one_visit_gets_that_visits_day_against_R():
+    """cohort analyze remission takes one visit day: 'month 12' becomes --visit-days=365, and
+    the remission counts and Fisher p are R's (tests/fixtures/reproduce/reproduce.R)."""
+    s = _run("lu2021", FIX / "reproduce" / "lu2021", [
+        _t("fisher", "analyze remission", {"visit": "month 12"}, table="comparisons",
+           row={"measure": "fisher_exact", "arm": "msc", "subgroup_by": "all"}, output="p",
+           value=0.028, decimals=3),
+        _t("count", "analyze remission", {"visit": "month 12"},
+           row={"arm": "msc", "subgroup_by": "all"}, output="x", value=11),
+    ])
+    assert s.loc["fisher", "p"] == pytest.approx(_r("remission_vs_control", "p"), rel=1e-9)
+    assert s.loc["count", "reproduced_value"] == _r("remission_msc", "estimate") == 11
+    assert "--visit-days=365" in s.loc["fisher", "method"]
+    assert (s["agreement"] == "agrees").all()

@@ -10,7 +10,7 @@ here computes a statistic.
 Spec names are translated where the command reads the cohort's own: an arm named by its spec
 name (``params.reference``, ``row.arm``) becomes the arm's label in the cohort; a spec visit
 label (``params.visit``) becomes the command's visits (``--visit-days`` over the spec's whole
-schedule, so windows are the spec's; ``--last`` for the spec's final visit; ``--visit-day``
+schedule, so windows are the spec's; ```--last`` for the spec's final visit; the visit's own day
 for commands judged at one visit; ``--visit LABEL`` when the cohort carries its own labels and
 baseline flags) and selects that visit's row.
 """
@@ -81,8 +81,11 @@ def request_argv(ctx: StudyContext, target: Target) -> tuple[list[str], dict[str
                 argv.append(f"--visit={label}")  # the cohort's own labels and baseline flags
                 implied["visit"] = label
             elif "visit-days" in options:
+                # the whole schedule, so the windows are the spec's; a command judged at one
+                # visit (remission, predict) takes that visit's day alone
                 days = ",".join(str(x.day) for x in ctx.visits())
-                argv.append(f"--visit-days={days}")
+                every = f"--visit-days={days}"
+                argv.append(every if _parses(command, every) else f"--visit-days={v.day}")
                 implied["visit_day"] = v.day
             elif "visit-day" in options:
                 argv.append(f"--visit-day={v.day}")
@@ -103,6 +106,26 @@ def request_argv(ctx: StudyContext, target: Target) -> tuple[list[str], dict[str
     return argv, implied
 
 
+def _command(name: str) -> Any:
+    """The click command of ``cohort analyze NAME``."""
+    import typer
+
+    from cohort.cli.app import app
+
+    return typer.main.get_command(app).commands["analyze"].commands[name]  # type: ignore[attr-defined]
+
+
+def _parses(name: str, *options: str) -> bool:
+    """Whether ``cohort analyze NAME`` accepts these options (parsed, not run)."""
+    import typer
+
+    try:
+        _command(name).make_context(f"cohort analyze {name}", ["PATH", *options])
+    except typer.TyperException:
+        return False
+    return True
+
+
 def _run(ctx: StudyContext, argv: list[str]) -> dict[str, Any]:
     """Run ``cohort analyze ARGV`` on the context's cohort folder; its JSON result."""
     from typer.testing import CliRunner
@@ -118,9 +141,8 @@ def _run(ctx: StudyContext, argv: list[str]) -> dict[str, Any]:
     # wrong type) is the spec's error: parse first, run after
     import typer
 
-    command = typer.main.get_command(app).commands["analyze"].commands[argv[0]]  # type: ignore[attr-defined]
     try:
-        command.make_context(f"cohort analyze {argv[0]}", full[2:])
+        _command(argv[0]).make_context(f"cohort analyze {argv[0]}", full[2:])
     except typer.TyperException as exc:
         text = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         raise RequestSpecError(f"`{shown}` refuses its options: {text}") from None
