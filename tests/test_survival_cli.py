@@ -289,3 +289,27 @@ def test_tte_file_with_two_rows_per_subject_is_robust_by_default(cohort_dir, tmp
                in n for n in doc["notes"])
     dup = run(*args)
     assert dup.exit_code == 2 and "duplicate (subject_id, episode) rows" in dup.stderr
+
+
+def test_plot_of_an_adtte_file_is_labelled_from_its_param(cohort_dir, tmp_path, monkeypatch):
+    from cohort.analysis.kaplan_meier import KaplanMeierResult
+
+    drawn = []
+    original = KaplanMeierResult.plot
+
+    def spy(self, **kwargs):
+        drawn.append(original(self, **kwargs))
+        return drawn[-1]
+
+    monkeypatch.setattr(KaplanMeierResult, "plot", spy)
+    tte = write_adtte(tmp_path / "adtte.csv", ["0", "1", "0", "0", "1"])
+    pd.read_csv(tte, dtype=str).assign(PARAM="Time to insulin resumption (days)").to_csv(
+        tte, index=False)
+    png = tmp_path / "km.png"
+    result = run(str(cohort_dir), "--tte", str(tte), "--event-codes",
+                 "CNSR:0=event,1=censored", "--time-unit", "days", "--plot", str(png))
+    assert result.exit_code == 0, result.output
+    (ax,) = drawn
+    # PARAM "Time to insulin resumption (days)": the event in words, the unit from --time-unit
+    assert ax.get_ylabel() == "Without insulin resumption (%)"
+    assert ax.get_xlabel() == "Time (days)"

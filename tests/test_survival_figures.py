@@ -120,8 +120,8 @@ def test_endpoint_labels_from_an_adtte_param():
                       "event": [True, False, True], "start": 0.0})
     end = endpoint_from_param("Time to First Severe Hypoglycaemia (days)", "TTHYPO")
     ax = kaplan_meier(d, endpoint=end, time_unit="days").plot()
-    assert ax.get_ylabel() == "Free of first severe hypoglycaemia (%)"
-    assert ax.get_xlabel() == "Time since origin (days)"
+    assert ax.get_ylabel() == "Without first severe hypoglycaemia (%)"
+    assert ax.get_xlabel() == "Time (days)"
     np.testing.assert_allclose(ax.get_xticks(), [0, 5, 10, 15, 20, 25, 30])
 
 

@@ -24,7 +24,7 @@ class Endpoint:
         The event, lower case ("insulin resumption", "severe hypoglycaemia").
     state : str or None
         What the survival curve shows, capitalised ("Insulin-free"); default
-        ``"Free of <event>"``.
+        ``"Without <event>"``.
     origin : str or None
         The clock's origin ("insulin stop", "first infusion"); default "origin".
     """
@@ -35,12 +35,13 @@ class Endpoint:
 
     @property
     def survival_label(self) -> str:
-        """What the curve shows: ``state``, else ``"Free of <event>"``."""
-        return self.state or f"Free of {self.event}"
+        """What the curve shows: ``state``, else ``"Without <event>"``."""
+        return self.state or f"Without {self.event}"
 
     def time_label(self, unit: str) -> str:
-        """The x-axis label: ``"Time since <origin> (<unit>)"``."""
-        return f"Time since {self.origin or 'origin'} ({unit})"
+        """The x-axis label: ``"Time since <origin> (<unit>)"``, ``"Time (<unit>)"`` when the
+        origin is not known."""
+        return f"Time since {self.origin} ({unit})" if self.origin else f"Time ({unit})"
 
     def to_params(self) -> dict[str, Any]:
         """The keys a result's ``params`` carry: ``endpoint`` (the event), ``survival_label``
@@ -78,7 +79,7 @@ def endpoint_from_param(label: str | None, code: str | None = None) -> Endpoint:
     >>> endpoint_from_param("Time to First Severe Hypoglycaemia (days)").event
     'first severe hypoglycaemia'
     >>> endpoint_from_param(None, "TTRESUME").survival_label
-    'Free of TTRESUME'
+    'Without TTRESUME'
     """
     text = (label or "").strip()
     if text:
