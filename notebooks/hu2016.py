@@ -199,7 +199,7 @@ show(checked[["description", "published", "comparison", "generated", "status"]])
 # ## HbA1c by visit and arm
 #
 # Mean HbA1c (%) at each scheduled visit of the spec, by arm, over the subjects
-# with a value in the visit's window; then the change from baseline.
+# with a value in the visit's window.
 
 # %%
 from cohort.derive.visit_values import values_at_visits
