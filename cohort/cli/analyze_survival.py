@@ -261,7 +261,7 @@ def survival(
             table = table.merge(extra, on="subject_id", how="left")
         counts = {"n_rows": len(table), "n_events": int(table["event"].sum()),
                   "n_censored": int((~table["event"]).sum())}
-        endpoint = endpoint_from_param(_param_label(data.time_to_event, param), param)
+        endpoint = endpoint_from_param(None, param)  # the contract table has no PARAM text
         source = {"kind": "time_to_event", "param": param,
                   "event_codes": "censor 0 = event, >= 1 = censored (CDISC CNSR)"}
     elif tte is not None:
