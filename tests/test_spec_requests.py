@@ -20,6 +20,7 @@ from cohort.errors import SpecError
 from cohort.spec import spec_from_dict
 from cohort.spec.registry import study_folder
 from cohort.spec.requests import CATALOGUE_FILE
+from cohort.spec.targets import Target
 from cohort.studies import reproduce_cohort
 from cohort.validation import load_cohort
 
@@ -289,3 +290,25 @@ def test_a_command_judged_at_one_visit_gets_that_visits_day_against_R():
     assert s.loc["count", "reproduced_value"] == _r("remission_msc", "estimate") == 11
     assert "--visit-days=365" in s.loc["fisher", "method"]
     assert (s["agreement"] == "agrees").all()
+
+
+def test_the_vocabularys_command_line_names_are_the_commands_options():
+    """A vocabulary analysis that mirrors a command accepts its option names (cli_names): they
+    are options of that command, so a renamed option shows up here."""
+    from cohort.spec.analyses import ANALYSES
+    from cohort.spec.requests import analyze_commands
+
+    commands = analyze_commands()
+    checked = 0
+    for name, info in ANALYSES.items():
+        if info.command is None:
+            continue
+        missing = [c for c in info.cli_names if c not in commands[info.command]]
+        assert missing == [], (name, info.command, missing)
+        checked += 1
+    assert checked == 4
+    by = Target.model_validate(_t("x", "interaction_p", {"param": "HBA1C", "visit": "m",
+                                                         "by": "bmi_kg_m2", "cut": 23},
+                                  value=0.05))
+    assert by.params == {"param": "HBA1C", "visit": "m", "modifier": "bmi_kg_m2",
+                         "threshold": 23}

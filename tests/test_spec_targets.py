@@ -55,7 +55,7 @@ BAD = [
      _t("interaction_p", {"param": "HBA1C", "visit": "month 3", "modifier": "bmi_kg_m2",
                           "visit_days": 91}, p=0.05),
      r"targets\[15\]: .*unknown params visit_days; allowed: param, visit, modifier, threshold, "
-     r"arm, subgroup, cut"),
+     r"arm, by, subgroup, cut"),
     ("output p without a value", _t("arm_size", {"arm": "msc"}, output="p", p=0.04),
      r"targets\[15\]: .*output p needs value: the published p-value \(0-1\)"),
     ("output p above 1", _t("arm_size", {"arm": "msc"}, output="p", value=27),

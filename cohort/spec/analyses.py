@@ -28,6 +28,9 @@ class AnalysisInfo:
         The ``cohort analyze`` option name of a parameter whose spec name differs from it
         (option name -> spec name, e.g. ``{"threshold": "threshold_pct"}``). A target may
         write either name, not both; the spec name is what the recipe reads.
+    command : str or None
+        The ``cohort analyze`` command whose option names ``cli_names`` follows (a test
+        checks they are its options, old hidden spellings included).
     """
 
     description: str
@@ -35,6 +38,7 @@ class AnalysisInfo:
     optional: tuple[str, ...] = ()
     baseline: bool = False
     cli_names: dict[str, str] = field(default_factory=dict)
+    command: str | None = None
 
     @property
     def accepted(self) -> tuple[str, ...]:
@@ -128,19 +132,21 @@ ANALYSES: dict[str, AnalysisInfo] = _Catalogue({
     "interaction_p": AnalysisInfo(
         "p-value of a treatment-by-subgroup (effect-modification) term",
         ("param", "visit", "modifier"), ("threshold", "arm"),
-        cli_names={"subgroup": "modifier", "cut": "threshold"}),
+        cli_names={"by": "modifier", "subgroup": "modifier", "cut": "threshold"},
+        command="effect-modification"),
     "remission_count": AnalysisInfo(
         "subjects in C-peptide remission (rise >= threshold in fasting and/or postprandial)",
-        ("arm", "visit"), ("threshold_pct",), cli_names=_REMISSION_CLI),
+        ("arm", "visit"), ("threshold_pct",), cli_names=_REMISSION_CLI, command="remission"),
     "remission_rate": AnalysisInfo("proportion (0-1) in C-peptide remission", ("arm", "visit"),
-                                   ("threshold_pct",), cli_names=_REMISSION_CLI),
+                                   ("threshold_pct",), cli_names=_REMISSION_CLI,
+                                   command="remission"),
     "remission_fisher": AnalysisInfo("Fisher exact test of remission between two arms",
                                      ("arm", "reference", "visit"), ("threshold_pct",),
-                                     cli_names=_REMISSION_CLI),
+                                     cli_names=_REMISSION_CLI, command="remission"),
     "logistic_or_direction": AnalysisInfo(
         "sign of a predictor's coefficient in a logistic model of remission (+1 or -1)",
         ("predictor",), ("arm", "covariates", "visit"),
-        cli_names={"covariate": "covariates"}),
+        cli_names={"covariate": "covariates"}),  # as --covariate of ancova and mmrm
     "insulin_free_count": AnalysisInfo(
         "subjects with at least one insulin-free episode (optionally: starting within / after "
         "a month, or still insulin-free at last contact)", (), (*_IF, *_EPISODE_FILTERS)),

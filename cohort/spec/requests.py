@@ -31,10 +31,10 @@ ANALYZE_PREFIX = "analyze "
 CATALOGUE_FILE = Path(__file__).with_name("analyze_commands.json")
 """The committed catalogue (package data), generated from the command line."""
 
-EXCLUDED_OPTIONS = frozenset({"format", "plot", "export", "overwrite", "mapping", "figures",
-                              "save-model", "tte", "external", "help"})
-"""Options a target cannot give: where output goes, and files beside the cohort (the cohort
-folder and its mapping are the study's own)."""
+EXCLUDED_OPTIONS = frozenset({"format", "plot", "plot-kind", "export", "overwrite", "mapping",
+                              "figures", "save-model", "tte", "external", "help"})
+"""Options a target cannot give: where output goes and how it is drawn, and files beside the
+cohort (the cohort folder and its mapping are the study's own). Any ``plot-*`` option too."""
 
 SPEC_VISIT = "visit"
 """A target's ``visit`` param is a visit label: a spec visit (its day, window and the spec's

@@ -111,7 +111,7 @@ def live_catalogue() -> dict[str, Any]:
             if type(p).__name__.endswith("Argument") or not longs:
                 continue
             opt = longs[0][2:]
-            if opt in EXCLUDED_OPTIONS:
+            if opt in EXCLUDED_OPTIONS or opt.startswith("plot-"):
                 continue
             negation = [o[2:] for o in getattr(p, "secondary_opts", []) if o.startswith("--")]
             options[opt] = {"flag": bool(getattr(p, "is_flag", False)),
