@@ -229,3 +229,18 @@ def res_last(anc_dir):
 
     c = load_cohort(anc_dir)
     return paired_analysis(c.measurements, c.subjects, last=True)
+
+
+def test_dose_response_plot_of_one_visit(anc):
+    from cohort.analysis.dose_response import dose_response_analysis
+
+    res = dose_response_analysis(anc.measurements, anc.subjects, anc.infusions,
+                                 visit_days=[56, 84])
+    ax = res.plot(visit="day 84", dose="per_kg")
+    at = res.data.loc[(res.data["visit"] == "day 84") & (res.data["dose_cells_per_kg"] > 0)]
+    xs = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
+    np.testing.assert_allclose(np.sort(xs), np.sort(at["dose_cells_per_kg"]))
+    assert ax.get_xlabel() == "Dose (cells/kg, log scale)"
+    assert ax.get_ylabel() == "Change in HbA1c at day 84 (% points)"
+    with pytest.raises(AnalysisError, match="visit 'day 7' was not analysed"):
+        res.plot(visit="day 7")

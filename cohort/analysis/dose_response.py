@@ -278,44 +278,12 @@ class DoseResponseResult(AnalysisResult):
 
     def plot(self, *, ax: Axes | None = None, visit: str | None = None,
              dose: str | None = None, **kwargs: Any) -> Axes:
-        """Change against dose at one visit, with the least-squares line on log10 dose
-        (:func:`cohort.report.figures.regression.dose_response_plot`).
+        """Change against dose at one ``visit`` (default the first analysed) on the ``dose``
+        measure (``"total"`` or ``"per_kg"``), with the least-squares line on log10 dose
+        (:func:`cohort.report.figures.result_figures.dose_response_figure`)."""
+        from cohort.report.figures.result_figures import dose_response_figure
 
-        Parameters
-        ----------
-        ax : Axes, optional, keyword-only
-        visit : str, optional, keyword-only
-            The visit (label) to show; default the first analysed.
-        dose : {"total", "per_kg"}, optional, keyword-only
-            Dose measure on the x axis; default the first analysed.
-        **kwargs
-            Passed to the figure function.
-        """
-        from cohort.analysis.result import NothingToPlotError
-        from cohort.report.figures.labels import change_label
-        from cohort.report.figures.regression import dose_response_plot
-
-        data = self.data
-        if data is None or data.empty:
-            raise NothingToPlotError("this dose-response result holds no subject to plot")
-        visits = [str(v) for v in pd.unique(data["visit"])]
-        shown = visit if visit is not None else visits[0]
-        if shown not in visits:
-            raise AnalysisError(f"visit {shown!r} was not analysed; visits: "
-                                f"{', '.join(visits)}")
-        measure = dose or next(iter(self.params.get("doses") or ["total"]))
-        col = {"total": "dose_cells_total", "per_kg": "dose_cells_per_kg"}.get(measure)
-        if col is None or col not in data.columns:
-            raise AnalysisError(f"dose must be 'total' or 'per_kg' (analysed: "
-                                f"{self.params.get('doses')}), got {measure!r}")
-        ax = dose_response_plot(data.loc[data["visit"].astype(str) == shown], x=col, ax=ax,
-                                **kwargs)
-        unit = "cells" if measure == "total" else "cells/kg"
-        ax.set_xlabel(f"Dose ({unit}, log scale)" if ax.get_xscale() == "log"
-                      else f"Dose ({unit})")
-        ax.set_ylabel(change_label(self.params.get("param"), template="Change in {name} at "
-                                   + shown))
-        return ax
+        return dose_response_figure(self, visit=visit, dose=dose, ax=ax, **kwargs)
 
 
 def dose_response_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,

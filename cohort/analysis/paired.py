@@ -188,69 +188,16 @@ class PairedResult(AnalysisResult):
 
     def plot(self, *, ax: Axes | None = None, kind: str | None = None,
              visit: str | None = None, threshold: float | None = None, **kwargs: Any) -> Any:
-        """A figure of the subjects analysed.
+        """A figure of the subjects analysed: ``kind="change"`` (mean change with its CI at
+        each visit, by group; the default), ``"trajectories"`` (one panel per group, with the
+        mean; returns the list of panels) or ``"waterfall"`` (each subject's change at
+        ``visit``, with an optional ``threshold`` line; the default when only each subject's
+        last follow-up was analysed) (:func:`cohort.report.figures.result_figures.
+        paired_figure`)."""
+        from cohort.report.figures.result_figures import paired_figure
 
-        Parameters
-        ----------
-        ax : Axes, optional, keyword-only
-        kind : {"change", "trajectories", "waterfall"}, optional, keyword-only
-            Default ``"change"``, or ``"waterfall"`` when only each subject's last follow-up
-            was analysed (no nominal visit). ``"change"``: mean change with its t-based CI at
-            each visit, by group
-            (:func:`cohort.report.figures.regression.change_by_visit_plot`);
-            ``"trajectories"``: each subject's baseline and visit values, one panel per group,
-            with the mean and CI (:func:`cohort.report.figures.trajectories.spaghetti_plot`;
-            returns the list of panels); ``"waterfall"``: each subject's change at ``visit``,
-            sorted, with an optional ``threshold`` line.
-        visit, threshold : keyword-only
-            For the waterfall (``visit`` is required when several were analysed).
-        **kwargs
-            Passed to the figure function.
-
-        Returns
-        -------
-        Axes (list of Axes for ``"trajectories"``)
-        """
-        from cohort.analysis.result import NothingToPlotError
-        from cohort.derive.visit_values import LAST_VISIT_LABEL
-        from cohort.report.figures import regression, trajectories
-
-        data = self.data
-        if data is None or data.empty:
-            raise NothingToPlotError("this paired result holds no subject values to plot")
-        param = kwargs.pop("param", self.params.get("param"))
-        by = self.params.get("by")
-        grouped = "group" in data.columns and by is not None
-        if not grouped:
-            data = data.assign(group=None)
-        # the legend is titled with the grouping asked for ("arm", "stratum")
-        hue = str(by) if grouped else None
-        if grouped:
-            data = data.loc[data["group"].notna()]
-        if hue is not None and hue != "group":
-            data = data.drop(columns=[hue], errors="ignore").assign(**{hue: data["group"]})
-        nominal = data.loc[data["visit"] != LAST_VISIT_LABEL]
-        if kind is None:
-            # each subject's last follow-up falls on different days: one bar per subject
-            kind = "change" if len(nominal) else "waterfall"
-        if kind == "change":
-            if nominal.empty:
-                raise NothingToPlotError(
-                    "nothing to plot: the change by visit needs nominal visits, and only each "
-                    "subject's last follow-up was analysed (at different days); its waterfall "
-                    "is kind='waterfall'")
-            return regression.change_by_visit_plot(nominal, hue=hue, param=param, ax=ax,
-                                                   **kwargs)
-        if kind == "trajectories":
-            frame = trajectories.trajectory_frame(data.assign(group=data["group"].fillna("")),
-                                                  group="group")
-            return trajectories.spaghetti_plot(frame, facet="group" if grouped else None,
-                                               param=param, ax=ax, **kwargs)
-        if kind == "waterfall":
-            return regression.waterfall_plot(data, visit=visit, hue=hue, threshold=threshold,
-                                             param=param, ax=ax, **kwargs)
-        raise AnalysisError(f"kind must be 'change', 'trajectories' or 'waterfall', got "
-                            f"{kind!r}")
+        return paired_figure(self, kind=kind, visit=visit, threshold=threshold, ax=ax,
+                             **kwargs)
 
 
 def paired_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame, *,
