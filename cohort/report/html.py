@@ -57,7 +57,6 @@ img{max-width:100%;height:auto;border:1px solid #eee}
 .muted{color:#666}pre{background:#f6f8fa;padding:.6rem;overflow:auto;font-size:.8rem}
 nav ul{columns:2}
 details{margin:.4rem 0 1rem}summary{cursor:pointer;color:#335;font-size:.9rem}
-.verdict{background:#fdeceb;border-left:4px solid #b42318;padding:.4rem .8rem;margin:.6rem 0}
 td.ok{background:#e7f5ea}td.bad{background:#fdeceb}td.warn{background:#fff4d6}
 td.t{text-align:left}table{display:block;overflow-x:auto;max-width:100%}
 """
