@@ -365,3 +365,25 @@ def test_validate_document_names_the_error(mapped_broken):
     assert bad["error"] == f"{folder} breaks the data contract (1 error; see findings)"
     good = json_doc(run("validate", SKYLER, "--format", "json"))
     assert good["exit_code"] == 0 and good["error"] is None
+
+
+@pytest.mark.parametrize("args", [
+    ["analyze", "ancova", SKYLER, "--visit-days", "84"],
+    ["analyze", "mmrm", SKYLER, "--visit-days", "56,84"],
+    ["analyze", "remission", LU],
+])
+def test_nothing_to_plot_fails_before_any_output(args, tmp_path, monkeypatch):
+    """--plot of a result with nothing to draw: exit 2 and the failure's JSON document only
+    (the figure is drawn before the result is printed)."""
+    import cohort.cli.plot_output as plot_output
+    from cohort.analysis.result import NothingToPlotError
+
+    def nothing(*a, **k):
+        raise NothingToPlotError("no LS means to plot")
+
+    monkeypatch.setattr(plot_output, "write_figure", nothing)
+    result = run(*args, "--plot", tmp_path / "f.png", "--format", "json")
+    assert_one_style(result, 2)
+    doc = json_doc(result)  # one document: the failure's
+    assert doc["exit_code"] == 2 and doc["error"] == "no LS means to plot"
+    assert "summary" not in doc

@@ -110,9 +110,10 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
                         df=df.value, vcov=vcov, cov_by_arm=cov_by_arm, adjust=adjust,
                         ci=ci)
     cols = COLUMNS if adjust != "none" else [c for c in COLUMNS if c != "p_adjusted"]
-    _emit(res, fmt, path, cols, export, mapping=mapping, overwrite=overwrite)
+    # the figure first: a result with nothing to draw fails before any output
     if plot is not None:
         write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite, kind=plot_kind)
+    _emit(res, fmt, path, cols, export, mapping=mapping, overwrite=overwrite)
     if fmt is OutputFormat.text:
         import pandas as pd
 

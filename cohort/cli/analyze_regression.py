@@ -195,14 +195,15 @@ def paired_cmd(
                           visit_labels=visit or None,
                           half_width=window, last=last, baseline_window=bw, by=by, cut=cut,
                           digits_rank=digits_rank)
-    _emit(res, fmt, path, ["visit", "group", "n", "mean_before", "mean_after", "estimate",
-                           "ci_lower", "ci_upper", "sd_change", "p", "effect_size",
-                           "wilcoxon_p", "n_excluded"], export,
-          mapping=mapping, overwrite=overwrite)
+    # the figure first: a result with nothing to draw fails before any output
     if plot is not None:
         from cohort.cli.plot_output import write_figure
 
         write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
+    _emit(res, fmt, path, ["visit", "group", "n", "mean_before", "mean_after", "estimate",
+                           "ci_lower", "ci_upper", "sd_change", "p", "effect_size",
+                           "wilcoxon_p", "n_excluded"], export,
+          mapping=mapping, overwrite=overwrite)
 
 
 @analyze_app.command("ancova", epilog=epilog("analyze ancova"))
@@ -265,16 +266,17 @@ def ancova_cmd(
                               ci=ci.value)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    _emit(res, fmt, path, ["visit", "model", "kind", "arm", "reference", "estimate", "se",
-                           "ci_lower", "ci_upper", "p", *adjusted_columns(adjust), "n",
-                           "n_excluded"], export,
-          mapping=mapping, overwrite=overwrite)
+    # the figure first: a result with nothing to draw fails before any output
     if plot is not None:
         from cohort.cli.plot_output import write_figure
 
         # the ANCOVA's LS means or differences (with --mmrm, `analyze mmrm --plot` has the MMRM's)
         write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite,
                      kind=plot_kind.value)
+    _emit(res, fmt, path, ["visit", "model", "kind", "arm", "reference", "estimate", "se",
+                           "ci_lower", "ci_upper", "p", *adjusted_columns(adjust), "n",
+                           "n_excluded"], export,
+          mapping=mapping, overwrite=overwrite)
 
 
 @analyze_app.command("dose-response", epilog=epilog("analyze dose-response"))
@@ -314,13 +316,14 @@ def dose_response_cmd(
                                  visit_days=days, half_width=window, last=last,
                                  visit_labels=visit or None,
                                  baseline_window=bw, doses=dose, threshold=threshold)
-    _emit(res, fmt, path, ["visit", "dose", "analysis", "estimate", "ci_lower", "ci_upper",
-                           "p", "n", "n_excluded", "method"], export,
-          mapping=mapping, overwrite=overwrite)
+    # the figure first: a result with nothing to draw fails before any output
     if plot is not None:
         from cohort.cli.plot_output import write_figure
 
         write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
+    _emit(res, fmt, path, ["visit", "dose", "analysis", "estimate", "ci_lower", "ci_upper",
+                           "p", "n", "n_excluded", "method"], export,
+          mapping=mapping, overwrite=overwrite)
 
 
 @analyze_app.command("responders", epilog=epilog("analyze responders"))
@@ -368,6 +371,11 @@ def responders_cmd(
                              visit_labels=visit or None, combine=combine.value,
                              missing=missing.value, baseline_window=bw, reference=reference,
                              adjust=adjust)
+    # the figure first: a result with nothing to draw fails before any output
+    if plot is not None:
+        from cohort.cli.plot_output import write_figure
+
+        write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
     _emit(res, fmt, path, ["visit", "kind", "arm", "reference", "method", "x", "n",
                            "estimate", "ci_lower", "ci_upper", "p",
                            *(["p_adjusted", "adjust"] if adjust != "none" else []),
@@ -375,10 +383,6 @@ def responders_cmd(
                              if adjust == "dunnett" else []),
                            "n_excluded"], export,
           mapping=mapping, overwrite=overwrite)
-    if plot is not None:
-        from cohort.cli.plot_output import write_figure
-
-        write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
 
 
 @analyze_app.command("effect-modification", epilog=epilog("analyze effect-modification"))
@@ -420,13 +424,14 @@ def effect_modification_cmd(
                                        visit_labels=visit or None,
                                        last=last, baseline_window=bw, covariates=covariate,
                                        reference=reference, ci=ci.value)
-    _emit(res, fmt, path, ["visit", "kind", "subgroup", "arm", "reference", "estimate",
-                           "ci_lower", "ci_upper", "statistic", "p", "n", "n_excluded"], export,
-          mapping=mapping, overwrite=overwrite)
+    # the figure first: a result with nothing to draw fails before any output
     if plot is not None:
         from cohort.cli.plot_output import write_figure
 
         write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
+    _emit(res, fmt, path, ["visit", "kind", "subgroup", "arm", "reference", "estimate",
+                           "ci_lower", "ci_upper", "statistic", "p", "n", "n_excluded"], export,
+          mapping=mapping, overwrite=overwrite)
 
 
 @analyze_app.command("table1", epilog=epilog("analyze table1"))

@@ -137,9 +137,9 @@ def remission(
             units=PREDICTOR_UNITS, citation=f"fitted by cohort {__version__} on {path}")
         write_model(spec, save_model)
         typer.echo(f"wrote {save_model}", err=True)
+    if plot is not None:  # before any output: a failure leaves no result document behind
+        write_figure(result, plot, inputs=[path, mapping], overwrite=overwrite)
     if fmt is OutputFormat.json:
         emit_json({"cohort_version": __version__, "path": str(path), **result.to_dict()})
     else:
         result.print_summary(title=f"Remission: {path}")
-    if plot is not None:
-        write_figure(result, plot, inputs=[path, mapping], overwrite=overwrite)
