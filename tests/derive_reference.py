@@ -415,3 +415,14 @@ def nearest_hba1c(measurements: pd.DataFrame, runs: pd.DataFrame,
     value[best["run"].to_numpy()] = best["hvalue"].to_numpy()
     day[best["run"].to_numpy()] = best["hday"].to_numpy()
     return value, day
+
+
+def prepare_changes_by_label(measurements, subjects, *, param, visit_labels, subject_columns):
+    """cohort.analysis._common.prepare_changes (visits by label) as it was."""
+    from cohort.analysis._common import drop_missing
+
+    changes = change_at_labels(measurements, param, visit_labels, subjects=subjects)
+    changes = with_subject_columns(changes, subjects, list(dict.fromkeys(subject_columns)))
+    usable, excl = split_exclusions(changes)
+    usable, excl2 = drop_missing(usable, [c for c in subject_columns if c != "arm"])
+    return usable, pd.concat([excl, excl2], ignore_index=True)

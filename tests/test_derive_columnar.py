@@ -347,3 +347,25 @@ def test_nearest_hba1c_equals_reference(m, window, runs, tie):
     want = ref.nearest_hba1c(m, frame, window)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
+
+
+@settings(SETTINGS, max_examples=40)
+@given(m=measurements(), subjects=subject_tables(),
+       covariates=st.lists(st.sampled_from(["age_years", "sex"]), unique=True))
+def test_prepare_changes_by_label_equals_reference(m, subjects, covariates):
+    """Visits by label (ADaM AVISIT/ABLFL/ANL01FL): the same usable rows and exclusions."""
+    m = m.drop_duplicates(["subject_id", "day", "param"])
+    m = m.loc[m["day"].notna()].copy()
+    day = m["day"].to_numpy(dtype=float)
+    m["visit"] = np.select([day <= 0, np.abs(day - 84) <= 14, np.abs(day - 182) <= 20],
+                           ["Baseline", "Week 12", "Week 26"], "Unscheduled")
+    m["visit"] = m["visit"].astype(object)
+    # the last record on or before day 0 of each subject and parameter is the baseline
+    before = m.loc[day <= 0].sort_values("day")
+    flagged = before.groupby(["subject_id", "param"], observed=True).tail(1).index
+    m["baseline_flag"] = m.index.isin(flagged)
+    kw = dict(param="HBA1C", subject_columns=["arm", *covariates])
+    assert_same(outcome(prepare_changes, m, subjects, visit_list=[], last=False,
+                        baseline_window=(-90, 0), visit_labels=["Week 12", "Week 26"], **kw),
+                outcome(ref.prepare_changes_by_label, m, subjects,
+                        visit_labels=["Week 12", "Week 26"], **kw))
