@@ -426,3 +426,33 @@ def prepare_changes_by_label(measurements, subjects, *, param, visit_labels, sub
     usable, excl = split_exclusions(changes)
     usable, excl2 = drop_missing(usable, [c for c in subject_columns if c != "arm"])
     return usable, pd.concat([excl, excl2], ignore_index=True)
+
+
+def marker_status(rule, frame: pd.DataFrame, marker: str
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    base = frame["baseline"].to_numpy(dtype=float)
+    value = frame["value"].to_numpy(dtype=float)
+    reason = frame["reason"].astype(object).to_numpy()
+    rise = np.full(len(frame), np.nan)
+    status = np.empty(len(frame), dtype=object)
+    limit = rule.detection_limit
+    t = rule.threshold_pct
+    for i in range(len(frame)):
+        if isinstance(reason[i], str):
+            status[i] = f"not judged: {reason[i]}"
+            continue
+        b, v = base[i], value[i]
+        if b <= limit:
+            if rule.below_limit == "exclude":
+                status[i] = (f"not judged: baseline {marker} {b:g} nmol/L is at or below the "
+                             f"detection limit {limit:g} nmol/L (percent change undefined)")
+                continue
+            rise[i] = float(v > limit)
+            status[i] = ("rise from an undetectable baseline" if v > limit else
+                         "no rise (undetectable at baseline and visit)")
+            continue
+        pct = 100.0 * (v - b) / b  # b > limit >= 0, so finite for any recorded value
+        ok = bool(meets_threshold(pct, ">=" if rule.inclusive else ">", t))
+        rise[i] = float(ok)
+        status[i] = f"{'rise' if ok else 'no rise'} ({pct:+.1f}%)"
+    return rise, status

@@ -22,6 +22,7 @@ from cohort.analysis.responder_status import medication_reduction, responder_fla
 from cohort.derive.baseline import baseline_values
 from cohort.derive.change import change_from_baseline, usable_changes
 from cohort.derive.insulin import _nearest_hba1c
+from cohort.derive.remission import RemissionRule, _marker_status
 from cohort.derive.universe import subject_universe, with_subject_columns
 from cohort.derive.visit_values import last_followup, values_at_visits
 from cohort.derive.visit_windows import Visit, make_visits
@@ -369,3 +370,36 @@ def test_prepare_changes_by_label_equals_reference(m, subjects, covariates):
                         baseline_window=(-90, 0), visit_labels=["Week 12", "Week 26"], **kw),
                 outcome(ref.prepare_changes_by_label, m, subjects,
                         visit_labels=["Week 12", "Week 26"], **kw))
+
+
+@settings(SETTINGS, max_examples=100)
+@given(rows=st.lists(st.tuples(
+           st.sampled_from([0.0, 0.002, 0.003, 0.1, 0.3, 0.33, 0.5]),
+           st.sampled_from([0.0, 0.002, 0.1, 0.3, 0.33, 0.4, 0.45]),
+           st.sampled_from([None, None, None, "no baseline CPEP_FAST in days [-90, 0]"])),
+           max_size=12),
+       limit=st.sampled_from([0.0, 0.003]), below=st.sampled_from(["exclude", "rise"]),
+       inclusive=st.booleans(), threshold=st.sampled_from([10.0, 50.0]))
+def test_remission_marker_status_equals_reference(rows, limit, below, inclusive, threshold):
+    """C-peptide remission per marker: rise, no rise, undetectable baseline, not judged
+    (0.30 -> 0.33 nmol/L is exactly +10%: on the threshold)."""
+    frame = pd.DataFrame(rows, columns=["baseline", "value", "reason"])
+    frame["reason"] = frame["reason"].astype("string")
+    rule = RemissionRule(detection_limit=limit, below_limit=below, inclusive=inclusive,
+                         threshold_pct=threshold)
+    rise, status = _marker_status(rule, frame, "CPEP_FAST")
+    rise_ref, status_ref = ref.marker_status(rule, frame, "CPEP_FAST")
+    np.testing.assert_array_equal(rise, rise_ref)
+    assert status.tolist() == status_ref.tolist()
+
+
+@pytest.mark.parametrize(("inclusive", "expected"), [(True, 1.0), (False, 0.0)])
+def test_remission_rise_on_the_threshold(inclusive, expected):
+    # 0.30 -> 0.33 nmol/L is +10% (10.000000000000009 in binary floating point)
+    frame = pd.DataFrame({"baseline": [0.30], "value": [0.33],
+                          "reason": pd.array([None], dtype="string")})
+    rule = RemissionRule(inclusive=inclusive)
+    rise, status = _marker_status(rule, frame, "CPEP_FAST")
+    assert rise[0] == expected
+    assert status[0] == f"{'rise' if expected else 'no rise'} (+10.0%)"
+    assert status.tolist() == ref.marker_status(rule, frame, "CPEP_FAST")[1].tolist()

@@ -215,33 +215,47 @@ class RemissionRule:
 
 def _marker_status(rule: RemissionRule, frame: pd.DataFrame, marker: str
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Per subject: rise (1.0 / 0.0 / NaN when not judgeable) and a status text."""
+    """Per subject: rise (1.0 / 0.0 / NaN when not judgeable) and a status text.
+
+    Every subject at once: the texts that depend only on a reason or a baseline are
+    formatted once per distinct one."""
     base = frame["baseline"].to_numpy(dtype=float)
     value = frame["value"].to_numpy(dtype=float)
     reason = frame["reason"].astype(object).to_numpy()
-    rise = np.full(len(frame), np.nan)
-    status = np.empty(len(frame), dtype=object)
+    n = len(frame)
+    rise = np.full(n, np.nan)
+    status = np.empty(n, dtype=object)
     limit = rule.detection_limit
     t = rule.threshold_pct
-    for i in range(len(frame)):
-        if isinstance(reason[i], str):
-            status[i] = f"not judged: {reason[i]}"
-            continue
-        b, v = base[i], value[i]
-        if b <= limit:
-            if rule.below_limit == "exclude":
-                status[i] = (f"not judged: baseline {marker} {b:g} nmol/L is at or below the "
-                             f"detection limit {limit:g} nmol/L (percent change undefined)")
-                continue
-            rise[i] = float(v > limit)
-            status[i] = ("rise from an undetectable baseline" if v > limit else
-                         "no rise (undetectable at baseline and visit)")
-            continue
-        pct = 100.0 * (v - b) / b  # b > limit >= 0, so finite for any recorded value
-        ok = bool(meets_threshold(pct, ">=" if rule.inclusive else ">", t))
-        rise[i] = float(ok)
-        status[i] = f"{'rise' if ok else 'no rise'} ({pct:+.1f}%)"
+    has_reason = np.array([isinstance(r, str) for r in reason], dtype=bool)
+    _format(status, reason, has_reason, lambda r: f"not judged: {r}")
+    low = ~has_reason & (base <= limit)
+    if rule.below_limit == "exclude":
+        _format(status, base, low, lambda b: (
+            f"not judged: baseline {marker} {b:g} nmol/L is at or below the detection limit "
+            f"{limit:g} nmol/L (percent change undefined)"))
+    else:
+        up = value > limit
+        rise[low] = up[low].astype(float)
+        status[low & up] = "rise from an undetectable baseline"
+        status[low & ~up] = "no rise (undetectable at baseline and visit)"
+    judged = ~has_reason & ~low
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = 100.0 * (value[judged] - base[judged]) / base[judged]
+    ok = np.asarray(meets_threshold(pct, ">=" if rule.inclusive else ">", t), dtype=bool)
+    rise[judged] = ok.astype(float)
+    status[judged] = np.array([f"{'rise' if o else 'no rise'} ({p:+.1f}%)"
+                               for o, p in zip(ok.tolist(), pct.tolist(), strict=True)],
+                              dtype=object)
     return rise, status
+
+
+def _format(out: np.ndarray, keys: np.ndarray, rows: np.ndarray, text) -> None:
+    """``out[rows] = text(key)``, each distinct key formatted once."""
+    if not rows.any():
+        return
+    code, uniques = pd.factorize(keys[rows])
+    out[rows] = np.array([text(k) for k in uniques], dtype=object)[code]
 
 
 def resolve_remission_visit(measurements: pd.DataFrame, rule: RemissionRule) -> RemissionRule:
