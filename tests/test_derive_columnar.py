@@ -133,6 +133,11 @@ class Raised:
 def outcome(fn, *args, **kwargs):
     """What a call returns, or the error it raises."""
     try:
+        if getattr(fn, "__module__", "") == ref.__name__:
+            # the reference's percent change from a baseline of 1e-307 overflows, and numpy
+            # says so; the library gives the same inf silently
+            with np.errstate(over="ignore"):
+                return fn(*args, **kwargs)
         return fn(*args, **kwargs)
     except (AnalysisError, ValueError, TypeError, KeyError) as exc:
         return Raised(type(exc).__name__, str(exc))
@@ -217,9 +222,10 @@ def test_usable_changes_and_prepare_changes_equal_reference(m, subjects, visits,
                 outcome(ref.prepare_changes, m, subjects, param="HBA1C", **kw))
 
     def composed():
-        return ref.split_exclusions(ref.with_subject_columns(ref.change_from_baseline(
-            m, "HBA1C", visits, last=last, baseline_window=window, subjects=subjects),
-            subjects, ["arm"]))
+        with np.errstate(over="ignore"):
+            return ref.split_exclusions(ref.with_subject_columns(ref.change_from_baseline(
+                m, "HBA1C", visits, last=last, baseline_window=window, subjects=subjects),
+                subjects, ["arm"]))
 
     assert_same(outcome(usable_changes, m, subjects, "HBA1C", visits, last=last,
                         baseline_window=window, subject_columns=["arm"]), outcome(composed))

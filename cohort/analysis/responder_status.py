@@ -158,7 +158,7 @@ def _reductions(medications: pd.DataFrame, subjects: pd.DataFrame, *, drug_class
     d0 = np.where(any_base, d0, 0.0)
     d1 = np.where(per_subject(on_fu) > 0, d1, 0.0)
     decided = pd.isna(reason)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         reduction = np.where(decided, 100 * (d0 - d1) / d0, np.nan)
     return pd.DataFrame({
         "subject_id": sid, "day": assess, "dose_baseline": d0, "dose_followup": d1,

@@ -169,7 +169,7 @@ def _change_columns(measurements: pd.DataFrame, param: str, visits: Iterable[Vis
     chosen = np.concatenate([c for _, _, c, _ in spans])
     value = values(rows, chosen)
     change = value - baseline
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         pct = 100.0 * change / baseline
     zero_base = baseline == 0
     pct[zero_base] = np.nan

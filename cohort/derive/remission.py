@@ -240,7 +240,7 @@ def _marker_status(rule: RemissionRule, frame: pd.DataFrame, marker: str
         status[low & up] = "rise from an undetectable baseline"
         status[low & ~up] = "no rise (undetectable at baseline and visit)"
     judged = ~has_reason & ~low
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         pct = 100.0 * (value[judged] - base[judged]) / base[judged]
     ok = np.asarray(meets_threshold(pct, ">=" if rule.inclusive else ">", t), dtype=bool)
     rise[judged] = ok.astype(float)

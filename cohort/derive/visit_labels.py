@@ -289,7 +289,7 @@ def change_at_labels(measurements: pd.DataFrame, param: str, labels: Sequence[st
         value = picked["value"].to_numpy(dtype=np.float64)
         baseline = base["value"].to_numpy(dtype=np.float64)
         change = value - baseline
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             pct = 100.0 * change / baseline
         zero = baseline == 0
         pct[zero] = np.nan
