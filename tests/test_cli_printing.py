@@ -113,3 +113,20 @@ def test_mmrm_export(tmp_path, suffix):
     other.write_bytes(b"not a workbook of cohort")
     refused = run("analyze", "mmrm", SKYLER, "--visit-days", "56,84", "--export", other)
     assert refused.exit_code == 2 and other.read_bytes() == b"not a workbook of cohort"
+
+
+def test_external_validation_text_is_print_summary(tmp_path):
+    model = tmp_path / "model.yaml"
+    saved = run("analyze", "remission", LU, "-p", "baseline_cpep_fast_nmol_l",
+                "--save-model", model)
+    assert saved.exit_code == 0, saved.output
+    cli = run("analyze", "predict", LU, "--external", model)
+    assert cli.exit_code == 0, cli.output
+    doc = json.loads(run("analyze", "predict", LU, "--external", model,
+                         "--format", "json").stdout)
+    auc = next(r for r in doc["external"]["summary"] if r["metric"] == "auc")
+    text = cli.stdout
+    assert f"External validation: {LU}\n\nExternal validation of " in text
+    assert re.search(rf"^auc +{auc['estimate']:.3f} \({auc['ci_lower']:.3f} to "
+                     rf"{auc['ci_upper']:.3f}\)$", text, flags=re.M), text
+    assert "Recalibrated" in text and "┏" not in text
