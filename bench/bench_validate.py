@@ -627,7 +627,8 @@ def main(argv: list[str] | None = None) -> int:
     if all(k in methods for k in ("cohort_cli", "polars_read", "pandera_pandas")):
         targets = _targets(results["sizes"][largest]["methods"])
         results["targets"] = targets
-        print(f"\n  targets (issue 2) on {int(largest):,} rows, cohort validate = CLI end to end"
+        print(f"\n  targets (issues 2 and 16) on {int(largest):,} rows, cohort validate = CLI "
+              "end to end"
               + (" [quick run: indicative only]" if args.quick else ""))
         for t in targets:
             verdict = {True: "PASS", False: "FAIL", None: "n/a "}[t["pass"]]

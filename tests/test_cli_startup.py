@@ -24,8 +24,10 @@ print(json.dumps(sorted(m for m in heavy if m in sys.modules)), file=sys.stderr)
 """
 
 
-def _loaded(*args: str) -> tuple[list[str], str]:
-    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+def _loaded(*args: str, modules: list[str] = HEAVY) -> tuple[list[str], str]:
+    """Which of ``modules`` a ``cohort`` command run in a fresh interpreter imported, and its
+    output."""
+    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=modules), *args],
                           capture_output=True, text=True, timeout=120, check=True)
     return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
 
@@ -50,31 +52,25 @@ NOT_FOR_VALIDATE = ["pandera", "scipy", "seaborn", "matplotlib", "lifelines", "s
 BUNDLED = Path(__file__).resolve().parent.parent / "synthetic" / "lu2021" / "cohort"
 
 
-def _loaded_by(args: list[str], modules: list[str]) -> tuple[list[str], str]:
-    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=modules), *args],
-                          capture_output=True, text=True, timeout=120, check=True)
-    return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
-
-
 def test_validate_imports_only_what_it_needs():
-    loaded, out = _loaded_by(["validate", str(BUNDLED)], [*NOT_FOR_VALIDATE, "polars"])
+    loaded, out = _loaded("validate", str(BUNDLED), modules=[*NOT_FOR_VALIDATE, "polars"])
     assert "valid - 0 errors" in out
     assert loaded == ["polars"]  # the probe sees what was imported: polars was
 
 
 def test_validate_json_imports_only_what_it_needs():
-    loaded, out = _loaded_by(["validate", str(BUNDLED), "--format", "json"], NOT_FOR_VALIDATE)
+    loaded, out = _loaded("validate", str(BUNDLED), "--format", "json", modules=NOT_FOR_VALIDATE)
     assert json.loads(out)["engine"] == "native"
     assert loaded == []
 
 
 def test_pandera_engine_still_imports_pandera():
-    loaded, out = _loaded_by(["validate", str(BUNDLED), "--engine", "pandas"], ["pandera"])
+    loaded, out = _loaded("validate", str(BUNDLED), "--engine", "pandas", modules=["pandera"])
     assert "valid - 0 errors" in out
     assert loaded == ["pandera"]
 
 
 def test_dictionary_imports_no_table_library():
-    loaded, out = _loaded_by(["dictionary"], ["pandas", "pyarrow", "pandera", "scipy"])
+    loaded, out = _loaded("dictionary", modules=["pandas", "pyarrow", "pandera", "scipy"])
     assert "# Data dictionary" in out
     assert loaded == []
