@@ -279,3 +279,11 @@ def test_choices_are_case_insensitive_too():
             desc = getattr(param, "type_descriptor", None)
             if desc is not None and desc.is_choice:
                 assert not desc.case_sensitive, (path, param.name)
+
+
+def test_visit_labels_in_any_case():
+    args = ["analyze", "ancova", ADAM, "--mapping", ADAM / "mapping.yaml"]
+    exact = doc_of(*args, "--visit", "Week 24")
+    other = doc_of(*args, "--visit", "week 24")
+    assert exact["summary"] == other["summary"]
+    assert {r["visit"] for r in other["summary"]} == {"Week 24"}

@@ -31,7 +31,14 @@ from cohort.cli.analyze_regression import (
 from cohort.cli.app import POPULATION, VISIT, OutputFormat, guarded
 from cohort.cli.examples import epilog
 from cohort.cli.safe_output import OVERWRITE
-from cohort.cli.vocabulary import alias, hidden, parse_int_list, parse_window, resolve_param
+from cohort.cli.vocabulary import (
+    alias,
+    hidden,
+    parse_int_list,
+    parse_window,
+    resolve_param,
+    resolve_visits,
+)
 
 
 class Covariance(StrEnum):
@@ -104,7 +111,7 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
     from cohort.analysis.mmrm.analysis import mmrm_analysis
 
     res = mmrm_analysis(c.measurements, c.subjects, param=param, visit_days=days,
-                        visit_labels=visit or None,
+                        visit_labels=resolve_visits(visit, c),
                         half_width=window, baseline_window=bw, covariates=covariate,
                         reference=reference, covariance=cov.value, method=method.value,
                         df=df.value, vcov=vcov, cov_by_arm=cov_by_arm, adjust=adjust,

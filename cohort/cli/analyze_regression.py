@@ -26,6 +26,7 @@ from cohort.cli.vocabulary import (  # noqa: F401 -- parse_* re-exported for the
     parse_window,
     resolve_code,
     resolve_param,
+    resolve_visits,
 )
 
 
@@ -192,7 +193,7 @@ def paired_cmd(
     from cohort.analysis.paired import paired_analysis
 
     res = paired_analysis(c.measurements, c.subjects, param=param, visit_days=days,
-                          visit_labels=visit or None,
+                          visit_labels=resolve_visits(visit, c),
                           half_width=window, last=last, baseline_window=bw, by=by, cut=cut,
                           digits_rank=digits_rank)
     # the figure first: a result with nothing to draw fails before any output
@@ -259,7 +260,7 @@ def ancova_cmd(
         warnings.simplefilter("always", CohortWarning)
         res = ancova_analysis(c.measurements, c.subjects, c.infusions, param=param,
                               visit_days=days, half_width=window, last=last,
-                              visit_labels=visit or None,
+                              visit_labels=resolve_visits(visit, c),
                               baseline_window=bw, covariates=covariate, reference=reference,
                               arm_order=order, adjust=adjust, trend=trend,
                               trend_scores=trend_scores.value, mixed=mmrm or mixed,
@@ -314,7 +315,7 @@ def dose_response_cmd(
 
     res = dose_response_analysis(c.measurements, c.subjects, c.infusions, param=param,
                                  visit_days=days, half_width=window, last=last,
-                                 visit_labels=visit or None,
+                                 visit_labels=resolve_visits(visit, c),
                                  baseline_window=bw, doses=dose, threshold=threshold)
     # the figure first: a result with nothing to draw fails before any output
     if plot is not None:
@@ -368,7 +369,7 @@ def responders_cmd(
 
     res = responder_analysis(c.measurements, c.subjects, c.medications, criteria=criterion,
                              visit_days=days, half_width=window,
-                             visit_labels=visit or None, combine=combine.value,
+                             visit_labels=resolve_visits(visit, c), combine=combine.value,
                              missing=missing.value, baseline_window=bw, reference=reference,
                              adjust=adjust)
     # the figure first: a result with nothing to draw fails before any output
@@ -421,7 +422,7 @@ def effect_modification_cmd(
 
     res = effect_modification_analysis(c.measurements, c.subjects, subgroup=modifier, cut=cut,
                                        param=param, visit_days=days, half_width=window,
-                                       visit_labels=visit or None,
+                                       visit_labels=resolve_visits(visit, c),
                                        last=last, baseline_window=bw, covariates=covariate,
                                        reference=reference, ci=ci.value)
     # the figure first: a result with nothing to draw fails before any output

@@ -38,6 +38,7 @@ from cohort.cli.remission_options import (
     Partial,
     emit_json,
     remission_rule,
+    rule_at_visit,
     rule_markers,
     split_population,
     usage_error,
@@ -116,6 +117,7 @@ def remission(
 
     model_population, flags = split_population(population)
     data = load_for_cli(path, mapping, flags)
+    rule = rule_at_visit(rule, data)
     with warnings_to_stderr():
         result = remission_analysis(
             data.measurements, data.subjects, data.infusions, rule=rule,

@@ -37,6 +37,7 @@ from cohort.cli.remission_options import (
     Partial,
     emit_json,
     remission_rule,
+    rule_at_visit,
     rule_markers,
     split_population,
     usage_error,
@@ -111,6 +112,7 @@ def predict(
 
     model_population, flags = split_population(population)
     data = load_for_cli(path, mapping, flags)
+    rule = rule_at_visit(rule, data)
     rule = resolve_remission_visit(data.measurements, rule)
     table = remission_dataset(data.measurements, data.subjects, data.infusions, rule=rule)
     undetermined = table["remission"].isna()

@@ -17,7 +17,7 @@ from typing import Any
 import typer
 
 from cohort.cli.app import OutputFormat
-from cohort.cli.vocabulary import hidden, split_names
+from cohort.cli.vocabulary import hidden, resolve_visits, split_names
 
 
 class Combine(StrEnum):
@@ -162,6 +162,15 @@ def rule_markers(marker: list[str], old_markers: str | None) -> str:
     names = list(dict.fromkeys(m.upper() for m in split_names([*marker, *split_names(
         old_markers)])))
     return ",".join(names) if names else "CPEP_FAST,CPEP_PP"
+
+
+def rule_at_visit(rule: Any, cohort: Any) -> Any:
+    """The rule with its ``--visit`` label as the cohort spells it (any case)."""
+    if getattr(rule, "visit_label", None) is None:
+        return rule
+    from dataclasses import replace
+
+    return replace(rule, visit_label=resolve_visits([rule.visit_label], cohort)[0])
 
 
 def remission_rule(threshold: float, exclusive: bool, markers: str, combine: Combine,

@@ -31,7 +31,7 @@ from typing import Any
 import typer
 
 __all__ = ["RENAMED", "alias", "hidden", "parse_int_list", "parse_name_list", "parse_window",
-           "resolve_code", "resolve_param", "split_names"]
+           "resolve_code", "resolve_param", "resolve_visits", "split_names"]
 
 RENAMED: dict[str, list[tuple[str, str]]] = {
     "analyze survival": [("--covariates A,B", "--covariate A --covariate B"),
@@ -149,3 +149,16 @@ def resolve_param(value: str, cohort: Any) -> str:
     if contract is not None:
         codes |= set(getattr(contract, "parameters", {}) or {})
     return resolve_code(value, codes)
+
+
+def resolve_visits(labels: Sequence[str] | None, cohort: Any) -> list[str] | None:
+    """``--visit`` labels as the data spell them, case-insensitively (``--visit "week 24"``
+    is ``Week 24``); None when no label was given."""
+    if not labels:
+        return None
+    measurements = getattr(cohort, "measurements", None)
+    known: Iterable[Any] = ()
+    if measurements is not None and "visit" in measurements:
+        known = measurements["visit"].dropna().unique()
+    known = list(known)
+    return [resolve_code(str(label), known) for label in labels]
