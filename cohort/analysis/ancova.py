@@ -381,7 +381,10 @@ def ancova_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
         scores = [float(per[a]) for a in trend_arms]
     rows, coef_tables = [], []
     excluded = excl["visit"].value_counts(sort=False)
-    for v_label, v_rows in usable.groupby("visit", sort=False):
+    # each visit's rows with the columns the model uses (not a copy of every column)
+    model_columns = list(dict.fromkeys(["visit", "visit_day", "change", "arm", "baseline",
+                                        *covariates]))
+    for v_label, v_rows in usable[model_columns].groupby("visit", sort=False):
         visit_day = v_rows["visit_day"].iloc[0]
         n_excl = int(excluded.get(v_label, 0))
         arms_here = set(pd.unique(v_rows["arm"]))  # one pass, not one comparison per arm

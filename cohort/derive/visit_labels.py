@@ -41,8 +41,10 @@ def has_visit_labels(measurements: pd.DataFrame, param: str) -> bool:
     """Whether the records of ``param`` carry visit labels and a baseline flag."""
     if not {"visit", "baseline_flag"} <= set(measurements.columns):
         return False
-    rows = measurements.loc[measurements["param"] == param]
-    return bool(rows["visit"].notna().any() and rows["baseline_flag"].fillna(False).any())
+    # two columns of the parameter's rows, not a copy of every column (10M-row cohorts)
+    mine = (measurements["param"] == param).to_numpy(dtype=bool, na_value=False)
+    return bool(measurements["visit"][mine].notna().any()
+                and measurements["baseline_flag"][mine].fillna(False).any())
 
 
 def visit_labels(measurements: pd.DataFrame, param: str) -> list[str]:
