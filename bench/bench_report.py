@@ -16,7 +16,7 @@ Commands:
 
 * ``cohort --help``;
 * ``cohort validate synthetic/lu2021/cohort`` (53 subjects);
-* ``cohort report synthetic/lu2021/cohort --out FILE`` (the HTML report: 7 figures, paired
+* ``cohort report synthetic/lu2021/cohort --out FILE`` (the HTML report: 8 figures, paired
   change, ANCOVA, remission, Kaplan-Meier);
 * ``cohort report synthetic/lu2021/cohort --study lu2021 --out FILE`` (the same with the study
   reproduced on the cohort and shown side by side);
