@@ -77,6 +77,8 @@ def change_from_baseline(measurements: pd.DataFrame, param: str,
     cols, _ = _change_columns(measurements, param, visits, baseline_window=baseline_window,
                               last=last, min_followup_day=min_followup_day,
                               max_followup_day=max_followup_day, rule=rule, subjects=subjects)
+    cols["pct_reason"] = reasons(cols["pct_reason"], _ZERO_BASELINE)
+    cols["reason"] = text_array(cols["reason"])
     return pd.DataFrame(cols)
 
 
@@ -123,9 +125,11 @@ def usable_changes(measurements: pd.DataFrame, subjects: pd.DataFrame, param: st
     rows = np.flatnonzero(usable)
     gone = np.flatnonzero(~usable)
     excl = pd.DataFrame({"subject_id": cols["subject_id"][gone], "visit": cols["visit"][gone],
-                         "reason": np.asarray(cols["reason"][gone], dtype=object)})
+                         "reason": cols["reason"][gone]})
     kept = {name: (col if np.ndim(col) == 0 else col[rows]) for name, col in cols.items()
             if name != "reason"}
+    # the texts are made for the rows that keep them only
+    kept["pct_reason"] = reasons(kept["pct_reason"], _ZERO_BASELINE)
     # the universe is the subjects table in its order, once per visit
     n = len(subjects)
     for c in columns:
@@ -133,12 +137,16 @@ def usable_changes(measurements: pd.DataFrame, subjects: pd.DataFrame, param: st
     return pd.DataFrame(kept, index=pd.RangeIndex(len(rows))), excl
 
 
+_ZERO_BASELINE = "baseline is 0: percent change undefined"
+
+
 def _change_columns(measurements: pd.DataFrame, param: str, visits: Iterable[Visit] | Visit,
                     *, baseline_window: tuple[int, int], last: bool, min_followup_day: int,
                     max_followup_day: int | None, rule: Rule,
                     subjects: pd.DataFrame | Iterable[str] | None
                     ) -> tuple[dict[str, Any], np.ndarray]:
-    """The columns of :func:`change_from_baseline`, and which rows are usable."""
+    """The columns of :func:`change_from_baseline` (``pct_reason`` as a mask, ``reason`` as an
+    object array of str and None), and which rows are usable."""
     visits = _check_visits(visits)
     if not visits and not last:
         raise AnalysisError("no visits given; give visits (make_visits([84])) and/or last=True "
@@ -192,8 +200,9 @@ def _change_columns(measurements: pd.DataFrame, param: str, visits: Iterable[Vis
         "baseline": baseline,
         "change": change,
         "pct_change": pct,
-        "pct_reason": reasons(zero_base & ~np.isnan(value),
-                              "baseline is 0: percent change undefined"),
-        "reason": text_array(why),
+        # masks and plain objects here; the callers make pandas' string arrays of the rows
+        # they keep (the reasons of a million usable rows are never read)
+        "pct_reason": zero_base & ~np.isnan(value),
+        "reason": why,
     }
     return cols, (chosen >= 0) & ~no_base
