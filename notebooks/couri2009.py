@@ -250,7 +250,7 @@ from cohort.report.figures.survival import plot_km, plot_swimmer
 
 fig = Figure(figsize=(8, 5.5), layout="constrained")
 ax = fig.subplots()
-plot_km(km, ax=ax, xlabel="months since insulin stop")
+plot_km(km, ax=ax, xlabel="months since insulin stop", ylabel="still insulin-free (%)")
 ax.set_title("Still insulin-free (first episodes; 95% band; + censored)")
 fig
 

@@ -217,7 +217,7 @@ km = kaplan_meier(tte, landmarks_months=(12, 24, 36))
 display(km)  # the median (months) with its 95% CI
 fig = Figure(figsize=(8, 5), layout="constrained")
 ax = fig.subplots()
-plot_km(km, ax=ax, xlabel="months since insulin stop")
+plot_km(km, ax=ax, xlabel="months since insulin stop", ylabel="still insulin-free (%)")
 ax.set_title("Still insulin-free (first episodes; 95% band; + censored)")
 fig
 
