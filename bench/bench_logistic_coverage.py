@@ -48,7 +48,7 @@ def design() -> tuple[np.ndarray, np.ndarray, list[str]]:
     import cohort
     from cohort.analysis.logistic_design import build_design, select_population
     from cohort.analysis.logistic_fit import fit_firth
-    from cohort.derive.remission import remission_dataset
+    from cohort.derive.remission_dataset import remission_dataset
 
     c = cohort.load_cohort(ROOT / "synthetic" / "lu2021" / "cohort")
     data = remission_dataset(c.measurements, c.subjects, c.infusions)

@@ -105,7 +105,7 @@ def test_external_validation_honours_population(treated_model):
     from sklearn.metrics import roc_auc_score
 
     from cohort.analysis.external import external_validation
-    from cohort.derive.remission import remission_dataset
+    from cohort.derive.remission_dataset import remission_dataset
 
     c = cohort.load_cohort(FIX / "lu2021")
     table = remission_dataset(c.measurements, c.subjects, c.infusions)

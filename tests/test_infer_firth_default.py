@@ -21,7 +21,7 @@ import cohort
 from cohort.analysis.logistic import choose_method, logistic_regression
 from cohort.analysis.remission import remission_analysis
 from cohort.cli.app import app
-from cohort.derive.remission import remission_dataset
+from cohort.derive.remission_dataset import remission_dataset
 from cohort.errors import AnalysisError, SmallSampleWarning
 
 LU = Path(__file__).parent / "fixtures" / "reproduce" / "lu2021"

@@ -130,7 +130,8 @@ def test_the_docs_show_this_mapping():
 
 
 def test_predict_by_event_uses_the_flagged_baselines(by_event):
-    from cohort.derive.remission import RemissionRule, remission_dataset
+    from cohort.derive.remission import RemissionRule
+    from cohort.derive.remission_dataset import remission_dataset
 
     data = remission_dataset(by_event.measurements, by_event.subjects, by_event.infusions,
                              rule=RemissionRule()).set_index("subject_id")

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cohort
-from cohort.derive.remission import RemissionRule, derive_remission, remission_dataset
+from cohort.derive.remission import RemissionRule, derive_remission
+from cohort.derive.remission_dataset import remission_dataset
 from cohort.errors import AnalysisError
 
 

@@ -229,7 +229,7 @@ def linear_predictor(model: ModelSpec, frame: pd.DataFrame, *,
     frame : DataFrame
         Local data with each predictor's ``column``.
     units : dict, optional
-        Unit of each local column; default :data:`cohort.derive.remission.PREDICTOR_UNITS`
+        Unit of each local column; default :data:`cohort.derive.remission_dataset.PREDICTOR_UNITS`
         (the columns of the remission data set). A column missing from both must have the
         unit the model states, and is taken as such.
 
@@ -238,7 +238,7 @@ def linear_predictor(model: ModelSpec, frame: pd.DataFrame, *,
     ndarray
         NaN where a predictor is missing or outside the transform's domain (e.g. log of 0).
     """
-    from cohort.derive.remission import PREDICTOR_UNITS
+    from cohort.derive.remission_dataset import PREDICTOR_UNITS
 
     known = {**PREDICTOR_UNITS, **(units or {})}
     lp = np.full(len(frame), float(model.intercept))

@@ -26,7 +26,8 @@ from cohort.analysis.multiplicity import (
 from cohort.analysis.proportion_comparisons import compare_proportions
 from cohort.analysis.proportions import proportion
 from cohort.analysis.result import AnalysisResult, json_safe
-from cohort.derive.remission import RemissionRule, remission_dataset, resolve_remission_visit
+from cohort.derive.remission import RemissionRule, resolve_remission_visit
+from cohort.derive.remission_dataset import remission_dataset
 from cohort.derive.strata import subgroup as assign_subgroup
 from cohort.errors import AnalysisError
 
@@ -93,7 +94,7 @@ def remission_rates(data: pd.DataFrame, *, outcome: str = "remission",
     Parameters
     ----------
     data : DataFrame
-        One row per subject (e.g. :func:`cohort.derive.remission.remission_dataset`) with
+        One row per subject (e.g. :func:`cohort.derive.remission_dataset.remission_dataset`) with
         ``subject_id``, ``arm``, ``control`` and the boolean ``outcome`` (NA = undetermined,
         counted in ``n_excluded``), plus the subgroup's column.
     subgroup : str or None
@@ -235,7 +236,7 @@ def remission_analysis(measurements: pd.DataFrame, subjects: pd.DataFrame,
     subgroup : str or None, keyword-only
         Subgroup for the rates (default juvenile vs adult onset).
     predictors : list of str, keyword-only
-        Columns of :func:`cohort.derive.remission.remission_dataset` for a multivariable
+        Columns of :func:`cohort.derive.remission_dataset.remission_dataset` for a multivariable
         logistic model (e.g. ``["baseline_cpep_fast_nmol_l", "dose_1e6_cells_per_kg"]``);
         None: no model.
     method, population, ci_method : keyword-only

@@ -128,7 +128,7 @@ def remission(
         if result.model is None:
             raise usage_error("--save-model", "needs --predictor (there is no model to save)")
         from cohort.analysis.external import save_model as write_model
-        from cohort.derive.remission import PREDICTOR_UNITS
+        from cohort.derive.remission_dataset import PREDICTOR_UNITS
         from cohort.io.outputs import check_output_file, input_files
 
         check_output_file(save_model, kind="model", inputs=input_files(path, mapping),

@@ -108,7 +108,8 @@ def predict(
     if not predictors and external is None:
         raise usage_error("--predictor", "give at least one --predictor (or --external MODEL)")
     from cohort import __version__
-    from cohort.derive.remission import remission_dataset, resolve_remission_visit
+    from cohort.derive.remission import resolve_remission_visit
+    from cohort.derive.remission_dataset import remission_dataset
 
     model_population, flags = split_population(population)
     data = load_for_cli(path, mapping, flags)

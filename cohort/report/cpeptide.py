@@ -170,7 +170,7 @@ def auc_intervals(res: PredictionResult) -> pd.DataFrame:
 
 
 def _prediction(ctx: ReportContext, data: pd.DataFrame) -> None:
-    from cohort.derive.remission import PREDICTOR_UNITS
+    from cohort.derive.remission_dataset import PREDICTOR_UNITS
 
     ctx.html.heading("Prediction of remission", level=3)
     det = data.loc[data["remission"].notna()].copy()

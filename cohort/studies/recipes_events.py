@@ -1,7 +1,7 @@
 """Recipes of event targets: C-peptide remission and its predictors, insulin-free episodes
 and time to resumption, medication dose reductions and adverse events.
 
-Remission is derived by :func:`cohort.derive.remission.remission_dataset` (Lu 2021's rule,
+Remission is derived by :func:`cohort.derive.remission_dataset.remission_dataset` (Lu 2021's rule,
 judged in the spec's window around the assessment visit), compared with
 :mod:`cohort.analysis.proportions` and modelled with
 :func:`cohort.analysis.logistic.logistic_regression`. Insulin-free episodes come from
@@ -44,7 +44,7 @@ PREDICTOR_COLUMNS = {
     "dose_cells_total": "dose_1e9_cells_total",
     "sex": "sex_male",
 }
-"""Spec variable -> column of :func:`cohort.derive.remission.remission_dataset` (other
+"""Spec variable -> column of :func:`cohort.derive.remission_dataset.remission_dataset` (other
 variables, e.g. ``age_years``, keep their name)."""
 
 
@@ -52,7 +52,8 @@ variables, e.g. ``age_years``, keep their name)."""
 
 
 def _remission_data(ctx: StudyContext, target: Target) -> tuple[pd.DataFrame, str]:
-    from cohort.derive.remission import MARKERS, RemissionRule, remission_dataset
+    from cohort.derive.remission import MARKERS, RemissionRule
+    from cohort.derive.remission_dataset import remission_dataset
 
     p = target.params
     spec_rule = ctx.spec.outcomes.remission
