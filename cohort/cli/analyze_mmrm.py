@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from cohort.cli.analyze import analyze_app
-from cohort.cli.analyze_regression import (
+from cohort.cli.analyze_options import (
     BASELINE_WINDOW,
     CI,
     EXPORT,
@@ -25,8 +25,8 @@ from cohort.cli.analyze_regression import (
     WINDOW,
     CiMethod,
     PlotKind,
-    _check_export,
-    _emit,
+    check_export,
+    emit_result,
 )
 from cohort.cli.app import POPULATION, VISIT, OutputFormat, guarded
 from cohort.cli.examples import epilog
@@ -95,7 +95,7 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
     from cohort.cli.plot_output import check_plot_path, write_figure
     from cohort.errors import AnalysisError
 
-    _check_export(export)
+    check_export(export)
     if plot is not None:
         check_plot_path(plot)
     days = parse_int_list(visit_days, "--visit-days")
@@ -120,7 +120,7 @@ def run_mmrm(path: Path, *, param: str, visit_days: str | None, window: int | No
     # the figure first: a result with nothing to draw fails before any output
     if plot is not None:
         write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite, kind=plot_kind)
-    _emit(res, fmt, path, cols, export, mapping=mapping, overwrite=overwrite)
+    emit_result(res, fmt, path, cols, export, mapping=mapping, overwrite=overwrite)
     if fmt is OutputFormat.text:
         import pandas as pd
 

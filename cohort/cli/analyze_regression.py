@@ -6,15 +6,36 @@ Heavy libraries are imported inside the commands so that ``cohort --help`` stays
 
 from __future__ import annotations
 
-import json
 import sys
-from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from cohort.cli.analyze import analyze_app
+from cohort.cli.analyze_options import (
+    BASELINE_WINDOW,
+    CI,
+    EXPORT,
+    FMT,
+    LAST,
+    MAPPING,
+    PARAM,
+    PATH_ARG,
+    PLOT,
+    PLOT_KIND,
+    VISIT_DAYS,
+    WINDOW,
+    CiMethod,
+    Combine,
+    Hba1cUnit,
+    Missing,
+    PlotKind,
+    TrendScores,
+    adjust_option,
+    adjusted_columns,
+    check_export,
+    emit_result,
+)
 from cohort.cli.app import POPULATION, VISIT, OutputFormat, guarded, load_for_cli
 from cohort.cli.examples import epilog
 from cohort.cli.safe_output import OVERWRITE
@@ -28,137 +49,6 @@ from cohort.cli.vocabulary import (  # noqa: F401 -- parse_* re-exported for the
     resolve_param,
     resolve_visits,
 )
-
-
-def _bad(option: str, message: str) -> Exception:
-    from cohort.errors import AnalysisError
-
-    return AnalysisError(f"{option}: {message}")
-
-
-class Combine(StrEnum):
-    """How responder criteria combine."""
-
-    all = "all"
-    any = "any"
-
-
-class Missing(StrEnum):
-    """What to do with subjects whose responder status is unknown."""
-
-    exclude = "exclude"
-    nonresponder = "nonresponder"
-
-
-class TrendScores(StrEnum):
-    """Scores of the dose-trend contrast."""
-
-    poly = "poly"
-    dose = "dose"
-
-
-class CiMethod(StrEnum):
-    """How intervals and tests of the linear models are computed."""
-
-    t = "t"
-    normal = "normal"
-
-
-ADJUST_HELP = ("Multiplicity adjustment of the comparisons with the reference: none, dunnett "
-               "(from the model's correlation of the contrasts), holm, hochberg, bonferroni, "
-               "sidak.")
-CI = typer.Option(CiMethod.t, "--ci", case_sensitive=False,
-                  help="t: t distribution on the residual df (R lm, emmeans); normal: "
-                  "estimate +- 1.96 x SE and z tests.")
-
-
-class PlotKind(StrEnum):
-    """The model figure --plot draws."""
-
-    lsmean = "lsmean"
-    difference = "difference"
-
-
-PLOT_KIND = typer.Option(PlotKind.lsmean, "--plot-kind", case_sensitive=False,
-                         help="The figure --plot draws: lsmean (the model's LS mean change of "
-                         "each arm over the visits, 95% CIs) or difference (each arm minus the "
-                         "reference).")
-
-
-class Hba1cUnit(StrEnum):
-    """Unit(s) of HbA1c in Table 1."""
-
-    percent = "%"
-    mmol_mol = "mmol/mol"
-    both = "both"
-
-
-def adjust_option(default: str = "none") -> Any:
-    """The ``--adjust`` option (checked by :func:`cohort.analysis.multiplicity.check_adjust`
-    before any data are read, so a bad name fails fast with the list of choices)."""
-    return typer.Option(default, "--adjust", help=ADJUST_HELP)
-
-
-def adjusted_columns(adjust: str) -> list[str]:
-    """The summary columns the text output adds for an adjusted family."""
-    return ([] if adjust == "none" else
-            ["p_adjusted", "ci_lower_adjusted", "ci_upper_adjusted", "adjust"])
-
-
-PATH_ARG = typer.Argument(..., help="Cohort folder (or .xlsx workbook).")
-MAPPING = typer.Option(None, "--mapping", "-m", help="Mapping file (YAML) or preset name.")
-FMT = typer.Option(OutputFormat.text, "--format", "-f", case_sensitive=False,
-                   help="text: tables on the terminal; json: one JSON document on stdout.")
-PARAM = typer.Option("HBA1C", "--param", help="Parameter code, in any case (HBA1C, FPG, "
-                     "CPEP_FAST, ...).")
-VISIT_DAYS = typer.Option(None, "--visit-days",
-                          help="Nominal study days of the visits, comma-separated (e.g. 56,84).")
-WINDOW = typer.Option(None, "--window", min=0,
-                      help="Visit-window half-width in days (default: 15% of the day, at "
-                      "least 7, split at midpoints).")
-LAST = typer.Option(False, "--last", help="Also analyse the last available follow-up.")
-BASELINE_WINDOW = typer.Option("-90,0", "--baseline-window",
-                               help="Baseline window LOWER,UPPER in study days; write it as "
-                               "--baseline-window=-90,0.")
-EXPORT = typer.Option(None, "--export", help="Also write the table as printed to this file: "
-                     ".docx (Word), .xlsx (Excel), .tex (LaTeX), .html or .csv, by extension.")
-PLOT = typer.Option(None, "--plot", help="Write the analysis figure to this file (.png, "
-                    ".pdf or .svg).")
-
-
-def _check_export(export: Path | None, plot: Path | None = None) -> None:
-    """Refuse a bad --export or --plot path before any data are read."""
-    if export is not None:
-        from cohort.io.table_export import check_export_path
-
-        check_export_path(export)
-    if plot is not None and plot.suffix.lstrip(".").lower() not in ("png", "pdf", "svg"):
-        raise _bad("--plot", f"the plot file must end in .png, .pdf or .svg, got {plot}")
-
-
-def _emit(result: Any, fmt: OutputFormat, path: Path, columns: list[str],
-          export: Path | None = None, *, mapping: str | None = None,
-          overwrite: bool = False) -> None:
-    from cohort import __version__
-    from cohort.analysis.result import json_safe
-
-    if export is not None:
-        from cohort.analysis.display import CAPTIONS
-        from cohort.io.outputs import input_files
-        from cohort.io.table_export import export_table
-
-        export_table(result.formatted(columns or None), export,
-                     title=CAPTIONS.get(result.analysis, result.analysis), notes=result.notes,
-                     inputs=input_files(path, mapping), overwrite=overwrite)
-        print(f"table written to {export}", file=sys.stderr)
-
-    if fmt is OutputFormat.json:
-        doc = {"cohort_version": __version__, "path": str(path), **result.to_dict()}
-        typer.echo(json.dumps(json_safe(doc), allow_nan=False))
-        return
-    # the result prints itself (cohort.analysis.display): p-values as <0.001, intervals as
-    # (lo to hi), decimals from the parameter's unit; its notes under the table
-    result.print_summary(columns or None, title=f"{result.analysis}: {path}")
 
 
 @analyze_app.command("paired", epilog=epilog("analyze paired"))
@@ -185,7 +75,7 @@ def paired_cmd(
     fmt: OutputFormat = FMT,
 ) -> None:
     """Paired before/after change with t and Wilcoxon signed-rank tests (Matsuoka 2025)."""
-    _check_export(export, plot)
+    check_export(export, plot)
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
     c = load_for_cli(path, mapping, population)
@@ -201,7 +91,7 @@ def paired_cmd(
         from cohort.cli.plot_output import write_figure
 
         write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
-    _emit(res, fmt, path, ["visit", "group", "n", "mean_before", "mean_after", "estimate",
+    emit_result(res, fmt, path, ["visit", "group", "n", "mean_before", "mean_after", "estimate",
                            "ci_lower", "ci_upper", "sd_change", "p", "effect_size",
                            "wilcoxon_p", "n_excluded"], export,
           mapping=mapping, overwrite=overwrite)
@@ -242,7 +132,7 @@ def ancova_cmd(
     fmt: OutputFormat = FMT,
 ) -> None:
     """ANCOVA of change per visit: LS means, arms vs reference, dose trend (Skyler 2015)."""
-    _check_export(export, plot)
+    check_export(export, plot)
     from cohort.analysis.multiplicity import check_adjust
 
     adjust = check_adjust(adjust)
@@ -274,7 +164,7 @@ def ancova_cmd(
         # the ANCOVA's LS means or differences (with --mmrm, `analyze mmrm --plot` has the MMRM's)
         write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite,
                      kind=plot_kind.value)
-    _emit(res, fmt, path, ["visit", "model", "kind", "arm", "reference", "estimate", "se",
+    emit_result(res, fmt, path, ["visit", "model", "kind", "arm", "reference", "estimate", "se",
                            "ci_lower", "ci_upper", "p", *adjusted_columns(adjust), "n",
                            "n_excluded"], export,
           mapping=mapping, overwrite=overwrite)
@@ -304,7 +194,7 @@ def dose_response_cmd(
     fmt: OutputFormat = FMT,
 ) -> None:
     """Correlation, log10-dose regression and dose threshold vs change (Matsuoka 2025)."""
-    _check_export(export, plot)
+    check_export(export, plot)
     threshold = alias(dose_threshold, threshold, new="--dose-threshold", old="--threshold",
                       default=1e9)
     days = parse_int_list(visit_days, "--visit-days")
@@ -322,7 +212,7 @@ def dose_response_cmd(
         from cohort.cli.plot_output import write_figure
 
         write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
-    _emit(res, fmt, path, ["visit", "dose", "analysis", "estimate", "ci_lower", "ci_upper",
+    emit_result(res, fmt, path, ["visit", "dose", "analysis", "estimate", "ci_lower", "ci_upper",
                            "p", "n", "n_excluded", "method"], export,
           mapping=mapping, overwrite=overwrite)
 
@@ -358,7 +248,7 @@ def responders_cmd(
     fmt: OutputFormat = FMT,
 ) -> None:
     """Responder rates per arm (Clopper-Pearson, Wilson) and comparisons with the reference."""
-    _check_export(export, plot)
+    check_export(export, plot)
     from cohort.analysis.multiplicity import check_adjust
 
     adjust = check_adjust(adjust)
@@ -377,7 +267,7 @@ def responders_cmd(
         from cohort.cli.plot_output import write_figure
 
         write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
-    _emit(res, fmt, path, ["visit", "kind", "arm", "reference", "method", "x", "n",
+    emit_result(res, fmt, path, ["visit", "kind", "arm", "reference", "method", "x", "n",
                            "estimate", "ci_lower", "ci_upper", "p",
                            *(["p_adjusted", "adjust"] if adjust != "none" else []),
                            *(["ci_lower_adjusted", "ci_upper_adjusted"]
@@ -412,7 +302,7 @@ def effect_modification_cmd(
     fmt: OutputFormat = FMT,
 ) -> None:
     """Arm x subgroup interaction in the ANCOVA of change, within-subgroup effects (Nguyen)."""
-    _check_export(export, plot)
+    check_export(export, plot)
     modifier = alias(by, subgroup, new="--by", old="--subgroup", default="bmi")
     days = parse_int_list(visit_days, "--visit-days")
     bw = parse_window(baseline_window, "--baseline-window")
@@ -430,7 +320,7 @@ def effect_modification_cmd(
         from cohort.cli.plot_output import write_figure
 
         write_figure(res, plot, inputs=[path, mapping], overwrite=overwrite)
-    _emit(res, fmt, path, ["visit", "kind", "subgroup", "arm", "reference", "estimate",
+    emit_result(res, fmt, path, ["visit", "kind", "subgroup", "arm", "reference", "estimate",
                            "ci_lower", "ci_upper", "statistic", "p", "n", "n_excluded"], export,
           mapping=mapping, overwrite=overwrite)
 
@@ -456,7 +346,7 @@ def table1_cmd(
     fmt: OutputFormat = FMT,
 ) -> None:
     """Table 1: baseline characteristics by arm and overall, with SMDs."""
-    _check_export(export)
+    check_export(export)
     bw = parse_window(baseline_window, "--baseline-window")
     c = load_for_cli(path, mapping, population)
     baseline_param = [resolve_param(p, c) for p in baseline_param]
@@ -465,5 +355,5 @@ def table1_cmd(
     res = table1(c.subjects, c.measurements, by=by, variables=variable or None,
                  baseline_params=baseline_param, baseline_window=bw, reference=reference,
                  contract=c.contract, hba1c_unit=hba1c_unit.value)
-    _emit(res, fmt, path, [], export,
+    emit_result(res, fmt, path, [], export,
           mapping=mapping, overwrite=overwrite)
