@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -102,23 +103,36 @@ def test_all_writes_every_study(tmp_path, monkeypatch):
 
     # the report builder is tested on its own; here: that --all calls it for every study
     monkeypatch.setattr(reproduce_cmd, "_report_writer", lambda: fake_report)
-    res = run("--all", "--out", str(tmp_path / "out"))
+    res = CliRunner().invoke(app, ["reproduce", "--all", "--out", str(tmp_path / "out")],
+                             env={"COLUMNS": "80"})
     assert res.exit_code == 0, res.output
     studies = ["couri2009", "daddio2014", "hu2016", "lu2021", "matsuoka2025", "nguyen2021",
                "skyler2015", "snarski2016", "voltarelli2007"]
     for s in studies:
         doc = json.loads((tmp_path / "out" / s / "reproduce.json").read_text())
         assert doc["study"]["id"] == s
-        assert str(tmp_path / "out" / s / "report.html") in " ".join(res.stdout.split())
+        # a long path folds at the terminal width (80 here)
+        assert str(tmp_path / "out" / s / "report.html") in "".join(res.stdout.split())
     assert [c[0] for c in calls] == studies
     assert all(c[1] == "report.html" and c[2].startswith(c[0] + ": ") for c in calls)
     assert "reports:" in res.stdout
     assert "9/9" in res.stderr  # the progress bar went to stderr
     # per study: the primary endpoint's verdict first, then independent and calibrated counts
-    cells = [[c.strip() for c in line.strip("│┃ ").split("│" if "│" in line else "┃")]
-             for line in res.stdout.splitlines() if line.startswith(("│", "┃"))]
-    assert cells[0][:4] == ["study", "primary", "independent agree", "calibrated agree"]
-    rows = {r[0]: r[1:4] for r in cells[1:]}
+    lines = res.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.split()[:2] == ["study", "primary"])
+    end = next(i for i in range(head + 2, len(lines)) if not lines[i].strip())
+    assert max(len(line.rstrip()) for line in lines[head:end]) <= 80  # an 80-column terminal
+    assert re.split(r"\s{2,}", lines[head].strip()) == [
+        "study", "primary", "independent", "calibrated", "other verdicts", "assumed"]
+    rows = {}
+    for line in lines[head + 2:]:
+        cells = re.split(r"\s{2,}", line.strip())
+        if line[:1] == " " and line[1:2] != " " and cells[0] in studies:
+            rows[cells[0]] = cells[1:4]
+            last = cells[0]
+        elif line.startswith(" " * 5) and cells[0] and last:
+            rows[last][0] += " " + cells[0]  # the primary verdict wrapped onto this line
+            last = None
     assert rows["hu2016"] == ["agrees", "2/2", "11/11"]
     assert rows["daddio2014"] == ["compatible, agrees", "0/3", "7/7"]
     assert rows["skyler2015"] == ["agrees", "4/4", "77/77"]

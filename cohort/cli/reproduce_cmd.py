@@ -279,23 +279,33 @@ def _print_overview(results: list[Any], written: dict[str, dict[str, Any]]) -> N
     from cohort.cli.safe_output import SafeConsole as Console
 
     console = Console(highlight=False)
-    table = Table(show_lines=False)
-    for col in ("study", "primary", "independent agree", "calibrated agree", "compatible",
-                "differ", "not computable", "assumed inputs"):
-        table.add_column(col, overflow="fold", no_wrap=col == "study")
+    # one short header per column and the verdicts other than agreement in one cell: the
+    # table fits 80 columns without breaking a word or a number
+    from rich import box
+
+    table = Table(show_lines=False, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("study", no_wrap=True)
+    table.add_column("primary", min_width=11)
+    table.add_column("independent", justify="right", no_wrap=True)
+    table.add_column("calibrated", justify="right", no_wrap=True)
+    table.add_column("other verdicts", min_width=14)
+    table.add_column("assumed", justify="right", no_wrap=True)
     for r in results:
         c = r.counts()
         kc = r.kind_counts()
         prim = r.primary()
         verdict = ", ".join(str(a) for a in prim["agreement"]) or "not declared"
+        other = ", ".join(f"{c[k]} {k}" for k in ("compatible", "differs", "not computable")
+                          if c[k]) or "none"
         table.add_row(escape(r.study.study.id), escape(verdict),
                       f"{kc['independent']['agrees']}/{kc['independent']['total']}",
                       f"{kc['calibrated']['agrees']}/{kc['calibrated']['total']}",
-                      str(c["compatible"]), str(c["differs"]), str(c["not computable"]),
-                      str(len(r.assumed_targets())))
+                      other, str(len(r.assumed_targets())))
     console.print(table)
-    console.print("calibrated targets are inputs the generator was given and reads back; "
-                  "independent targets are computed by the analyses.")
+    console.print("independent, calibrated: targets that agree / targets of that kind; "
+                  "calibrated targets are inputs the generator was given and reads back, "
+                  "independent targets are computed by the analyses; assumed: inputs the "
+                  "spec assumes (not published).")
     reports = [w["report.html"] for w in written.values() if "report.html" in w]
     if reports:
         console.print("reports:")
