@@ -68,3 +68,20 @@ def test_missing_table_is_a_clear_error():
         plot_roc(pd.DataFrame())
     with pytest.raises(AnalysisError, match="expected a DataFrame or a result"):
         plot_roc(42)
+
+
+def test_a_result_plots_the_figure_its_kind_names(tables):
+    from cohort.analysis.prediction import PredictionResult
+
+    res = PredictionResult(summary=pd.DataFrame(), roc=tables["roc"],
+                           calibration=tables["calibration"], decision=tables["decision"])
+    roc = res.plot()
+    a = tables["roc"].query("model == 'a'").sort_values(["fpr", "tpr"])
+    np.testing.assert_allclose(roc.get_lines()[0].get_xdata(), a["fpr"])
+    dec = res.plot(kind="decision")
+    direct = plot_decision_curve(tables["decision"])
+    assert [ln.get_label() for ln in dec.get_lines()] == \
+        [ln.get_label() for ln in direct.get_lines()]
+    np.testing.assert_allclose(dec.get_lines()[0].get_ydata(), direct.get_lines()[0].get_ydata())
+    with pytest.raises(AnalysisError, match="kind must be 'roc', 'calibration' or 'decision'"):
+        res.plot(kind="forest")

@@ -116,14 +116,9 @@ class PredictionResult(AnalysisResult):
         """ROC curves (``kind="roc"``), calibration (``"calibration"``) or, for
         cross-validated models, decision curves (``"decision"``)
         (:mod:`cohort.report.figures.prediction`)."""
-        from cohort.report.figures import prediction as figures
+        from cohort.report.figures.prediction import plot_prediction
 
-        draw = {"roc": figures.plot_roc, "calibration": figures.plot_calibration,
-                "decision": figures.plot_decision_curve}.get(kind)
-        if draw is None:
-            raise AnalysisError(f"kind must be 'roc', 'calibration' or 'decision', got "
-                                f"{kind!r}")
-        return draw(self, ax=ax, **kwargs)
+        return plot_prediction(self, kind=kind, ax=ax, **kwargs)
 
 
 def evaluate_prediction(frame: pd.DataFrame, outcome: str, predictors: list[str], *,

@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from cohort.errors import AnalysisError
 from cohort.report.figures.palette import colors
 
-__all__ = ["plot_calibration", "plot_decision_curve", "plot_roc"]
+__all__ = ["plot_calibration", "plot_decision_curve", "plot_prediction", "plot_roc"]
 
 
 def _new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
@@ -168,3 +168,15 @@ def plot_decision_curve(data: Any, *, ax: Axes | None = None, palette: Any = Non
            xlabel="Threshold probability", ylabel="Net benefit")
     ax.legend(loc="upper right", frameon=False)
     return ax
+
+
+def plot_prediction(result: Any, *, kind: str = "roc", ax: Axes | None = None,
+                    **kwargs: Any) -> Axes:
+    """The figure of a prediction result (cross-validated or externally validated): ROC
+    curves (``kind="roc"``), calibration (``"calibration"``) or decision curves
+    (``"decision"``); ``kwargs`` go to that figure's function. Returns the Axes."""
+    draw = {"roc": plot_roc, "calibration": plot_calibration,
+            "decision": plot_decision_curve}.get(kind)
+    if draw is None:
+        raise AnalysisError(f"kind must be 'roc', 'calibration' or 'decision', got {kind!r}")
+    return draw(result, ax=ax, **kwargs)
