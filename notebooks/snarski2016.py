@@ -37,7 +37,7 @@ from IPython.display import display
 from matplotlib.figure import Figure
 
 import cohort
-from cohort.spec import ANALYSES, provenance_rows, resolve_spec
+from cohort.spec import design_table, provenance_table, resolve_spec
 from cohort.studies import reproduce_cohort
 from cohort.synth import scorecard
 
@@ -72,35 +72,6 @@ def show(frame, digits=3):
         display(frame)
 
 
-def dist_text(dist):
-    """A distribution of the spec in words (doses in cells or cells/kg)."""
-    if dist is None:
-        return ""
-    d = dist.model_dump(exclude={"published", "assumed"})
-    kind = d.pop("dist")
-    if kind == "constant":
-        return f"{d['value']:g}"
-    if "knots" in d:
-        return f"{kind} (" + ", ".join(f"q{q:g} {v:g}" for q, v in d["knots"].items()) + ")"
-    return f"{kind} (" + ", ".join(f"{k} {v:g}" for k, v in d.items()
-                                   if isinstance(v, int | float)) + ")"
-
-
-def marks(*prefixes):
-    """The spec's published/assumed marks whose key path starts with one of ``prefixes``."""
-    rows = [r for r in provenance_rows(spec) if r["where"].startswith(prefixes)]
-    return pd.DataFrame(rows, columns=["where", "basis", "text"])
-
-
-def published_vs_reproduced(*analyses):
-    """The registry's rows for the targets of these analyses: the published number next to
-    the reproduced one, judged by a stated rule (counts equal; a point estimate within the
-    printed precision or the spec's tolerance; a published value only inside the reproduced
-    95% CI is "compatible", not agreement; p-values on the published side of their bound)."""
-    rows = reproduced.summary[reproduced.summary["analysis"].isin(analyses)]
-    show(rows[["target", "description", "published", "reproduced", "agreement",
-               "agreement_rule", "kind", "inputs"]].fillna(""), digits=None)
-
 # %% [markdown]
 # ## The published design
 #
@@ -109,23 +80,7 @@ def published_vs_reproduced(*analyses):
 
 # %%
 print(" ".join(spec.study.summary.split()))
-
-
-def treatment_row(arm):
-    tr = arm.treatment
-    row = {"arm": arm.name, "label": arm.arm_label, "n": int(arm.n), "control": arm.control}
-    if tr is not None:
-        row.update({"cells": tr.source if isinstance(tr.source, str) else
-                    ", ".join(f"{k} {float(v):g}" for k, v in tr.source.items()),
-                    "route": tr.route, "infusion days": tr.infusion_days,
-                    "dose (cells/kg)": dist_text(tr.dose_cells_per_kg),
-                    "dose (cells)": dist_text(tr.dose_cells_total)})
-    if arm.strata:
-        row["strata"] = ", ".join(f"{k} {int(s.n)}" for k, s in arm.strata.items())
-    return row
-
-
-show(pd.DataFrame([treatment_row(a) for a in spec.arms]).fillna(""))
+show(design_table(spec))
 follow = spec.design.follow_up
 print(f"follow-up ({follow.basis}): {follow.basis_text}")
 schedule = spec.visits.post_baseline()
@@ -144,7 +99,7 @@ print(", ".join(f"{v.label} (day {v.day})" for v in schedule)
 # %%
 for conflict in spec.study.conflicts:
     print("conflict:", " ".join(conflict.split()))
-prov = marks("")
+prov = provenance_table(spec)
 print(prov["basis"].value_counts().to_string())
 show(prov)
 
@@ -156,7 +111,7 @@ show(prov)
 # published n; the others are checks the synthetic cohort may or may not pass.
 
 # %%
-outcome = reproduced.summary[~reproduced.summary["analysis"].map(lambda a: ANALYSES[a].baseline)]
+outcome = reproduced.outcome_targets()
 show(outcome[["target", "analysis", "description", "published", "calibrated", "source"]])
 
 # %% [markdown]
@@ -243,7 +198,7 @@ fig
 # %%
 print("\n".join(reproduced.headline()))
 summary = reproduced.summary
-outcome = summary[~summary["analysis"].map(lambda a: ANALYSES[a].baseline)]
+outcome = reproduced.outcome_targets()
 print("baseline targets:", summary.loc[summary.index.difference(outcome.index),
                                       "agreement"].value_counts().to_dict())
 show(outcome[["target", "published", "reproduced", "agreement", "agreement_rule",

@@ -20,8 +20,11 @@ _LAZY = {
     "StudySpec": "cohort.spec.model",
     "Target": "cohort.spec.targets",
     "condition_mask": "cohort.spec.conditions",
+    "design_table": "cohort.spec.tables",
+    "distribution_text": "cohort.spec.tables",
     "load_spec": "cohort.spec.load",
     "provenance_rows": "cohort.spec.readme",
+    "provenance_table": "cohort.spec.tables",
     "registered_studies": "cohort.spec.registry",
     "resolve_spec": "cohort.spec.registry",
     "spec_from_dict": "cohort.spec.load",
@@ -37,8 +40,11 @@ __all__ = [
     "StudySpec",
     "Target",
     "condition_mask",
+    "design_table",
+    "distribution_text",
     "load_spec",
     "provenance_rows",
+    "provenance_table",
     "registered_studies",
     "resolve_spec",
     "spec_from_dict",
@@ -60,6 +66,7 @@ if TYPE_CHECKING:
         spec_hash,
         study_folder,
     )
+    from cohort.spec.tables import design_table, distribution_text, provenance_table
     from cohort.spec.targets import Target
 
 

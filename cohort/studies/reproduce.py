@@ -150,6 +150,55 @@ class ReproductionResult(AnalysisResult):
                          f"{c['differs']} differ, {c['not computable']} not computable")
         return lines
 
+    def published_vs_reproduced(self, *analyses: str) -> pd.DataFrame:
+        """The targets of these analyses: the published number next to the reproduced one.
+
+        Each row is judged by its stated rule (``agreement_rule``): counts equal; a point
+        estimate within the printed precision or the spec's tolerance; a published value only
+        inside the reproduced 95% CI is ``compatible``, not agreement; p-values on the
+        published side of their bound.
+
+        Parameters
+        ----------
+        *analyses : str
+            Analysis ids (column ``analysis`` of :attr:`summary`, e.g. ``"remission_count"``).
+
+        Returns
+        -------
+        DataFrame
+            Columns ``target``, ``description``, ``published``, ``reproduced``, ``agreement``,
+            ``agreement_rule``, ``kind`` and ``inputs`` of :attr:`summary` (missing as
+            ``""``), one row per target of the analyses, in the order of the spec.
+
+        Examples
+        --------
+        >>> from cohort.studies import reproduce
+        >>> result = reproduce("lu2021")
+        >>> result.published_vs_reproduced("remission_count")[["target", "published"]]
+                  target published
+        0  remission_msc        11
+        """
+        rows = self.summary[self.summary["analysis"].isin(analyses)]
+        cols = ["target", "description", "published", "reproduced", "agreement",
+                "agreement_rule", "kind", "inputs"]
+        return rows[cols].fillna("").reset_index(drop=True)
+
+    def outcome_targets(self) -> pd.DataFrame:
+        """Rows of :attr:`summary` whose analysis is not a baseline one (the outcomes).
+
+        Examples
+        --------
+        >>> from cohort.studies import reproduce
+        >>> result = reproduce("lu2021")
+        >>> out = result.outcome_targets()
+        >>> 0 < len(out) < len(result.summary)
+        True
+        """
+        from cohort.spec.analyses import ANALYSES
+
+        s = self.summary
+        return s[~s["analysis"].map(lambda a: ANALYSES[a].baseline)]
+
     def assumed_targets(self) -> list[str]:
         """Ids of the targets whose inputs are assumed or mixed."""
         s = self.summary
